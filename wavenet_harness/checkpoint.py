@@ -1,0 +1,80 @@
+"""Checkpoints: everything needed to continue a run bit for bit, written atomically.
+
+A checkpoint holds the model, the optimizer, the step to run next, every random-number
+generator the loop draws from, the listeners' own state (e.g. a half-full smoothing
+window) and the resolved config. It is loaded with torch.load(weights_only=True), so
+opening one never runs code stored in it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+CHECKPOINT_NAME = "checkpoint.pt"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, truncated, tampered with or from another model."""
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(_as_tuple(state["python"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _as_tuple(value):
+    # random.setstate wants the nested tuples back exactly as getstate gave them.
+    return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
+    """torch.save to a temporary file in the same folder, then rename over the old one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(dict(state, format_version=FORMAT_VERSION), tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def find_checkpoint(path: str | os.PathLike) -> Path:
+    """Accept a checkpoint file or a run directory that holds one."""
+    path = Path(path)
+    candidate = path / CHECKPOINT_NAME if path.is_dir() else path
+    if not candidate.is_file():
+        where = f"{path} holds no {CHECKPOINT_NAME}" if path.is_dir() else f"{path} does not exist"
+        raise CheckpointError(f"cannot resume: {where}")
+    return candidate
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    path = find_checkpoint(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, OSError, ValueError) as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or tampered?): {first_line}") from None
+    if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} is not a wavenet-harness checkpoint (format {FORMAT_VERSION})")
+    return state

@@ -1,0 +1,70 @@
+"""`wavenet-train`: Hydra composes conf/ and the command line, run.py does the job.
+
+The task function returns the final validation loss, the number every Hydra sweeper
+optimises. Mistakes in what the user typed end a single run with exit code 2 and one
+line; inside a multirun they are recorded as that job's failure and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from wavenet_harness.checkpoint import CheckpointError
+from wavenet_harness.config import ConfigError
+from wavenet_harness.console import error_line, print_summary
+from wavenet_harness.data import DataError
+from wavenet_harness.run import run_training
+
+USER_ERRORS = (ConfigError, DataError, CheckpointError)
+
+
+def config_dir() -> str:
+    """conf/ beside the package in a source checkout, or inside it in an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "conf", here.parent / "conf"):
+        if (candidate / "train.yaml").is_file():
+            return str(candidate)
+    raise FileNotFoundError("wavenet-harness: conf/train.yaml not found beside the package")
+
+
+def _rerun_command(run_dir: str) -> str:
+    overrides = [o for o in HydraConfig.get().overrides.task if not o.startswith(("resume=", "hydra.run.dir="))]
+    return shlex.join(["wavenet-train", *overrides, f"hydra.run.dir={run_dir}", "resume=true"])
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
+def train_task(cfg: DictConfig) -> float:
+    hydra_cfg = HydraConfig.get()
+    run_dir = hydra_cfg.runtime.output_dir
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    try:
+        metrics = run_training(plain, Path(run_dir))
+    except USER_ERRORS as err:
+        if multirun:
+            raise
+        error_line(str(err))
+        sys.exit(2)
+    print_summary(metrics, run_dir)
+    if metrics["status"] == "interrupted":
+        print(f"interrupted; checkpoint saved. Resume with:\n  {_rerun_command(run_dir)}", file=sys.stderr)
+        if not multirun:
+            sys.exit(130)
+    val_loss = metrics.get("val_loss")
+    return float(val_loss) if val_loss is not None else math.nan
+
+
+def main() -> None:
+    train_task()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Checks on a composed config, run before any work starts.
+
+Hydra already rejects unknown groups and (through `+key` rules) unknown keys; this module
+checks values: each mistake becomes one ConfigError line that names the key, the value
+and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from wavenet_harness.models import MODEL_BUILDERS, ModelConfigError, hier_group_sizes
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+OPTIMIZERS = ("sgd", "adamw")
+SCHEDULES = ("step", "constant", "cosine")
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message is shown to the user as is."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _positive_int(cfg: dict, key: str, allow_zero: bool = False) -> None:
+    value = cfg[key]
+    smallest = 0 if allow_zero else 1
+    if not _is_int(value) or value < smallest:
+        what = "a whole number >= 0" if allow_zero else "a positive whole number"
+        raise ConfigError(f"{key}={value!r} is not allowed: {key} must be {what}")
+
+
+def _positive_float(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name}={value!r} is not allowed: {name} must be a positive finite number")
+
+
+def _one_of(name: str, value: Any, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not allowed: choose one of {', '.join(map(str, allowed))}")
+
+
+def validate(cfg: dict) -> None:
+    """Raise ConfigError for the first value that cannot work."""
+    for key in ("block_size", "n_embd", "n_hidden", "depth", "batch_size", "max_steps"):
+        _positive_int(cfg, key)
+    for key in ("eval_interval", "checkpoint_interval", "seed", "threads"):
+        _positive_int(cfg, key, allow_zero=True)
+    _positive_float("lr", cfg["lr"])
+    _one_of("device", cfg["device"], DEVICES)
+
+    model = cfg["model"]
+    _one_of("model", model.get("name"), sorted(MODEL_BUILDERS))
+    if model["name"] != "mlp":
+        try:
+            hier_group_sizes(cfg["block_size"], cfg["depth"])
+        except ModelConfigError as err:
+            raise ConfigError(str(err)) from None
+
+    optim = cfg["optim"]
+    _one_of("optim", optim.get("name"), OPTIMIZERS)
+    for key in ("momentum", "weight_decay"):
+        value = optim.get(key, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value < math.inf):
+            raise ConfigError(f"optim.{key}={value!r} is not allowed: it must be a finite number >= 0")
+
+    schedule = cfg["schedule"]
+    _one_of("schedule", schedule.get("name"), SCHEDULES)
+    if schedule["name"] == "step":
+        decay_at = schedule.get("decay_at")
+        if isinstance(decay_at, bool) or not isinstance(decay_at, (int, float)) or not 0 <= decay_at <= 1:
+            raise ConfigError(f"schedule.decay_at={decay_at!r} is not allowed: a fraction of max_steps in [0, 1]")
+        _positive_float("schedule.factor", schedule.get("factor"))
+    if schedule["name"] == "cosine":
+        warmup = schedule.get("warmup_steps")
+        if not _is_int(warmup) or warmup < 0:
+            raise ConfigError(f"schedule.warmup_steps={warmup!r} is not allowed: a whole number >= 0")
+        if warmup > cfg["max_steps"]:
+            raise ConfigError(
+                f"schedule.warmup_steps={warmup} is not allowed: more warmup steps than max_steps={cfg['max_steps']}"
+            )
+        ratio = schedule.get("min_lr_ratio")
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
+            raise ConfigError(f"schedule.min_lr_ratio={ratio!r} is not allowed: a number in [0, 1]")
+
+    data = cfg["data"]
+    if not isinstance(data.get("path"), str) or not data["path"]:
+        raise ConfigError(f"data.path={data.get('path')!r} is not allowed: give the path of a words file")

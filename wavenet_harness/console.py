@@ -1,0 +1,81 @@
+"""What a person sees in the terminal: a live progress bar and a one-screen summary."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console(stderr=True)
+
+
+def error_line(message: str) -> None:
+    """One plain line on stderr, no traceback: what went wrong and what to do."""
+    print(f"wavenet-train: error: {message}", file=sys.stderr)
+
+
+class ProgressBar:
+    """Listener that drives a rich progress bar: step, loss, steps/s, ETA, last val loss."""
+
+    # Refreshing rich's state is cheap but not free; every few dozen steps is plenty.
+    UPDATE_EVERY = 50
+
+    def __init__(self, max_steps: int, start_step: int = 0, enabled: bool = True, title: str = "training"):
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("val {task.fields[val]}"),
+            TextColumn("{task.fields[rate]} steps/s"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not enabled,
+            refresh_per_second=4,
+        )
+        self.task = self.progress.add_task(title, total=max_steps, completed=start_step, loss="-", val="-", rate="-")
+
+    def __enter__(self) -> "ProgressBar":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def on_train_loss(self, step: int, loss: float, lr: float) -> None:
+        if (step + 1) % self.UPDATE_EVERY == 0:
+            speed = self.progress.tasks[0].speed
+            self.progress.update(
+                self.task, completed=step + 1, loss=f"{loss:.4f}", rate=f"{speed:,.0f}" if speed else "-"
+            )
+
+    def on_eval(self, step: int, val_loss: float) -> None:
+        self.progress.update(self.task, completed=step, val=f"{val_loss:.4f}")
+
+
+def print_summary(metrics: dict[str, Any], run_dir: str) -> None:
+    table = Table(title=f"wavenet-train: {metrics['status']}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("model", f"{metrics.get('model', '?')}  ({metrics.get('params', 0):,} params)"),
+        ("steps", f"{metrics.get('steps', 0):,} in {metrics.get('seconds', 0.0):.1f} s"),
+        ("train loss", _fmt(metrics.get("train_loss"))),
+        ("val loss", _fmt(metrics.get("val_loss"))),
+        ("run dir", run_dir),
+        ("tensorboard", f"tensorboard --logdir {run_dir}"),
+    ]
+    if metrics.get("error"):
+        rows.insert(2, ("error", str(metrics["error"])))
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.4f}"

@@ -1,0 +1,117 @@
+"""The lecture's layers as torch.nn modules.
+
+makemore part 5 writes its own Linear, BatchNorm1d, Embedding, FlattenConsecutive and
+Tanh in a PyTorch-like API. These are the same computations, operation for operation
+and in the same order of random draws, so a model built here from torch.manual_seed(42)
+has the notebook's exact initial weights and takes the notebook's exact steps.
+torch's own nn.Linear/nn.BatchNorm1d are not used because their init, weight layout and
+variance estimator differ from the lecture's.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Embedding(nn.Module):
+    """A lookup table initialised with a unit Gaussian (the lecture's, not torch's init)."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn((num_embeddings, embedding_dim)))
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.weight[idx]
+
+
+class FlattenConsecutive(nn.Module):
+    """(B, T, C) -> (B, T/n, C*n): concatenate n neighbouring positions; drop T when it is 1."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        x = x.view(B, T // self.n, C * self.n)
+        if x.shape[1] == 1:
+            x = x.squeeze(1)
+        return x
+
+    def extra_repr(self) -> str:
+        return f"n={self.n}"
+
+
+class Linear(nn.Module):
+    """x @ W (+ b) with W stored (fan_in, fan_out) and drawn as randn / sqrt(fan_in)."""
+
+    def __init__(self, fan_in: int, fan_out: int, bias: bool = True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn((fan_in, fan_out)) / fan_in**0.5)
+        self.bias = nn.Parameter(torch.zeros(fan_out)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x @ self.weight
+        if self.bias is not None:
+            out += self.bias
+        return out
+
+    def extra_repr(self) -> str:
+        fan_in, fan_out = self.weight.shape
+        return f"{fan_in}, {fan_out}, bias={self.bias is not None}"
+
+
+class BatchNorm1d(nn.Module):
+    """The lecture's batchnorm: unbiased batch variance, running stats by momentum.
+
+    For 3-D input (B, T, C) it normalises over both B and T (the lecture's fix). With
+    `lecture_bug=True` it normalises over B only, as the lecture first did by mistake,
+    which keeps separate running statistics per position; that reproduces the row of the
+    performance log recorded before the fix.
+    """
+
+    def __init__(self, dim: int, eps: float = 1e-5, momentum: float = 0.1, lecture_bug: bool = False):
+        super().__init__()
+        self.eps = eps
+        self.momentum = momentum
+        self.lecture_bug = lecture_bug
+        self.gamma = nn.Parameter(torch.ones(dim))
+        self.beta = nn.Parameter(torch.zeros(dim))
+        self.register_buffer("running_mean", torch.zeros(dim))
+        self.register_buffer("running_var", torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            dims = 0 if x.ndim == 2 or self.lecture_bug else (0, 1)
+            xmean = x.mean(dims, keepdim=True)
+            xvar = x.var(dims, keepdim=True)
+        else:
+            xmean = self.running_mean
+            xvar = self.running_var
+        xhat = (x - xmean) / torch.sqrt(xvar + self.eps)
+        out = self.gamma * xhat + self.beta
+        if self.training:
+            with torch.no_grad():
+                # Stored without the reduced leading dims: (C,) normally, (T, C) with the bug.
+                shape = xmean.shape[1:] if xmean.ndim == 3 and self.lecture_bug else xmean.shape[-1:]
+                self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * xmean.reshape(shape)
+                self.running_var = (1 - self.momentum) * self.running_var + self.momentum * xvar.reshape(shape)
+        return out
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # With the lecture's bug the running stats become (T, C) after the first batch;
+        # take the saved shape so such a checkpoint loads into a freshly built model.
+        for name in ("running_mean", "running_var"):
+            saved = state_dict.get(prefix + name)
+            if saved is not None and saved.shape != getattr(self, name).shape:
+                setattr(self, name, torch.empty_like(saved, device=getattr(self, name).device))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return f"{self.gamma.numel()}, lecture_bug={self.lecture_bug}"
+
+
+class Tanh(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x)

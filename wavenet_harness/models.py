@@ -1,0 +1,117 @@
+"""Model builders, chosen by the config group `model`.
+
+Every model maps a batch of contexts (B, block_size) of token ids to next-character
+logits (B, vocab_size), so the trainer and the sampler do not care which one runs.
+
+- `mlp`:  the flat MLP the lecture starts from (Bengio et al. 2003): embed, flatten the
+          whole context, `depth` hidden layers of Linear + BatchNorm1d + Tanh.
+- `hier`: the lecture's WaveNet-like tree: embed, then `depth` levels that each fuse
+          neighbouring positions (FlattenConsecutive) and mix them (Linear + BatchNorm1d
+          + Tanh), so the context is consumed bottom-up in pairs.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from wavenet_harness.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh
+
+
+class ModelConfigError(ValueError):
+    """A model shape that cannot be built; the message names the keys to change."""
+
+
+class Sequential(nn.Module):
+    """A stack of layers applied in order (the lecture's Sequential container)."""
+
+    def __init__(self, layers: list[nn.Module], block_size: int, vocab_size: int):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.block_size = block_size
+        self.vocab_size = vocab_size
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        x = idx
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def num_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def hier_group_sizes(block_size: int, depth: int) -> list[int]:
+    """How many positions each tree level fuses: pairs everywhere above the bottom level.
+
+    The bottom level takes block_size / 2**(depth-1) characters at once, so block_size 8
+    with depth 3 gives the lecture's [2, 2, 2] and depth 1 is the flat MLP.
+    """
+    if depth < 1:
+        raise ModelConfigError(f"depth={depth}: the tree needs at least one level")
+    pairs = 2 ** (depth - 1)
+    if block_size % pairs != 0:
+        valid = ", ".join(str(pairs * k) for k in range(1, 5))
+        raise ModelConfigError(
+            f"block_size={block_size} cannot be split by a depth-{depth} tree of pairs; "
+            f"use a multiple of {pairs} ({valid}, ...) or change depth"
+        )
+    return [block_size // pairs] + [2] * (depth - 1)
+
+
+def _hidden_block(fan_in: int, n_hidden: int, batchnorm_bug: bool) -> list[nn.Module]:
+    return [Linear(fan_in, n_hidden, bias=False), BatchNorm1d(n_hidden, lecture_bug=batchnorm_bug), Tanh()]
+
+
+def _output_layer(n_hidden: int, vocab_size: int) -> Linear:
+    return Linear(n_hidden, vocab_size)
+
+
+def _finish(layers: list[nn.Module], block_size: int, vocab_size: int) -> Sequential:
+    model = Sequential(layers, block_size, vocab_size)
+    with torch.no_grad():
+        model.layers[-1].weight *= 0.1  # last layer less confident at init, as the lecture
+    return model
+
+
+def build_mlp(
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 1, batchnorm_bug: bool = False
+) -> Sequential:
+    if depth < 1:
+        raise ModelConfigError(f"depth={depth}: the MLP needs at least one hidden layer")
+    layers: list[nn.Module] = [Embedding(vocab_size, n_embd), FlattenConsecutive(block_size)]
+    layers += _hidden_block(n_embd * block_size, n_hidden, batchnorm_bug)
+    for _ in range(depth - 1):
+        layers += _hidden_block(n_hidden, n_hidden, batchnorm_bug)
+    layers.append(_output_layer(n_hidden, vocab_size))
+    return _finish(layers, block_size, vocab_size)
+
+
+def build_hier(
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 3, batchnorm_bug: bool = False
+) -> Sequential:
+    groups = hier_group_sizes(block_size, depth)
+    layers: list[nn.Module] = [Embedding(vocab_size, n_embd)]
+    fan_in = n_embd
+    for group in groups:
+        layers.append(FlattenConsecutive(group))
+        layers += _hidden_block(fan_in * group, n_hidden, batchnorm_bug)
+        fan_in = n_hidden
+    layers.append(_output_layer(n_hidden, vocab_size))
+    return _finish(layers, block_size, vocab_size)
+
+
+MODEL_BUILDERS: dict[str, Callable[..., nn.Module]] = {
+    "mlp": build_mlp,
+    "hier": build_hier,
+}
+
+
+def build_model(name: str, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, **options) -> nn.Module:
+    """Build a model by its config name; options are the model group's extra keys."""
+    if name not in MODEL_BUILDERS:
+        raise ModelConfigError(f"model.name={name!r} is not known; choose one of {sorted(MODEL_BUILDERS)}")
+    return MODEL_BUILDERS[name](vocab_size, block_size, n_embd, n_hidden, depth, **options)
