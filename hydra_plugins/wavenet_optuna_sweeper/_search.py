@@ -1,0 +1,244 @@
+"""The search loop: ask a batch of trials, launch them as jobs, tell the study how each ended.
+
+  status in the job's metrics.json -> what the study is told
+  ok (finite val loss)             -> COMPLETE with the val loss
+  pruned                           -> PRUNED (the job reported and stopped itself)
+  diverged, failed, anything else  -> FAIL (the sweep goes on)
+
+n_trials is the size of the whole study: rerunning the same command (same storage) keeps
+the finished trials and runs only the rest. A trial left RUNNING by a sweep process of
+this machine that no longer exists (killed) is marked FAIL, flagged `requeued` so it does
+not count, and its parameters are asked again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import optuna
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.plugins import Plugins
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from wavenet_harness.study import PRUNER_ATTR, StudyConfigError, build_pruner, build_sampler, open_storage
+
+JOURNAL_NAME = "optuna.journal"
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def build_distributions(params: dict[str, Any]) -> dict[str, BaseDistribution]:
+    """YAML search space -> Optuna distributions; a plain list is a categorical."""
+    space: dict[str, BaseDistribution] = {}
+    for key, spec in (params or {}).items():
+        where = f"hydra.sweeper.params.{key}"
+        if isinstance(spec, (list, tuple)):
+            spec = {"type": "categorical", "choices": list(spec)}
+        if not isinstance(spec, dict):
+            raise StudyConfigError(f"{where}={spec!r} is not allowed: give {{type: float|int|categorical, ...}}")
+        kind = spec.get("type")
+        try:
+            if kind == "float":
+                space[key] = FloatDistribution(
+                    float(spec["low"]), float(spec["high"]), log=bool(spec.get("log", False)), step=spec.get("step")
+                )
+            elif kind == "int":
+                space[key] = IntDistribution(
+                    int(spec["low"]), int(spec["high"]), log=bool(spec.get("log", False)), step=int(spec.get("step", 1))
+                )
+            elif kind == "categorical":
+                choices = spec.get("choices")
+                if not choices:
+                    raise StudyConfigError(f"{where}.choices is empty: list at least one value")
+                space[key] = CategoricalDistribution(list(choices))
+            else:
+                raise StudyConfigError(f"{where}.type={kind!r} is not allowed: choose float, int or categorical")
+        except KeyError as missing:
+            raise StudyConfigError(f"{where} needs {missing.args[0]!r} for type {kind}") from None
+        except ValueError as err:
+            if isinstance(err, StudyConfigError):
+                raise
+            raise StudyConfigError(f"{where} is not allowed: {err}") from None
+    return space
+
+
+def override_value(value: Any) -> str:
+    """A Python value as Hydra override text."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return quoted(str(value)) if any(c in str(value) for c in " ,=:'\"[]{}()\\$") else str(value)
+
+
+def quoted(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def counted_trials(study: optuna.Study) -> int:
+    """Trials that count toward n_trials: finished or running, not waiting, not requeued."""
+    total = 0
+    for trial in study.get_trials(deepcopy=False):
+        if trial.state == TrialState.WAITING:
+            continue
+        if trial.state == TrialState.FAIL and trial.user_attrs.get("requeued"):
+            continue
+        total += 1
+    return total
+
+
+class StudySearch:
+    def __init__(self, sweeper: Any, settings: dict[str, Any]):
+        self.sweeper = sweeper  # the Hydra Sweeper: its launcher and batch validation
+        self.settings = settings
+        self.job_idx = 0
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.hydra_context = hydra_context
+        self.config = config
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
+        self.sweeper.hydra_context, self.sweeper.config, self.sweeper.launcher = hydra_context, config, self.launcher
+
+    def sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
+        try:
+            return self._sweep(arguments)
+        except StudyConfigError as err:
+            # Bad input: one line and exit 2, never a traceback.
+            print(f"wavenet-train: error: {err}", file=sys.stderr)
+            sys.exit(2)
+
+    def _sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
+        s = self.settings
+        if int(s["n_trials"]) < 1 or int(s["n_jobs"]) < 1:
+            raise StudyConfigError("hydra.sweeper.n_trials and hydra.sweeper.n_jobs must be positive whole numbers")
+        fixed, fixed_keys = self._fixed_overrides(arguments)
+        space = {k: v for k, v in build_distributions(s["params"]).items() if k not in fixed_keys}
+        if not space:
+            raise StudyConfigError("the search space is empty: set hydra.sweeper.params (see conf/hparams_search/)")
+
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        storage_name = s["storage"] or str((sweep_dir / JOURNAL_NAME).resolve())
+        storage = open_storage(storage_name)
+        study = optuna.create_study(
+            storage=storage, study_name=s["study_name"], sampler=build_sampler(s["sampler"]),
+            pruner=build_pruner(s["pruner"]), direction=s["direction"], load_if_exists=True,
+        )
+        study.set_user_attr(PRUNER_ATTR, s["pruner"])
+        study_id = storage.get_study_id_from_name(s["study_name"])
+        self._requeue_stale(study, storage, study_id)
+        print(f"study {s['study_name']!r} in {storage_name}: {counted_trials(study)} of {s['n_trials']} trials "
+              f"already there", flush=True)
+
+        returns: list[Sequence[JobReturn]] = []
+        while (remaining := int(s["n_trials"]) - counted_trials(study)) > 0:
+            trials = [study.ask(space) for _ in range(min(int(s["n_jobs"]), remaining))]
+            for trial in trials:
+                trial.set_user_attr("worker", WORKER)
+            link = [f"+optuna.storage={quoted(storage_name)}", f"+optuna.study={quoted(s['study_name'])}"]
+            batch = [
+                [*fixed, *(f"{k}={override_value(v)}" for k, v in t.params.items()), *link,
+                 f"+optuna.trial={t.number}", f"hydra.sweep.subdir={t.number}"]
+                for t in trials
+            ]
+            try:
+                self.sweeper.validate_batch_is_legal(batch)
+                results = self.launcher.launch(batch, initial_job_idx=self.job_idx)
+            except BaseException:
+                for trial in trials:  # let the next run of the command ask them again
+                    trial.set_user_attr("requeued", True)
+                    study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+                    study.enqueue_trial(trial.params)
+                raise
+            self.job_idx += len(batch)
+            for trial, result in zip(trials, results):
+                self._tell(study, trial, result, sweep_dir / str(trial.number))
+            returns.append(results)
+        self._print_best(study)
+        return returns
+
+    def _fixed_overrides(self, arguments: list[str]) -> tuple[list[str], set[str]]:
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        keys = set()
+        for override in parser.parse_overrides(arguments):
+            if override.is_sweep_override():
+                raise StudyConfigError(
+                    f"{override.input_line} is a sweep: with hydra/sweeper=wavenet_optuna put ranges in "
+                    "hydra.sweeper.params, and give fixed values on the command line"
+                )
+            keys.add(override.get_key_element().lstrip("+~"))
+        return list(arguments), keys
+
+    def _requeue_stale(self, study: optuna.Study, storage: Any, study_id: int) -> None:
+        host = socket.gethostname()
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+            if worker_host != host or not pid.isdigit() or _alive(int(pid)):
+                continue  # another live sweep's trial, or another machine's: not ours to judge
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+            storage.set_trial_user_attr(trial_id, "requeued", True)
+            study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+            study.enqueue_trial(trial.params)
+            print(f"trial {trial.number} was left running by a stopped sweep: marked failed, asked again", flush=True)
+
+    @staticmethod
+    def _tell(study: optuna.Study, trial: optuna.trial.Trial, result: JobReturn, run_dir: Path) -> None:
+        metrics: dict[str, Any] = {}
+        if (run_dir / "metrics.json").exists():
+            try:
+                metrics = json.loads((run_dir / "metrics.json").read_text())
+            except ValueError:
+                pass
+        if result.status == JobStatus.FAILED:
+            status, value = "failed", None
+            metrics.setdefault("error", repr(result._return_value))
+        else:
+            status, value = metrics.get("status", "failed"), result.return_value
+        trial.set_user_attr("status", status)
+        trial.set_user_attr("run_dir", str(run_dir))
+        if metrics.get("error"):
+            trial.set_user_attr("error", str(metrics["error"])[:500])
+        if status == "ok" and isinstance(value, (int, float)) and math.isfinite(value):
+            study.tell(trial, float(value))
+            shown = f"val loss {value:.4f}"
+        elif status == "pruned":
+            study.tell(trial, state=TrialState.PRUNED)
+            shown = metrics.get("error") or "pruned"
+        else:
+            study.tell(trial, state=TrialState.FAIL)
+            shown = metrics.get("error") or "no result"
+        params = " ".join(f"{k}={override_value(v)}" for k, v in trial.params.items())
+        print(f"trial {trial.number}: {status}: {shown}  [{params}]", flush=True)
+
+    @staticmethod
+    def _print_best(study: optuna.Study) -> None:
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if not done:
+            return
+        best = min(done, key=lambda t: t.value) if study.direction.name == "MINIMIZE" else max(done, key=lambda t: t.value)
+        params = " ".join(f"{k}={override_value(v)}" for k, v in best.params.items())
+        print(f"best trial {best.number}: val loss {best.value:.4f}  [{params}]", flush=True)

@@ -1,0 +1,51 @@
+"""The sweeper's settings, registered as hydra/sweeper=wavenet_optuna.
+
+Hydra imports every module under hydra_plugins/ on start-up, so this file stays light:
+Optuna itself is imported only when a sweep begins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class SamplerConf:
+    name: str = "tpe"  # tpe | random
+    seed: Optional[int] = None
+    n_startup_trials: int = 10  # tpe: random trials before the model of good and bad points
+
+
+@dataclass
+class PrunerConf:
+    name: str = "median"  # median | successive_halving | none
+    n_startup_trials: int = 5  # median: finished trials before any pruning
+    n_warmup_steps: int = 0  # median: no pruning before this training step
+    min_resource: Any = "auto"  # successive_halving: steps of the first rung ("auto" or a number)
+    reduction_factor: int = 4  # successive_halving: keep 1 of every reduction_factor at each rung
+
+
+@dataclass
+class WavenetOptunaSweeperConf:
+    _target_: str = "hydra_plugins.wavenet_optuna_sweeper.sweeper.WavenetOptunaSweeper"
+    # Trials the study should hold in total; trials from earlier runs of the command count.
+    n_trials: int = 20
+    # Trials asked at once and handed to the launcher as one batch (parallel with joblib).
+    n_jobs: int = 1
+    direction: str = "minimize"  # of the val loss each job returns
+    study_name: str = "wavenet"
+    # null: an Optuna journal file in the sweep dir; or a SQLAlchemy URL
+    # (sqlite:///study.db, postgresql://user@host:5432/db) shared by workers on many machines.
+    storage: Optional[str] = None
+    sampler: SamplerConf = field(default_factory=SamplerConf)
+    pruner: PrunerConf = field(default_factory=PrunerConf)
+    # Search space: key -> {type: float|int|categorical, low, high, log, step, choices}
+    params: Dict[str, Any] = field(default_factory=dict)
+
+
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="wavenet_optuna", node=WavenetOptunaSweeperConf, provider="wavenet_harness"
+)

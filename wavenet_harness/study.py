@@ -1,0 +1,110 @@
+"""Optuna studies shared by the sweeper and its trials: storage, sampler, pruner, pruning.
+
+The sweeper (hydra_plugins/wavenet_optuna_sweeper) asks a study for trials and launches
+them as Hydra jobs. Each job gets `optuna.storage`, `optuna.study` and `optuna.trial` in
+its config and talks to the same study through the storage, never through process
+memory, so pruning works alike for jobs in the sweeper's process, in joblib's worker
+processes, under submitit or on other machines sharing a PostgreSQL storage.
+
+A storage is named by one string: a SQLAlchemy URL (`sqlite:///...`, `postgresql://...`)
+or else the path of an Optuna journal file, safe for many processes on one file system.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from optuna.storages.journal import JournalFileBackend
+
+from wavenet_harness.train import StopTraining
+
+# The study remembers its pruner here, so jobs rebuild the sweeper's pruner from storage.
+PRUNER_ATTR = "wavenet_pruner"
+PRUNERS = ("median", "successive_halving", "none")
+SAMPLERS = ("tpe", "random")
+
+
+class StudyConfigError(ValueError):
+    """A sweeper setting that cannot work; shown to the user as one line."""
+
+
+def open_storage(name: str) -> BaseStorage:
+    if "://" in name:
+        # SQLite serialises writers: wait for the lock rather than fail a trial.
+        kwargs = {"connect_args": {"timeout": 60}} if name.startswith("sqlite") else {"pool_pre_ping": True}
+        return RDBStorage(name, engine_kwargs=kwargs)
+    return JournalStorage(JournalFileBackend(name))
+
+
+def build_pruner(spec: dict[str, Any] | None) -> optuna.pruners.BasePruner:
+    spec = dict(spec or {})
+    name = spec.pop("name", "none") or "none"
+    if name == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=int(spec.get("n_startup_trials", 5)), n_warmup_steps=int(spec.get("n_warmup_steps", 0))
+        )
+    if name == "successive_halving":
+        min_resource = spec.get("min_resource", "auto")
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=min_resource if min_resource == "auto" else int(min_resource),
+            reduction_factor=int(spec.get("reduction_factor", 4)),
+        )
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise StudyConfigError(f"hydra.sweeper.pruner.name={name!r} is not allowed: choose one of {', '.join(PRUNERS)}")
+
+
+def build_sampler(spec: dict[str, Any] | None) -> optuna.samplers.BaseSampler:
+    spec = dict(spec or {})
+    name, seed = spec.get("name", "tpe"), spec.get("seed")
+    if name == "tpe":
+        # constant_liar: trials of one batch, asked before any is told, spread out instead of
+        # all landing on the same promising point.
+        return optuna.samplers.TPESampler(
+            seed=seed, n_startup_trials=int(spec.get("n_startup_trials", 10)), constant_liar=True
+        )
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise StudyConfigError(f"hydra.sweeper.sampler.name={name!r} is not allowed: choose one of {', '.join(SAMPLERS)}")
+
+
+def load_trial(storage_name: str, study_name: str, number: int) -> optuna.trial.Trial:
+    """The live trial `number` of a study, opened from storage in the job's own process."""
+    storage = open_storage(storage_name)
+    study_id = storage.get_study_id_from_name(study_name)
+    pruner = build_pruner(storage.get_study_user_attrs(study_id).get(PRUNER_ATTR))
+    study = optuna.load_study(study_name=study_name, storage=storage, pruner=pruner)
+    return optuna.trial.Trial(study, storage.get_trial_id_from_study_id_trial_number(study_id, number))
+
+
+class PruningReporter:
+    """Training listener: reports each validation loss to the trial and stops a hopeless run.
+
+    The last evaluation (at max_steps) is reported but never pruned: the run is done.
+    """
+
+    def __init__(self, trial: optuna.trial.Trial, max_steps: int):
+        self.trial = trial
+        self.max_steps = max_steps
+
+    def on_train_loss(self, step: int, loss: float, lr: float) -> None:
+        pass
+
+    def on_eval(self, step: int, val_loss: float) -> None:
+        if not math.isfinite(val_loss):
+            return  # the loop reports divergence itself
+        self.trial.report(val_loss, step)
+        if step < self.max_steps and self.trial.should_prune():
+            raise StopTraining("pruned", f"pruned by the study at step {step} (val loss {val_loss:.4f})")
+
+
+def job_listeners(cfg: dict[str, Any]) -> list[Any]:
+    """Listeners a job adds for its sweeper: a PruningReporter when it is an Optuna trial."""
+    link = cfg.get("optuna")
+    if not link:
+        return []
+    trial = load_trial(str(link["storage"]), str(link["study"]), int(link["trial"]))
+    return [PruningReporter(trial, int(cfg["max_steps"]))]
