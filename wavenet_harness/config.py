@@ -89,3 +89,17 @@ def validate(cfg: dict) -> None:
     data = cfg["data"]
     if not isinstance(data.get("path"), str) or not data["path"]:
         raise ConfigError(f"data.path={data.get('path')!r} is not allowed: give the path of a words file")
+
+    _check_log(cfg.get("log", {}))
+
+
+def _check_log(log: dict) -> None:
+    """What is logged never changes training, but a zero or negative interval cannot work."""
+    for key, smallest in (("loss_every", 1), ("smooth_window", 1), ("diagnostics_every", 1), ("samples", 0)):
+        value = log.get(key, smallest)
+        if not _is_int(value) or value < smallest:
+            what = "a positive whole number" if smallest else "a whole number >= 0"
+            raise ConfigError(f"log.{key}={value!r} is not allowed: it must be {what}")
+    for key in ("progress", "diagnostics"):
+        if not isinstance(log.get(key, False), bool):
+            raise ConfigError(f"log.{key}={log[key]!r} is not allowed: it must be true or false")

@@ -21,9 +21,11 @@ from wavenet_harness import checkpoint as ckpt
 from wavenet_harness.config import ConfigError, validate
 from wavenet_harness.console import ProgressBar
 from wavenet_harness.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words
+from wavenet_harness.diagnostics import Diagnostics
 from wavenet_harness.models import build_model, num_params
 from wavenet_harness.optim import build_optimizer, build_schedule
-from wavenet_harness.tracking import TensorBoardTracker, flatten_hparams, write_json_atomic
+from wavenet_harness.sample import tensorboard_sampler
+from wavenet_harness.tracking import TensorBoardTracker, hparam_values, write_json_atomic
 from wavenet_harness.train import TrainResult, TrainSettings, train
 
 METRICS_NAME = "metrics.json"
@@ -135,11 +137,14 @@ def run_training(cfg: dict[str, Any], run_dir: Path, base_dir: Path | None = Non
     }
     write_json_atomic(run_dir / METRICS_NAME, metrics)
 
-    hparams = flatten_hparams({k: v for k, v in cfg.items() if k not in NOT_HPARAMS})
+    hparams = hparam_values(cfg, metrics["params"], exclude=NOT_HPARAMS)
     log = cfg["log"]
+    sampler = tensorboard_sampler(model, data.vocab, data.train.words, log.get("samples", 0), cfg["seed"])
     tracker = TensorBoardTracker(
-        run_dir / "tb", hparams, loss_every=log["loss_every"], smooth_window=log["smooth_window"], start_step=start_step
+        run_dir / "tb", hparams, loss_every=log["loss_every"], smooth_window=log["smooth_window"], start_step=start_step,
+        sampler=sampler,
     )
+    watchers = [Diagnostics(model, tracker.writer, log["diagnostics_every"], start_step)] if log.get("diagnostics") else []
     if tracker_state is not None:
         tracker.load_state_dict(tracker_state)
 
@@ -168,7 +173,7 @@ def run_training(cfg: dict[str, Any], run_dir: Path, base_dir: Path | None = Non
         try:
             result = train(
                 model, optimizer, schedule, train_xy, val_xy, settings,
-                listeners=[tracker, progress], start_step=start_step, save_checkpoint=save_checkpoint,
+                listeners=[tracker, progress, *watchers], start_step=start_step, save_checkpoint=save_checkpoint,
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
             result = TrainResult("failed", metrics["steps"], 0.0, error=f"{type(err).__name__}: {err}")

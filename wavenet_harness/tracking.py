@@ -7,7 +7,14 @@ TensorBoard tags are a contract other tools read:
                      logged at each window's last step; a partial window at the end
   train/lr           whenever the learning rate changes
   val/loss           every eval_interval steps and at the end
-  hparams/val_loss, hparams/train_loss   the HParams dashboard's metrics
+  hparams/val_loss, hparams/train_loss   the HParams dashboard's metrics (val at every
+                     evaluation, so a running sweep already shows in the HParams tab)
+  samples            text: a few names sampled at each evaluation (see sample.py)
+  diagnostics/...    with log.diagnostics=true (see diagnostics.py)
+
+HParams: every job writes the same flat set of hyperparameters (`hparam_values`) when it
+starts and its end status when it finishes, so the HParams tab pointed at a multirun
+directory shows one row per job.
 """
 
 from __future__ import annotations
@@ -17,10 +24,28 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+from tensorboard.plugins.hparams import metadata as hparams_metadata
+from tensorboard.plugins.hparams.api_pb2 import Status
+from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData, SessionEndInfo
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summary
+from torch.utils.tensorboard.summary import text as text_summary
+
+HPARAM_METRICS = ("hparams/val_loss", "hparams/train_loss")
+# The HParams tab takes its columns from one job's summary, so every job must write the
+# same keys. Options that only some choices of a config group have are filled with the
+# value that means "off" where the chosen option lacks them.
+GROUP_OPTION_DEFAULTS: dict[str, Any] = {
+    "model.batchnorm_bug": False,
+    "optim.momentum": 0.0,
+    "optim.weight_decay": 0.0,
+    "schedule.warmup_steps": 0,
+}
+CONFIG_GROUPS = ("model", "optim", "schedule")
+SESSION_STATUS = {"ok": "STATUS_SUCCESS", "interrupted": "STATUS_ABORTED", "pruned": "STATUS_ABORTED"}
 
 
 def write_json_atomic(path: str | os.PathLike, payload: dict) -> None:
@@ -51,6 +76,36 @@ def flatten_hparams(tree: dict, prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = str(value)
     return flat
+
+
+def hparam_values(cfg: dict[str, Any], params: int, exclude=()) -> dict[str, Any]:
+    """The flat hyperparameters a job reports to the HParams tab; the same keys for every job.
+
+    Every top-level scalar and plain section (data.*) of the config, the chosen model,
+    optimizer and schedule by name, the GROUP_OPTION_DEFAULTS options and the params count.
+    """
+    values: dict[str, Any] = {}
+    for key, value in cfg.items():
+        if key in exclude:
+            continue
+        if key in CONFIG_GROUPS and isinstance(value, dict):
+            values[key] = str(value.get("name"))
+        else:
+            values.update(flatten_hparams({key: value}))
+    everything = flatten_hparams(cfg)
+    for key, off in GROUP_OPTION_DEFAULTS.items():
+        values[key] = everything.get(key, off)
+    values["params"] = params
+    return values
+
+
+def _session_end_summary(status: str) -> Summary:
+    """The HParams plugin's end-of-session record (torch's helper always says success)."""
+    info = SessionEndInfo(status=Status.Value(SESSION_STATUS.get(status, "STATUS_FAILURE")))
+    content = HParamsPluginData(session_end_info=info, version=hparams_metadata.PLUGIN_DATA_VERSION)
+    plugin = SummaryMetadata.PluginData(plugin_name=hparams_metadata.PLUGIN_NAME, content=content.SerializeToString())
+    value = Summary.Value(tag=hparams_metadata.SESSION_END_INFO_TAG, metadata=SummaryMetadata(plugin_data=plugin))
+    return Summary(value=[value])
 
 
 class LossSmoother:
@@ -87,7 +142,8 @@ class TensorBoardTracker:
     """Listens to the trainer and writes the contract's tags into `<run dir>/tb`."""
 
     def __init__(self, log_dir: str | os.PathLike, hparams: dict[str, Any], loss_every: int = 10,
-                 smooth_window: int = 1000, start_step: int = 0):
+                 smooth_window: int = 1000, start_step: int = 0,
+                 sampler: Callable[[int], str] | None = None):
         # purge_step drops events a killed run wrote past its last checkpoint, so a
         # resumed run's curves do not double back on themselves.
         self.writer = SummaryWriter(str(log_dir), purge_step=start_step or None)
@@ -96,6 +152,14 @@ class TensorBoardTracker:
         self.smoother = LossSmoother(max(1, smooth_window))
         self.last_step = start_step - 1
         self.last_lr: float | None = None
+        self.last_val_loss: float | None = None
+        # sampler(step) -> markdown text of a few sampled names, written at each evaluation.
+        self.sampler = sampler
+        # Written at the start, so a job that is still running (or dies) has its HParams row.
+        experiment, session_start, _ = hparams_summary(hparams, {tag: 0.0 for tag in HPARAM_METRICS})
+        file_writer = self.writer._get_file_writer()
+        file_writer.add_summary(experiment)
+        file_writer.add_summary(session_start)
 
     def on_train_loss(self, step: int, loss: float, lr: float) -> None:
         if lr != self.last_lr:
@@ -111,23 +175,27 @@ class TensorBoardTracker:
 
     def on_eval(self, step: int, val_loss: float) -> None:
         self.writer.add_scalar("val/loss", val_loss, step)
+        self.writer.add_scalar("hparams/val_loss", val_loss, step)
+        self.last_val_loss = val_loss
+        if self.sampler is not None:
+            summary = text_summary("samples", self.sampler(step))
+            summary.value[0].tag = "samples"  # torch would append "/text_summary"
+            self.writer._get_file_writer().add_summary(summary, step)
         self.writer.flush()
 
     def on_end(self, metrics: dict[str, Any]) -> None:
-        tail = self.smoother.flush()
+        status = metrics.get("status", "ok")
+        # An interrupted run's checkpoint carries its half-full window on; flushing it
+        # here would leave a stray partial point in the resumed run's curve.
+        tail = self.smoother.flush() if status != "interrupted" else None
         if tail is not None:
             self.writer.add_scalar("train/loss_smooth", tail, self.last_step)
-        final = {
-            "hparams/val_loss": _finite_or_nan(metrics.get("val_loss")),
-            "hparams/train_loss": _finite_or_nan(metrics.get("train_loss")),
-        }
-        hparams = dict(self.hparams, params=metrics.get("params", 0))
-        exp, ssi, sei = hparams_summary(hparams, final)
-        file_writer = self.writer._get_file_writer()
-        for summary in (exp, ssi, sei):
-            file_writer.add_summary(summary)
-        for tag, value in final.items():
-            self.writer.add_scalar(tag, value, max(self.last_step, 0))
+        step = max(int(metrics.get("steps") or 0), 0)
+        val_loss = _finite_or_nan(metrics.get("val_loss"))
+        if val_loss != self.last_val_loss:  # NaN for a run that ended without a final evaluation
+            self.writer.add_scalar("hparams/val_loss", val_loss, step)
+        self.writer.add_scalar("hparams/train_loss", _finite_or_nan(metrics.get("train_loss")), step)
+        self.writer._get_file_writer().add_summary(_session_end_summary(status))
         self.writer.close()
 
     def state_dict(self) -> dict:

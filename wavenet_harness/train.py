@@ -106,6 +106,9 @@ def train(
     Xtr, Ytr = train_data
     Xval, Yval = val_data
     n_train = Xtr.shape[0]
+    # Listeners that look inside a step (diagnostics) define on_optimizer_step(step);
+    # collected once, so a run without any pays nothing per step.
+    update_hooks = [listener.on_optimizer_step for listener in listeners if hasattr(listener, "on_optimizer_step")]
     device = Xtr.device
     model.train()
     started = time.perf_counter()
@@ -146,6 +149,8 @@ def train(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                for hook in update_hooks:
+                    hook(step)
                 pending.append((step, loss.detach(), lr))
                 step += 1
 

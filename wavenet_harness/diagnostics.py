@@ -1,0 +1,107 @@
+"""The network health checks of makemore part 3, as TensorBoard tags (log.diagnostics=true).
+
+Every `every` steps, for that step's forward pass, backward pass and update:
+
+  diagnostics/tanh_saturation/<layer>   % of the tanh layer's outputs with |out| > 0.97
+  diagnostics/activations/<layer>       histogram of the tanh layer's outputs
+  diagnostics/activation_grads/<layer>  histogram of the loss gradient at those outputs
+  diagnostics/grads/<param>             histogram of each parameter's gradient
+  diagnostics/update_ratio/<param>      log10(std(update) / std(data)); the lecture's rule
+                                        of thumb: about -3 is healthy
+
+The update is measured as the parameter after the step minus before it, which for the
+lecture's SGD is `-lr * grad` (the lecture's formula) and stays right for AdamW.
+
+It only observes: nothing here draws random numbers or writes into a tensor the loop
+uses, so a run with diagnostics takes exactly the steps of a run without. On the other
+steps the hooks return at once; evaluation and sampling (eval mode) are never recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import torch
+from torch import nn
+
+from wavenet_harness.layers import Tanh
+
+SATURATION_THRESHOLD = 0.97
+
+
+class Diagnostics:
+    """A trainer listener that writes the tags above into a SummaryWriter every `every` steps."""
+
+    def __init__(self, model: nn.Module, writer, every: int = 1000, start_step: int = 0):
+        self.writer = writer
+        self.every = max(1, every)
+        self.tanh_layers = [(name, m) for name, m in model.named_modules() if isinstance(m, (Tanh, nn.Tanh))]
+        self.params = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        self.outputs: dict[str, torch.Tensor] = {}
+        self.output_grads: dict[str, torch.Tensor] = {}
+        self.before: dict[str, torch.Tensor] = {}
+        self.hooks = [m.register_forward_hook(partial(self._on_tanh_output, name)) for name, m in self.tanh_layers]
+        self._arm(start_step)
+
+    # The trainer calls these three -------------------------------------------------
+
+    def on_train_loss(self, step: int, loss: float, lr: float) -> None:
+        pass
+
+    def on_eval(self, step: int, val_loss: float) -> None:
+        pass
+
+    @torch.no_grad()
+    def on_optimizer_step(self, step: int) -> None:
+        """After step `step`'s update: write what was recorded, then arm for the next step."""
+        if self.armed:
+            self._write(step)
+        self._arm(step + 1)
+
+    # ----------------------------------------------------------------------------------
+
+    def _arm(self, step: int) -> None:
+        """Record the coming step if it is a diagnostics step; its parameters are the current ones."""
+        self.armed = step % self.every == 0
+        self.outputs.clear()
+        self.output_grads.clear()
+        self.before = {name: p.detach().clone() for name, p in self.params} if self.armed else {}
+
+    def _on_tanh_output(self, name: str, module: nn.Module, inputs, output: torch.Tensor) -> None:
+        if not (self.armed and module.training):
+            return
+        self.outputs[name] = output.detach()
+        if output.requires_grad:
+            output.register_hook(partial(self._on_output_grad, name))
+
+    def _on_output_grad(self, name: str, grad: torch.Tensor) -> None:
+        self.output_grads[name] = grad.detach()  # returns None: the gradient flows on unchanged
+
+    def _write(self, step: int) -> None:
+        for name, out in self.outputs.items():
+            saturated = (out.abs() > SATURATION_THRESHOLD).float().mean().item() * 100
+            self.writer.add_scalar(f"diagnostics/tanh_saturation/{name}", saturated, step)
+            self.writer.add_histogram(f"diagnostics/activations/{name}", out.float().cpu(), step)
+        for name, grad in self.output_grads.items():
+            self.writer.add_histogram(f"diagnostics/activation_grads/{name}", grad.float().cpu(), step)
+        for name, p in self.params:
+            if p.grad is not None:
+                self.writer.add_histogram(f"diagnostics/grads/{name}", p.grad.detach().float().cpu(), step)
+            ratio = update_to_data_log10(p.detach() - self.before[name], p.detach())
+            if ratio is not None:
+                self.writer.add_scalar(f"diagnostics/update_ratio/{name}", ratio, step)
+
+    def close(self) -> None:
+        for hook in self.hooks:
+            hook.remove()
+
+
+def update_to_data_log10(update: torch.Tensor, data: torch.Tensor) -> float | None:
+    """log10(std(update) / std(data)); None where it is undefined (one element, zero std)."""
+    if data.numel() < 2:
+        return None
+    update_std, data_std = update.float().std().item(), data.float().std().item()
+    if not (update_std > 0 and data_std > 0 and math.isfinite(update_std) and math.isfinite(data_std)):
+        return None
+    return math.log10(update_std / data_std)

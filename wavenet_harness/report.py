@@ -1,0 +1,272 @@
+"""`wavenet-report SWEEP_DIR`: every run under a folder in one table, best val loss first.
+
+A run is any folder under SWEEP_DIR holding metrics.json (or a Hydra job folder, .hydra/,
+whose metrics.json is not written yet). For each it shows the command-line overrides
+that distinguish it from the other runs (from .hydra/overrides.yaml: only the keys whose
+values differ), status, steps, seconds, params, train and val loss, then the command
+that reruns the best run. Finished runs come first by val loss; running, then stopped or
+failed runs follow. It only reads, so it is safe to run while a sweep is still going.
+
+    wavenet-report runs/multirun/2026-11-28/10-00-00
+    wavenet-report runs/ --csv report.csv --json -      # the same table for other tools
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import re
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+METRICS_NAME = "metrics.json"
+OVERRIDES_PATH = Path(".hydra") / "overrides.yaml"
+NUMBER_COLUMNS = ("steps", "seconds", "params", "train_loss", "val_loss")
+MISSING = "-"  # an override a run did not set
+
+
+class UsageError(Exception):
+    """Bad input from the command line; shown as one line, exit code 2."""
+
+
+@dataclass
+class Job:
+    name: str  # the run folder relative to the sweep folder
+    run_dir: Path
+    overrides: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return str(self.metrics.get("status", "no metrics"))
+
+    @property
+    def val_loss(self) -> float | None:
+        return _finite(self.metrics.get("val_loss"))
+
+    def override_values(self) -> dict[str, str]:
+        """{'n_hidden': '128', 'model': 'mlp', ...} from 'key=value' overrides."""
+        values = {}
+        for item in self.overrides:
+            key, sep, value = item.partition("=")
+            values[key.lstrip("+~")] = value if sep else ""
+        return values
+
+
+def _finite(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def _natural_key(text: str) -> list:
+    """'multirun/.../10' after '.../9': numbers compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def find_jobs(root: Path) -> list[Job]:
+    """Every run folder under `root` (root itself included), read without changing anything."""
+    run_dirs = {p.parent for p in root.rglob(METRICS_NAME)}
+    run_dirs |= {p.parent.parent for p in root.rglob("overrides.yaml") if p.parent.name == ".hydra"}
+    jobs = []
+    for run_dir in run_dirs:
+        name = run_dir.relative_to(root).as_posix() if run_dir != root else "."
+        jobs.append(Job(name, run_dir, _read_overrides(run_dir), _read_metrics(run_dir)))
+    return jobs
+
+
+def _read_overrides(run_dir: Path) -> list[str]:
+    try:
+        items = yaml.safe_load((run_dir / OVERRIDES_PATH).read_text())
+    except (OSError, yaml.YAMLError):
+        return []
+    return [str(item) for item in items] if isinstance(items, list) else []
+
+
+def _read_metrics(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / METRICS_NAME
+    if not path.exists():
+        return {}
+    try:
+        metrics = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"status": "unreadable"}
+    return metrics if isinstance(metrics, dict) else {"status": "unreadable"}
+
+
+def distinguishing_keys(jobs: list[Job]) -> list[str]:
+    """Override keys whose value is not the same in every job (unset counts as a value)."""
+    values = [job.override_values() for job in jobs]
+    keys = []
+    for key in dict.fromkeys(k for v in values for k in v):  # first-seen order
+        if len({v.get(key) for v in values}) > 1:
+            keys.append(key)
+    return keys
+
+
+def rank(jobs: list[Job]) -> list[Job]:
+    """Finished runs by val loss (best first), then running ones, then everything else."""
+
+    def key(job: Job):
+        if job.status == "ok" and job.val_loss is not None:
+            return (0, job.val_loss, _natural_key(job.name))
+        return (1 if job.status == "running" else 2, math.inf, _natural_key(job.name))
+
+    return sorted(jobs, key=key)
+
+
+def best_job(ranked: list[Job]) -> Job | None:
+    first = ranked[0] if ranked else None
+    return first if first is not None and first.status == "ok" and first.val_loss is not None else None
+
+
+def rerun_command(job: Job) -> str:
+    return shlex.join(["wavenet-train", *job.overrides])
+
+
+def table_rows(ranked: list[Job], keys: list[str]) -> list[dict[str, Any]]:
+    """One flat dict per job: job, each distinguishing key, status and the numbers."""
+    rows = []
+    for job in ranked:
+        overrides = job.override_values()
+        row: dict[str, Any] = {"job": job.name}
+        row.update({key: overrides.get(key, MISSING) for key in keys})
+        row["status"] = job.status
+        for column in NUMBER_COLUMNS:
+            value = job.metrics.get(column)
+            row[column] = value if isinstance(value, (int, float)) and math.isfinite(value) else None
+        rows.append(row)
+    return rows
+
+
+def build_report(root: Path) -> dict[str, Any]:
+    jobs = find_jobs(root)
+    if not jobs:
+        raise UsageError(f"no runs under {root} (no {METRICS_NAME} or .hydra/ found)")
+    ranked = rank(jobs)
+    keys = distinguishing_keys(ranked)
+    best = best_job(ranked)
+    return {
+        "sweep_dir": str(root),
+        "override_keys": keys,
+        "jobs": table_rows(ranked, keys),
+        "best": {"job": best.name, "val_loss": best.val_loss, "command": rerun_command(best)} if best else None,
+    }
+
+
+# ---------------------------------------------------------------- output
+
+
+def _fmt(column: str, value: Any) -> str:
+    if value is None:
+        return MISSING
+    if column in ("train_loss", "val_loss"):
+        return f"{value:.4f}"
+    if column == "seconds":
+        return f"{value:,.1f}"
+    if column in ("steps", "params"):
+        return f"{int(value):,}"
+    return str(value)
+
+
+STATUS_STYLE = {"ok": "green", "running": "cyan", "diverged": "red", "failed": "red", "pruned": "yellow"}
+
+
+def print_table(report: dict[str, Any], console: Console) -> None:
+    keys = report["override_keys"]
+    table = Table(title=f"{len(report['jobs'])} runs in {report['sweep_dir']}", title_justify="left")
+    table.add_column("job")
+    for key in keys:
+        table.add_column(key)
+    table.add_column("status")
+    for column in NUMBER_COLUMNS:
+        table.add_column(column.replace("_", " "), justify="right")
+    for row in report["jobs"]:
+        style = STATUS_STYLE.get(row["status"], "")
+        cells = [row["job"], *(str(row[k]) for k in keys), f"[{style}]{row['status']}[/]" if style else row["status"]]
+        cells += [_fmt(column, row[column]) for column in NUMBER_COLUMNS]
+        table.add_row(*cells)
+    console.print(table)
+    best = report["best"]
+    if best:
+        console.print(f"best: {best['job']} (val loss {best['val_loss']:.4f}); rerun it with:")
+        console.print(f"  {best['command']}", highlight=False, markup=False, soft_wrap=True)
+    else:
+        console.print("no run has finished yet")
+
+
+def csv_text(report: dict[str, Any]) -> str:
+    columns = ["job", *report["override_keys"], "status", *NUMBER_COLUMNS]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in report["jobs"]:
+        writer.writerow({k: ("" if row[k] is None else row[k]) for k in columns})
+    return out.getvalue()
+
+
+def json_text(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2) + "\n"
+
+
+def _write(destination: str, text: str) -> None:
+    if destination == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(destination).write_text(text)
+    except OSError as err:
+        raise UsageError(f"cannot write {destination}: {err.strerror or err}") from None
+
+
+# ---------------------------------------------------------------- the console script
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + message
+        raise UsageError(f"{message} (see wavenet-report --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="wavenet-report",
+        description="Tabulate every run under a folder (a multirun, or all of runs/), best val loss first.",
+    )
+    parser.add_argument("sweep_dir", metavar="SWEEP_DIR", help="a multirun folder or any folder of runs")
+    parser.add_argument("--csv", metavar="PATH", help="also write the table as CSV ('-': standard output)")
+    parser.add_argument("--json", metavar="PATH", help="also write the table as JSON ('-': standard output)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        args = _parser().parse_args(argv)
+        if args.csv == "-" and args.json == "-":
+            raise UsageError("only one of --csv and --json can write to standard output ('-')")
+        root = Path(args.sweep_dir)
+        if not root.exists():
+            raise UsageError(f"{root} does not exist")
+        if not root.is_dir():
+            raise UsageError(f"{root} is not a folder; give a multirun folder or a folder of runs")
+        report = build_report(root)
+        if "-" not in (args.csv, args.json):
+            print_table(report, Console(width=None if sys.stdout.isatty() else 200))
+        if args.csv:
+            _write(args.csv, csv_text(report))
+        if args.json:
+            _write(args.json, json_text(report))
+    except UsageError as err:
+        print(f"wavenet-report: error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
