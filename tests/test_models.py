@@ -1,0 +1,85 @@
+"""Model builders: shapes, parameter counts of the lecture's five rows, the tree rules."""
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from wavenet_harness.cli import config_dir
+from wavenet_harness.models import ModelConfigError, build_hier, build_mlp, hier_group_sizes, num_params
+from wavenet_harness.run import build_model_from_config
+
+LECTURE_PARAMS = {
+    "lecture_mlp3": 12097,
+    "lecture_mlp8": 22097,
+    "lecture_hier_bug": 22397,
+    "lecture_hier_fixed": 22397,
+    "lecture_hier": 76579,
+}
+
+
+@pytest.mark.parametrize("experiment,params", LECTURE_PARAMS.items())
+def test_experiment_presets_build_the_lecture_param_counts(experiment, params):
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("train", overrides=[f"experiment={experiment}"])
+    from omegaconf import OmegaConf
+
+    model = build_model_from_config(OmegaConf.to_container(cfg, resolve=True), vocab_size=27)
+    assert num_params(model) == params
+
+
+def test_default_config_is_the_lecture_final_model():
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("train")
+    assert (cfg.block_size, cfg.n_embd, cfg.n_hidden, cfg.depth) == (8, 24, 128, 3)
+    assert (cfg.model.name, cfg.optim.name, cfg.schedule.name) == ("hier", "sgd", "step")
+    assert (cfg.batch_size, cfg.max_steps, cfg.lr, cfg.seed) == (32, 200000, 0.1, 42)
+
+
+def test_model_group_mlp_sets_one_hidden_layer_unless_overridden():
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        assert compose("train", overrides=["model=mlp"]).depth == 1
+        assert compose("train", overrides=["model=mlp", "depth=2"]).depth == 2
+
+
+def test_hier_tree_fuses_pairs_and_outputs_next_char_logits():
+    torch.manual_seed(0)
+    model = build_hier(vocab_size=5, block_size=8, n_embd=3, n_hidden=6, depth=3)
+    logits = model(torch.zeros(4, 8, dtype=torch.long))
+    assert logits.shape == (4, 5)
+
+
+@pytest.mark.parametrize("block_size,depth,groups", [(8, 3, [2, 2, 2]), (16, 3, [4, 2, 2]), (3, 1, [3]), (8, 4, [1, 2, 2, 2])])
+def test_group_sizes(block_size, depth, groups):
+    assert hier_group_sizes(block_size, depth) == groups
+
+
+def test_tree_that_cannot_divide_the_context_names_valid_sizes():
+    with pytest.raises(ModelConfigError, match=r"block_size=6 .* multiple of 4 \(4, 8, 12, 16"):
+        hier_group_sizes(6, 3)
+
+
+def test_depth_one_hier_equals_flat_mlp():
+    torch.manual_seed(1)
+    hier = build_hier(7, 4, 3, 5, depth=1)
+    torch.manual_seed(1)
+    mlp = build_mlp(7, 4, 3, 5, depth=1)
+    idx = torch.randint(0, 7, (6, 4))
+    assert torch.equal(hier(idx), mlp(idx))
+
+
+def test_last_layer_starts_less_confident():
+    torch.manual_seed(0)
+    model = build_hier(27, 8, 24, 128, 3)
+    torch.manual_seed(0)
+    # the output layer's weight is a tenth of a plain randn/sqrt(fan_in) draw
+    assert model.layers[-1].weight.std() < 0.02
+
+
+def test_batchnorm_bug_keeps_per_position_running_stats_and_reloads():
+    torch.manual_seed(0)
+    model = build_hier(5, 4, 2, 3, depth=2, batchnorm_bug=True)
+    model(torch.randint(0, 5, (8, 4)))
+    assert model.layers[3].running_mean.shape == (2, 3)  # (T, C) after the first level
+    fresh = build_hier(5, 4, 2, 3, depth=2, batchnorm_bug=True)
+    fresh.load_state_dict(model.state_dict())
+    assert torch.equal(fresh.layers[3].running_mean, model.layers[3].running_mean)
