@@ -8,6 +8,7 @@ line; inside a multirun they are recorded as that job's failure and the sweep go
 from __future__ import annotations
 
 import math
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -22,6 +23,8 @@ from wavenet_harness.config import ConfigError
 from wavenet_harness.console import error_line, print_summary
 from wavenet_harness.data import DataError
 from wavenet_harness.run import run_training
+from wavenet_harness.schema import explain_config_error
+from wavenet_harness.schema import register as register_schema
 
 USER_ERRORS = (ConfigError, DataError, CheckpointError)
 
@@ -63,7 +66,23 @@ def train_task(cfg: DictConfig) -> float:
 
 
 def main() -> None:
-    train_task()
+    register_schema()
+    # Hydra prints its own multi-line report and exits 1 unless HYDRA_FULL_ERROR=1, in which
+    # case it lets the exception through: ask for that, then tell config mistakes in one
+    # line with exit code 2. A user who set HYDRA_FULL_ERROR=1 still gets the traceback.
+    wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        train_task()
+    except KeyboardInterrupt:  # Ctrl-C before the training loop took over SIGINT: nothing to save
+        error_line("interrupted before training started; nothing was saved")
+        sys.exit(130)
+    except Exception as err:
+        message = None if wants_traceback else explain_config_error(err)
+        if message is None:
+            raise
+        error_line(message)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
