@@ -45,7 +45,9 @@ GROUP_OPTION_DEFAULTS: dict[str, Any] = {
     "schedule.warmup_steps": 0,
 }
 CONFIG_GROUPS = ("model", "optim", "schedule")
-SESSION_STATUS = {"ok": "STATUS_SUCCESS", "interrupted": "STATUS_ABORTED", "pruned": "STATUS_ABORTED"}
+# The HParams plugin knows success, failure and unknown: a stopped run (to be resumed, or
+# pruned by a sweeper) is neither a success nor a failure.
+SESSION_STATUS = {"ok": "STATUS_SUCCESS", "interrupted": "STATUS_UNKNOWN", "pruned": "STATUS_UNKNOWN"}
 
 
 def write_json_atomic(path: str | os.PathLike, payload: dict) -> None:

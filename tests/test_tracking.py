@@ -1,0 +1,232 @@
+"""TensorBoard output read back with TensorBoard's own event reader: tags, values, HParams,
+samples and diagnostics, and proof that samples and diagnostics leave training unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import TINY_OVERRIDES
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import metadata as hparams_metadata
+from tensorboard.plugins.hparams.api_pb2 import Status
+
+from wavenet_harness import cli
+from wavenet_harness.diagnostics import Diagnostics, update_to_data_log10
+from wavenet_harness.models import build_model
+from wavenet_harness.optim import PlainSGD
+from wavenet_harness.run import NOT_HPARAMS, run_training
+from wavenet_harness.tracking import LossSmoother, TensorBoardTracker, hparam_values
+
+
+def read_events(tb_dir: Path) -> EventAccumulator:
+    events = EventAccumulator(str(tb_dir), size_guidance={"scalars": 0, "histograms": 0, "tensors": 0})
+    events.Reload()
+    return events
+
+
+def scalars(events: EventAccumulator, tag: str) -> list[tuple[int, float]]:
+    return [(e.step, e.value) for e in events.Scalars(tag)]
+
+
+def texts(events: EventAccumulator, tag: str) -> dict[int, str]:
+    return {e.step: e.tensor_proto.string_val[0].decode() for e in events.Tensors(tag)}
+
+
+def hparams_plugin(events: EventAccumulator) -> dict:
+    content = events.PluginTagToContent("hparams")
+    return {
+        "experiment": hparams_metadata.parse_experiment_plugin_data(content[hparams_metadata.EXPERIMENT_TAG]),
+        "start": hparams_metadata.parse_session_start_info_plugin_data(content[hparams_metadata.SESSION_START_INFO_TAG]),
+        "end": hparams_metadata.parse_session_end_info_plugin_data(content[hparams_metadata.SESSION_END_INFO_TAG])
+        if hparams_metadata.SESSION_END_INFO_TAG in content
+        else None,
+    }
+
+
+def compose_config(*overrides: str) -> dict:
+    """The config wavenet-train would run with these overrides, as a plain dict."""
+    for register in ("register_schema", "register_sweeper"):  # what cli.main does before Hydra runs
+        getattr(cli, register, lambda: None)()
+    with initialize_config_dir(cli.config_dir(), version_base="1.3"):
+        return OmegaConf.to_container(compose("train", overrides=list(overrides)), resolve=True)
+
+
+LOSSES = [3.0 - 0.01 * i + 0.05 * (i % 7) for i in range(60)]
+
+
+def test_loss_smoother_means_of_windows_and_partial_tail():
+    smoother = LossSmoother(25)
+    points = [(step, smoother.add(loss)) for step, loss in enumerate(LOSSES)]
+    points = [(step, mean) for step, mean in points if mean is not None] + [(59, smoother.flush())]
+    assert [step for step, _ in points] == [24, 49, 59]
+    expected = [sum(LOSSES[0:25]) / 25, sum(LOSSES[25:50]) / 25, sum(LOSSES[50:60]) / 10]
+    assert [mean for _, mean in points] == pytest.approx(expected, rel=1e-12)
+    assert smoother.flush() is None  # nothing left over
+
+
+def _drive_tracker(tb_dir: Path, status: str = "ok", loss_every: int = 1, sampler=None) -> None:
+    hparams = {"lr": 0.1, "model": "hier", "n_hidden": 8, "params": 641}
+    tracker = TensorBoardTracker(tb_dir, hparams, loss_every=loss_every, smooth_window=25, sampler=sampler)
+    for step, loss in enumerate(LOSSES):
+        tracker.on_train_loss(step, loss, 0.1 if step < 45 else 0.01)
+        if (step + 1) in (20, 40):
+            tracker.on_eval(step + 1, 2.5 - step / 100)
+    if status == "ok":
+        tracker.on_eval(60, 2.2)
+    tracker.on_end({"status": status, "steps": 60, "params": 641,
+                    "val_loss": 2.2 if status == "ok" else None, "train_loss": 2.1 if status == "ok" else None})
+
+
+def test_tracker_tags_and_values(tmp_path):
+    _drive_tracker(tmp_path / "tb", sampler=lambda step: f"- name{step}")
+    events = read_events(tmp_path / "tb")
+
+    loss = scalars(events, "train/loss")
+    assert [s for s, _ in loss] == list(range(60))
+    assert [v for _, v in loss] == pytest.approx(LOSSES, rel=1e-6)  # stored as float32
+    smooth = scalars(events, "train/loss_smooth")
+    assert [s for s, _ in smooth] == [24, 49, 59]
+    means = [sum(LOSSES[0:25]) / 25, sum(LOSSES[25:50]) / 25, sum(LOSSES[50:60]) / 10]
+    assert [v for _, v in smooth] == pytest.approx(means, rel=1e-6)
+    assert scalars(events, "train/lr") == [(0, pytest.approx(0.1)), (45, pytest.approx(0.01))]
+    assert [s for s, _ in scalars(events, "val/loss")] == [20, 40, 60]
+    # hparams/val_loss follows every evaluation, without a duplicate point at the end
+    assert scalars(events, "hparams/val_loss") == [(20, pytest.approx(2.31)), (40, pytest.approx(2.11)),
+                                                   (60, pytest.approx(2.2))]
+    assert scalars(events, "hparams/train_loss") == [(60, pytest.approx(2.1))]
+    assert texts(events, "samples") == {20: "- name20", 40: "- name40", 60: "- name60"}
+
+    plugin = hparams_plugin(events)
+    assert {m.name.tag for m in plugin["experiment"].metric_infos} == {"hparams/val_loss", "hparams/train_loss"}
+    assert {h.name for h in plugin["experiment"].hparam_infos} == {"lr", "model", "n_hidden", "params"}
+    start = plugin["start"].hparams
+    assert start["n_hidden"].number_value == 8 and start["model"].string_value == "hier"
+    assert plugin["end"].status == Status.Value("STATUS_SUCCESS")
+
+
+def test_loss_every_thins_train_loss_but_not_the_smoothing(tmp_path):
+    _drive_tracker(tmp_path / "tb", loss_every=10)
+    events = read_events(tmp_path / "tb")
+    assert [s for s, _ in scalars(events, "train/loss")] == [0, 10, 20, 30, 40, 50]
+    assert [s for s, _ in scalars(events, "train/loss_smooth")] == [24, 49, 59]
+    assert "samples" not in events.Tags()["tensors"]
+
+
+def test_interrupted_run_leaves_its_partial_window_to_the_resumed_run(tmp_path):
+    _drive_tracker(tmp_path / "tb", status="interrupted")
+    events = read_events(tmp_path / "tb")
+    assert [s for s, _ in scalars(events, "train/loss_smooth")] == [24, 49]
+    assert hparams_plugin(events)["end"].status == Status.Value("STATUS_UNKNOWN")
+    assert scalars(events, "hparams/val_loss")[-1][1] != scalars(events, "hparams/val_loss")[-1][1]  # NaN
+
+
+def test_every_job_reports_the_same_hparam_keys():
+    """The HParams tab takes its columns from one job, so group choices must not change the keys."""
+    base = compose_config()
+    other = compose_config("model=mlp", "optim=adamw", "schedule=cosine", "n_hidden=64")
+    a, b = hparam_values(base, 100, NOT_HPARAMS), hparam_values(other, 200, NOT_HPARAMS)
+    assert a.keys() == b.keys()
+    assert {"lr", "n_hidden", "block_size", "batch_size", "model", "optim", "schedule", "params"} <= a.keys()
+    assert not any(key.startswith("log") for key in a)
+    assert (a["model"], a["optim"], a["schedule"]) == ("hier", "sgd", "step")
+    assert (b["model"], b["optim"], b["schedule"], b["n_hidden"]) == ("mlp", "adamw", "cosine", 64)
+    assert a["schedule.warmup_steps"] == 0 and b["schedule.warmup_steps"] == 1000
+    assert a["optim.weight_decay"] == 0.0 and b["optim.weight_decay"] == 0.01
+
+
+class RecordingWriter:
+    def __init__(self):
+        self.scalars, self.histograms = {}, {}
+
+    def add_scalar(self, tag, value, step):
+        self.scalars[(tag, step)] = value
+
+    def add_histogram(self, tag, values, step):
+        self.histograms[(tag, step)] = values
+
+
+def test_diagnostics_match_the_lecture_formulas():
+    torch.manual_seed(0)
+    model = build_model("hier", 27, 8, 10, 16, 3)
+    optimizer = PlainSGD(model.parameters(), lr=0.1)
+    writer = RecordingWriter()
+    diagnostics = Diagnostics(model, writer, every=2)
+    tanh_outputs = {}
+    for name, module in diagnostics.tanh_layers:
+        module.register_forward_hook(lambda m, i, out, name=name: tanh_outputs.__setitem__(name, out.detach()))
+
+    X, Y = torch.randint(0, 27, (32, 8)), torch.randint(0, 27, (32,))
+    F.cross_entropy(model(X), Y).backward()
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    optimizer.step()
+    diagnostics.on_optimizer_step(0)
+
+    assert len(diagnostics.tanh_layers) == 3
+    for name, out in tanh_outputs.items():
+        expected = (out.abs() > 0.97).float().mean().item() * 100
+        assert writer.scalars[(f"diagnostics/tanh_saturation/{name}", 0)] == pytest.approx(expected)
+        assert (f"diagnostics/activations/{name}", 0) in writer.histograms
+        assert (f"diagnostics/activation_grads/{name}", 0) in writer.histograms
+    for name, p in model.named_parameters():
+        assert (f"diagnostics/grads/{name}", 0) in writer.histograms
+        if p.ndim == 2:  # the lecture's ud: (lr * grad).std() / data.std(), after the update
+            lecture = ((0.1 * p.grad).std() / p.data.std()).log10().item()
+            assert writer.scalars[(f"diagnostics/update_ratio/{name}", 0)] == pytest.approx(lecture, abs=1e-4)
+            assert update_to_data_log10(p.detach() - before[name], p.detach()) == pytest.approx(lecture, abs=1e-4)
+
+    # step 1 is not a diagnostics step: nothing more is written
+    written = len(writer.scalars)
+    model.zero_grad()
+    F.cross_entropy(model(X), Y).backward()
+    optimizer.step()
+    diagnostics.on_optimizer_step(1)
+    assert len(writer.scalars) == written
+
+
+def _tiny_run(tmp_path: Path, words: Path, name: str, *extra: str) -> tuple[dict, EventAccumulator]:
+    cfg = compose_config(f"data.path={words}", *TINY_OVERRIDES, "log.loss_every=1", *extra)
+    metrics = run_training(cfg, tmp_path / name)
+    return metrics, read_events(tmp_path / name / "tb")
+
+
+def test_samples_and_diagnostics_leave_training_bit_exact(tmp_path, tiny_words_file):
+    plain, plain_events = _tiny_run(tmp_path, tiny_words_file, "plain", "log.samples=0", "log.diagnostics=false")
+    watched, events = _tiny_run(tmp_path, tiny_words_file, "watched", "log.samples=3", "log.diagnostics=true",
+                                "log.diagnostics_every=20")
+    assert plain["status"] == watched["status"] == "ok"
+    assert (watched["train_loss"], watched["val_loss"]) == (plain["train_loss"], plain["val_loss"])
+    assert scalars(events, "train/loss") == scalars(plain_events, "train/loss")
+
+    # the smoothed curve of a real run: window 25 over 60 steps
+    losses = [v for _, v in scalars(events, "train/loss")]
+    assert len(losses) == 60
+    smooth = scalars(events, "train/loss_smooth")
+    assert [s for s, _ in smooth] == [24, 49, 59]
+    means = [sum(losses[0:25]) / 25, sum(losses[25:50]) / 25, sum(losses[50:60]) / 10]
+    assert [v for _, v in smooth] == pytest.approx(means, rel=1e-6)
+    assert scalars(events, "val/loss")[-1] == (60, pytest.approx(watched["val_loss"]))
+    assert scalars(events, "hparams/val_loss")[-1] == (60, pytest.approx(watched["val_loss"]))
+    assert scalars(events, "hparams/train_loss") == [(60, pytest.approx(watched["train_loss"]))]
+    start = hparams_plugin(events)["start"].hparams
+    assert start["params"].number_value == watched["params"] and start["n_hidden"].number_value == 8
+
+    samples = texts(events, "samples")
+    assert sorted(samples) == [20, 40, 60]
+    assert all(len(text.splitlines()) == 3 for text in samples.values())
+
+    tags = events.Tags()
+    saturation = [t for t in tags["scalars"] if t.startswith("diagnostics/tanh_saturation/")]
+    assert len(saturation) == 3  # one per tanh layer of the depth-3 tree
+    for tag in saturation:
+        steps = [s for s, _ in scalars(events, tag)]
+        assert steps == [0, 20, 40] and all(0 <= v <= 100 for _, v in scalars(events, tag))
+    assert any(t.startswith("diagnostics/update_ratio/") for t in tags["scalars"])
+    for kind in ("activations", "activation_grads", "grads"):
+        assert any(t.startswith(f"diagnostics/{kind}/") for t in tags["histograms"])
+    assert not any(t.startswith("diagnostics/") for t in plain_events.Tags()["scalars"])
+    assert "samples" not in plain_events.Tags()["tensors"]
