@@ -1,0 +1,65 @@
+"""End to end: the real `wavenet-train` in a subprocess, as a user runs it."""
+
+import json
+
+import pytest
+
+from conftest import TINY_OVERRIDES, read_metrics, run_cli
+
+
+def test_default_model_trains_a_few_hundred_steps_from_any_directory(tmp_path, names_path):
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        ["max_steps=300", "eval_interval=100", "checkpoint_interval=0", "log.progress=false",
+         f"data.path={names_path}", f"hydra.run.dir={run_dir}"],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    metrics = read_metrics(run_dir)
+    assert metrics["status"] == "ok"
+    assert metrics["steps"] == 300
+    assert metrics["params"] == 76579
+    assert 1.5 < metrics["val_loss"] < 3.3  # log(27) = 3.30 is a model that learned nothing
+    assert metrics["train_loss"] is not None and metrics["seconds"] > 0
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert (run_dir / "checkpoint.pt").is_file()
+    assert list((run_dir / "tb").glob("events.out.tfevents.*"))
+    assert "val loss" in result.stderr + result.stdout  # the end-of-run summary
+
+
+def test_card_usage_model_hier_n_hidden_works_literally(tmp_path, tiny_words_file):
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        ["model=hier", "n_hidden=128", *TINY_OVERRIDES[:-4], "log.progress=false", "n_hidden=16",
+         f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}"],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    config = (run_dir / ".hydra" / "config.yaml").read_text()
+    assert "n_hidden: 16" in config and "name: hier" in config
+
+
+def test_multirun_writes_one_run_directory_per_job(tmp_path, tiny_words_file):
+    sweep_dir = tmp_path / "sweep"
+    result = run_cli(
+        ["--multirun", "n_hidden=4,8", *TINY_OVERRIDES, f"data.path={tiny_words_file}",
+         f"hydra.sweep.dir={sweep_dir}"],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit())
+    assert [p.name for p in jobs] == ["0", "1"]
+    params = []
+    for job in jobs:
+        metrics = read_metrics(job)
+        assert metrics["status"] == "ok" and metrics["steps"] == 60
+        params.append(metrics["params"])
+        assert list((job / "tb").glob("events.out.tfevents.*"))
+    assert params[0] < params[1]  # n_hidden 4 vs 8
+
+
+def test_bad_value_is_one_line_and_exit_code_2(tmp_path, tiny_words_file):
+    result = run_cli(["block_size=6", f"data.path={tiny_words_file}", "hydra.run.dir=" + str(tmp_path / "r")], cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "block_size=6" in result.stderr and "multiple of 4" in result.stderr
