@@ -18,6 +18,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from hydra_plugins.wavenet_optuna_sweeper import register as register_sweeper
+from wavenet_harness import sweep
 from wavenet_harness.checkpoint import CheckpointError
 from wavenet_harness.config import ConfigError
 from wavenet_harness.console import error_line, print_summary
@@ -49,10 +51,14 @@ def train_task(cfg: DictConfig) -> float:
     run_dir = hydra_cfg.runtime.output_dir
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     plain = OmegaConf.to_container(cfg, resolve=True)
+    plain["threads"] = sweep.job_threads(plain.get("threads", 0), hydra_cfg.launcher if multirun else None)
     try:
-        metrics = run_training(plain, Path(run_dir))
-    except USER_ERRORS as err:
-        if multirun:
+        metrics = run_training(plain, Path(run_dir), listeners=_sweeper_listeners(plain))
+    except Exception as err:
+        if multirun:  # failure is a result: record it, the sweep goes on
+            sweep.record_failure(Path(run_dir), err, isinstance(err, USER_ERRORS))
+            return math.nan
+        if not isinstance(err, USER_ERRORS):
             raise
         error_line(str(err))
         sys.exit(2)
@@ -65,7 +71,17 @@ def train_task(cfg: DictConfig) -> float:
     return float(val_loss) if val_loss is not None else math.nan
 
 
+def _sweeper_listeners(plain: dict) -> list:
+    """A trial of the Optuna sweeper reports to its study (Optuna is imported only then)."""
+    if not plain.get("optuna"):
+        return []
+    from wavenet_harness.study import job_listeners
+
+    return job_listeners(plain)
+
+
 def main() -> None:
+    register_sweeper()
     register_schema()
     # Hydra prints its own multi-line report and exits 1 unless HYDRA_FULL_ERROR=1, in which
     # case it lets the exception through: ask for that, then tell config mistakes in one

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -30,7 +30,7 @@ from wavenet_harness.train import TrainResult, TrainSettings, train
 
 METRICS_NAME = "metrics.json"
 # Keys that describe how a run is watched or where it lives, not what it trains.
-NOT_HPARAMS = ("log", "resume", "device", "threads", "checkpoint_interval", "eval_interval")
+NOT_HPARAMS = ("log", "resume", "device", "threads", "checkpoint_interval", "eval_interval", "optuna")
 # Keys that must match for a checkpoint to continue a run.
 SHAPE_KEYS = ("block_size", "n_embd", "n_hidden", "depth", "model")
 
@@ -89,8 +89,12 @@ def _check_same_shape(saved_cfg: dict[str, Any], cfg: dict[str, Any], source: Pa
             )
 
 
-def run_training(cfg: dict[str, Any], run_dir: Path, base_dir: Path | None = None) -> dict[str, Any]:
+def run_training(
+    cfg: dict[str, Any], run_dir: Path, base_dir: Path | None = None, listeners: Sequence[Any] = ()
+) -> dict[str, Any]:
     """Train one job described by `cfg` into `run_dir`; return its metrics dict.
+
+    `listeners` join the run's own (e.g. a sweeper's pruning reporter).
 
     Errors in the config or data raise (ConfigError, DataError, CheckpointError) before
     any output but metrics.json is written; a failed or diverged run is a result.
@@ -173,7 +177,7 @@ def run_training(cfg: dict[str, Any], run_dir: Path, base_dir: Path | None = Non
         try:
             result = train(
                 model, optimizer, schedule, train_xy, val_xy, settings,
-                listeners=[tracker, progress, *watchers], start_step=start_step, save_checkpoint=save_checkpoint,
+                listeners=[tracker, progress, *watchers, *listeners], start_step=start_step, save_checkpoint=save_checkpoint,
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
             result = TrainResult("failed", metrics["steps"], 0.0, error=f"{type(err).__name__}: {err}")

@@ -12,6 +12,7 @@ or else the path of an Optuna journal file, safe for many processes on one file 
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from typing import Any
 
@@ -31,8 +32,17 @@ class StudyConfigError(ValueError):
     """A sweeper setting that cannot work; shown to the user as one line."""
 
 
+def _with_installed_driver(url: str) -> str:
+    """SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; use psycopg2 where only it is installed."""
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
+        if importlib.util.find_spec("psycopg2") is not None:
+            return "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url
+
+
 def open_storage(name: str) -> BaseStorage:
     if "://" in name:
+        name = _with_installed_driver(name)
         # SQLite serialises writers: wait for the lock rather than fail a trial.
         kwargs = {"connect_args": {"timeout": 60}} if name.startswith("sqlite") else {"pool_pre_ping": True}
         return RDBStorage(name, engine_kwargs=kwargs)

@@ -152,7 +152,10 @@ def format_summary(jobs: list[JobOutcome], sweep_dir: Path) -> str:
     finished = [job for job in jobs if job.status == "ok" and job.val_loss is not None]
     if finished:
         best = min(finished, key=lambda job: job.val_loss)
-        lines.append(f"best val loss: {best.val_loss:.4f}  {best.run_dir}  {' '.join(best.overrides)}")
+        # What sets the best job apart: the overrides not shared by every job.
+        shared = set.intersection(*(set(job.overrides) for job in jobs)) if len(jobs) > 1 else set()
+        own = " ".join(o for o in best.overrides if o not in shared)
+        lines.append(f"best val loss: {best.val_loss:.4f}  {best.run_dir}  {own}".rstrip())
     problems = [job for job in jobs if job.status not in ("ok", "pruned")]
     for job in problems[:8]:  # one screen: the first few, the rest are in their metrics.json
         lines.append(f"  {job.status:<9} {job.run_dir.name}: {job.error or ''}".rstrip())

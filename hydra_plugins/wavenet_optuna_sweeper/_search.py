@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -143,11 +145,7 @@ class StudySearch:
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         storage_name = s["storage"] or str((sweep_dir / JOURNAL_NAME).resolve())
-        storage = open_storage(storage_name)
-        study = optuna.create_study(
-            storage=storage, study_name=s["study_name"], sampler=build_sampler(s["sampler"]),
-            pruner=build_pruner(s["pruner"]), direction=s["direction"], load_if_exists=True,
-        )
+        storage, study = self._open_study(storage_name)
         study.set_user_attr(PRUNER_ATTR, s["pruner"])
         study_id = storage.get_study_id_from_name(s["study_name"])
         self._requeue_stale(study, storage, study_id)
@@ -180,6 +178,26 @@ class StudySearch:
             returns.append(results)
         self._print_best(study)
         return returns
+
+    def _open_study(self, storage_name: str) -> tuple[Any, optuna.Study]:
+        """Create or load the study; workers starting together on one new database may race
+        to create its tables, so a failed first attempt is retried."""
+        s = self.settings
+        for attempt in range(3):
+            try:
+                storage = open_storage(storage_name)
+                return storage, optuna.create_study(
+                    storage=storage, study_name=s["study_name"], sampler=build_sampler(s["sampler"]),
+                    pruner=build_pruner(s["pruner"]), direction=s["direction"], load_if_exists=True,
+                )
+            except StudyConfigError:
+                raise
+            except Exception as err:
+                if attempt == 2:
+                    first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                    raise StudyConfigError(f"cannot open the study in {storage_name}: {first_line}") from None
+                time.sleep(0.5 + random.random())
+        raise AssertionError("unreachable")
 
     def _fixed_overrides(self, arguments: list[str]) -> tuple[list[str], set[str]]:
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)

@@ -1,0 +1,201 @@
+"""The Optuna sweeper (hydra/sweeper=wavenet_optuna): search space, pruning, resume, and
+two workers sharing one study through a real PostgreSQL server on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from conftest import REPO, TINY_OVERRIDES, read_metrics, run_cli
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions, override_value
+from wavenet_harness.study import StudyConfigError, open_storage
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def test_search_space_from_yaml():
+    space = build_distributions({
+        "lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
+        "n_hidden": {"type": "int", "low": 64, "high": 256, "step": 64},
+        "optim": {"type": "categorical", "choices": ["sgd", "adamw"]},
+        "block_size": [8, 16],
+    })
+    assert space["lr"] == FloatDistribution(1e-3, 0.3, log=True)
+    assert space["n_hidden"] == IntDistribution(64, 256, step=64)
+    assert space["optim"] == CategoricalDistribution(["sgd", "adamw"])
+    assert space["block_size"] == CategoricalDistribution([8, 16])
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"lr": {"type": "gaussian"}}, "type='gaussian' is not allowed"),
+        ({"lr": {"type": "float", "low": 0.1}}, "needs 'high'"),
+        ({"lr": {"type": "float", "low": 0.0, "high": 1.0, "log": True}}, "is not allowed"),
+        ({"optim": {"type": "categorical", "choices": []}}, "choices is empty"),
+    ],
+)
+def test_bad_search_space_is_one_clear_error(params, message):
+    with pytest.raises(StudyConfigError, match=message):
+        build_distributions(params)
+
+
+def test_override_values():
+    assert [override_value(v) for v in (0.001, 64, "adamw", True, None)] == ["0.001", "64", "adamw", "true", "null"]
+    assert override_value("a b") == "'a b'"
+
+
+def _tiny(words: Path, sweep_dir: Path, *extra: str, seed: str = "0") -> list[str]:
+    return ["--multirun", "hydra/sweeper=wavenet_optuna", *TINY_OVERRIDES, f"data.path={words}",
+            f"hydra.sweep.dir={sweep_dir}", "hydra.sweeper.sampler.name=random", f"hydra.sweeper.sampler.seed={seed}",
+            *extra]
+
+
+def _study(sweep_dir: Path, name: str = "wavenet") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=open_storage(str(sweep_dir / "optuna.journal")))
+
+
+def test_each_way_a_trial_ends_is_told_to_the_study(tmp_path, tiny_words_file):
+    # Random sampler, seed 28: lr = 0.5, -1, 1e-6, 1e30, one after another. 0.5 trains (ok);
+    # -1 is refused by the config checks (failed); 1e-6 barely moves from the initial loss,
+    # so once the 0.5 trial has finished the median pruner stops it at its first evaluation
+    # (pruned, step 20); 1e30 blows up (diverged). The sweep goes on through all of them.
+    sweep_dir = tmp_path / "sweep"
+    result = run_cli(
+        _tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=4", "+hydra.sweeper.params.lr=[0.5,1e-6,1e30,-1.0]",
+              "hydra.sweeper.pruner.name=median", "hydra.sweeper.pruner.n_startup_trials=1", seed="28"),
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    trials = _study(sweep_dir).trials
+    ended = {t.params["lr"]: (t.state, read_metrics(sweep_dir / str(t.number))) for t in trials}
+    assert {lr: (state, m["status"]) for lr, (state, m) in ended.items()} == {
+        0.5: (TrialState.COMPLETE, "ok"),
+        -1.0: (TrialState.FAIL, "failed"),
+        1e-6: (TrialState.PRUNED, "pruned"),
+        1e30: (TrialState.FAIL, "diverged"),
+    }
+    ok_state, ok = ended[0.5]
+    assert trials[0].value == pytest.approx(ok["val_loss"])
+    pruned = ended[1e-6][1]
+    assert pruned["steps"] == 20 < pruned["max_steps"]
+    assert [t.intermediate_values for t in trials if t.params["lr"] == 1e-6][0].keys() == {20}
+    assert "sweep: 4 jobs: 1 ok, 1 failed, 1 diverged, 1 pruned" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_rerun_resumes_the_study_and_reasks_trials_of_a_killed_sweep(tmp_path, tiny_words_file):
+    sweep_dir = tmp_path / "sweep"
+    args = ["+hydra.sweeper.params.lr=[0.05,0.1,0.2]", "hydra.sweeper.pruner.name=none"]
+    first = run_cli(_tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=2", *args), cwd=REPO)
+    assert first.returncode == 0, first.stderr[-3000:]
+    finished_at = {n: read_metrics(sweep_dir / str(n))["finished_at"] for n in (0, 1)}
+
+    # A sweep killed mid-trial leaves that trial RUNNING, owned by a process that is gone.
+    study = _study(sweep_dir)
+    stale = study.ask({"lr": CategoricalDistribution([0.05, 0.1, 0.2])})
+    stale.set_user_attr("worker", f"{socket.gethostname()}:{_dead_pid()}")
+
+    second = run_cli(_tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=4", *args), cwd=REPO)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "2 of 4 trials already there" in second.stdout
+    trials = _study(sweep_dir).trials
+    states = {t.number: t.state for t in trials}
+    # 0, 1 kept as they were; 2 (stale) failed and asked again as 3; 4 new: 4 trials count.
+    assert states == {0: TrialState.COMPLETE, 1: TrialState.COMPLETE, 2: TrialState.FAIL,
+                      3: TrialState.COMPLETE, 4: TrialState.COMPLETE}
+    assert trials[2].user_attrs["requeued"] and trials[3].params == trials[2].params
+    assert {n: read_metrics(sweep_dir / str(n))["finished_at"] for n in (0, 1)} == finished_at
+    assert not (sweep_dir / "2").exists()
+
+
+# --- two workers, one study, a real PostgreSQL server --------------------------------------
+
+
+def _postgres_bin() -> Path | None:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    return versions[-1].parent if versions else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def postgres_url():
+    """A throwaway PostgreSQL server on loopback, started and stopped by the test."""
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binary (pg_ctl) on this machine: apt-get install postgresql")
+    as_user: list[str] = []
+    home = Path(tempfile.mkdtemp(prefix="wavenet-pg-"))
+    if os.geteuid() == 0:  # the server refuses to run as root: run it as the postgres user
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no 'postgres' user to run the server as")
+        os.chown(home, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = home / "data", _free_port()
+    run = lambda *cmd: subprocess.run([*as_user, *map(str, cmd)], check=True, capture_output=True, text=True)  # noqa: E731
+    run(bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-N")
+    options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(bindir / "pg_ctl", "-D", data, "-l", home / "server.log", "-o", options, "-w", "-t", "60", "start")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                       capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_two_workers_share_one_study_through_postgresql(tmp_path, tiny_words_file, postgres_url):
+    n_trials = 4
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    workers = []
+    for name in ("a", "b"):
+        args = _tiny(tiny_words_file, tmp_path / name, f"hydra.sweeper.n_trials={n_trials}",
+                     f"hydra.sweeper.storage={postgres_url}", "hydra.sweeper.study_name=shared",
+                     "+hydra.sweeper.params.lr={type:float,low:0.01,high:0.5}", "hydra.sweeper.pruner.name=none",
+                     seed="null")
+        workers.append(subprocess.Popen(["wavenet-train", *args], cwd=REPO, env=env, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    outputs = [w.communicate(timeout=300)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], "\n".join(o[-2000:] for o in outputs)
+
+    study = optuna.load_study(study_name="shared", storage=open_storage(postgres_url))
+    numbers = [t.number for t in study.trials]
+    ran = {name: sorted(int(p.parent.name) for p in (tmp_path / name).glob("*/metrics.json")) for name in "ab"}
+    assert len(numbers) == len(set(numbers)), "a trial number was handed out twice"
+    assert not set(ran["a"]) & set(ran["b"]), "both workers ran the same trial"
+    assert sorted(ran["a"] + ran["b"]) == sorted(numbers), "a trial was lost"
+    assert ran["a"] and ran["b"], f"one worker added nothing: {ran}"
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert n_trials <= len(numbers) <= n_trials + 1  # two workers may each ask the last one
+    for name in "ab":
+        for n in ran[name]:
+            assert read_metrics(tmp_path / name / str(n))["val_loss"] == pytest.approx(study.trials[n].value)
