@@ -12,6 +12,9 @@ Every `every` steps, for that step's forward pass, backward pass and update:
 The update is measured as the parameter after the step minus before it, which for the
 lecture's SGD is `-lr * grad` (the lecture's formula) and stays right for AdamW.
 
+With fast=true the fused training step does not run the tanh layers one by one, so only
+the gradient and update tags are written there.
+
 It only observes: nothing here draws random numbers or writes into a tensor the loop
 uses, so a run with diagnostics takes exactly the steps of a run without. On the other
 steps the hooks return at once; evaluation and sampling (eval mode) are never recorded.

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.data import END_TOKEN, DataError, Vocabulary, read_words, split_words
+from wavenet_harness.data import DataError, Vocabulary, read_words, split_words
 
 DEFAULT_MAX_LEN = 64
 
@@ -214,12 +214,13 @@ def _sample(args: argparse.Namespace) -> dict:
     if "vocab" not in state or "config" not in state:
         raise UsageError(f"{checkpoint} has no saved vocabulary or config; it cannot be sampled")
     cfg, vocab = state["config"], Vocabulary(tuple(state["vocab"]))
-    if END_TOKEN in args.prefix or set(args.prefix) - set(vocab.chars):
-        unknown = "".join(sorted(set(args.prefix) - set(vocab.chars)))
+    unknown = "".join(sorted(set(args.prefix) - set(vocab.chars)))  # includes the end token '.'
+    if unknown:
         raise UsageError(f"--prefix {args.prefix!r} has characters the model does not know: {unknown!r}")
     train_words = set(_training_words(cfg, checkpoint, args.data, vocab))
 
-    model = build_model_from_config(cfg, vocab.size)
+    # The plain layer-by-layer model: a fused or compiled training path buys nothing here.
+    model = build_model_from_config(dict(cfg, fast=False, compile=False), vocab.size)
     model.load_state_dict(state["model"])
     generator = torch.Generator().manual_seed(args.seed)
     words = generate(model, vocab, args.num, args.temperature, args.top_k, generator, args.prefix, args.max_len,
