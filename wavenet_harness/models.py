@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from wavenet_harness.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh
+from wavenet_harness.conv import ConvWaveNet
 
 
 class ModelConfigError(ValueError):
@@ -104,9 +105,19 @@ def build_hier(
     return _finish(layers, block_size, vocab_size)
 
 
+def build_conv(vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 3, **_) -> ConvWaveNet:
+    """The hier model's layers (same draws) run as a dilated causal convolution (conv.py).
+
+    Extra model-group keys (`all_positions`) are read by run.py, not by the model.
+    """
+    hier = build_hier(vocab_size, block_size, n_embd, n_hidden, depth)
+    return ConvWaveNet(list(hier.layers), block_size, vocab_size, hier_group_sizes(block_size, depth))
+
+
 MODEL_BUILDERS: dict[str, Callable[..., nn.Module]] = {
     "mlp": build_mlp,
     "hier": build_hier,
+    "conv": build_conv,
 }
 
 

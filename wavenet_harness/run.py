@@ -22,7 +22,9 @@ from wavenet_harness.config import ConfigError, validate
 from wavenet_harness.console import ProgressBar
 from wavenet_harness.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words
 from wavenet_harness.diagnostics import Diagnostics
+from wavenet_harness.conv import word_batches_from_config
 from wavenet_harness.models import build_model, num_params
+from wavenet_harness.fast import speed_report, speed_up_model, speed_up_optimizer, wrap_amp
 from wavenet_harness.optim import build_optimizer, build_schedule
 from wavenet_harness.sample import tensorboard_sampler
 from wavenet_harness.tracking import TensorBoardTracker, hparam_values, write_json_atomic
@@ -64,6 +66,7 @@ def build_model_from_config(cfg: dict[str, Any], vocab_size: int) -> torch.nn.Mo
         cfg["model"]["name"], vocab_size, cfg["block_size"], cfg["n_embd"], cfg["n_hidden"], cfg["depth"], **options
     )
 
+    return speed_up_model(model, cfg)  # fast=true / compile=true; the model itself otherwise
 
 def _options(group: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in group.items() if k != "name"}
@@ -139,6 +142,7 @@ def run_training(
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "resumed_from_step": start_step or None,
     }
+    optimizer = speed_up_optimizer(optimizer, cfg)  # fast=true: one multi-tensor update
     write_json_atomic(run_dir / METRICS_NAME, metrics)
 
     hparams = hparam_values(cfg, metrics["params"], exclude=NOT_HPARAMS)
@@ -147,6 +151,7 @@ def run_training(
     tracker = TensorBoardTracker(
         run_dir / "tb", hparams, loss_every=log["loss_every"], smooth_window=log["smooth_window"], start_step=start_step,
         sampler=sampler,
+    model = wrap_amp(model, cfg.get("amp"), device)  # amp=bf16: autocast forward
     )
     watchers = [Diagnostics(model, tracker.writer, log["diagnostics_every"], start_step)] if log.get("diagnostics") else []
     if tracker_state is not None:
@@ -200,3 +205,5 @@ def _finish(metrics: dict[str, Any], result: TrainResult, run_dir: Path, tracker
     tracker.on_end(metrics)
     write_json_atomic(run_dir / METRICS_NAME, metrics)
     return metrics
+                batch_loss=word_batches_from_config(cfg, data, device),  # model=conv: every position
+    result.extra.update(speed_report(model))  # fast path: compile_seconds

@@ -101,8 +101,14 @@ def train(
     listeners: list[Listener] = (),
     start_step: int = 0,
     save_checkpoint: Callable[[int], None] | None = None,
+    batch_loss: Callable[[nn.Module], torch.Tensor] | None = None,
 ) -> TrainResult:
-    """Run steps start_step .. max_steps-1; a checkpoint saved at step s resumes at s."""
+    """Run steps start_step .. max_steps-1; a checkpoint saved at step s resumes at s.
+
+    `batch_loss(model)` replaces the lecture's batches of random windows with another
+    batch source (conv.WordBatches: whole words, every position); validation still uses
+    the windows, so losses stay comparable across models.
+    """
     Xtr, Ytr = train_data
     Xval, Yval = val_data
     n_train = Xtr.shape[0]
@@ -143,9 +149,12 @@ def train(
                     lr = new_lr
                     _set_lr(optimizer, lr)
 
-                ix = torch.randint(0, n_train, (settings.batch_size,), device=device)
-                logits = model(Xtr[ix])
-                loss = F.cross_entropy(logits, Ytr[ix])
+                if batch_loss is None:  # the lecture's: B random windows, one randint
+                    ix = torch.randint(0, n_train, (settings.batch_size,), device=device)
+                    logits = model(Xtr[ix])
+                    loss = F.cross_entropy(logits, Ytr[ix])
+                else:
+                    loss = batch_loss(model)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -1,0 +1,142 @@
+"""The fast path (fast=true, compile=true) against the lecture-exact path."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import TINY_OVERRIDES, read_metrics, run_cli
+from wavenet_harness.config import ConfigError
+from wavenet_harness.data import build_dataset, read_words
+from wavenet_harness.fast import FastPathError, FastSequential, ForeachSGD, speed_up_model, wrap_amp
+from wavenet_harness.models import build_conv, build_hier, build_mlp
+from wavenet_harness.optim import PlainSGD, build_schedule
+from wavenet_harness.train import TrainSettings, train
+
+
+class LossLog:
+    def __init__(self):
+        self.losses: list[float] = []
+
+    def on_train_loss(self, step, loss, lr):
+        self.losses.append(loss)
+
+    def on_eval(self, step, val_loss):
+        pass
+
+
+def _train(model, optimizer_cls, data, steps, batch_size=32, seed=7):
+    optimizer = optimizer_cls(model.parameters(), lr=0.1)
+    log = LossLog()
+    torch.manual_seed(seed)
+    settings = TrainSettings(max_steps=steps, batch_size=batch_size)
+    # 20k windows of each split: the end-of-run evaluation over all 182k would dominate.
+    result = train(
+        model, optimizer, build_schedule("step", 0.1, steps), (data.train.X[:20000], data.train.Y[:20000]),
+        (data.val.X[:20000], data.val.Y[:20000]), settings, listeners=[log],
+    )
+    return result, log.losses
+
+
+@pytest.fixture(scope="module")
+def names_data(names_path):
+    torch.set_num_threads(1)
+    return build_dataset(read_words(names_path), 8)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: build_hier(27, 8, 10, 32, 3),
+    lambda: build_mlp(27, 8, 10, 32, 2),
+], ids=["hier", "mlp"])
+def test_fast_path_agrees_with_lecture_exact_path_over_300_steps(names_data, build):
+    torch.manual_seed(42)
+    exact = build()
+    torch.manual_seed(42)
+    fast = FastSequential(build())
+    exact_result, exact_losses = _train(exact, PlainSGD, names_data, 300)
+    fast_result, fast_losses = _train(fast, ForeachSGD, names_data, 300)
+
+    assert len(exact_losses) == len(fast_losses) == 300
+    assert max(abs(a - b) for a, b in zip(exact_losses, fast_losses)) < 1e-3
+    assert fast_result.val_loss == pytest.approx(exact_result.val_loss, abs=1e-4)
+    exact_state, fast_state = exact.state_dict(), fast.state_dict()
+    assert list(exact_state) == list(fast_state)  # same keys: checkpoints move between paths
+    for key in exact_state:
+        torch.testing.assert_close(fast_state[key], exact_state[key], rtol=1e-3, atol=1e-4)
+
+
+def test_fast_model_has_the_lecture_models_parameters_and_eval_outputs(names_data):
+    torch.manual_seed(42)
+    exact = build_hier(27, 8, 24, 128, 3)
+    torch.manual_seed(42)
+    fast = FastSequential(build_hier(27, 8, 24, 128, 3))
+    for (name_a, a), (name_b, b) in zip(exact.state_dict().items(), fast.state_dict().items()):
+        assert name_a == name_b and torch.equal(a, b)
+    X = names_data.val.X[:500]
+    exact.train()
+    exact(names_data.train.X[:64])  # move the running stats off their init
+    fast.load_state_dict(exact.state_dict())
+    exact.eval(), fast.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(fast(X), exact(X), rtol=1e-5, atol=1e-5)
+
+
+def test_fused_gradients_match_autograd_on_the_lecture_layers():
+    torch.manual_seed(0)
+    exact = build_hier(11, 8, 6, 16, 3)
+    torch.manual_seed(0)
+    fast = FastSequential(build_hier(11, 8, 6, 16, 3))
+    idx = torch.randint(0, 11, (20, 8))
+    target = torch.randint(0, 11, (20,))
+    for model in (exact, fast):
+        torch.nn.functional.cross_entropy(model(idx), target).backward()
+    for p_exact, p_fast in zip(exact.parameters(), fast.parameters()):
+        torch.testing.assert_close(p_fast.grad, p_exact.grad, rtol=1e-4, atol=1e-6)
+    for n_exact, n_fast in zip(exact.state_dict().values(), fast.state_dict().values()):
+        torch.testing.assert_close(n_fast, n_exact, rtol=1e-5, atol=1e-6)  # running stats too
+
+
+def test_foreach_sgd_takes_the_plain_sgd_step():
+    torch.manual_seed(0)
+    params = [torch.nn.Parameter(torch.randn(5, 3)), torch.nn.Parameter(torch.randn(3))]
+    copies = [torch.nn.Parameter(p.detach().clone()) for p in params]
+    for ps in (params, copies):
+        for p in ps:
+            p.grad = torch.ones_like(p) * 0.5
+    PlainSGD(params, lr=0.1).step()
+    ForeachSGD(copies, lr=0.1).step()
+    for a, b in zip(params, copies):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-7)
+
+
+def test_fast_path_refuses_what_it_cannot_run():
+    assert issubclass(FastPathError, ConfigError)  # one line and exit 2 from the CLI
+    with pytest.raises(FastPathError, match="batchnorm_bug"):
+        FastSequential(build_hier(27, 8, 10, 16, 3, batchnorm_bug=True))
+    with pytest.raises(FastPathError, match="model=conv"):
+        speed_up_model(build_conv(27, 8, 10, 16, 3), {"fast": True, "model": {"name": "conv"}})
+    with pytest.raises(FastPathError, match="amp"):
+        wrap_amp(FastSequential(build_hier(27, 8, 10, 16, 3)), "bf16", torch.device("cpu"))
+    plain = build_hier(27, 8, 10, 16, 3)
+    assert speed_up_model(plain, {"fast": False, "compile": False}) is plain  # default: untouched
+
+
+def test_cli_fast_run_reports_the_fast_path(tmp_path, tiny_words_file):
+    run_dir = tmp_path / "run"
+    proc = run_cli([*TINY_OVERRIDES, f"data.path={tiny_words_file}", "fast=true", f"hydra.run.dir={run_dir}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    metrics = read_metrics(run_dir)
+    assert metrics["status"] == "ok" and metrics["fast"] is True and metrics["compiled"] is False
+    assert metrics["val_loss"] < 3.3  # log(27) = 3.30: it learned something
+
+
+@pytest.mark.slow
+def test_compiled_fast_path_agrees_and_reports_compile_time(names_data):
+    torch.manual_seed(42)
+    eager = FastSequential(build_hier(27, 8, 10, 32, 3))
+    torch.manual_seed(42)
+    compiled = FastSequential(build_hier(27, 8, 10, 32, 3), compile=True)
+    _, eager_losses = _train(eager, ForeachSGD, names_data, 100)
+    _, compiled_losses = _train(compiled, ForeachSGD, names_data, 100)
+    assert max(abs(a - b) for a, b in zip(eager_losses, compiled_losses)) < 1e-3
+    assert compiled.compile_seconds > 0

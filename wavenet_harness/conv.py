@@ -1,0 +1,135 @@
+"""`model=conv`: the lecture's WaveNet tree run as a dilated causal convolution.
+
+The hier model reads a window of block_size characters bottom-up: level 0 fuses groups
+of g neighbouring characters, every level above fuses pairs. Slid along a whole word,
+neighbouring windows share most of that work, so the same weights applied as a
+convolution (kernel g with dilation 1, then kernel 2 with dilations g, 2g, 4g, ...)
+compute every window's prediction in one pass: one Linear per level and position,
+instead of 2**depth - 1 per window.
+
+`ConvWaveNet` holds exactly the hier model's layers (same init, same random draws, same
+state_dict keys), so:
+  - `model(idx)` on (B, block_size) contexts is the hier model's forward, unchanged:
+    evaluation, sampling and the lecture's window batches work as for every model;
+  - `model.forward_sequence(seq, lengths)` on '.'-padded words gives the logits at every
+    position; in eval mode they equal the hier model's on each window. In training mode
+    batchnorm uses the statistics of the valid positions of the batch (a different batch
+    than the hier model's windows, so training differs; the model does not).
+
+`WordBatches` is the batch source that trains on every position of every word.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from wavenet_harness.layers import BatchNorm1d, Embedding, Linear
+
+
+class ConvWaveNet(nn.Module):
+    def __init__(self, layers: list[nn.Module], block_size: int, vocab_size: int, groups: list[int]):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.block_size = block_size
+        self.vocab_size = vocab_size
+        self.groups = list(groups)
+        # Level l fuses `groups[l]` positions `dilations[l]` apart; after it a position
+        # has seen `fields[l]` consecutive characters.
+        self.dilations = [1] + [groups[0] * 2 ** (level - 1) for level in range(1, len(groups))]
+        self.fields = [groups[0] * 2**level for level in range(len(groups))]
+        # Plain lists, not registered again, so the state_dict keys stay the hier model's.
+        self.linears: list[Linear] = [m for m in layers[1:-1] if isinstance(m, Linear)]
+        self.norms: list[BatchNorm1d] = [m for m in layers if isinstance(m, BatchNorm1d)]
+
+    @property
+    def embedding(self) -> Embedding:
+        return self.layers[0]
+
+    @property
+    def output(self) -> Linear:
+        return self.layers[-1]
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """(B, block_size) contexts -> (B, vocab) logits: the hier model's own forward."""
+        x = idx
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def forward_sequence(self, seq: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, L) token ids -> (B, L - block_size + 1, vocab) logits, one per window.
+
+        Row b is block_size '.' tokens, a word and (for shorter words) any padding;
+        `lengths[b]` counts its real tokens (block_size + len(word)). Output j is the
+        prediction from seq[b, j : j + block_size]; batchnorm statistics in training
+        use only outputs whose window lies inside the real tokens.
+        """
+        B, L = seq.shape
+        if lengths is None:
+            lengths = torch.full((B,), L, dtype=torch.long, device=seq.device)
+        x = self.embedding.weight[seq]  # (B, L, C)
+        for level, (linear, norm) in enumerate(zip(self.linears, self.norms)):
+            group, dilation = self.groups[level], self.dilations[level]
+            width = x.shape[1] - (group - 1) * dilation
+            taps = [x[:, k * dilation : k * dilation + width] for k in range(group)]
+            z = torch.cat(taps, dim=-1) @ linear.weight  # (B, width, H)
+            if self.training:
+                valid = torch.arange(width, device=seq.device) <= (lengths - self.fields[level]).unsqueeze(1)
+                zv = z[valid]  # (rows whose window is all real tokens, H)
+                mean, var = zv.mean(0), zv.var(0)
+                with torch.no_grad():
+                    norm.running_mean = (1 - norm.momentum) * norm.running_mean + norm.momentum * mean
+                    norm.running_var = (1 - norm.momentum) * norm.running_var + norm.momentum * var
+            else:
+                mean, var = norm.running_mean, norm.running_var
+            x = torch.tanh(norm.gamma * ((z - mean) / torch.sqrt(var + norm.eps)) + norm.beta)
+        return x @ self.output.weight + self.output.bias
+
+
+class WordBatches:
+    """Batch source for `model=conv`: random words as padded sequences, loss on every position.
+
+    Called once per training step with the model, it draws `batch_size` words with one
+    torch.randint (the global generator, like the lecture's window batches) and returns
+    the mean cross-entropy over all their positions (len(word) + 1 predictions each).
+    """
+
+    def __init__(self, words: list[str], stoi: dict[str, int], block_size: int, batch_size: int,
+                 device: torch.device | str = "cpu"):
+        longest = max(len(w) for w in words)
+        n = len(words)
+        seqs = torch.zeros((n, block_size + longest), dtype=torch.long)
+        targets = torch.full((n, longest + 1), -1, dtype=torch.long)  # -1: no prediction here
+        for row, word in enumerate(words):
+            ids = [stoi[ch] for ch in word]
+            seqs[row, block_size : block_size + len(ids)] = torch.tensor(ids, dtype=torch.long)
+            targets[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            targets[row, len(ids)] = 0  # the end token
+        self.seqs = seqs.to(device)
+        self.targets = targets.to(device)
+        self.lengths = torch.tensor([block_size + len(w) for w in words], dtype=torch.long, device=device)
+        self.block_size = block_size
+        self.batch_size = batch_size
+        # Trimming each batch to its longest word needs the length on the host; on a GPU
+        # that would be a sync per step, so there batches keep the full width.
+        self.trim = self.seqs.device.type == "cpu"
+
+    def __call__(self, model: ConvWaveNet) -> torch.Tensor:
+        ix = torch.randint(0, self.seqs.shape[0], (self.batch_size,), device=self.seqs.device)
+        lengths = self.lengths[ix]
+        seq, targets = self.seqs[ix], self.targets[ix]
+        if self.trim:
+            width = int(lengths.max())
+            seq, targets = seq[:, :width], targets[:, : width - self.block_size + 1]
+        logits = model.forward_sequence(seq, lengths)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-1)
+
+
+def word_batches_from_config(cfg: dict, data, device: torch.device) -> WordBatches | None:
+    """The batch source for a run: WordBatches for model=conv with all_positions, else None."""
+    model = cfg["model"]
+    if model.get("name") != "conv" or not model.get("all_positions", False):
+        return None
+    return WordBatches(data.train.words, data.vocab.stoi, cfg["block_size"], cfg["batch_size"], device)

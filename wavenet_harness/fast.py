@@ -1,0 +1,328 @@
+"""The fast path (`fast=true`, `compile=true`): the same hier/mlp model in fewer, fused ops.
+
+At the lecture's sizes (batch 32, 76k parameters) a training step is a few MFLOP, so the
+time goes to dispatching ~150 small tensor ops and walking the autograd graph, not to
+arithmetic. This module computes the same math with far fewer ops:
+
+- `FastSequential` keeps the lecture model's layers and parameters (same init, same
+  random draws, same state_dict keys, so checkpoints move between the two paths) and
+  replaces its forward in training mode by one autograd Function whose backward is
+  written out by hand: per level one matmul, torch's native batchnorm op (rescaled to
+  the lecture's unbiased-variance batchnorm, see below) and a tanh, and their gradients
+  (native batchnorm backward, tanh backward, two matmuls).
+- The parameter list and the level layout are worked out once, not per step.
+- `ForeachSGD` applies the lecture's update `p -= lr * grad` to all parameters in one op.
+- `compile=true` hands the hand-written forward and backward (pure tensor functions,
+  no autograd inside) to torch.compile, which fuses the pointwise work into a few
+  kernels; the time spent compiling is measured and reported as `compile_seconds`.
+- `amp=bf16` runs the forward under bf16 autocast (meant for GPUs; logits come back fp32).
+
+Results equal the lecture-exact path up to float rounding (division vs rsqrt, lerp for
+the running statistics, fused adds); the lecture-exact path itself is untouched.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+from wavenet_harness.config import ConfigError
+from wavenet_harness.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh
+from wavenet_harness.models import Sequential
+from wavenet_harness.optim import PlainSGD
+
+
+class FastPathError(ConfigError):
+    """A model or option the fast path cannot run; the message says what to change."""
+
+
+def _level_layout(layers: nn.ModuleList) -> tuple[Embedding, list[tuple[int, Linear, BatchNorm1d]], Linear]:
+    """Read [Embedding, (Flatten(g)?, Linear, BatchNorm1d, Tanh)*, Linear] into levels.
+
+    Each level is (group, linear, batchnorm): `group` neighbouring positions are
+    concatenated before the linear (1 where the lecture has no FlattenConsecutive).
+    """
+    layers = list(layers)
+    if not layers or not isinstance(layers[0], Embedding) or not isinstance(layers[-1], Linear):
+        raise FastPathError("fast=true supports the hier and mlp models only")
+    levels, group, i = [], 1, 1
+    while i < len(layers) - 1:
+        layer = layers[i]
+        if isinstance(layer, FlattenConsecutive):
+            group, i = layer.n, i + 1
+            continue
+        block = layers[i : i + 3]
+        if not (
+            len(block) == 3 and isinstance(block[0], Linear) and block[0].bias is None
+            and isinstance(block[1], BatchNorm1d) and isinstance(block[2], Tanh)
+        ):
+            raise FastPathError("fast=true supports the hier and mlp models only")
+        if block[1].lecture_bug:
+            raise FastPathError("fast=true cannot run model.batchnorm_bug=true; use fast=false for that row")
+        levels.append((group, block[0], block[1]))
+        group, i = 1, i + 3
+    return layers[0], levels, layers[-1]
+
+
+# --- the hand-written forward and backward: pure tensor functions, no autograd inside ---
+#
+# The lecture's batchnorm divides by sqrt(unbiased var + eps); torch's native batchnorm
+# op divides by sqrt(biased var + eps). With n rows, unbiased = biased * n/(n-1), so
+#   (z - mean) / sqrt(var_unbiased + eps) = sqrt((n-1)/n) * (z - mean) / sqrt(var_biased + eps*(n-1)/n)
+# and the lecture's batchnorm is the native op with gain gamma*sqrt((n-1)/n) and eps*(n-1)/n.
+# Its running statistics use the unbiased variance and momentum exactly as the lecture's.
+# One native op (and one for its backward) replaces ~10 small ones per level.
+
+
+def fused_forward(idx, emb, weights, gammas, betas, running_means, running_vars, w_out, b_out,
+                  groups: tuple[int, ...], eps: float, momentum: float):
+    """Training-mode forward; updates the running statistics in place; returns logits and what backward needs."""
+    B, T = idx.shape
+    x = emb[idx].reshape(B * T // groups[0], groups[0] * emb.shape[1])
+    saved = []
+    for level, w in enumerate(weights):
+        z = x @ w
+        n = z.shape[0]
+        gain = gammas[level] * ((n - 1) / n) ** 0.5
+        y, mean, invstd = torch.native_batch_norm(
+            z, gain, betas[level], running_means[level], running_vars[level], True, momentum, eps * (n - 1) / n
+        )
+        out = torch.tanh(y)
+        saved.append((x, z, gain, mean, invstd, out))
+        nxt = groups[level + 1] if level + 1 < len(groups) else 1
+        x = out.reshape(-1, nxt * out.shape[1])
+    logits = torch.addmm(b_out, x, w_out)
+    return logits, (x, saved)
+
+
+def fused_backward(dlogits, idx, emb, weights, w_out, saved, eps: float):
+    """Gradients for (emb, weights, gammas, betas, w_out, b_out) given dloss/dlogits."""
+    last, levels = saved
+    d_w_out = last.t() @ dlogits
+    d_b_out = dlogits.sum(0)
+    dx = dlogits @ w_out.t()
+    d_weights, d_gammas, d_betas = [], [], []
+    for level in range(len(weights) - 1, -1, -1):
+        x, z, gain, mean, invstd, out = levels[level]
+        n = z.shape[0]
+        dy = torch.ops.aten.tanh_backward(dx.reshape(out.shape), out)
+        dz, d_gain, d_beta = torch.ops.aten.native_batch_norm_backward(
+            dy, z, gain, None, None, mean, invstd, True, eps * (n - 1) / n, [True, True, True]
+        )
+        d_weights.append(x.t() @ dz)
+        d_gammas.append(d_gain * ((n - 1) / n) ** 0.5)
+        d_betas.append(d_beta)
+        dx = dz @ weights[level].t()
+    d_emb = torch.zeros_like(emb).index_add_(0, idx.reshape(-1), dx.reshape(-1, emb.shape[1]))
+    return d_emb, d_weights[::-1], d_gammas[::-1], d_betas[::-1], d_w_out, d_b_out
+
+
+class _FusedStep(torch.autograd.Function):
+    """One autograd node for the whole model: forward and backward from the kernels above."""
+
+    @staticmethod
+    def forward(ctx, model: "FastSequential", idx: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+        emb, weights, gammas, betas, w_out, b_out = model._unpack(params)
+        norms = model.norms
+        logits, saved = model._forward_kernel(
+            idx, emb, weights, gammas, betas, [m.running_mean for m in norms], [m.running_var for m in norms],
+            w_out, b_out, model.groups, model.eps, model.momentum,
+        )
+        ctx.model, ctx.idx, ctx.params, ctx.saved = model, idx, (emb, weights, w_out), saved
+        return logits
+
+    @staticmethod
+    def backward(ctx, dlogits: torch.Tensor):
+        emb, weights, w_out = ctx.params
+        d_emb, d_w, d_g, d_b, d_w_out, d_b_out = ctx.model._backward_kernel(
+            dlogits.contiguous(), ctx.idx, emb, weights, w_out, ctx.saved, ctx.model.eps
+        )
+        grads = [d_emb]
+        for triple in zip(d_w, d_g, d_b):
+            grads.extend(triple)
+        ctx.saved = ctx.params = None
+        return (None, None, *grads, d_w_out, d_b_out)
+
+
+class FastSequential(Sequential):
+    """The lecture's hier/mlp model with a fused training step (same layers and state_dict)."""
+
+    def __init__(self, model: Sequential, compile: bool = False):
+        super().__init__(list(model.layers), model.block_size, model.vocab_size)
+        _, levels, _ = _level_layout(self.layers)
+        self.groups = tuple(group for group, _, _ in levels)
+        self.linears = [linear for _, linear, _ in levels]
+        self.norms = [norm for _, _, norm in levels]
+        momenta = {norm.momentum for norm in self.norms}
+        epsilons = {norm.eps for norm in self.norms}
+        if len(momenta) != 1 or len(epsilons) != 1:
+            raise FastPathError("fast=true needs one batchnorm momentum and eps for all levels")
+        self.momentum, self.eps = momenta.pop(), epsilons.pop()
+        # The parameter list in autograd order, built once (the Parameters stay the same
+        # objects through .to(), load_state_dict and optimizer steps).
+        self._params = [self.embedding.weight]
+        for linear, norm in zip(self.linears, self.norms):
+            self._params += [linear.weight, norm.gamma, norm.beta]
+        self._params += [self.output.weight, self.output.bias]
+        self.compiled = compile
+        self.compile_seconds = 0.0
+        if compile:
+            self._forward_kernel = self._timed_first_call(torch.compile(fused_forward, dynamic=False, fullgraph=True))
+            self._backward_kernel = self._timed_first_call(torch.compile(fused_backward, dynamic=False, fullgraph=True))
+        else:
+            self._forward_kernel, self._backward_kernel = fused_forward, fused_backward
+
+    # Properties and plain lists, not registered submodules: the state_dict keys stay the lecture model's.
+    @property
+    def embedding(self) -> Embedding:
+        return self.layers[0]
+
+    @property
+    def output(self) -> Linear:
+        return self.layers[-1]
+
+    def _timed_first_call(self, fn):
+        """Wrap a compiled function so its first call (the compile) is added to compile_seconds."""
+        state = {"first": True}
+
+        def call(*args):
+            if not state["first"]:
+                return fn(*args)
+            started = time.perf_counter()
+            out = fn(*args)
+            self.compile_seconds += time.perf_counter() - started
+            state["first"] = False
+            return out
+
+        return call
+
+    def _unpack(self, params):
+        n = len(self.linears)
+        return params[0], params[1 : 3 * n + 1 : 3], params[2 : 3 * n + 1 : 3], params[3 : 3 * n + 1 : 3], params[-2], params[-1]
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            return _FusedStep.apply(self, idx, *self._params)
+        return self._eval_forward(idx)
+
+    def _eval_forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """Inference with the running statistics (eager: evaluation is rare and shapes vary)."""
+        B, T = idx.shape
+        C = self.embedding.weight.shape[1]
+        x = self.embedding.weight[idx].reshape(B * T // self.groups[0], self.groups[0] * C)
+        for level, (linear, norm) in enumerate(zip(self.linears, self.norms)):
+            z = x @ linear.weight
+            xhat = (z - norm.running_mean) * (norm.running_var + norm.eps).rsqrt()
+            out = torch.tanh(torch.addcmul(norm.beta, norm.gamma, xhat))
+            nxt = self.groups[level + 1] if level + 1 < len(self.groups) else 1
+            x = out.reshape(-1, nxt * out.shape[1])
+        return torch.addmm(self.output.bias, x, self.output.weight)
+
+
+class ForeachSGD(PlainSGD):
+    """PlainSGD with the plain update `p -= lr * grad` done for all parameters in one op.
+
+    With momentum or weight decay it falls back to PlainSGD's loop. zero_grad is a plain
+    loop too: torch's generic one groups tensors by device and dtype on every call.
+    """
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        groups = self.param_groups
+        if any(g["momentum"] or g["weight_decay"] for g in groups):
+            return super().step(closure)
+        for group in groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                torch._foreach_add_(params, [p.grad for p in params], alpha=-group["lr"])
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.zero_()
+
+
+class AutocastModel(nn.Module):
+    """Runs a model's forward under bf16 autocast; logits come back in fp32.
+
+    state_dict and load_state_dict pass straight through, so checkpoints do not depend
+    on whether amp was on.
+    """
+
+    def __init__(self, model: nn.Module, device_type: str):
+        super().__init__()
+        self.inner = model
+        self.device_type = device_type
+        self.block_size = getattr(model, "block_size", None)
+        self.vocab_size = getattr(model, "vocab_size", None)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(self.device_type, dtype=torch.bfloat16):
+            return self.inner(idx).float()
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self._modules["inner"], name)
+
+    def state_dict(self, *args, **kwargs):
+        return self.inner.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        return self.inner.load_state_dict(state_dict, strict=strict, assign=assign)
+
+
+AMP_MODES = ("none", "bf16")
+
+
+def speed_up_model(model: nn.Module, cfg: dict[str, Any]) -> nn.Module:
+    """Apply `fast`, `compile` (implies fast) from the config; unchanged when both are off."""
+    fast, compile = bool(cfg.get("fast", False)), bool(cfg.get("compile", False))
+    if not (fast or compile):
+        return model
+    if not isinstance(model, Sequential) or type(model) is not Sequential:
+        name = cfg.get("model", {}).get("name", type(model).__name__)
+        raise FastPathError(f"fast=true/compile=true support model=hier and model=mlp, not model={name}")
+    return FastSequential(model, compile=compile)
+
+
+def wrap_amp(model: nn.Module, amp: str | None, device: torch.device) -> nn.Module:
+    """amp=bf16: autocast the forward; amp=none (default): the model as is."""
+    amp = amp or "none"
+    if amp not in AMP_MODES:
+        raise FastPathError(f"amp={amp!r} is not allowed: choose one of {', '.join(AMP_MODES)}")
+    if amp != "none" and isinstance(model, FastSequential):
+        raise FastPathError("amp=bf16 is not allowed with fast=true/compile=true: its hand-written backward is fp32")
+    return model if amp == "none" else AutocastModel(model, device.type)
+
+
+def speed_up_optimizer(optimizer: torch.optim.Optimizer, cfg: dict[str, Any]) -> torch.optim.Optimizer:
+    """On the fast path, the same optimizer with one multi-tensor update instead of a loop."""
+    if not (cfg.get("fast") or cfg.get("compile")):
+        return optimizer
+    if type(optimizer) is PlainSGD:
+        fast = ForeachSGD(optimizer.param_groups, lr=optimizer.defaults["lr"])
+        fast.load_state_dict(optimizer.state_dict())
+        return fast
+    if isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW)):
+        for group in optimizer.param_groups:
+            group["foreach"] = True
+    return optimizer
+
+
+def speed_report(model: nn.Module) -> dict[str, Any]:
+    """Extra metrics.json fields for a run on the fast path."""
+    inner = getattr(model, "inner", model)
+    if not isinstance(inner, FastSequential):
+        return {}
+    report: dict[str, Any] = {"fast": True, "compiled": inner.compiled}
+    if inner.compiled:
+        report["compile_seconds"] = round(inner.compile_seconds, 3)
+    return report
