@@ -21,10 +21,10 @@ from wavenet_harness import checkpoint as ckpt
 from wavenet_harness.config import ConfigError, validate
 from wavenet_harness.console import ProgressBar
 from wavenet_harness.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words
-from wavenet_harness.diagnostics import Diagnostics
 from wavenet_harness.conv import word_batches_from_config
-from wavenet_harness.models import build_model, num_params
+from wavenet_harness.diagnostics import Diagnostics
 from wavenet_harness.fast import speed_report, speed_up_model, speed_up_optimizer, wrap_amp
+from wavenet_harness.models import build_model, num_params
 from wavenet_harness.optim import build_optimizer, build_schedule
 from wavenet_harness.sample import tensorboard_sampler
 from wavenet_harness.tracking import TensorBoardTracker, hparam_values, write_json_atomic
@@ -62,11 +62,11 @@ def load_dataset(cfg: dict[str, Any], base_dir: Path) -> Dataset:
 
 def build_model_from_config(cfg: dict[str, Any], vocab_size: int) -> torch.nn.Module:
     options = {k: v for k, v in cfg["model"].items() if k != "name"}
-    return build_model(
+    model = build_model(
         cfg["model"]["name"], vocab_size, cfg["block_size"], cfg["n_embd"], cfg["n_hidden"], cfg["depth"], **options
     )
-
     return speed_up_model(model, cfg)  # fast=true / compile=true; the model itself otherwise
+
 
 def _options(group: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in group.items() if k != "name"}
@@ -113,6 +113,7 @@ def run_training(
     torch.manual_seed(cfg["seed"])
     model = build_model_from_config(cfg, data.vocab.size)
     optimizer = build_optimizer(cfg["optim"]["name"], model, cfg["lr"], **_options(cfg["optim"]))
+    optimizer = speed_up_optimizer(optimizer, cfg)  # fast=true: one multi-tensor update
     schedule = build_schedule(cfg["schedule"]["name"], cfg["lr"], cfg["max_steps"], **_options(cfg["schedule"]))
 
     start_step, tracker_state = 0, None
@@ -126,6 +127,7 @@ def run_training(
         start_step, tracker_state = state["step"], state.get("tracker")
 
     model.to(device)
+    model = wrap_amp(model, cfg.get("amp"), device)  # amp=bf16: autocast forward
     train_xy = (data.train.X.to(device), data.train.Y.to(device))
     val_xy = (data.val.X.to(device), data.val.Y.to(device))
 
@@ -142,7 +144,6 @@ def run_training(
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "resumed_from_step": start_step or None,
     }
-    optimizer = speed_up_optimizer(optimizer, cfg)  # fast=true: one multi-tensor update
     write_json_atomic(run_dir / METRICS_NAME, metrics)
 
     hparams = hparam_values(cfg, metrics["params"], exclude=NOT_HPARAMS)
@@ -151,7 +152,6 @@ def run_training(
     tracker = TensorBoardTracker(
         run_dir / "tb", hparams, loss_every=log["loss_every"], smooth_window=log["smooth_window"], start_step=start_step,
         sampler=sampler,
-    model = wrap_amp(model, cfg.get("amp"), device)  # amp=bf16: autocast forward
     )
     watchers = [Diagnostics(model, tracker.writer, log["diagnostics_every"], start_step)] if log.get("diagnostics") else []
     if tracker_state is not None:
@@ -183,11 +183,13 @@ def run_training(
             result = train(
                 model, optimizer, schedule, train_xy, val_xy, settings,
                 listeners=[tracker, progress, *watchers, *listeners], start_step=start_step, save_checkpoint=save_checkpoint,
+                batch_loss=word_batches_from_config(cfg, data, device),  # model=conv: every position
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
             result = TrainResult("failed", metrics["steps"], 0.0, error=f"{type(err).__name__}: {err}")
             _finish(metrics, result, run_dir, tracker)
             raise
+    result.extra.update(speed_report(model))  # fast path: compile_seconds
     return _finish(metrics, result, run_dir, tracker)
 
 
@@ -205,5 +207,3 @@ def _finish(metrics: dict[str, Any], result: TrainResult, run_dir: Path, tracker
     tracker.on_end(metrics)
     write_json_atomic(run_dir / METRICS_NAME, metrics)
     return metrics
-                batch_loss=word_batches_from_config(cfg, data, device),  # model=conv: every position
-    result.extra.update(speed_report(model))  # fast path: compile_seconds
