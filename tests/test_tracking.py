@@ -109,6 +109,17 @@ def test_tracker_tags_and_values(tmp_path):
     assert plugin["end"].status == Status.Value("STATUS_SUCCESS")
 
 
+def test_a_running_job_already_has_its_hparams_row(tmp_path):
+    tracker = TensorBoardTracker(tmp_path / "tb", {"lr": 0.1, "params": 641}, loss_every=1, smooth_window=25)
+    for step in range(20):
+        tracker.on_train_loss(step, 3.0, 0.1)
+    tracker.on_eval(20, 2.9)  # flushes, as at every evaluation
+    plugin = hparams_plugin(read_events(tmp_path / "tb"))
+    assert plugin["start"].hparams["lr"].number_value == pytest.approx(0.1)
+    assert plugin["end"] is None  # no end record until the run ends
+    tracker.close()
+
+
 def test_loss_every_thins_train_loss_but_not_the_smoothing(tmp_path):
     _drive_tracker(tmp_path / "tb", loss_every=10)
     events = read_events(tmp_path / "tb")
