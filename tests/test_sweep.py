@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import REPO, TINY_OVERRIDES, read_metrics, run_cli
 
 from wavenet_harness import sweep
@@ -85,13 +84,13 @@ def test_record_failure_keeps_what_the_run_wrote(tmp_path):
     assert "disk full" in (tmp_path / sweep.TRACEBACK_NAME).read_text()
 
 
-def _statuses(sweep_dir: Path) -> dict[str, dict]:
-    """lr override of each job -> its metrics."""
+def _statuses(sweep_dir: Path) -> dict[float, dict]:
+    """lr of each job (as a number: Hydra writes 1e30 as 1e+30) -> its metrics."""
     found = {}
     for metrics_file in sweep_dir.glob("*/metrics.json"):
         overrides = (metrics_file.parent / ".hydra" / "overrides.yaml").read_text()
         lr = next(line.split("=", 1)[1] for line in overrides.splitlines() if line.startswith("- lr="))
-        found[lr] = json.loads(metrics_file.read_text())
+        found[float(lr)] = json.loads(metrics_file.read_text())
     return found
 
 
@@ -104,9 +103,9 @@ def test_parallel_sweep_records_failed_and_diverged_jobs_and_goes_on(tmp_path, t
     )
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = _statuses(sweep_dir)
-    assert jobs["0.1"]["status"] == "ok" and jobs["0.1"]["val_loss"] < 3.5
-    assert jobs["1e30"]["status"] == "diverged" and "NaN or infinite" in jobs["1e30"]["error"]
-    assert jobs["-1"]["status"] == "failed" and "lr=-1" in jobs["-1"]["error"]
+    assert jobs[0.1]["status"] == "ok" and jobs[0.1]["val_loss"] < 3.5
+    assert jobs[1e30]["status"] == "diverged" and "NaN or infinite" in jobs[1e30]["error"]
+    assert jobs[-1.0]["status"] == "failed" and "lr=-1" in jobs[-1.0]["error"]
     assert "sweep: 3 jobs: 1 ok, 1 failed, 1 diverged, 0 pruned" in result.stdout
     assert "Traceback" not in result.stderr
 
@@ -125,18 +124,29 @@ def test_sweep_exits_non_zero_only_when_every_job_failed(tmp_path, tiny_words_fi
     assert "Traceback" not in result.stderr
 
 
-def test_slurm_preset_composes(tmp_path):
-    result = run_cli(["hydra/launcher=slurm", "hparams_search=hier_optuna", "--cfg", "hydra"], cwd=REPO)
-    assert result.returncode == 0, result.stderr[-2000:]
-    hydra_cfg = yaml.safe_load(result.stdout)["hydra"]
-    assert hydra_cfg["launcher"]["_target_"].endswith("submitit_launcher.SlurmLauncher")
-    assert hydra_cfg["launcher"]["cpus_per_task"] == 4
-    assert hydra_cfg["sweeper"]["_target_"].endswith("WavenetOptunaSweeper")
+def test_launcher_presets_and_search_space_compose():
+    from hydra import compose, initialize_config_dir
+
+    from hydra_plugins.wavenet_optuna_sweeper import register as register_sweeper
+    from wavenet_harness.cli import config_dir
+    from wavenet_harness.schema import register as register_schema
+
+    register_schema()
+    register_sweeper()
+    with initialize_config_dir(config_dir(), version_base="1.3"):
+        slurm = compose("train", ["hydra/launcher=slurm", "hparams_search=hier_optuna"], return_hydra_config=True)
+        parallel = compose("train", ["hydra/launcher=parallel"], return_hydra_config=True)
+    assert slurm.hydra.launcher._target_.endswith("submitit_launcher.SlurmLauncher")
+    assert slurm.hydra.launcher.cpus_per_task == 4
+    assert slurm.hydra.sweeper._target_.endswith("WavenetOptunaSweeper")
     assert {"n_embd", "n_hidden", "block_size", "depth", "lr", "batch_size", "optim", "schedule"} <= set(
-        hydra_cfg["sweeper"]["params"]
+        slurm.hydra.sweeper.params
     )
+    assert slurm.max_steps == 20000 and slurm.hydra.sweeper.pruner.name == "median"
+    assert parallel.hydra.launcher._target_ == JOBLIB and parallel.hydra.launcher.n_jobs == -1
 
 
+@pytest.mark.slow  # submitit starts a fresh Python per job: well over 20 s on a busy 2-core machine
 def test_submitit_local_sweep(tmp_path, tiny_words_file):
     sweep_dir = tmp_path / "sweep"
     result = run_cli(
@@ -145,6 +155,6 @@ def test_submitit_local_sweep(tmp_path, tiny_words_file):
         cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert {lr: m["status"] for lr, m in _statuses(sweep_dir).items()} == {"0.1": "ok", "0.2": "ok"}
+    assert {lr: m["status"] for lr, m in _statuses(sweep_dir).items()} == {0.1: "ok", 0.2: "ok"}
     assert (sweep_dir / ".submitit").is_dir()
     assert "sweep: 2 jobs: 2 ok" in result.stdout
