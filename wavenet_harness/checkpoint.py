@@ -73,6 +73,11 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, OSError, ValueError) as err:
+        if "Weights only load failed" in str(err):
+            # torch's own message goes on to explain how to load the file unsafely; don't.
+            raise CheckpointError(
+                f"{path} is not plain tensors and data (tampered or corrupt?); refused to load it"
+            ) from None
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"{path} is not a readable checkpoint (truncated or tampered?): {first_line}") from None
     if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:

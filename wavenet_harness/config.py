@@ -1,20 +1,28 @@
 """Checks on a composed config, run before any work starts.
 
-Hydra already rejects unknown groups and (through `+key` rules) unknown keys; this module
-checks values: each mistake becomes one ConfigError line that names the key, the value
-and what is allowed.
+Hydra and the typed schema (schema.py) already reject unknown groups, unknown keys and
+values of the wrong type while composing; this module checks the keys `+key=value` can
+still add, and the values: each mistake becomes one ConfigError line that names the key,
+the value and what is allowed.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 from typing import Any
 
 from wavenet_harness.models import MODEL_BUILDERS, ModelConfigError, hier_group_sizes
+from wavenet_harness.schema import DataSchema, schema_keys
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("step", "constant", "cosine")
+# Top-level keys a sweeper adds to each of its jobs with `+key=...` (the Optuna trial link).
+KEYS_ADDED_BY_SWEEPERS = ("optuna",)
+# Builder arguments that come from top-level keys, not from the model group.
+SHAPE_ARGUMENTS = ("vocab_size", "block_size", "n_embd", "n_hidden", "depth")
 
 
 class ConfigError(ValueError):
@@ -43,8 +51,41 @@ def _one_of(name: str, value: Any, allowed) -> None:
         raise ConfigError(f"{name}={value!r} is not allowed: choose one of {', '.join(map(str, allowed))}")
 
 
+def _check_known_keys(cfg: dict) -> None:
+    """`+key=value` adds a key Hydra's struct mode would refuse; refuse it here instead."""
+    known = set(schema_keys()) | set(KEYS_ADDED_BY_SWEEPERS)
+    for key in cfg:
+        if key not in known:
+            raise ConfigError(f"{key} is not a config key; known keys: {', '.join(schema_keys())}")
+    known_data = {f.name for f in dataclasses.fields(DataSchema)}
+    for key in cfg["data"]:
+        if key not in known_data:
+            raise ConfigError(f"data.{key} is not a config key; known keys here: {', '.join(sorted(known_data))}")
+
+
+def _check_model_options(model: dict) -> None:
+    """The model group's extra keys are the chosen builder's keyword arguments."""
+    parameters = inspect.signature(MODEL_BUILDERS[model["name"]]).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    options = [name for name in parameters if name not in SHAPE_ARGUMENTS]
+    for key in model:
+        if key != "name" and key not in options:
+            raise ConfigError(
+                f"model.{key} is not a key of model={model['name']}; it takes: {', '.join(options) or 'no options'}"
+            )
+
+
+def _check_resume(value: Any) -> None:
+    if isinstance(value, bool) or (isinstance(value, str) and value.strip()):
+        return
+    raise ConfigError(f"resume={value!r} is not allowed: use true, false or the path of a run directory or checkpoint")
+
+
 def validate(cfg: dict) -> None:
     """Raise ConfigError for the first value that cannot work."""
+    _check_known_keys(cfg)
+    _check_resume(cfg.get("resume", False))
     for key in ("block_size", "n_embd", "n_hidden", "depth", "batch_size", "max_steps"):
         _positive_int(cfg, key)
     for key in ("eval_interval", "checkpoint_interval", "seed", "threads"):
@@ -54,6 +95,7 @@ def validate(cfg: dict) -> None:
 
     model = cfg["model"]
     _one_of("model", model.get("name"), sorted(MODEL_BUILDERS))
+    _check_model_options(model)
     if model["name"] != "mlp":
         try:
             hier_group_sizes(cfg["block_size"], cfg["depth"])

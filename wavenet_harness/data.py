@@ -92,10 +92,11 @@ class Dataset:
 def read_words(path: str | os.PathLike) -> list[str]:
     """Read one word per line.
 
-    Handling, documented in the README: Windows line endings and surrounding whitespace
-    are stripped, blank lines are skipped. Everything else that would silently corrupt
-    the vocabulary (the end token inside a word, absurdly long lines, non-UTF-8 bytes,
-    no words at all) is an error that names the file and the line.
+    Handling, documented in the README: Windows line endings, a UTF-8 byte-order mark
+    and surrounding whitespace are stripped, blank lines are skipped. Everything else
+    that would silently corrupt the vocabulary (the end token inside a word, absurdly
+    long lines, non-UTF-8 bytes, no words at all) is an error that names the file and
+    the line.
     """
     path = Path(path)
     if not path.exists():
@@ -103,7 +104,9 @@ def read_words(path: str | os.PathLike) -> list[str]:
     if path.is_dir():
         raise DataError(f"data.path: {path} is a directory; expected a text file with one word per line")
     try:
-        text = path.read_bytes().decode("utf-8")
+        # utf-8-sig drops the byte-order mark some Windows editors put first, which would
+        # otherwise become a character of the first word.
+        text = path.read_bytes().decode("utf-8-sig")
     except PermissionError:
         raise DataError(f"data.path: cannot read {path}: permission denied") from None
     except UnicodeDecodeError as err:

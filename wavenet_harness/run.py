@@ -11,6 +11,7 @@ A run directory holds:
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -79,7 +80,12 @@ def _resume_source(cfg: dict[str, Any], run_dir: Path) -> Path | None:
         return None
     if resume is True:
         own = run_dir / ckpt.CHECKPOINT_NAME
-        return own if own.exists() else None
+        if own.exists():
+            return own
+        # Normal for a job that died before its first checkpoint; a surprise if
+        # hydra.run.dir was forgotten, so say where we looked.
+        print(f"resume=true: no {ckpt.CHECKPOINT_NAME} in {run_dir}; starting from step 0", file=sys.stderr)
+        return None
     return ckpt.find_checkpoint(Path(str(resume)))
 
 
@@ -90,6 +96,29 @@ def _check_same_shape(saved_cfg: dict[str, Any], cfg: dict[str, Any], source: Pa
                 f"cannot resume from {source}: it was trained with {key}={saved_cfg.get(key)!r}, "
                 f"this run has {key}={cfg.get(key)!r}"
             )
+
+
+def _restore(source: Path, cfg: dict[str, Any], model, optimizer, vocab: tuple[str, ...]) -> tuple[int, Any]:
+    """Load a checkpoint into the freshly built model and optimizer; return (step, tracker state)."""
+    state = ckpt.load_checkpoint(source)
+    try:
+        _check_same_shape(state["config"], cfg, source)
+        if tuple(state["vocab"]) != tuple(vocab):
+            raise ckpt.CheckpointError(
+                f"cannot resume from {source}: it was trained on a vocabulary of {len(state['vocab'])} characters "
+                f"({''.join(state['vocab'])!r}), data.path={cfg['data']['path']} gives {''.join(vocab)!r}"
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        ckpt.set_rng_state(state["rng"])
+        step = int(state["step"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        if isinstance(err, ckpt.CheckpointError):
+            raise
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ckpt.CheckpointError(f"cannot resume from {source}: it does not fit this run ({first_line})") from None
+    print(f"resuming from {source} at step {step}", file=sys.stderr)
+    return step, state.get("tracker")
 
 
 def run_training(
@@ -119,12 +148,7 @@ def run_training(
     start_step, tracker_state = 0, None
     source = _resume_source(cfg, run_dir)
     if source is not None:
-        state = ckpt.load_checkpoint(source)
-        _check_same_shape(state["config"], cfg, source)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        ckpt.set_rng_state(state["rng"])
-        start_step, tracker_state = state["step"], state.get("tracker")
+        start_step, tracker_state = _restore(source, cfg, model, optimizer, data.vocab.chars)
 
     model.to(device)
     model = wrap_amp(model, cfg.get("amp"), device)  # amp=bf16: autocast forward

@@ -1,0 +1,122 @@
+"""Bad configs and bad words files through the CLI: exit code 2 and one clear line.
+
+Most cases run through tests/cli_batch.py, which calls the `wavenet-train` entry point
+once per command line inside a single process (one torch import for all of them); one
+case also runs as a real separate process to show a shell sees the same.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from cli_batch import assert_one_error_line, run_batch
+from conftest import TINY_OVERRIDES, read_metrics, run_cli
+
+# (case id, overrides, text the one error line must contain)
+CONFIG_CASES = [
+    ("unknown key", ["nhidden=64"], "nhidden is not a config key"),
+    ("unknown key added with +", ["+foo=1"], "foo is not a config key"),
+    ("unknown group option", ["model=transformer"], "model=transformer is not allowed: choose one of "),
+    ("unknown model option", ["+model.dropout=0.1"], "model.dropout is not a key of model=hier"),
+    ("zero size", ["n_hidden=0"], "n_hidden=0 is not allowed: n_hidden must be a positive whole number"),
+    ("negative size", ["batch_size=-4"], "batch_size=-4 is not allowed: batch_size must be a positive whole number"),
+    ("size not a number", ["n_hidden=abc"], "n_hidden=abc is not allowed: n_hidden must be a whole number"),
+    ("size not whole", ["block_size=2.5"], "block_size=2.5 is not allowed: block_size must be a whole number"),
+    ("lr negative", ["lr=-1"], "lr=-1.0 is not allowed: lr must be a positive finite number"),
+    ("lr nan", ["lr=nan"], "lr=nan is not allowed: lr must be a positive finite number"),
+    ("lr inf", ["lr=inf"], "lr=inf is not allowed: lr must be a positive finite number"),
+    ("lr not a number", ["lr=fast"], "lr=fast is not allowed: lr must be a number"),
+    ("tree cannot divide block_size", ["block_size=6"], "use a multiple of 4 (4, 8, 12, 16, ...)"),
+    ("warmup longer than the run", ["schedule=cosine", "schedule.warmup_steps=100"],
+     "schedule.warmup_steps=100 is not allowed: more warmup steps than max_steps=60"),
+    ("unknown device", ["device=tpu"], "device='tpu' is not allowed: choose one of auto, cpu, cuda, mps"),
+    ("unparsable override", ["n_hidden=["], "cannot parse the override 'n_hidden=['"),
+    ("resume from nowhere", ["resume=/nonexistent/run"], "cannot resume: /nonexistent/run does not exist"),
+]
+if not torch.cuda.is_available():
+    CONFIG_CASES.append(("device not present", ["device=cuda"], "device=cuda is not allowed: no CUDA device is present"))
+
+# (case id, file bytes or None for "no such file", text the one error line must contain)
+DATA_CASES = [
+    ("missing file", None, "file not found"),
+    ("not UTF-8", b"emma\n\xff\xfeava\n", "is not UTF-8 text (bad byte at offset 5)"),
+    ("empty file", b"", "holds no words"),
+    ("only blank lines", b"\n   \n\t\r\n\n", "holds no words"),
+    ("word longer than the limit", b"emma\n" + b"a" * 201 + b"\n", "line 2 is 201 characters long (at most 200)"),
+    ("end token inside a word", b"emma\nanne.marie\n", "line 2: 'anne.marie' contains '.'"),
+]
+
+WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn", "abigail",
+         "emily", "ella", "elizabeth", "camila", "luna", "sofia", "avery", "mila", "aria", "scarlett"]
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """Every case of this module in one process: {case id: result}."""
+    root = tmp_path_factory.mktemp("errors")
+    words = root / "words.txt"
+    words.write_text("\n".join(WORDS) + "\n")
+    base = [*TINY_OVERRIDES, f"data.path={words}"]
+
+    cases = {}
+    for name, overrides, _ in CONFIG_CASES:
+        cases[name] = [*base, *overrides, f"hydra.run.dir={root / 'runs' / name.replace(' ', '_')}"]
+    for name, content, _ in DATA_CASES:
+        path = root / (name.replace(" ", "_") + ".txt")
+        if content is not None:
+            path.write_bytes(content)
+        cases[name] = [*base, f"data.path={path}", f"hydra.run.dir={root / 'runs' / name.replace(' ', '_')}"]
+    # Two files that must give the same words: plain LF, and CRLF + byte-order mark +
+    # surrounding whitespace + blank lines.
+    messy = root / "messy.txt"
+    messy.write_bytes(b"\xef\xbb\xbf" + b"".join(f"  {w}\t \r\n".encode() + (b"\r\n" if i % 5 == 0 else b"")
+                                                for i, w in enumerate(WORDS)))
+    cases["clean words"] = [*base, f"hydra.run.dir={root / 'clean'}"]
+    cases["messy words"] = [*base, f"data.path={messy}", f"hydra.run.dir={root / 'messy'}"]
+
+    results = run_batch(list(cases.values()), root)
+    by_name = dict(zip(cases, results))
+    by_name["root"] = root
+    return by_name
+
+
+@pytest.mark.parametrize("name,expected", [(c[0], c[2]) for c in CONFIG_CASES], ids=[c[0] for c in CONFIG_CASES])
+def test_config_mistake_is_one_line_and_exit_code_2(batch, name, expected):
+    assert_one_error_line(batch[name]["rc"], batch[name]["stderr"], expected)
+
+
+@pytest.mark.parametrize("name,expected", [(c[0], c[2]) for c in DATA_CASES], ids=[c[0] for c in DATA_CASES])
+def test_data_mistake_is_one_line_and_exit_code_2(batch, name, expected):
+    assert_one_error_line(batch[name]["rc"], batch[name]["stderr"], expected)
+
+
+def test_windows_line_endings_whitespace_and_bom_give_the_same_vocabulary_and_numbers(batch):
+    root = batch["root"]
+    assert batch["clean words"]["rc"] == 0, batch["clean words"]["stderr"]
+    assert batch["messy words"]["rc"] == 0, batch["messy words"]["stderr"]
+    clean, messy = read_metrics(root / "clean"), read_metrics(root / "messy")
+    assert clean["status"] == messy["status"] == "ok"
+    assert (clean["train_loss"], clean["val_loss"]) == (messy["train_loss"], messy["val_loss"])
+    vocab = [torch.load(root / run / "checkpoint.pt", weights_only=True)["vocab"] for run in ("clean", "messy")]
+    assert vocab[0] == vocab[1] == sorted(set("".join(WORDS)))
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root reads files whatever their permissions, so chmod 000 cannot make one unreadable")
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "words.txt"
+    path.write_text("emma\nava\n")
+    path.chmod(0)
+    result = run_cli([*TINY_OVERRIDES, f"data.path={path}", f"hydra.run.dir={tmp_path / 'r'}"], cwd=tmp_path)
+    assert_one_error_line(result.returncode, result.stderr, "permission denied")
+
+
+def test_a_real_process_sees_one_line_and_exit_code_2(tmp_path, tiny_words_file):
+    # (test_cli.py runs a value mistake, block_size=6, as a real process too.)
+    args = [*TINY_OVERRIDES, f"data.path={tiny_words_file}", "nhidden=64", f"hydra.run.dir={tmp_path / 'r'}"]
+    result = run_cli(args, cwd=tmp_path)
+    assert_one_error_line(result.returncode, result.stderr, "nhidden is not a config key")

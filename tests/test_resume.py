@@ -1,0 +1,191 @@
+"""Checkpoints and resume through the CLI: crashes lose nothing, runs resume bit for bit.
+
+One tiny job (hier, 240 steps, a checkpoint every 40) runs three times at once as real
+processes: uninterrupted (the reference), killed with SIGKILL and interrupted with Ctrl-C
+(SIGINT), each of the last two as soon as its first checkpoint exists. Then one batch
+of CLI calls (tests/cli_batch.py: one torch import for all) runs the job again from
+scratch, resumes both broken runs with `hydra.run.dir=<same dir> resume=true` (for
+Ctrl-C: the very command it printed) and tries broken checkpoints. The final losses and
+every parameter must equal the reference exactly; broken checkpoints are refused with
+one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import read_metrics
+from cli_batch import assert_one_error_line, run_batch
+from test_errors import WORDS
+
+MAX_STEPS, CHECKPOINT_EVERY = 240, 40
+JOB = [f"max_steps={MAX_STEPS}", f"checkpoint_interval={CHECKPOINT_EVERY}", "eval_interval=80",
+       "batch_size=8", "n_embd=4", "n_hidden=8", "log.progress=false", "log.smooth_window=25", "threads=1"]
+
+
+def start_cli(args: list[str], cwd: Path) -> subprocess.Popen:
+    env = dict(os.environ, HYDRA_FULL_ERROR="0", PYTHONUNBUFFERED="1")
+    return subprocess.Popen(["wavenet-train", *args], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_for_checkpoint(process: subprocess.Popen, run_dir: Path, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while not (run_dir / "checkpoint.pt").exists():
+        assert process.poll() is None, f"ended before its first checkpoint: {process.communicate()[1][-2000:]}"
+        assert time.monotonic() < deadline, "no checkpoint in time"
+        time.sleep(0.01)
+
+
+def load(run_dir: Path) -> dict:
+    return torch.load(run_dir / "checkpoint.pt", weights_only=True)
+
+
+def assert_same_run(run_dir: Path, reference_dir: Path) -> None:
+    """Same final losses and the same parameters, optimizer state and step, bit for bit."""
+    mine, ref = read_metrics(run_dir), read_metrics(reference_dir)
+    assert mine["status"] == ref["status"] == "ok"
+    assert (mine["train_loss"], mine["val_loss"]) == (ref["train_loss"], ref["val_loss"])
+    a, b = load(run_dir), load(reference_dir)
+    assert a["step"] == b["step"] == MAX_STEPS
+    for part in ("model", "optimizer", "rng", "tracker"):
+        assert_identical(a[part], b[part], part)
+
+
+def assert_identical(a, b, where: str) -> None:
+    """Nested dicts/lists of tensors and plain values, equal bit for bit."""
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            assert_identical(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_identical(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, where
+
+
+def broken_checkpoints(root: Path, reference: Path) -> tuple[dict, Path]:
+    """{case: (overrides, text of the one error line)} and a file that must never appear."""
+    good = (reference / "checkpoint.pt").read_bytes()
+    truncated, garbage, hostile = root / "truncated.pt", root / "garbage.pt", root / "hostile.pt"
+    truncated.write_bytes(good[: len(good) // 2])
+    garbage.write_bytes(os.urandom(4096))
+    marker = root / "code-ran"
+
+    class RunsCode:  # what a hostile pickle does: call something while it is loaded
+        def __reduce__(self):
+            return (os.mkdir, (str(marker),))
+
+    torch.save({"format_version": 1, "model": RunsCode()}, hostile)
+    other_words = root / "other_words.txt"
+    other_words.write_text("zoe\nxena\nquinn\n" * 10)
+    cases = {
+        "truncated": ([f"resume={truncated}"], f"{truncated} is not a readable checkpoint (truncated or tampered?)"),
+        "garbage": ([f"resume={garbage}"], f"{garbage} is not plain tensors and data (tampered or corrupt?)"),
+        "hostile": ([f"resume={hostile}"], f"{hostile} is not plain tensors and data (tampered or corrupt?)"),
+        "other shape": ([f"resume={reference}", "n_hidden=16"], "it was trained with n_hidden=8, this run has n_hidden=16"),
+        "other model": ([f"resume={reference}", "model=mlp"], "it was trained with depth=3, this run has depth=1"),
+        "other vocabulary": ([f"resume={reference}", f"data.path={other_words}"], "trained on a vocabulary of 20 characters"),
+    }
+    return cases, marker
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory):
+    root = tmp_path_factory.mktemp("resume")
+    words = root / "words.txt"
+    words.write_text("\n".join(WORDS) + "\n")
+    job = [*JOB, f"data.path={words}"]
+    dirs = {name: root / name for name in ("reference", "killed", "interrupted", "again")}
+    processes = {name: start_cli([*job, f"hydra.run.dir={dirs[name]}"], root)
+                 for name in ("reference", "killed", "interrupted")}
+    wait_for_checkpoint(processes["killed"], dirs["killed"])
+    processes["killed"].kill()
+    wait_for_checkpoint(processes["interrupted"], dirs["interrupted"])
+    processes["interrupted"].send_signal(signal.SIGINT)
+    stderr = {name: p.communicate(timeout=300)[1] for name, p in processes.items()}
+    done = {name: (p.returncode, stderr[name]) for name, p in processes.items()}
+    assert done["reference"][0] == 0, done["reference"][1][-3000:]
+    before_resume = {name: (load(dirs[name])["step"], read_metrics(dirs[name])) for name in ("killed", "interrupted")}
+
+    lines = done["interrupted"][1].splitlines()
+    hint = [i for i, line in enumerate(lines) if "Resume with:" in line]
+    printed_command = lines[hint[0] + 1].strip() if hint else ""
+    broken, marker = broken_checkpoints(root, dirs["reference"])
+    calls = {
+        "again": [*job, f"hydra.run.dir={dirs['again']}"],
+        "resume killed": [*job, f"hydra.run.dir={dirs['killed']}", "resume=true"],
+        "resume interrupted": shlex.split(printed_command)[1:],
+        **{name: [*job, *args, f"hydra.run.dir={root / 'broken' / name}"] for name, (args, _) in broken.items()},
+    }
+    results = dict(zip(calls, run_batch(list(calls.values()), root)))
+    return dict(dirs=dirs, done=done, before_resume=before_resume, printed_command=printed_command,
+                results=results, broken=broken, marker=marker)
+
+
+def test_same_seed_same_config_gives_the_same_numbers(scenario):
+    assert scenario["results"]["again"]["rc"] == 0, scenario["results"]["again"]["stderr"][-3000:]
+    assert_same_run(scenario["dirs"]["again"], scenario["dirs"]["reference"])
+
+
+def test_checkpoint_holds_everything_needed_to_continue(scenario):
+    state = load(scenario["dirs"]["reference"])
+    assert {"model", "optimizer", "step", "rng", "tracker", "config", "vocab"} <= state.keys()
+    assert state["step"] == MAX_STEPS
+    assert any(name.endswith("running_mean") for name in state["model"])  # batchnorm buffers too
+    assert state["optimizer"]["param_groups"][0]["lr"] > 0
+    assert state["rng"]["torch"].dtype == torch.uint8 and len(state["rng"]["python"]) == 3
+    assert "smoother" in state["tracker"]  # a half-full smoothing window carries over
+    assert state["config"]["n_hidden"] == 8 and state["vocab"] == sorted(set("".join(WORDS)))
+
+
+def test_sigkill_mid_run_then_resume_matches_the_uninterrupted_run(scenario):
+    rc, _ = scenario["done"]["killed"]
+    assert rc == -signal.SIGKILL
+    killed_at, metrics = scenario["before_resume"]["killed"]
+    assert killed_at < MAX_STEPS and killed_at % CHECKPOINT_EVERY == 0  # the kill landed mid-run
+    assert metrics["status"] == "running"
+
+    resumed = scenario["results"]["resume killed"]
+    run_dir = scenario["dirs"]["killed"]
+    assert resumed["rc"] == 0, resumed["stderr"][-3000:]
+    assert f"resuming from {run_dir / 'checkpoint.pt'} at step {killed_at}" in resumed["stderr"]
+    assert read_metrics(run_dir)["resumed_from_step"] == killed_at
+    assert_same_run(run_dir, scenario["dirs"]["reference"])
+
+
+def test_ctrl_c_saves_exits_130_says_how_to_resume_and_that_command_matches(scenario):
+    rc, stderr = scenario["done"]["interrupted"]
+    assert rc == 130, stderr[-3000:]
+    assert "Traceback" not in stderr
+    stopped_at, metrics = scenario["before_resume"]["interrupted"]
+    assert 0 < stopped_at < MAX_STEPS
+    assert metrics["status"] == "interrupted" and metrics["steps"] == stopped_at
+
+    run_dir = scenario["dirs"]["interrupted"]
+    command = scenario["printed_command"]
+    assert command.startswith("wavenet-train ") and f"hydra.run.dir={run_dir}" in command
+    assert command.endswith("resume=true")
+    resumed = scenario["results"]["resume interrupted"]
+    assert resumed["rc"] == 0, resumed["stderr"][-3000:]
+    assert f"at step {stopped_at}" in resumed["stderr"]
+    assert_same_run(run_dir, scenario["dirs"]["reference"])
+
+
+@pytest.mark.parametrize("case", ["truncated", "garbage", "hostile", "other shape", "other model", "other vocabulary"])
+def test_broken_or_foreign_checkpoint_is_refused_with_one_line(scenario, case):
+    result = scenario["results"][case]
+    assert_one_error_line(result["rc"], result["stderr"], scenario["broken"][case][1])
+    assert not scenario["marker"].exists(), "loading a checkpoint ran code stored in it"
