@@ -2,10 +2,11 @@
 
 One tiny job (hier, 240 steps, a checkpoint every 40) runs three times at once as real
 processes: uninterrupted (the reference), killed with SIGKILL and interrupted with Ctrl-C
-(SIGINT), each of the last two as soon as its first checkpoint exists. Then one batch
-of CLI calls (tests/cli_batch.py: one torch import for all) runs the job again from
-scratch, resumes both broken runs with `hydra.run.dir=<same dir> resume=true` (for
-Ctrl-C: the very command it printed) and tries broken checkpoints. The final losses and
+(SIGINT), each of the last two as soon as its first checkpoint exists; beside them a
+two-job sweep gets Ctrl-C during its first job. Then one batch of CLI calls
+(tests/cli_batch.py: one torch import for all) runs the job again from scratch, resumes
+the broken runs with `hydra.run.dir=<same dir> resume=true` (after Ctrl-C: the very
+command that was printed) and tries broken checkpoints. The final losses and
 every parameter must equal the reference exactly; broken checkpoints are refused with
 one line and exit code 2.
 """
@@ -108,31 +109,42 @@ def scenario(tmp_path_factory):
     words = root / "words.txt"
     words.write_text("\n".join(WORDS) + "\n")
     job = [*JOB, f"data.path={words}"]
-    dirs = {name: root / name for name in ("reference", "killed", "interrupted", "again")}
+    dirs = {name: root / name for name in ("reference", "killed", "interrupted", "again", "sweep")}
     processes = {name: start_cli([*job, f"hydra.run.dir={dirs[name]}"], root)
                  for name in ("reference", "killed", "interrupted")}
+    # A two-job sweep whose first job is the reference job (seed 42 is the default).
+    processes["sweep"] = start_cli(["--multirun", "seed=42,7", *job, f"hydra.sweep.dir={dirs['sweep']}"], root)
     wait_for_checkpoint(processes["killed"], dirs["killed"])
     processes["killed"].kill()
-    wait_for_checkpoint(processes["interrupted"], dirs["interrupted"])
-    processes["interrupted"].send_signal(signal.SIGINT)
+    for name, run_dir in (("interrupted", dirs["interrupted"]), ("sweep", dirs["sweep"] / "0")):
+        wait_for_checkpoint(processes[name], run_dir)
+        processes[name].send_signal(signal.SIGINT)
     stderr = {name: p.communicate(timeout=300)[1] for name, p in processes.items()}
     done = {name: (p.returncode, stderr[name]) for name, p in processes.items()}
     assert done["reference"][0] == 0, done["reference"][1][-3000:]
     before_resume = {name: (load(dirs[name])["step"], read_metrics(dirs[name])) for name in ("killed", "interrupted")}
+    sweep_jobs_before_resume = sorted(p.name for p in dirs["sweep"].iterdir() if p.is_dir())
 
-    lines = done["interrupted"][1].splitlines()
-    hint = [i for i, line in enumerate(lines) if "Resume with:" in line]
-    printed_command = lines[hint[0] + 1].strip() if hint else ""
+    printed_command = line_after(done["interrupted"][1], "Resume with:")
+    printed_sweep_command = line_after(done["sweep"][1], "Resume all its jobs with:")
     broken, marker = broken_checkpoints(root, dirs["reference"])
     calls = {
         "again": [*job, f"hydra.run.dir={dirs['again']}"],
         "resume killed": [*job, f"hydra.run.dir={dirs['killed']}", "resume=true"],
         "resume interrupted": shlex.split(printed_command)[1:],
+        "resume sweep": shlex.split(printed_sweep_command)[1:],
         **{name: [*job, *args, f"hydra.run.dir={root / 'broken' / name}"] for name, (args, _) in broken.items()},
     }
     results = dict(zip(calls, run_batch(list(calls.values()), root)))
     return dict(dirs=dirs, done=done, before_resume=before_resume, printed_command=printed_command,
+                printed_sweep_command=printed_sweep_command, sweep_jobs_before_resume=sweep_jobs_before_resume,
                 results=results, broken=broken, marker=marker)
+
+
+def line_after(text: str, marker: str) -> str:
+    lines = text.splitlines()
+    hits = [i for i, line in enumerate(lines) if marker in line]
+    return lines[hits[0] + 1].strip() if hits and hits[0] + 1 < len(lines) else ""
 
 
 def test_same_seed_same_config_gives_the_same_numbers(scenario):
@@ -182,6 +194,20 @@ def test_ctrl_c_saves_exits_130_says_how_to_resume_and_that_command_matches(scen
     assert resumed["rc"] == 0, resumed["stderr"][-3000:]
     assert f"at step {stopped_at}" in resumed["stderr"]
     assert_same_run(run_dir, scenario["dirs"]["reference"])
+
+
+def test_ctrl_c_stops_a_sweep_and_the_printed_command_resumes_all_its_jobs(scenario):
+    rc, stderr = scenario["done"]["sweep"]
+    assert rc == 130, stderr[-3000:]
+    assert scenario["sweep_jobs_before_resume"] == ["0"]  # the second job never started
+    sweep_dir = scenario["dirs"]["sweep"]
+    command = scenario["printed_sweep_command"]
+    assert command.startswith("wavenet-train --multirun seed=42,7 ") and command.endswith(
+        f"hydra.sweep.dir={sweep_dir} resume=true")
+    resumed = scenario["results"]["resume sweep"]
+    assert resumed["rc"] == 0, resumed["stderr"][-3000:]
+    assert_same_run(sweep_dir / "0", scenario["dirs"]["reference"])
+    assert read_metrics(sweep_dir / "1")["status"] == "ok"
 
 
 @pytest.mark.parametrize("case", ["truncated", "garbage", "hostile", "other shape", "other model", "other vocabulary"])

@@ -45,6 +45,12 @@ def _rerun_command(run_dir: str) -> str:
     return shlex.join(["wavenet-train", *overrides, f"hydra.run.dir={run_dir}", "resume=true"])
 
 
+def _resume_sweep_command() -> str:
+    """The command line this sweep was started with, pointed at its directory, resume=true."""
+    args = [a for a in sys.argv[1:] if not a.startswith(("resume=", "hydra.sweep.dir="))]
+    return shlex.join(["wavenet-train", *args, f"hydra.sweep.dir={HydraConfig.get().sweep.dir}", "resume=true"])
+
+
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def train_task(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
@@ -66,6 +72,9 @@ def train_task(cfg: DictConfig) -> float:
     if metrics["status"] == "interrupted":
         print(f"interrupted; checkpoint saved. Resume with:\n  {_rerun_command(run_dir)}", file=sys.stderr)
         if not multirun:
+            sys.exit(130)
+        if hydra_cfg.launcher._target_.endswith(".BasicLauncher"):  # jobs run here: Ctrl-C stops the sweep
+            print(f"sweep stopped. Resume all its jobs with:\n  {_resume_sweep_command()}", file=sys.stderr)
             sys.exit(130)
     val_loss = metrics.get("val_loss")
     return float(val_loss) if val_loss is not None else math.nan
