@@ -41,6 +41,10 @@ def _positive_int(cfg: dict, key: str, allow_zero: bool = False) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed: {key} must be {what}")
 
 
+def _is_fraction(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 <= value < 1
+
+
 def _positive_float(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise ConfigError(f"{name}={value!r} is not allowed: {name} must be a positive finite number")
@@ -69,11 +73,15 @@ def _check_model_options(model: dict) -> None:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return
     options = [name for name in parameters if name not in SHAPE_ARGUMENTS]
-    for key in model:
-        if key != "name" and key not in options:
+    for key, value in model.items():
+        if key == "name":
+            continue
+        if key not in options:
             raise ConfigError(
                 f"model.{key} is not a key of model={model['name']}; it takes: {', '.join(options) or 'no options'}"
             )
+        if isinstance(parameters[key].default, bool) and not isinstance(value, bool):
+            raise ConfigError(f"model.{key}={value!r} is not allowed: it must be true or false")
 
 
 def _check_resume(value: Any) -> None:
@@ -108,6 +116,11 @@ def validate(cfg: dict) -> None:
         value = optim.get(key, 0.0)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value < math.inf):
             raise ConfigError(f"optim.{key}={value!r} is not allowed: it must be a finite number >= 0")
+    if optim["name"] == "adamw":
+        betas = optim.get("betas", [0.9, 0.999])
+        if not (isinstance(betas, (list, tuple)) and len(betas) == 2 and all(_is_fraction(b) for b in betas)):
+            raise ConfigError(f"optim.betas={betas!r} is not allowed: two numbers in [0, 1), e.g. [0.9,0.999]")
+        _positive_float("optim.eps", optim.get("eps", 1e-8))
 
     schedule = cfg["schedule"]
     _one_of("schedule", schedule.get("name"), SCHEDULES)
