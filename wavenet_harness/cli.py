@@ -99,8 +99,8 @@ def main() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         train_task()
-    except KeyboardInterrupt:  # Ctrl-C before the training loop took over SIGINT: nothing to save
-        error_line("interrupted before training started; nothing was saved")
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and returns itself)
+        error_line("interrupted outside the training loop; the run directory keeps its last checkpoint, if any")
         sys.exit(130)
     except Exception as err:
         message = None if wants_traceback else explain_config_error(err)
