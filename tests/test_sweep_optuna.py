@@ -20,7 +20,7 @@ from conftest import REPO, TINY_OVERRIDES, read_metrics, run_cli
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions, override_value
+from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions, masked, override_value
 from wavenet_harness.study import StudyConfigError, open_storage
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -53,6 +53,19 @@ def test_bad_search_space_is_one_clear_error(params, message):
         build_distributions(params)
 
 
+def test_passwords_are_not_printed():
+    assert masked("postgresql://me:s3cret@db:5432/study") == "postgresql://me:***@db:5432/study"
+    assert masked("postgresql://me@db/study") == "postgresql://me@db/study"
+
+
+def test_bad_search_space_on_the_command_line_is_one_line(tmp_path, tiny_words_file):
+    result = run_cli(_tiny(tiny_words_file, tmp_path / "sweep", "+hydra.sweeper.params.lr={type:gaussian}"), cwd=REPO)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "wavenet-train: error: hydra.sweeper.params.lr.type='gaussian' is not allowed: choose float, int or categorical"
+    )
+
+
 def test_override_values():
     assert [override_value(v) for v in (0.001, 64, "adamw", True, None)] == ["0.001", "64", "adamw", "true", "null"]
     assert override_value("a b") == "'a b'"
@@ -68,18 +81,23 @@ def _study(sweep_dir: Path, name: str = "wavenet") -> optuna.Study:
     return optuna.load_study(study_name=name, storage=open_storage(str(sweep_dir / "optuna.journal")))
 
 
-def test_each_way_a_trial_ends_is_told_to_the_study(tmp_path, tiny_words_file):
-    # Random sampler, seed 28: lr = 0.5, -1, 1e-6, 1e30, one after another. 0.5 trains (ok);
-    # -1 is refused by the config checks (failed); 1e-6 barely moves from the initial loss,
-    # so once the 0.5 trial has finished the median pruner stops it at its first evaluation
-    # (pruned, step 20); 1e30 blows up (diverged). The sweep goes on through all of them.
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_trials_end_ok_failed_pruned_diverged_and_a_rerun_resumes_the_study(tmp_path, tiny_words_file):
+    # One study, two runs of the same command (one CLI start-up less than two tests).
+    # Run 1, random sampler seed 28: lr = 0.5, -1, 1e-6, 1e30, one after another. 0.5 trains
+    # (ok); -1 is refused by the config checks (failed); 1e-6 barely moves from the initial
+    # loss, so once the 0.5 trial has finished the median pruner stops it at its first
+    # evaluation (pruned, step 20); 1e30 blows up (diverged). The sweep goes on through all.
     sweep_dir = tmp_path / "sweep"
-    result = run_cli(
-        _tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=4", "+hydra.sweeper.params.lr=[0.5,1e-6,1e30,-1.0]",
-              "hydra.sweeper.pruner.name=median", "hydra.sweeper.pruner.n_startup_trials=1", seed="28"),
-        cwd=REPO,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    args = ["+hydra.sweeper.params.lr=[0.5,1e-6,1e30,-1.0]", "hydra.sweeper.pruner.name=median",
+            "hydra.sweeper.pruner.n_startup_trials=1"]
+    first = run_cli(_tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=4", *args, seed="28"), cwd=REPO)
+    assert first.returncode == 0, first.stderr[-3000:]
     trials = _study(sweep_dir).trials
     ended = {t.params["lr"]: (t.state, read_metrics(sweep_dir / str(t.number))) for t in trials}
     assert {lr: (state, m["status"]) for lr, (state, m) in ended.items()} == {
@@ -88,44 +106,36 @@ def test_each_way_a_trial_ends_is_told_to_the_study(tmp_path, tiny_words_file):
         1e-6: (TrialState.PRUNED, "pruned"),
         1e30: (TrialState.FAIL, "diverged"),
     }
-    ok_state, ok = ended[0.5]
-    assert trials[0].value == pytest.approx(ok["val_loss"])
+    assert trials[0].value == pytest.approx(ended[0.5][1]["val_loss"])
     pruned = ended[1e-6][1]
     assert pruned["steps"] == 20 < pruned["max_steps"]
     assert [t.intermediate_values for t in trials if t.params["lr"] == 1e-6][0].keys() == {20}
-    assert "sweep: 4 jobs: 1 ok, 1 failed, 1 diverged, 1 pruned" in result.stdout
-    assert "Traceback" not in result.stderr
-
-
-def _dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
-
-
-def test_rerun_resumes_the_study_and_reasks_trials_of_a_killed_sweep(tmp_path, tiny_words_file):
-    sweep_dir = tmp_path / "sweep"
-    args = ["+hydra.sweeper.params.lr=[0.05,0.1,0.2]", "hydra.sweeper.pruner.name=none"]
-    first = run_cli(_tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=2", *args), cwd=REPO)
-    assert first.returncode == 0, first.stderr[-3000:]
-    finished_at = {n: read_metrics(sweep_dir / str(n))["finished_at"] for n in (0, 1)}
+    assert "sweep: 4 jobs: 1 ok, 1 failed, 1 diverged, 1 pruned" in first.stdout
+    assert "Traceback" not in first.stderr
+    finished_at = {n: read_metrics(sweep_dir / str(n))["finished_at"] for n in range(4)}
 
     # A sweep killed mid-trial leaves that trial RUNNING, owned by a process that is gone.
     study = _study(sweep_dir)
-    stale = study.ask({"lr": CategoricalDistribution([0.05, 0.1, 0.2])})
+    study.enqueue_trial({"lr": 0.5})
+    stale = study.ask({"lr": CategoricalDistribution([0.5, 1e-6, 1e30, -1.0])})
     stale.set_user_attr("worker", f"{socket.gethostname()}:{_dead_pid()}")
 
-    second = run_cli(_tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=4", *args), cwd=REPO)
+    # Run 2, same command with n_trials=6, two at a time in joblib processes (which report
+    # to the study through its storage): 0-3 are kept as they were, 4 (stale) is failed and
+    # asked again as 5, and 6 is new (the fresh sampler's first draw, lr=0.5).
+    parallel = ["hydra/launcher=parallel", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2"]
+    second = run_cli(
+        _tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=6", *args, *parallel, seed="28"), cwd=REPO
+    )
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "2 of 4 trials already there" in second.stdout
+    assert "4 of 6 trials already there" in second.stdout
     trials = _study(sweep_dir).trials
-    states = {t.number: t.state for t in trials}
-    # 0, 1 kept as they were; 2 (stale) failed and asked again as 3; 4 new: 4 trials count.
-    assert states == {0: TrialState.COMPLETE, 1: TrialState.COMPLETE, 2: TrialState.FAIL,
-                      3: TrialState.COMPLETE, 4: TrialState.COMPLETE}
-    assert trials[2].user_attrs["requeued"] and trials[3].params == trials[2].params
-    assert {n: read_metrics(sweep_dir / str(n))["finished_at"] for n in (0, 1)} == finished_at
-    assert not (sweep_dir / "2").exists()
+    assert [t.state for t in trials[4:]] == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
+    assert trials[4].user_attrs["requeued"] and trials[5].params == trials[4].params == {"lr": 0.5}
+    assert trials[5].intermediate_values.keys() == trials[6].intermediate_values.keys() == {20, 40, 60}
+    assert {n: read_metrics(sweep_dir / str(n))["finished_at"] for n in range(4)} == finished_at
+    assert not (sweep_dir / "4").exists()
+    assert "sweep: 6 jobs: 3 ok, 1 failed, 1 diverged, 1 pruned" in second.stdout
 
 
 # --- two workers, one study, a real PostgreSQL server --------------------------------------

@@ -4,6 +4,7 @@
   ok (finite val loss)             -> COMPLETE with the val loss
   pruned                           -> PRUNED (the job reported and stopped itself)
   diverged, failed, anything else  -> FAIL (the sweep goes on)
+  interrupted (Ctrl-C)             -> FAIL flagged `requeued`, asked again next time; the sweep stops
 
 n_trials is the size of the whole study: rerunning the same command (same storage) keeps
 the finished trials and runs only the rest. A trial left RUNNING by a sweep process of
@@ -17,6 +18,7 @@ import json
 import math
 import os
 import random
+import re
 import socket
 import sys
 import time
@@ -88,6 +90,16 @@ def quoted(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def one_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    return " ".join(lines[:3]) if lines else type(err).__name__
+
+
+def masked(storage_name: str) -> str:
+    """A storage URL fit to print: the password, if any, replaced by ***."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", storage_name)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -149,7 +161,7 @@ class StudySearch:
         study.set_user_attr(PRUNER_ATTR, s["pruner"])
         study_id = storage.get_study_id_from_name(s["study_name"])
         self._requeue_stale(study, storage, study_id)
-        print(f"study {s['study_name']!r} in {storage_name}: {counted_trials(study)} of {s['n_trials']} trials "
+        print(f"study {s['study_name']!r} in {masked(storage_name)}: {counted_trials(study)} of {s['n_trials']} trials "
               f"already there", flush=True)
 
         returns: list[Sequence[JobReturn]] = []
@@ -163,8 +175,13 @@ class StudySearch:
                  f"+optuna.trial={t.number}", f"hydra.sweep.subdir={t.number}"]
                 for t in trials
             ]
-            try:
+            try:  # a search key the config does not have: the user's mistake, told in one line
                 self.sweeper.validate_batch_is_legal(batch)
+            except Exception as err:
+                for trial in trials:
+                    study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+                raise StudyConfigError(f"the trial overrides {batch[0]} do not compose: {one_line(err)}") from None
+            try:
                 results = self.launcher.launch(batch, initial_job_idx=self.job_idx)
             except BaseException:
                 for trial in trials:  # let the next run of the command ask them again
@@ -173,9 +190,12 @@ class StudySearch:
                     study.enqueue_trial(trial.params)
                 raise
             self.job_idx += len(batch)
-            for trial, result in zip(trials, results):
-                self._tell(study, trial, result, sweep_dir / str(trial.number))
+            statuses = [self._tell(study, trial, result, sweep_dir / str(trial.number))
+                        for trial, result in zip(trials, results)]
             returns.append(results)
+            if "interrupted" in statuses:  # Ctrl-C: stop here; the same command continues later
+                print("interrupted: run the same command again to continue the study", flush=True)
+                break
         self._print_best(study)
         return returns
 
@@ -194,8 +214,7 @@ class StudySearch:
                 raise
             except Exception as err:
                 if attempt == 2:
-                    first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
-                    raise StudyConfigError(f"cannot open the study in {storage_name}: {first_line}") from None
+                    raise StudyConfigError(f"cannot open the study in {masked(storage_name)}: {one_line(err)}") from None
                 time.sleep(0.5 + random.random())
         raise AssertionError("unreachable")
 
@@ -224,7 +243,7 @@ class StudySearch:
             print(f"trial {trial.number} was left running by a stopped sweep: marked failed, asked again", flush=True)
 
     @staticmethod
-    def _tell(study: optuna.Study, trial: optuna.trial.Trial, result: JobReturn, run_dir: Path) -> None:
+    def _tell(study: optuna.Study, trial: optuna.trial.Trial, result: JobReturn, run_dir: Path) -> str:
         metrics: dict[str, Any] = {}
         if (run_dir / "metrics.json").exists():
             try:
@@ -246,11 +265,17 @@ class StudySearch:
         elif status == "pruned":
             study.tell(trial, state=TrialState.PRUNED)
             shown = metrics.get("error") or "pruned"
+        elif status == "interrupted":  # not the trial's fault: does not count, asked again
+            trial.set_user_attr("requeued", True)
+            study.tell(trial, state=TrialState.FAIL)
+            study.enqueue_trial(trial.params)
+            shown = "interrupted; its parameters will be asked again"
         else:
             study.tell(trial, state=TrialState.FAIL)
             shown = metrics.get("error") or "no result"
         params = " ".join(f"{k}={override_value(v)}" for k, v in trial.params.items())
         print(f"trial {trial.number}: {status}: {shown}  [{params}]", flush=True)
+        return status
 
     @staticmethod
     def _print_best(study: optuna.Study) -> None:
