@@ -89,11 +89,11 @@ def test_training_on_every_position_lowers_the_loss():
     assert losses[-1] < losses[0] - 0.5
 
 
-def test_cli_fast_preset_trains_conv_end_to_end(tmp_path, tiny_words_file):
+def test_cli_conv_trains_on_every_position_end_to_end(tmp_path, tiny_words_file):
     run_dir = tmp_path / "run"
     proc = run_cli(
-        ["experiment=fast", *TINY_OVERRIDES, "schedule.warmup_steps=10", f"data.path={tiny_words_file}",
-         f"hydra.run.dir={run_dir}"],
+        ["experiment=fast", "model=conv", "fast=false", *TINY_OVERRIDES, "schedule.warmup_steps=10",
+         f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}"],
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr

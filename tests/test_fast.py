@@ -121,12 +121,17 @@ def test_fast_path_refuses_what_it_cannot_run():
     assert speed_up_model(plain, {"fast": False, "compile": False}) is plain  # default: untouched
 
 
-def test_cli_fast_run_reports_the_fast_path(tmp_path, tiny_words_file):
+def test_cli_fast_preset_runs_the_fast_path_end_to_end(tmp_path, tiny_words_file):
     run_dir = tmp_path / "run"
-    proc = run_cli([*TINY_OVERRIDES, f"data.path={tiny_words_file}", "fast=true", f"hydra.run.dir={run_dir}"], tmp_path)
+    proc = run_cli(
+        ["experiment=fast", *TINY_OVERRIDES, "schedule.warmup_steps=10", f"data.path={tiny_words_file}",
+         f"hydra.run.dir={run_dir}"],
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     metrics = read_metrics(run_dir)
-    assert metrics["status"] == "ok" and metrics["fast"] is True and metrics["compiled"] is False
+    assert metrics["status"] == "ok" and metrics["steps"] == 60
+    assert metrics["fast"] is True and metrics["compiled"] is False
     assert metrics["val_loss"] < 3.3  # log(27) = 3.30: it learned something
 
 

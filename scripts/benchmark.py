@@ -1,0 +1,346 @@
+"""Side-by-side speed of the notebook's loop, the harness's lecture path and its fast paths.
+
+    python scripts/benchmark.py --quick     # about two minutes
+    python scripts/benchmark.py             # full: more steps, 3 rounds, 3 seeds to quality
+
+Throughput: each path trains the lecture's final WaveNet (76,579 parameters) at batch 32
+with SGD on one thread, in its own subprocess (so peak memory is its own), in rounds that
+alternate the paths; the median of the rounds is reported. Figures that matter are the
+ratios against the notebook's own loop (tests/notebook_reference.py) measured in the same
+run, because the machine is shared and its speed drifts.
+
+  notebook      the lecture's loop, verbatim (the reference)
+  harness       train.train with the lecture-exact model and PlainSGD (experiment=lecture_hier)
+  fast          fast=true: fused forward, hand-written backward, one-op SGD
+  fast+compile  compile=true: the same, compiled by torch.compile (compile time shown apart)
+  conv          model=conv: 32 whole words per step, a prediction at every position
+
+GFLOP/s counts matmul FLOPs only (torch.utils.flop_counter over the eager path) and is set
+against this machine's single-thread fp32 matmul peak measured in the same run. Memory is
+the worker process's peak resident set size (ru_maxrss: Python, torch, data and model
+together), and its growth over the RSS just before the model was built.
+
+Time to quality: wall seconds from start (data loading included) until the validation
+loss first reaches 1.993 with `experiment=fast`, against the notebook's 200k-step run,
+which is estimated as 200,000 / its measured steps/s (not run in full).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # notebook_reference
+
+TARGET_VAL_LOSS = 1.993
+NOTEBOOK_STEPS = 200_000
+PATHS = ("notebook", "harness", "fast", "fast+compile", "conv")
+BATCH = 32
+
+
+# ----------------------------------------------------------------------------- workers
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _load_data():
+    from wavenet_harness.data import build_dataset, ensure_names_file, read_words
+
+    path = ensure_names_file(REPO / "data" / "names.txt")
+    return build_dataset(read_words(path), 8)
+
+
+def worker_peak(seconds: float) -> dict:
+    """Best single-thread fp32 matmul rate over a few sizes (the machine's practical peak)."""
+    import torch
+
+    torch.set_num_threads(1)
+    best = 0.0
+    for n in (256, 512, 1024):
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        a @ b
+        deadline = time.perf_counter() + seconds / 3
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            for _ in range(4):
+                a @ b
+            best = max(best, 4 * 2 * n**3 / (time.perf_counter() - start) / 1e9)
+    return {"peak_gflops": best}
+
+
+class _StepTimer:
+    """A train.train listener: times steps [warmup, warmup + steps), then stops the run."""
+
+    def __init__(self, warmup: int, steps: int):
+        self.warmup, self.end = warmup, warmup + steps
+        self.started = self.seconds = None
+
+    def on_train_loss(self, step, loss, lr):
+        from wavenet_harness.train import StopTraining
+
+        if step == self.warmup - 1:
+            self.started = time.perf_counter()
+        elif step == self.end - 1:
+            self.seconds = time.perf_counter() - self.started
+            raise StopTraining("timed")
+
+    def on_eval(self, step, val_loss):
+        pass
+
+
+def _matmul_flops_per_step(step_fn, steps: int = 5) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        for _ in range(steps):
+            step_fn()
+    return counter.get_total_flops() / steps
+
+
+def worker_throughput(path: str, warmup: int, steps: int) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(1)
+    data = _load_data()
+    X, Y = data.train.X, data.train.Y
+    baseline = _rss_mb()
+    out: dict = {"path": path, "steps": steps}
+
+    if path == "notebook":
+        import notebook_reference as nb
+
+        model = nb.notebook_hier(data.vocab.size)
+        nb.notebook_train(model, X, Y, warmup)
+        start = time.perf_counter()
+        nb.notebook_train(model, X, Y, steps)
+        out["seconds"] = time.perf_counter() - start
+        out["samples_per_step"] = BATCH
+        out["flops_per_step"] = _matmul_flops_per_step(lambda: nb.notebook_train(model, X, Y, 1))
+    else:
+        from wavenet_harness.conv import WordBatches
+        from wavenet_harness.fast import FastSequential, ForeachSGD
+        from wavenet_harness.models import build_conv, build_hier
+        from wavenet_harness.optim import PlainSGD, build_schedule
+        from wavenet_harness.train import TrainSettings, train
+
+        torch.manual_seed(42)
+        batch_loss = None
+        if path == "harness":
+            model, opt_cls = build_hier(data.vocab.size, 8, 24, 128, 3), PlainSGD
+        elif path in ("fast", "fast+compile"):
+            model = FastSequential(build_hier(data.vocab.size, 8, 24, 128, 3), compile=path == "fast+compile")
+            opt_cls = ForeachSGD
+        elif path == "conv":
+            model, opt_cls = build_conv(data.vocab.size, 8, 24, 128, 3), PlainSGD
+            batch_loss = WordBatches(data.train.words, data.vocab.stoi, 8, BATCH)
+        else:
+            raise SystemExit(f"unknown path {path!r}")
+        optimizer = opt_cls(model.parameters(), lr=0.1)
+        timer = _StepTimer(warmup, steps)
+        total = warmup + steps
+        train(model, optimizer, build_schedule("step", 0.1, total), (X, Y), (data.val.X, data.val.Y),
+              TrainSettings(max_steps=total, batch_size=BATCH), listeners=[timer], batch_loss=batch_loss)
+        out["seconds"] = timer.seconds
+        if path == "conv":
+            predictions = sum(len(w) + 1 for w in data.train.words) / len(data.train.words)
+            out["samples_per_step"] = BATCH * predictions  # predictions, one per position
+        else:
+            out["samples_per_step"] = BATCH
+        if path == "fast+compile":
+            out["compile_seconds"] = model.compile_seconds
+            eager = FastSequential(build_hier(data.vocab.size, 8, 24, 128, 3))  # same FLOPs, countable
+
+            def one_step(m=eager):
+                ix = torch.randint(0, X.shape[0], (BATCH,))
+                F.cross_entropy(m(X[ix]), Y[ix]).backward()
+        elif path == "conv":
+            def one_step(m=model):
+                batch_loss(m).backward()
+        else:
+            def one_step(m=model):
+                ix = torch.randint(0, X.shape[0], (BATCH,))
+                F.cross_entropy(m(X[ix]), Y[ix]).backward()
+        out["flops_per_step"] = _matmul_flops_per_step(one_step)
+    out["peak_rss_mb"] = _rss_mb()
+    out["rss_growth_mb"] = out["peak_rss_mb"] - baseline
+    return out
+
+
+def worker_time_to_quality(seed: int, max_seconds: float) -> dict:
+    """experiment=fast through run_training (the CLI's path) until val <= target."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from wavenet_harness.run import run_training
+    from wavenet_harness.schema import register
+    from wavenet_harness.train import StopTraining
+
+    started = time.perf_counter()
+    register()
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = OmegaConf.to_container(
+            compose("train", overrides=["experiment=fast", f"seed={seed}", "threads=1", "log.progress=false"]),
+            resolve=True,
+        )
+    cfg["data"]["path"] = str(REPO / "data" / "names.txt")
+
+    class Watch:
+        reached = None
+        evals: list = []
+
+        def on_train_loss(self, step, loss, lr):
+            pass
+
+        def on_eval(self, step, val_loss):
+            elapsed = time.perf_counter() - started
+            self.evals.append((step, round(val_loss, 4), round(elapsed, 1)))
+            if self.reached is None and val_loss <= TARGET_VAL_LOSS:
+                self.reached = (step, elapsed, val_loss)
+            if self.reached is not None or elapsed > max_seconds:
+                raise StopTraining("benchmark-done")
+
+    watch = Watch()
+    with tempfile.TemporaryDirectory() as run_dir:
+        try:
+            metrics = run_training(cfg, Path(run_dir), base_dir=REPO, listeners=[watch])
+            status = metrics["status"]
+        except StopTraining:  # raised from the final evaluation, outside the loop
+            status = "benchmark-done"
+    return {
+        "seed": seed,
+        "reached": watch.reached is not None,
+        "seconds": watch.reached[1] if watch.reached else None,
+        "step": watch.reached[0] if watch.reached else None,
+        "val_loss": watch.reached[2] if watch.reached else (watch.evals[-1][1] if watch.evals else None),
+        "status": status,
+        "evals": watch.evals,
+    }
+
+
+# ------------------------------------------------------------------------------ parent
+
+
+def _run_worker(args: list[str], timeout: float) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", *args], capture_output=True, text=True, timeout=timeout, cwd=REPO
+    )
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["(no output)"]
+        raise RuntimeError(f"worker {' '.join(args)} failed: {tail[0]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps, one round, one seed (about two minutes)")
+    parser.add_argument("--rounds", type=int, help="throughput rounds (default: 1 quick, 3 full)")
+    parser.add_argument("--seeds", type=int, help="time-to-quality seeds (default: 1 quick, 3 full)")
+    parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated subset of " + ", ".join(PATHS))
+    parser.add_argument("--no-quality", action="store_true", help="skip the time-to-quality part")
+    parser.add_argument("--json", type=Path, help="also write all measurements here")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        kind, *rest = args.worker
+        if kind == "peak":
+            result = worker_peak(float(rest[0]))
+        elif kind == "throughput":
+            result = worker_throughput(rest[0], int(rest[1]), int(rest[2]))
+        else:
+            result = worker_time_to_quality(int(rest[0]), float(rest[1]))
+        print(json.dumps(result))
+        return
+
+    paths = [p for p in args.paths.split(",") if p]
+    unknown = [p for p in paths if p not in PATHS]
+    if unknown or "notebook" not in paths:
+        print(f"benchmark: --paths must include notebook and use only {', '.join(PATHS)}", file=sys.stderr)
+        sys.exit(2)
+    rounds = args.rounds or (1 if args.quick else 3)
+    seeds = args.seeds or (1 if args.quick else 3)
+    steps = {"notebook": 400 if args.quick else 2000}
+    for p in paths[1:]:
+        steps[p] = (300 if p == "conv" else 1500) if args.quick else (1500 if p == "conv" else 8000)
+
+    print(f"benchmark: {'quick' if args.quick else 'full'}, {rounds} round(s), 1 thread, batch {BATCH}", flush=True)
+    peak = statistics.median(_run_worker(["peak", "3"], 120)["peak_gflops"] for _ in range(rounds))
+    runs: dict[str, list[dict]] = {p: [] for p in paths}
+    for r in range(rounds):
+        for p in paths:
+            runs[p].append(_run_worker(["throughput", p, str(max(20, steps[p] // 10)), str(steps[p])], 1200))
+            print(f"  round {r + 1}: {p:13s} {steps[p] / runs[p][-1]['seconds']:8.1f} steps/s", flush=True)
+
+    summary = {}
+    for p in paths:
+        rate = statistics.median(steps[p] / m["seconds"] for m in runs[p])
+        last = runs[p][-1]
+        summary[p] = {
+            "steps_per_s": rate,
+            "samples_per_s": rate * last["samples_per_step"],
+            "gflops": rate * last["flops_per_step"] / 1e9,
+            "peak_rss_mb": max(m["peak_rss_mb"] for m in runs[p]),
+            "rss_growth_mb": max(m["rss_growth_mb"] for m in runs[p]),
+            "compile_seconds": last.get("compile_seconds"),
+        }
+    ref = summary["notebook"]
+    rows = []
+    for p in paths:
+        s = summary[p]
+        rows.append([
+            p, f"{s['steps_per_s']:.0f}", f"{s['samples_per_s']:,.0f}", f"{s['gflops']:.2f}",
+            f"{100 * s['gflops'] / peak:.1f}%", f"{s['peak_rss_mb']:.0f} (+{s['rss_growth_mb']:.0f})",
+            f"{s['steps_per_s'] / ref['steps_per_s']:.2f}x", f"{s['samples_per_s'] / ref['samples_per_s']:.2f}x",
+            f"{s['compile_seconds']:.1f}" if s["compile_seconds"] is not None else "",
+        ])
+    print(f"\nthroughput at batch {BATCH}, 1 thread; matmul peak measured here: {peak:.1f} GFLOP/s (fp32, 1 thread)")
+    print("conv: samples are predictions (every position of 32 words per step)\n")
+    print(_table(rows, ["path", "steps/s", "samples/s", "GFLOP/s", "of peak", "peak RSS MB (+growth)",
+                        "steps/s vs notebook", "samples/s vs notebook", "compile s"]))
+
+    quality = []
+    if not args.no_quality:
+        notebook_seconds = NOTEBOOK_STEPS / ref["steps_per_s"]
+        print(f"\ntime to val loss <= {TARGET_VAL_LOSS} with experiment=fast ({seeds} seed(s)):", flush=True)
+        for seed in range(42, 42 + seeds):
+            result = _run_worker(["quality", str(seed), str(max(300.0, notebook_seconds))], 3600)
+            quality.append(result)
+            where = f"step {result['step']}, {result['seconds']:.1f} s" if result["reached"] else "not reached"
+            print(f"  seed {seed}: {where} (val {result['val_loss']:.4f})", flush=True)
+        reached = [q["seconds"] for q in quality if q["reached"]]
+        if reached:
+            mean = statistics.mean(reached)
+            print(f"\n| run | wall seconds to val <= {TARGET_VAL_LOSS} | vs notebook |\n|---|---|---|")
+            print(f"| notebook, 200k steps (estimate: 200,000 / {ref['steps_per_s']:.0f} steps/s) "
+                  f"| {notebook_seconds:.0f} | 1x |")
+            print(f"| experiment=fast, mean of {len(reached)}/{len(quality)} seed(s) | {mean:.1f} "
+                  f"| {notebook_seconds / mean:.1f}x less |")
+        else:
+            print("  experiment=fast did not reach the target in this run")
+
+    if args.json:
+        args.json.write_text(json.dumps({"peak_gflops": peak, "runs": runs, "summary": summary, "quality": quality},
+                                        indent=2))
+
+
+if __name__ == "__main__":
+    main()
