@@ -14,6 +14,7 @@ one line and exit code 2.
 from __future__ import annotations
 
 import os
+import random
 import shlex
 import signal
 import subprocess
@@ -23,9 +24,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import read_metrics
 from cli_batch import assert_one_error_line, run_batch
+from conftest import read_metrics
 from test_errors import WORDS
+from wavenet_harness.checkpoint import CheckpointError, load_checkpoint
 
 MAX_STEPS, CHECKPOINT_EVERY = 240, 40
 JOB = [f"max_steps={MAX_STEPS}", f"checkpoint_interval={CHECKPOINT_EVERY}", "eval_interval=80",
@@ -82,7 +84,7 @@ def broken_checkpoints(root: Path, reference: Path) -> tuple[dict, Path]:
     good = (reference / "checkpoint.pt").read_bytes()
     truncated, garbage, hostile = root / "truncated.pt", root / "garbage.pt", root / "hostile.pt"
     truncated.write_bytes(good[: len(good) // 2])
-    garbage.write_bytes(os.urandom(4096))
+    garbage.write_bytes(random.Random(0).randbytes(4096))
     marker = root / "code-ran"
 
     class RunsCode:  # what a hostile pickle does: call something while it is loaded
@@ -93,9 +95,9 @@ def broken_checkpoints(root: Path, reference: Path) -> tuple[dict, Path]:
     other_words = root / "other_words.txt"
     other_words.write_text("zoe\nxena\nquinn\n" * 10)
     cases = {
-        "truncated": ([f"resume={truncated}"], f"{truncated} is not a readable checkpoint (truncated or tampered?)"),
-        "garbage": ([f"resume={garbage}"], f"{garbage} is not plain tensors and data (tampered or corrupt?)"),
-        "hostile": ([f"resume={hostile}"], f"{hostile} is not plain tensors and data (tampered or corrupt?)"),
+        "truncated": ([f"resume={truncated}"], f"{truncated} is not a readable checkpoint (truncated, corrupt"),
+        "garbage": ([f"resume={garbage}"], f"{garbage} is not a readable checkpoint (truncated, corrupt"),
+        "hostile": ([f"resume={hostile}"], "it holds more than tensors and plain data, so it was not loaded"),
         "other shape": ([f"resume={reference}", "n_hidden=16"], "it was trained with n_hidden=8, this run has n_hidden=16"),
         "other model": ([f"resume={reference}", "model=mlp"], "it was trained with depth=3, this run has depth=1"),
         "other vocabulary": ([f"resume={reference}", f"data.path={other_words}"], "trained on a vocabulary of 20 characters"),
@@ -215,3 +217,17 @@ def test_broken_or_foreign_checkpoint_is_refused_with_one_line(scenario, case):
     result = scenario["results"][case]
     assert_one_error_line(result["rc"], result["stderr"], scenario["broken"][case][1])
     assert not scenario["marker"].exists(), "loading a checkpoint ran code stored in it"
+
+
+def test_any_damage_to_a_checkpoint_is_a_checkpoint_error(scenario, tmp_path):
+    """Every cut of a real checkpoint and seeded random bytes: CheckpointError, one line."""
+    good = (scenario["dirs"]["reference"] / "checkpoint.pt").read_bytes()
+    rng = random.Random(0)
+    damaged = [good[:cut] for cut in range(0, len(good), max(1, len(good) // 40))]
+    damaged += [rng.randbytes(rng.randint(1, 4096)) for _ in range(200)]
+    path = tmp_path / "checkpoint.pt"
+    for content in damaged:
+        path.write_bytes(content)
+        with pytest.raises(CheckpointError) as caught:
+            load_checkpoint(path)
+        assert "\n" not in str(caught.value)
