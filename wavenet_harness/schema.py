@@ -106,6 +106,10 @@ def explain_config_error(err: BaseException) -> str | None:
         wanted = _expected(cause.full_key)
         reason = f"{cause.full_key} must be {wanted}" if wanted else str(cause.msg).splitlines()[0]
         return f"{given} is not allowed: {reason}"
+    from_file = re.search(r"In '([^']+)': ConfigKeyError .*\nKey '([^']+)' not in 'TrainSchema'", str(err))
+    if from_file:  # a config file sets a top-level key the schema lacks: a developer's mistake
+        config, key = from_file.groups()
+        return f"{config}.yaml sets {key}, which has no typed field in TrainSchema (wavenet_harness/schema.py); add one"
     if isinstance(err, (HydraException, OmegaConfBaseException)):
         lines = [line.strip() for line in str(err).split("Config search path:")[0].splitlines() if line.strip()]
         if isinstance(cause, OmegaConfBaseException) and cause is not err:
