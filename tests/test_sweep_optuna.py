@@ -119,6 +119,8 @@ def test_trials_end_ok_failed_pruned_diverged_and_a_rerun_resumes_the_study(tmp_
     study.enqueue_trial({"lr": 0.5})
     stale = study.ask({"lr": CategoricalDistribution([0.5, 1e-6, 1e30, -1.0])})
     stale.set_user_attr("worker", f"{socket.gethostname()}:{_dead_pid()}")
+    (sweep_dir / "4").mkdir()
+    (sweep_dir / "4" / "metrics.json").write_text(json.dumps({"status": "running", "steps": 0}))
 
     # Run 2, same command with n_trials=6, two at a time in joblib processes (which report
     # to the study through its storage): 0-3 are kept as they were, 4 (stale) is failed and
@@ -134,8 +136,8 @@ def test_trials_end_ok_failed_pruned_diverged_and_a_rerun_resumes_the_study(tmp_
     assert trials[4].user_attrs["requeued"] and trials[5].params == trials[4].params == {"lr": 0.5}
     assert trials[5].intermediate_values.keys() == trials[6].intermediate_values.keys() == {20, 40, 60}
     assert {n: read_metrics(sweep_dir / str(n))["finished_at"] for n in range(4)} == finished_at
-    assert not (sweep_dir / "4").exists()
-    assert "sweep: 6 jobs: 3 ok, 1 failed, 1 diverged, 1 pruned" in second.stdout
+    assert read_metrics(sweep_dir / "4")["status"] == "interrupted"
+    assert "sweep: 7 jobs: 3 ok, 1 failed, 1 diverged, 1 pruned, 1 interrupted" in second.stdout
 
 
 # --- two workers, one study, a real PostgreSQL server --------------------------------------

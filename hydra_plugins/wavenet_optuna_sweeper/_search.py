@@ -35,6 +35,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.trial import TrialState
 
 from wavenet_harness.study import PRUNER_ATTR, StudyConfigError, build_pruner, build_sampler, open_storage
+from wavenet_harness.tracking import write_json_atomic
 
 JOURNAL_NAME = "optuna.journal"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -110,6 +111,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _mark_interrupted(metrics_file: Path) -> None:
+    """A killed trial's run dir still says "running"; say what happened to it."""
+    try:
+        metrics = json.loads(metrics_file.read_text())
+    except (OSError, ValueError):
+        return
+    if metrics.get("status") == "running":
+        metrics.update(status="interrupted", error="its sweep was stopped while it ran; its parameters are asked again")
+        write_json_atomic(metrics_file, metrics)
+
+
 def counted_trials(study: optuna.Study) -> int:
     """Trials that count toward n_trials: finished or running, not waiting, not requeued."""
     total = 0
@@ -160,7 +172,7 @@ class StudySearch:
         storage, study = self._open_study(storage_name)
         study.set_user_attr(PRUNER_ATTR, s["pruner"])
         study_id = storage.get_study_id_from_name(s["study_name"])
-        self._requeue_stale(study, storage, study_id)
+        self._requeue_stale(study, storage, study_id, sweep_dir)
         print(f"study {s['study_name']!r} in {masked(storage_name)}: {counted_trials(study)} of {s['n_trials']} trials "
               f"already there", flush=True)
 
@@ -230,7 +242,7 @@ class StudySearch:
             keys.add(override.get_key_element().lstrip("+~"))
         return list(arguments), keys
 
-    def _requeue_stale(self, study: optuna.Study, storage: Any, study_id: int) -> None:
+    def _requeue_stale(self, study: optuna.Study, storage: Any, study_id: int, sweep_dir: Path) -> None:
         host = socket.gethostname()
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
@@ -240,6 +252,7 @@ class StudySearch:
             storage.set_trial_user_attr(trial_id, "requeued", True)
             study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
             study.enqueue_trial(trial.params)
+            _mark_interrupted(sweep_dir / str(trial.number) / "metrics.json")
             print(f"trial {trial.number} was left running by a stopped sweep: marked failed, asked again", flush=True)
 
     @staticmethod
