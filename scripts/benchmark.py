@@ -1,13 +1,14 @@
 """Side-by-side speed of the notebook's loop, the harness's lecture path and its fast paths.
 
-    python scripts/benchmark.py --quick     # about two minutes
-    python scripts/benchmark.py             # full: more steps, 3 rounds, 3 seeds to quality
+    python scripts/benchmark.py --quick     # throughput only, one round (about a minute quiet)
+    python scripts/benchmark.py             # full: 3 rounds, and time to quality over 3 seeds
 
 Throughput: each path trains the lecture's final WaveNet (76,579 parameters) at batch 32
 with SGD on one thread, in its own subprocess (so peak memory is its own), in rounds that
 alternate the paths; the median of the rounds is reported. Figures that matter are the
-ratios against the notebook's own loop (tests/notebook_reference.py) measured in the same
-run, because the machine is shared and its speed drifts.
+ratios against the notebook's own loop (tests/notebook_reference.py): every worker also
+runs that loop just before and after its path, and the ratio is taken inside the worker,
+because a shared machine's speed drifts from one minute to the next.
 
   notebook      the lecture's loop, verbatim (the reference)
   harness       train.train with the lecture-exact model and PlainSGD (experiment=lecture_hier)
@@ -38,7 +39,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# (the package itself comes from the install: the repo root on sys.path would make Hydra load hydra_plugins twice)
 sys.path.insert(0, str(REPO / "tests"))  # notebook_reference
 
 TARGET_VAL_LOSS = 1.993
@@ -109,13 +110,27 @@ def _matmul_flops_per_step(step_fn, steps: int = 5) -> float:
     return counter.get_total_flops() / steps
 
 
-def worker_throughput(path: str, warmup: int, steps: int) -> dict:
+def _notebook_rate(data, steps: int) -> float:
+    """steps/s of the notebook's loop, run here as a local reference (its own model and seed)."""
+    import notebook_reference as nb
+
+    model = nb.notebook_hier(data.vocab.size)
+    nb.notebook_train(model, data.train.X, data.train.Y, 20)
+    start = time.perf_counter()
+    nb.notebook_train(model, data.train.X, data.train.Y, steps)
+    return steps / (time.perf_counter() - start)
+
+
+def worker_throughput(path: str, warmup: int, steps: int, ref_steps: int = 0) -> dict:
     import torch
     import torch.nn.functional as F
 
     torch.set_num_threads(1)
     data = _load_data()
     X, Y = data.train.X, data.train.Y
+    # The notebook loop right before and after this path, in the same process: the
+    # ratio to it is what survives a shared machine's drifting speed.
+    local_ref = [_notebook_rate(data, ref_steps)] if ref_steps and path != "notebook" else []
     baseline = _rss_mb()
     out: dict = {"path": path, "steps": steps}
 
@@ -176,6 +191,9 @@ def worker_throughput(path: str, warmup: int, steps: int) -> dict:
         out["flops_per_step"] = _matmul_flops_per_step(one_step)
     out["peak_rss_mb"] = _rss_mb()
     out["rss_growth_mb"] = out["peak_rss_mb"] - baseline
+    if local_ref:
+        local_ref.append(_notebook_rate(data, ref_steps))
+        out["local_notebook_steps_per_s"] = statistics.mean(local_ref)
     return out
 
 
@@ -251,7 +269,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer steps, one round, one seed (about two minutes)")
+    parser.add_argument("--quick", action="store_true", help="fewer steps, one round, no time to quality")
     parser.add_argument("--rounds", type=int, help="throughput rounds (default: 1 quick, 3 full)")
     parser.add_argument("--seeds", type=int, help="time-to-quality seeds (default: 1 quick, 3 full)")
     parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated subset of " + ", ".join(PATHS))
@@ -265,7 +283,7 @@ def main() -> None:
         if kind == "peak":
             result = worker_peak(float(rest[0]))
         elif kind == "throughput":
-            result = worker_throughput(rest[0], int(rest[1]), int(rest[2]))
+            result = worker_throughput(rest[0], int(rest[1]), int(rest[2]), int(rest[3]) if len(rest) > 3 else 0)
         else:
             result = worker_time_to_quality(int(rest[0]), float(rest[1]))
         print(json.dumps(result))
@@ -278,23 +296,34 @@ def main() -> None:
         sys.exit(2)
     rounds = args.rounds or (1 if args.quick else 3)
     seeds = args.seeds or (1 if args.quick else 3)
-    steps = {"notebook": 400 if args.quick else 2000}
-    for p in paths[1:]:
-        steps[p] = (300 if p == "conv" else 1500) if args.quick else (1500 if p == "conv" else 8000)
+    # Timed steps per path: enough for ~5-20 s each on a 2-core machine (the fast paths run more).
+    quick_steps = {"notebook": 300, "harness": 400, "fast": 1000, "fast+compile": 1000, "conv": 200}
+    full_steps = {"notebook": 1000, "harness": 1500, "fast": 4000, "fast+compile": 4000, "conv": 600}
+    steps = quick_steps if args.quick else full_steps
 
     print(f"benchmark: {'quick' if args.quick else 'full'}, {rounds} round(s), 1 thread, batch {BATCH}", flush=True)
     peak = statistics.median(_run_worker(["peak", "3"], 120)["peak_gflops"] for _ in range(rounds))
     runs: dict[str, list[dict]] = {p: [] for p in paths}
     for r in range(rounds):
         for p in paths:
-            runs[p].append(_run_worker(["throughput", p, str(max(20, steps[p] // 10)), str(steps[p])], 1200))
-            print(f"  round {r + 1}: {p:13s} {steps[p] / runs[p][-1]['seconds']:8.1f} steps/s", flush=True)
+            runs[p].append(_run_worker(
+                ["throughput", p, str(max(20, steps[p] // 10)), str(steps[p]), str(steps["notebook"] // 2)], 1200
+            ))
+            m = runs[p][-1]
+            local = m.get("local_notebook_steps_per_s")
+            versus = f"  ({steps[p] / m['seconds'] / local:.2f}x the notebook loop run beside it)" if local else ""
+            print(f"  round {r + 1}: {p:13s} {steps[p] / m['seconds']:8.1f} steps/s{versus}", flush=True)
 
     summary = {}
     for p in paths:
         rate = statistics.median(steps[p] / m["seconds"] for m in runs[p])
         last = runs[p][-1]
+        if p == "notebook":
+            ratio = 1.0
+        else:  # median over rounds of (this path / the notebook loop run in the same process)
+            ratio = statistics.median(steps[p] / m["seconds"] / m["local_notebook_steps_per_s"] for m in runs[p])
         summary[p] = {
+            "ratio": ratio,
             "steps_per_s": rate,
             "samples_per_s": rate * last["samples_per_step"],
             "gflops": rate * last["flops_per_step"] / 1e9,
@@ -309,16 +338,19 @@ def main() -> None:
         rows.append([
             p, f"{s['steps_per_s']:.0f}", f"{s['samples_per_s']:,.0f}", f"{s['gflops']:.2f}",
             f"{100 * s['gflops'] / peak:.1f}%", f"{s['peak_rss_mb']:.0f} (+{s['rss_growth_mb']:.0f})",
-            f"{s['steps_per_s'] / ref['steps_per_s']:.2f}x", f"{s['samples_per_s'] / ref['samples_per_s']:.2f}x",
+            f"{s['ratio']:.2f}x", f"{s['ratio'] * s['samples_per_s'] / s['steps_per_s'] / BATCH:.2f}x",
             f"{s['compile_seconds']:.1f}" if s["compile_seconds"] is not None else "",
         ])
     print(f"\nthroughput at batch {BATCH}, 1 thread; matmul peak measured here: {peak:.1f} GFLOP/s (fp32, 1 thread)")
-    print("conv: samples are predictions (every position of 32 words per step)\n")
+    print("conv: samples are predictions (every position of 32 words per step)")
+    print("ratios: median over rounds of the path's steps/s over the notebook loop's, run in the same worker\n")
     print(_table(rows, ["path", "steps/s", "samples/s", "GFLOP/s", "of peak", "peak RSS MB (+growth)",
                         "steps/s vs notebook", "samples/s vs notebook", "compile s"]))
 
     quality = []
-    if not args.no_quality:
+    if args.quick and not args.seeds:
+        print("\ntime to quality: skipped in --quick (run without it, or add --seeds 1)")
+    elif not args.no_quality:
         notebook_seconds = NOTEBOOK_STEPS / ref["steps_per_s"]
         print(f"\ntime to val loss <= {TARGET_VAL_LOSS} with experiment=fast ({seeds} seed(s)):", flush=True)
         for seed in range(42, 42 + seeds):
