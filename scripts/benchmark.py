@@ -199,20 +199,12 @@ def worker_throughput(path: str, warmup: int, steps: int, ref_steps: int = 0) ->
 
 def worker_time_to_quality(seed: int, max_seconds: float) -> dict:
     """experiment=fast through run_training (the CLI's path) until val <= target."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
+    from wavenet_harness.cli import compose_config
     from wavenet_harness.run import run_training
-    from wavenet_harness.schema import register
     from wavenet_harness.train import StopTraining
 
     started = time.perf_counter()
-    register()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = OmegaConf.to_container(
-            compose("train", overrides=["experiment=fast", f"seed={seed}", "threads=1", "log.progress=false"]),
-            resolve=True,
-        )
+    cfg = compose_config(["experiment=fast", f"seed={seed}", "threads=1", "log.progress=false"])
     cfg["data"]["path"] = str(REPO / "data" / "names.txt")
 
     class Watch:

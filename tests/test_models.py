@@ -2,9 +2,7 @@
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-
-from wavenet_harness.cli import config_dir
+from wavenet_harness.cli import compose_config
 from wavenet_harness.models import ModelConfigError, build_hier, build_mlp, hier_group_sizes, num_params
 from wavenet_harness.run import build_model_from_config
 
@@ -19,26 +17,20 @@ LECTURE_PARAMS = {
 
 @pytest.mark.parametrize("experiment,params", LECTURE_PARAMS.items())
 def test_experiment_presets_build_the_lecture_param_counts(experiment, params):
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("train", overrides=[f"experiment={experiment}"])
-    from omegaconf import OmegaConf
-
-    model = build_model_from_config(OmegaConf.to_container(cfg, resolve=True), vocab_size=27)
+    model = build_model_from_config(compose_config([f"experiment={experiment}"]), vocab_size=27)
     assert num_params(model) == params
 
 
 def test_default_config_is_the_lecture_final_model():
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("train")
-    assert (cfg.block_size, cfg.n_embd, cfg.n_hidden, cfg.depth) == (8, 24, 128, 3)
-    assert (cfg.model.name, cfg.optim.name, cfg.schedule.name) == ("hier", "sgd", "step")
-    assert (cfg.batch_size, cfg.max_steps, cfg.lr, cfg.seed) == (32, 200000, 0.1, 42)
+    cfg = compose_config()
+    assert [cfg[k] for k in ("block_size", "n_embd", "n_hidden", "depth")] == [8, 24, 128, 3]
+    assert [cfg[k]["name"] for k in ("model", "optim", "schedule")] == ["hier", "sgd", "step"]
+    assert [cfg[k] for k in ("batch_size", "max_steps", "lr", "seed")] == [32, 200000, 0.1, 42]
 
 
 def test_model_group_mlp_sets_one_hidden_layer_unless_overridden():
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        assert compose("train", overrides=["model=mlp"]).depth == 1
-        assert compose("train", overrides=["model=mlp", "depth=2"]).depth == 2
+    assert compose_config(["model=mlp"])["depth"] == 1
+    assert compose_config(["model=mlp", "depth=2"])["depth"] == 2
 
 
 def test_hier_tree_fuses_pairs_and_outputs_next_char_logits():

@@ -125,17 +125,10 @@ def test_sweep_exits_non_zero_only_when_every_job_failed(tmp_path, tiny_words_fi
 
 
 def test_launcher_presets_and_search_space_compose():
-    from hydra import compose, initialize_config_dir
+    from wavenet_harness.cli import compose_config
 
-    from hydra_plugins.wavenet_optuna_sweeper import register as register_sweeper
-    from wavenet_harness.cli import config_dir
-    from wavenet_harness.schema import register as register_schema
-
-    register_schema()
-    register_sweeper()
-    with initialize_config_dir(config_dir(), version_base="1.3"):
-        slurm = compose("train", ["hydra/launcher=slurm", "hparams_search=hier_optuna"], return_hydra_config=True)
-        parallel = compose("train", ["hydra/launcher=parallel"], return_hydra_config=True)
+    slurm = compose_config(["hydra/launcher=slurm", "hparams_search=hier_optuna"], hydra_config=True)
+    parallel = compose_config(["hydra/launcher=parallel"], hydra_config=True)
     assert slurm.hydra.launcher._target_.endswith("submitit_launcher.SlurmLauncher")
     assert slurm.hydra.launcher.cpus_per_task == 4
     assert slurm.hydra.sweeper._target_.endswith("WavenetOptunaSweeper")

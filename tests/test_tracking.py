@@ -9,8 +9,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import TINY_OVERRIDES
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams.api_pb2 import Status
@@ -49,11 +47,7 @@ def hparams_plugin(events: EventAccumulator) -> dict:
 
 
 def compose_config(*overrides: str) -> dict:
-    """The config wavenet-train would run with these overrides, as a plain dict."""
-    for register in ("register_schema", "register_sweeper"):  # what cli.main does before Hydra runs
-        getattr(cli, register, lambda: None)()
-    with initialize_config_dir(cli.config_dir(), version_base="1.3"):
-        return OmegaConf.to_container(compose("train", overrides=list(overrides)), resolve=True)
+    return cli.compose_config(list(overrides))
 
 
 LOSSES = [3.0 - 0.01 * i + 0.05 * (i % 7) for i in range(60)]

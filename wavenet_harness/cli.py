@@ -40,6 +40,25 @@ def config_dir() -> str:
     raise FileNotFoundError("wavenet-harness: conf/train.yaml not found beside the package")
 
 
+def register_plugins() -> None:
+    """What Hydra needs registered before composing train.yaml: the schema and the sweeper."""
+    register_sweeper()
+    register_schema()
+
+
+def compose_config(overrides: list[str] = (), hydra_config: bool = False):
+    """The config `wavenet-train <overrides>` would run, for scripts and tests.
+
+    A plain dict by default; the DictConfig with Hydra's own node when hydra_config=True.
+    """
+    from hydra import compose, initialize_config_dir
+
+    register_plugins()
+    with initialize_config_dir(config_dir(), version_base="1.3"):
+        cfg = compose("train", overrides=list(overrides), return_hydra_config=hydra_config)
+    return cfg if hydra_config else OmegaConf.to_container(cfg, resolve=True)
+
+
 def _rerun_command(run_dir: str) -> str:
     overrides = [o for o in HydraConfig.get().overrides.task if not o.startswith(("resume=", "hydra.run.dir="))]
     return shlex.join(["wavenet-train", *overrides, f"hydra.run.dir={run_dir}", "resume=true"])
@@ -90,8 +109,7 @@ def _sweeper_listeners(plain: dict) -> list:
 
 
 def main() -> None:
-    register_sweeper()
-    register_schema()
+    register_plugins()
     # Hydra prints its own multi-line report and exits 1 unless HYDRA_FULL_ERROR=1, in which
     # case it lets the exception through: ask for that, then tell config mistakes in one
     # line with exit code 2. A user who set HYDRA_FULL_ERROR=1 still gets the traceback.

@@ -4,8 +4,8 @@ Hydra imports every module under hydra_plugins/ on start-up, so this file stays 
 Optuna itself is imported only when a sweep begins.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Hydra's plugin scanner executes this
+# module before it is in sys.modules, and dataclasses cannot resolve string annotations then.
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
