@@ -6,6 +6,9 @@ import pytest
 
 from conftest import TINY_OVERRIDES, read_metrics, run_cli
 
+# The tiny settings without n_hidden, which these tests set themselves.
+TINY_WITHOUT_N_HIDDEN = [o for o in TINY_OVERRIDES if not o.startswith("n_hidden=")]
+
 
 def test_default_model_trains_a_few_hundred_steps_from_any_directory(tmp_path, names_path):
     run_dir = tmp_path / "run"
@@ -30,8 +33,7 @@ def test_default_model_trains_a_few_hundred_steps_from_any_directory(tmp_path, n
 def test_card_usage_model_hier_n_hidden_works_literally(tmp_path, tiny_words_file):
     run_dir = tmp_path / "run"
     result = run_cli(
-        ["model=hier", "n_hidden=128", *TINY_OVERRIDES[:-4], "log.progress=false", "n_hidden=16",
-         f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}"],
+        ["model=hier", "n_hidden=16", *TINY_WITHOUT_N_HIDDEN, f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}"],
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -42,7 +44,7 @@ def test_card_usage_model_hier_n_hidden_works_literally(tmp_path, tiny_words_fil
 def test_multirun_writes_one_run_directory_per_job(tmp_path, tiny_words_file):
     sweep_dir = tmp_path / "sweep"
     result = run_cli(
-        ["--multirun", "n_hidden=4,8", *TINY_OVERRIDES, f"data.path={tiny_words_file}",
+        ["--multirun", "n_hidden=4,8", *TINY_WITHOUT_N_HIDDEN, f"data.path={tiny_words_file}",
          f"hydra.sweep.dir={sweep_dir}"],
         cwd=tmp_path,
     )
