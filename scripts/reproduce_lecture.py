@@ -2,7 +2,8 @@
 
     python scripts/reproduce_lecture.py                       # all five rows, one after another
     python scripts/reproduce_lecture.py --jobs 2              # two at a time (joblib, 1 thread each)
-    python scripts/reproduce_lecture.py --report runs/multirun/DATE/TIME   # table of a finished sweep
+    python scripts/reproduce_lecture.py --rows lecture_mlp3 lecture_mlp8   # some rows only
+    python scripts/reproduce_lecture.py --report runs/lecture/DATE          # table of finished sweep(s)
 
 Each row is a preset in conf/experiment/; the table puts our train/val loss beside the
 numbers the lecture printed. Extra arguments are passed to wavenet-train as overrides
@@ -28,9 +29,9 @@ LECTURE_LOG = {
 }
 
 
-def run_sweep(sweep_dir: Path, jobs: int, extra: list[str]) -> int:
+def run_sweep(sweep_dir: Path, jobs: int, extra: list[str], rows: list[str]) -> int:
     # Largest model first, so that with --jobs the long run is not left until last.
-    order = sorted(LECTURE_LOG, key=lambda name: -LECTURE_LOG[name][1])
+    order = sorted(rows, key=lambda name: -LECTURE_LOG[name][1])
     command = [
         "wavenet-train", "--multirun", f"experiment={','.join(order)}",
         f"hydra.sweep.dir={sweep_dir}", "log.progress=false",
@@ -54,8 +55,9 @@ def experiment_of(job_dir: Path) -> str | None:
 
 
 def collect(sweep_dir: Path) -> dict[str, dict]:
+    """Each preset's metrics in a sweep directory (or a folder of run directories)."""
     found = {}
-    for metrics_file in sorted(sweep_dir.glob("*/metrics.json")):
+    for metrics_file in sorted(sweep_dir.glob("**/metrics.json")):
         name = experiment_of(metrics_file.parent)
         if name in LECTURE_LOG:
             found[name] = json.loads(metrics_file.read_text())
@@ -83,22 +85,27 @@ def markdown_table(results: dict[str, dict]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1, help="rows to train at once (joblib launcher)")
-    parser.add_argument("--report", type=Path, help="only print the table of an existing sweep directory")
+    parser.add_argument("--report", type=Path, nargs="+", help="only print the table of existing sweep directories")
     parser.add_argument("--out", type=Path, help="sweep directory (default runs/lecture/<timestamp>)")
+    parser.add_argument("--rows", nargs="+", choices=list(LECTURE_LOG), default=list(LECTURE_LOG),
+                        help="only these presets (default: all five)")
     args, extra = parser.parse_known_args()
 
     if args.report:
-        sweep_dir = args.report
-        if not sweep_dir.is_dir():
-            print(f"reproduce_lecture: error: {sweep_dir} is not a directory", file=sys.stderr)
+        sweep_dirs = args.report
+        missing = [str(d) for d in sweep_dirs if not d.is_dir()]
+        if missing:
+            print(f"reproduce_lecture: error: not a directory: {', '.join(missing)}", file=sys.stderr)
             return 2
         code = 0
     else:
-        sweep_dir = args.out or Path("runs/lecture") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-        code = run_sweep(sweep_dir, args.jobs, extra)
-    results = collect(sweep_dir)
+        sweep_dirs = [args.out or Path("runs/lecture") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")]
+        code = run_sweep(sweep_dirs[0], args.jobs, extra, args.rows)
+    results = {}
+    for sweep_dir in sweep_dirs:
+        results.update(collect(sweep_dir))
     print(markdown_table(results))
-    print(f"\nsweep directory: {sweep_dir}")
+    print(f"\nsweep directory: {' '.join(map(str, sweep_dirs))}")
     return code if results else 1
 
 
