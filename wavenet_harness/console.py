@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import Any
 
@@ -15,6 +16,17 @@ console = Console(stderr=True)
 def error_line(message: str) -> None:
     """One plain line on stderr, no traceback: what went wrong and what to do."""
     print(f"wavenet-train: error: {message}", file=sys.stderr)
+
+
+class UsageError(Exception):
+    """Bad input from the command line; shown as one line, exit code 2."""
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse that reports a mistake as one UsageError line instead of usage + message."""
+
+    def error(self, message: str) -> None:
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 class ProgressBar:

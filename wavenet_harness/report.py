@@ -29,14 +29,12 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from wavenet_harness.console import OneLineArgumentParser, UsageError
+
 METRICS_NAME = "metrics.json"
 OVERRIDES_PATH = Path(".hydra") / "overrides.yaml"
 NUMBER_COLUMNS = ("steps", "seconds", "params", "train_loss", "val_loss")
 MISSING = "-"  # an override a run did not set
-
-
-class UsageError(Exception):
-    """Bad input from the command line; shown as one line, exit code 2."""
 
 
 @dataclass
@@ -230,13 +228,8 @@ def _write(destination: str, text: str) -> None:
 # ---------------------------------------------------------------- the console script
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line instead of usage + message
-        raise UsageError(f"{message} (see wavenet-report --help)")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineArgumentParser(
         prog="wavenet-report",
         description="Tabulate every run under a folder (a multirun, or all of runs/), best val loss first.",
     )

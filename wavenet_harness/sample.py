@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from wavenet_harness.console import OneLineArgumentParser, UsageError
 from wavenet_harness.data import DataError, Vocabulary, read_words, split_words
 
 DEFAULT_MAX_LEN = 64
@@ -110,17 +111,8 @@ def tensorboard_sampler(
 # ---------------------------------------------------------------- the console script
 
 
-class UsageError(Exception):
-    """Bad input from the command line; shown as one line, exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line instead of usage + message
-        raise UsageError(f"{message} (see wavenet-sample --help)")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineArgumentParser(
         prog="wavenet-sample",
         description="Sample words from a trained wavenet-train run and mark those not in its training split.",
     )
