@@ -1,9 +1,5 @@
 """End to end: the real `wavenet-train` in a subprocess, as a user runs it."""
 
-import json
-
-import pytest
-
 from conftest import TINY_OVERRIDES, read_metrics, run_cli
 
 # The tiny settings without n_hidden, which these tests set themselves.

@@ -8,7 +8,6 @@ case also runs as a real separate process to show a shell sees the same.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 import torch

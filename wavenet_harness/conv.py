@@ -25,15 +25,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.layers import BatchNorm1d, Embedding, Linear
+from wavenet_harness.layers import BatchNorm1d, Linear, Sequential
 
 
-class ConvWaveNet(nn.Module):
+class ConvWaveNet(Sequential):
+    """The hier model's layers; `forward` is the hier model's, `forward_sequence` the convolution."""
+
     def __init__(self, layers: list[nn.Module], block_size: int, vocab_size: int, groups: list[int]):
-        super().__init__()
-        self.layers = nn.ModuleList(layers)
-        self.block_size = block_size
-        self.vocab_size = vocab_size
+        super().__init__(layers, block_size, vocab_size)
         self.groups = list(groups)
         # Level l fuses `groups[l]` positions `dilations[l]` apart; after it a position
         # has seen `fields[l]` consecutive characters.
@@ -43,20 +42,6 @@ class ConvWaveNet(nn.Module):
         self.linears: list[Linear] = [m for m in layers[1:-1] if isinstance(m, Linear)]
         self.norms: list[BatchNorm1d] = [m for m in layers if isinstance(m, BatchNorm1d)]
 
-    @property
-    def embedding(self) -> Embedding:
-        return self.layers[0]
-
-    @property
-    def output(self) -> Linear:
-        return self.layers[-1]
-
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        """(B, block_size) contexts -> (B, vocab) logits: the hier model's own forward."""
-        x = idx
-        for layer in self.layers:
-            x = layer(x)
-        return x
 
     def forward_sequence(self, seq: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """(B, L) token ids -> (B, L - block_size + 1, vocab) logits, one per window.

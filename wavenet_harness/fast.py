@@ -31,7 +31,7 @@ from torch import nn
 
 from wavenet_harness.config import ConfigError
 from wavenet_harness.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh
-from wavenet_harness.models import Sequential
+from wavenet_harness.layers import Sequential
 from wavenet_harness.optim import PlainSGD
 
 
@@ -174,15 +174,6 @@ class FastSequential(Sequential):
             self._backward_kernel = self._timed_first_call(torch.compile(fused_backward, dynamic=False, fullgraph=True))
         else:
             self._forward_kernel, self._backward_kernel = fused_forward, fused_backward
-
-    # Properties and plain lists, not registered submodules: the state_dict keys stay the lecture model's.
-    @property
-    def embedding(self) -> Embedding:
-        return self.layers[0]
-
-    @property
-    def output(self) -> Linear:
-        return self.layers[-1]
 
     def _timed_first_call(self, fn):
         """Wrap a compiled function so its first call (the compile) is added to compile_seconds."""

@@ -115,3 +115,27 @@ class BatchNorm1d(nn.Module):
 class Tanh(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.tanh(x)
+
+
+class Sequential(nn.Module):
+    """A stack of layers applied in order (the lecture's Sequential container)."""
+
+    def __init__(self, layers: list[nn.Module], block_size: int, vocab_size: int):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.block_size = block_size
+        self.vocab_size = vocab_size
+
+    @property
+    def embedding(self) -> Embedding:
+        return self.layers[0]
+
+    @property
+    def output(self) -> Linear:
+        return self.layers[-1]
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        x = idx
+        for layer in self.layers:
+            x = layer(x)
+        return x

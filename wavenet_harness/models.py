@@ -17,28 +17,12 @@ from typing import Callable
 import torch
 from torch import nn
 
-from wavenet_harness.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh
+from wavenet_harness.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
 from wavenet_harness.conv import ConvWaveNet
 
 
 class ModelConfigError(ValueError):
     """A model shape that cannot be built; the message names the keys to change."""
-
-
-class Sequential(nn.Module):
-    """A stack of layers applied in order (the lecture's Sequential container)."""
-
-    def __init__(self, layers: list[nn.Module], block_size: int, vocab_size: int):
-        super().__init__()
-        self.layers = nn.ModuleList(layers)
-        self.block_size = block_size
-        self.vocab_size = vocab_size
-
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        x = idx
-        for layer in self.layers:
-            x = layer(x)
-        return x
 
 
 def num_params(model: nn.Module) -> int:
