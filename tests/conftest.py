@@ -33,14 +33,20 @@ def names_path() -> Path:
     return path
 
 
+TINY_WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn", "abigail",
+              "emily", "ella", "elizabeth", "camila", "luna", "sofia", "avery", "mila", "aria", "scarlett"]
+
+
+def write_tiny_words(folder: Path) -> Path:
+    """A made-up words file: small enough that a training step takes microseconds."""
+    path = folder / "words.txt"
+    path.write_text("\n".join(TINY_WORDS) + "\n")
+    return path
+
+
 @pytest.fixture
 def tiny_words_file(tmp_path) -> Path:
-    """A made-up words file: small enough that a training step takes microseconds."""
-    words = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn", "abigail",
-             "emily", "ella", "elizabeth", "camila", "luna", "sofia", "avery", "mila", "aria", "scarlett"]
-    path = tmp_path / "words.txt"
-    path.write_text("\n".join(words) + "\n")
-    return path
+    return write_tiny_words(tmp_path)
 
 
 TINY_OVERRIDES = [

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from cli_batch import assert_one_error_line, run_batch
-from conftest import TINY_OVERRIDES, read_metrics, run_cli
+from conftest import TINY_OVERRIDES, TINY_WORDS, read_metrics, run_cli, write_tiny_words
 
 # (case id, overrides, text the one error line must contain)
 CONFIG_CASES = [
@@ -53,16 +53,13 @@ DATA_CASES = [
     ("end token inside a word", b"emma\nanne.marie\n", "line 2: 'anne.marie' contains '.'"),
 ]
 
-WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn", "abigail",
-         "emily", "ella", "elizabeth", "camila", "luna", "sofia", "avery", "mila", "aria", "scarlett"]
 
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     """Every case of this module in one process: {case id: result}."""
     root = tmp_path_factory.mktemp("errors")
-    words = root / "words.txt"
-    words.write_text("\n".join(WORDS) + "\n")
+    words = write_tiny_words(root)
     base = [*TINY_OVERRIDES, f"data.path={words}"]
 
     cases = {}
@@ -77,7 +74,7 @@ def batch(tmp_path_factory):
     # surrounding whitespace + blank lines.
     messy = root / "messy.txt"
     messy.write_bytes(b"\xef\xbb\xbf" + b"".join(f"  {w}\t \r\n".encode() + (b"\r\n" if i % 5 == 0 else b"")
-                                                for i, w in enumerate(WORDS)))
+                                                for i, w in enumerate(TINY_WORDS)))
     cases["clean words"] = [*base, f"hydra.run.dir={root / 'clean'}"]
     cases["messy words"] = [*base, f"data.path={messy}", f"hydra.run.dir={root / 'messy'}"]
 
@@ -105,7 +102,7 @@ def test_windows_line_endings_whitespace_and_bom_give_the_same_vocabulary_and_nu
     assert clean["status"] == messy["status"] == "ok"
     assert (clean["train_loss"], clean["val_loss"]) == (messy["train_loss"], messy["val_loss"])
     vocab = [torch.load(root / run / "checkpoint.pt", weights_only=True)["vocab"] for run in ("clean", "messy")]
-    assert vocab[0] == vocab[1] == sorted(set("".join(WORDS)))
+    assert vocab[0] == vocab[1] == sorted(set("".join(TINY_WORDS)))
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,

@@ -25,8 +25,7 @@ import pytest
 import torch
 
 from cli_batch import assert_one_error_line, run_batch
-from conftest import read_metrics
-from test_errors import WORDS
+from conftest import TINY_WORDS, read_metrics, write_tiny_words
 from wavenet_harness.checkpoint import CheckpointError, load_checkpoint
 
 MAX_STEPS, CHECKPOINT_EVERY = 240, 40
@@ -108,8 +107,7 @@ def broken_checkpoints(root: Path, reference: Path) -> tuple[dict, Path]:
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
     root = tmp_path_factory.mktemp("resume")
-    words = root / "words.txt"
-    words.write_text("\n".join(WORDS) + "\n")
+    words = write_tiny_words(root)
     job = [*JOB, f"data.path={words}"]
     dirs = {name: root / name for name in ("reference", "killed", "interrupted", "again", "sweep")}
     processes = {name: start_cli([*job, f"hydra.run.dir={dirs[name]}"], root)
@@ -162,7 +160,7 @@ def test_checkpoint_holds_everything_needed_to_continue(scenario):
     assert state["optimizer"]["param_groups"][0]["lr"] > 0
     assert state["rng"]["torch"].dtype == torch.uint8 and len(state["rng"]["python"]) == 3
     assert "smoother" in state["tracker"]  # a half-full smoothing window carries over
-    assert state["config"]["n_hidden"] == 8 and state["vocab"] == sorted(set("".join(WORDS)))
+    assert state["config"]["n_hidden"] == 8 and state["vocab"] == sorted(set("".join(TINY_WORDS)))
 
 
 def test_sigkill_mid_run_then_resume_matches_the_uninterrupted_run(scenario):
