@@ -77,11 +77,12 @@ def find_jobs(root: Path) -> list[Job]:
     jobs = []
     for run_dir in run_dirs:
         name = run_dir.relative_to(root).as_posix() if run_dir != root else "."
-        jobs.append(Job(name, run_dir, _read_overrides(run_dir), _read_metrics(run_dir)))
+        jobs.append(Job(name, run_dir, read_overrides(run_dir), read_metrics(run_dir)))
     return jobs
 
 
-def _read_overrides(run_dir: Path) -> list[str]:
+def read_overrides(run_dir: Path) -> list[str]:
+    """The command-line overrides Hydra saved for a run ([] if there are none)."""
     try:
         items = yaml.safe_load((run_dir / OVERRIDES_PATH).read_text())
     except (OSError, yaml.YAMLError):
@@ -89,7 +90,8 @@ def _read_overrides(run_dir: Path) -> list[str]:
     return [str(item) for item in items] if isinstance(items, list) else []
 
 
-def _read_metrics(run_dir: Path) -> dict[str, Any]:
+def read_metrics(run_dir: Path) -> dict[str, Any]:
+    """A run's metrics.json ({} if absent, status "unreadable" if damaged)."""
     path = run_dir / METRICS_NAME
     if not path.exists():
         return {}

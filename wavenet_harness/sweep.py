@@ -12,7 +12,6 @@ Three pieces, used by cli.py and conf/train.yaml:
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -24,6 +23,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from wavenet_harness.report import read_metrics, read_overrides
 from wavenet_harness.tracking import write_json_atomic
 
 METRICS_NAME = "metrics.json"
@@ -71,12 +71,7 @@ def record_failure(run_dir: Path, err: BaseException, user_error: bool) -> dict[
     """Write a job's failure into its metrics.json (keeping what the run already wrote)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / METRICS_NAME
-    metrics: dict[str, Any] = {}
-    if path.exists():
-        try:
-            metrics = json.loads(path.read_text())
-        except ValueError:
-            metrics = {}
+    metrics = read_metrics(run_dir)
     metrics.update(
         status="failed",
         error=str(err) if user_error else f"{type(err).__name__}: {err}",
@@ -99,11 +94,8 @@ class JobOutcome:
 
 
 def _job_overrides(run_dir: Path) -> list[str]:
-    path = run_dir / ".hydra" / "overrides.yaml"
-    if not path.exists():
-        return []
-    items = [line.strip()[2:] for line in path.read_text().splitlines() if line.strip().startswith("- ")]
-    return [item for item in items if not item.startswith(("+optuna.", "hydra.sweep.subdir="))]
+    """The overrides that tell jobs apart (not the sweeper's own bookkeeping)."""
+    return [o for o in read_overrides(run_dir) if not o.startswith(("+optuna.", "hydra.sweep.subdir="))]
 
 
 def collect_jobs(sweep_dir: Path) -> list[JobOutcome]:
@@ -114,12 +106,9 @@ def collect_jobs(sweep_dir: Path) -> list[JobOutcome]:
         metrics_file = run_dir / METRICS_NAME
         if not metrics_file.exists() and not (run_dir / ".hydra").is_dir():
             continue
-        metrics: dict[str, Any] = {}
-        if metrics_file.exists():
-            try:
-                metrics = json.loads(metrics_file.read_text())
-            except ValueError:
-                metrics = {"status": "failed", "error": "unreadable metrics.json"}
+        metrics = read_metrics(run_dir)
+        if metrics.get("status") == "unreadable":
+            metrics = {"status": "failed", "error": "unreadable metrics.json"}
         val = metrics.get("val_loss")
         jobs.append(
             JobOutcome(
