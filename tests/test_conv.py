@@ -30,13 +30,16 @@ def test_conv_gives_the_hier_models_output_at_every_position(block_size, depth):
     hier(X)  # non-trivial running statistics
     conv.load_state_dict(hier.state_dict())
     hier.eval(), conv.eval()
-    batches = WordBatches(WORDS, vocab.stoi, block_size, len(WORDS))
     with torch.no_grad():
-        per_position = conv.forward_sequence(batches.seqs, batches.lengths)
-        expected = hier(X)
-    # build_windows yields each word's len(word)+1 windows in order: the valid conv outputs.
-    got = torch.cat([per_position[row, : len(word) + 1] for row, word in enumerate(WORDS)])
-    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(_every_window(conv, vocab, block_size), hier(X), rtol=1e-5, atol=1e-5)
+
+
+def _every_window(conv, vocab, block_size):
+    """One whole-word pass over WORDS, as the rows build_windows gives: each word's
+    len(word)+1 windows in order, which are the valid conv outputs."""
+    batches = WordBatches(WORDS, vocab.stoi, block_size, len(WORDS))
+    per_position = conv.forward_sequence(batches.seqs, batches.lengths)
+    return torch.cat([per_position[row, : len(word) + 1] for row, word in enumerate(WORDS)])
 
 
 def test_conv_is_the_hier_model_on_windows_with_the_same_draws_and_keys():
@@ -89,14 +92,63 @@ def test_training_on_every_position_lowers_the_loss():
     assert losses[-1] < losses[0] - 0.5
 
 
-def test_cli_conv_trains_on_every_position_end_to_end(tmp_path, tiny_words_file):
+@pytest.mark.parametrize("options", [[], ["model.dropout=0.2", "model.residual=true"]])
+def test_cli_conv_trains_on_every_position_end_to_end(tmp_path, tiny_words_file, options):
     run_dir = tmp_path / "run"
     proc = run_cli(
         ["experiment=fast", "model=conv", "fast=false", *TINY_OVERRIDES, "schedule.warmup_steps=10",
-         f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}"],
+         f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}", *options],
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     metrics = read_metrics(run_dir)
     assert metrics["status"] == "ok" and metrics["model"] == "conv" and metrics["steps"] == 60
     assert metrics["val_loss"] < 3.3  # below log(27): it learned from the words
+
+
+def _conv(vocab_size, block_size=8, depth=3, **options):
+    torch.manual_seed(0)
+    return build_conv(vocab_size, block_size, 5, 7, depth, **options)
+
+
+@pytest.mark.parametrize("options", [{"residual": True}, {"dropout": 0.3}, {"residual": True, "dropout": 0.3}])
+def test_options_keep_windows_and_whole_words_the_same_model(options):
+    # With an option on, model(idx) runs as the convolution; in eval mode each window's
+    # output must still be the whole-word pass's output at that position.
+    vocab = Vocabulary.from_words(WORDS)
+    conv = _conv(vocab.size, **options).eval()
+    X, _ = build_windows(WORDS, vocab, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(conv(X), _every_window(conv, vocab, 8), rtol=1e-5, atol=1e-5)
+
+
+def test_dropout_only_acts_in_training():
+    vocab = Vocabulary.from_words(WORDS)
+    plain, dropped = _conv(vocab.size), _conv(vocab.size, dropout=0.5)
+    X, _ = build_windows(WORDS, vocab, 8)
+    plain.eval(), dropped.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(dropped(X), plain(X), rtol=1e-5, atol=1e-5)
+    dropped.train()
+    with torch.no_grad():
+        assert not torch.equal(dropped(X), dropped(X))  # a fresh mask every pass
+
+
+def test_residual_adds_each_levels_newest_input():
+    # depth 2, block 4: level 0 fuses pairs (2 outputs in the window), level 1 fuses those
+    # two; with residual its output is tanh(bn(...)) + the newer level-0 output.
+    vocab = Vocabulary.from_words(WORDS)
+    plain, residual = _conv(vocab.size, 4, 2), _conv(vocab.size, 4, 2, residual=True)
+    plain.eval(), residual.eval()
+    X, _ = build_windows(WORDS, vocab, 4)
+    emb = plain.embedding.weight[X]  # (B, 4, C)
+    lin0, bn0 = plain.linears[0], plain.norms[0]
+    level0 = torch.tanh(bn0.gamma * (emb.reshape(len(X), 2, -1) @ lin0.weight - bn0.running_mean)
+                        / torch.sqrt(bn0.running_var + bn0.eps) + bn0.beta)
+    lin1, bn1 = plain.linears[1], plain.norms[1]
+    level1 = torch.tanh(bn1.gamma * (level0.reshape(len(X), -1) @ lin1.weight - bn1.running_mean)
+                        / torch.sqrt(bn1.running_var + bn1.eps) + bn1.beta)
+    with torch.no_grad():
+        torch.testing.assert_close(plain(X), level1 @ plain.output.weight + plain.output.bias)
+        torch.testing.assert_close(residual(X), (level1 + level0[:, 1]) @ plain.output.weight + plain.output.bias)
+

@@ -80,8 +80,14 @@ def _check_model_options(model: dict) -> None:
             raise ConfigError(
                 f"model.{key} is not a key of model={model['name']}; it takes: {', '.join(options) or 'no options'}"
             )
-        if isinstance(parameters[key].default, bool) and not isinstance(value, bool):
+        default = parameters[key].default
+        if isinstance(default, bool) and not isinstance(value, bool):
             raise ConfigError(f"model.{key}={value!r} is not allowed: it must be true or false")
+        if isinstance(default, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ConfigError(f"model.{key}={value!r} is not allowed: it must be a number")
+    dropout = model.get("dropout", 0.0)
+    if not 0.0 <= dropout < 1.0:
+        raise ConfigError(f"model.dropout={dropout} is not allowed: it must be at least 0 and below 1")
 
 
 def _check_resume(value: Any) -> None:

@@ -17,6 +17,14 @@ state_dict keys), so:
     than the hier model's windows, so training differs; the model does not).
 
 `WordBatches` is the batch source that trains on every position of every word.
+
+Two options go beyond the lecture (both off by default, so the model stays the lecture's):
+  - `dropout`: zero a fraction of each level's outputs in training (names.txt is small:
+    wide models overfit it within minutes);
+  - `residual`: every level above the bottom adds its newest input to its output, as in
+    WaveNet's residual blocks, so a level can pass a position's features through.
+With either one on, `model(idx)` on windows also runs as the convolution (one output per
+window), so evaluation and sampling see the same model that trained.
 """
 
 from __future__ import annotations
@@ -31,8 +39,13 @@ from wavenet_harness.layers import BatchNorm1d, Linear, Sequential
 class ConvWaveNet(Sequential):
     """The hier model's layers; `forward` is the hier model's, `forward_sequence` the convolution."""
 
-    def __init__(self, layers: list[nn.Module], block_size: int, vocab_size: int, groups: list[int]):
+    def __init__(self, layers: list[nn.Module], block_size: int, vocab_size: int, groups: list[int],
+                 dropout: float = 0.0, residual: bool = False):
         super().__init__(layers, block_size, vocab_size)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout={dropout} must be in [0, 1)")
+        self.dropout = float(dropout)
+        self.residual = bool(residual)
         self.groups = list(groups)
         # Level l fuses `groups[l]` positions `dilations[l]` apart; after it a position
         # has seen `fields[l]` consecutive characters.
@@ -42,6 +55,10 @@ class ConvWaveNet(Sequential):
         self.linears: list[Linear] = [m for m in layers[1:-1] if isinstance(m, Linear)]
         self.norms: list[BatchNorm1d] = [m for m in layers if isinstance(m, BatchNorm1d)]
 
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        if self.dropout == 0.0 and not self.residual:
+            return super().forward(idx)  # the hier model's tree, unchanged
+        return self.forward_sequence(idx)[:, 0]  # (B, block_size) windows: one output each
 
     def forward_sequence(self, seq: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """(B, L) token ids -> (B, L - block_size + 1, vocab) logits, one per window.
@@ -69,7 +86,12 @@ class ConvWaveNet(Sequential):
                     norm.running_var = (1 - norm.momentum) * norm.running_var + norm.momentum * var
             else:
                 mean, var = norm.running_mean, norm.running_var
-            x = torch.tanh(norm.gamma * ((z - mean) / torch.sqrt(var + norm.eps)) + norm.beta)
+            h = torch.tanh(norm.gamma * ((z - mean) / torch.sqrt(var + norm.eps)) + norm.beta)
+            if self.dropout > 0.0 and self.training:
+                h = F.dropout(h, self.dropout, training=True)
+            if self.residual and level > 0:
+                h = h + taps[-1]  # the newest input position, the one this output sits at
+            x = h
         return x @ self.output.weight + self.output.bias
 
 

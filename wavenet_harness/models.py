@@ -89,13 +89,19 @@ def build_hier(
     return _finish(layers, block_size, vocab_size)
 
 
-def build_conv(vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 3, **_) -> ConvWaveNet:
+def build_conv(
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 3,
+    all_positions: bool = True, dropout: float = 0.0, residual: bool = False,
+) -> ConvWaveNet:
     """The hier model's layers (same draws) run as a dilated causal convolution (conv.py).
 
-    Extra model-group keys (`all_positions`) are read by run.py, not by the model.
+    `all_positions` is read by run.py (the batch source), not by the model.
     """
+    if not 0.0 <= dropout < 1.0:
+        raise ModelConfigError(f"model.dropout={dropout} is not allowed: it must be at least 0 and below 1")
     hier = build_hier(vocab_size, block_size, n_embd, n_hidden, depth)
-    return ConvWaveNet(list(hier.layers), block_size, vocab_size, hier_group_sizes(block_size, depth))
+    groups = hier_group_sizes(block_size, depth)
+    return ConvWaveNet(list(hier.layers), block_size, vocab_size, groups, dropout=dropout, residual=residual)
 
 
 MODEL_BUILDERS: dict[str, Callable[..., nn.Module]] = {
