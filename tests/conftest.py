@@ -61,5 +61,16 @@ def run_cli(args: list[str], cwd: Path, entry: str = "wavenet-train", timeout: f
     return subprocess.run([entry, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def call_main(main, argv: list[str], capsys) -> tuple[int, str, str]:
+    """A console script's main() in this process: (exit code, stdout, stderr)."""
+    code = 0
+    try:
+        main(argv)
+    except SystemExit as exit:
+        code = exit.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def read_metrics(run_dir: Path) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())

@@ -9,7 +9,7 @@ import random
 import pytest
 import torch
 from test_tracking import compose_config
-from conftest import TINY_OVERRIDES
+from conftest import TINY_OVERRIDES, call_main
 
 from wavenet_harness import sample
 from wavenet_harness.data import Vocabulary, read_words, split_words
@@ -58,14 +58,7 @@ def test_samples_markdown_marks_new_words():
 
 
 def _run_cli(argv, capsys):
-    """wavenet-sample's main() in this process: (exit code, stdout, stderr)."""
-    code = 0
-    try:
-        sample.main(argv)
-    except SystemExit as exit:
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
+    return call_main(sample.main, argv, capsys)
 
 
 def test_cli_on_a_trained_run(tmp_path, tiny_words_file, capsys):

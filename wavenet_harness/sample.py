@@ -16,7 +16,6 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -24,7 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from wavenet_harness.console import OneLineArgumentParser, UsageError
-from wavenet_harness.data import DataError, Vocabulary, read_words, split_words
+from wavenet_harness.data import Vocabulary, split_words
+from wavenet_harness.trained import load_trained_run
 
 DEFAULT_MAX_LEN = 64
 
@@ -139,43 +139,6 @@ def _check_options(args: argparse.Namespace) -> None:
         raise UsageError(f"--max-len {args.max_len} is not allowed: give a positive whole number")
 
 
-def _checkpoint_path(path: Path) -> Path:
-    from wavenet_harness.checkpoint import CHECKPOINT_NAME
-
-    if not path.exists():
-        raise UsageError(f"{path} does not exist; give a run directory or a checkpoint file")
-    if path.is_dir():
-        if not (path / CHECKPOINT_NAME).is_file():
-            raise UsageError(f"{path} holds no {CHECKPOINT_NAME}; give the directory of a wavenet-train run")
-        return path / CHECKPOINT_NAME
-    return path
-
-
-def _training_words(cfg: dict, checkpoint: Path, data_option: str | None, vocab: Vocabulary) -> list[str]:
-    """Rebuild the run's training split from its config (data.path, data.split_seed)."""
-    if data_option:
-        candidates = [Path(data_option)]
-    else:
-        configured = Path(cfg["data"]["path"])
-        # A relative data.path was relative to where training ran: usually the folder
-        # that holds runs/, so try the current one and every folder above the run.
-        bases = [Path.cwd(), *checkpoint.resolve().parents]
-        candidates = [configured] if configured.is_absolute() else [base / configured for base in bases]
-    found = next((c for c in candidates if c.is_file()), None)
-    if found is None:
-        raise UsageError(
-            f"cannot find the training words file {candidates[0]} (data.path={cfg['data']['path']}); "
-            "pass --data PATH"
-        )
-    try:
-        words = read_words(found)
-    except DataError as err:
-        raise UsageError(str(err)) from None
-    if Vocabulary.from_words(words).chars != vocab.chars:
-        raise UsageError(f"{found} is not the file this model was trained on (its characters differ); pass --data PATH")
-    return split_words(words, cfg["data"]["split_seed"])[0]
-
-
 def main(argv: list[str] | None = None) -> None:
     try:
         args = _parser().parse_args(argv)
@@ -195,32 +158,20 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _sample(args: argparse.Namespace) -> dict:
-    from wavenet_harness.checkpoint import CheckpointError, load_checkpoint
-    from wavenet_harness.run import build_model_from_config
-
-    checkpoint = _checkpoint_path(Path(args.path))
-    try:
-        state = load_checkpoint(checkpoint)
-    except CheckpointError as err:
-        raise UsageError(str(err)) from None
-    if "vocab" not in state or "config" not in state:
-        raise UsageError(f"{checkpoint} has no saved vocabulary or config; it cannot be sampled")
-    cfg, vocab = state["config"], Vocabulary(tuple(state["vocab"]))
+    run = load_trained_run(args.path)
+    checkpoint, cfg, vocab = run.checkpoint, run.config, run.vocab
     unknown = "".join(sorted(set(args.prefix) - set(vocab.chars)))  # includes the end token '.'
     if unknown:
         raise UsageError(f"--prefix {args.prefix!r} has characters the model does not know: {unknown!r}")
-    train_words = set(_training_words(cfg, checkpoint, args.data, vocab))
-
-    # The plain layer-by-layer model: a fused or compiled training path buys nothing here.
-    model = build_model_from_config(dict(cfg, fast=False, compile=False), vocab.size)
-    model.load_state_dict(state["model"])
+    train_words = set(split_words(run.words(args.data), cfg["data"]["split_seed"])[0])
+    model = run.model()
     generator = torch.Generator().manual_seed(args.seed)
     words = generate(model, vocab, args.num, args.temperature, args.top_k, generator, args.prefix, args.max_len,
                      block_size=cfg["block_size"])
     samples = [{"word": w, "new": w not in train_words} for w in words]
     return {
         "checkpoint": str(checkpoint),
-        "step": state.get("step"),
+        "step": run.step,
         "temperature": args.temperature,
         "top_k": args.top_k,
         "seed": args.seed,

@@ -1,0 +1,71 @@
+"""`wavenet-eval RUN_DIR --split test`: the loss of a trained run on one split of its data.
+
+Training reports train and val loss; the test split is never read by wavenet-train, so
+that a search selecting on val cannot leak into it. This command reads it, once, for a
+final recipe: it rebuilds the run's split (data.path, data.split_seed, block_size) from
+the checkpoint's config and evaluates the saved model in eval mode.
+
+    wavenet-eval runs/2026-11-28/10-00-00 --split test
+    wavenet-eval runs/multirun/2026-11-28/12-00-00/0 runs/multirun/2026-11-28/12-00-00/1 --split test --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from wavenet_harness.console import OneLineArgumentParser, UsageError
+from wavenet_harness.trained import load_trained_run
+
+SPLITS = ("train", "val", "test")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = OneLineArgumentParser(
+        prog="wavenet-eval",
+        description="Evaluate trained wavenet-train runs on one split of their data (mean cross-entropy per character).",
+    )
+    parser.add_argument("paths", nargs="+", metavar="RUN_DIR_OR_CHECKPOINT", help="run directories or checkpoint.pt files")
+    parser.add_argument("--split", choices=SPLITS, default="val", help="which split (default val)")
+    parser.add_argument("--data", default=None, help="the words file, if not where the run's data.path says")
+    parser.add_argument("--json", action="store_true", help="print JSON for programs instead of text")
+    return parser
+
+
+def evaluate_run(path: str, split: str, data_option: str | None = None) -> dict:
+    import torch
+
+    from wavenet_harness.data import build_dataset
+    from wavenet_harness.train import evaluate
+
+    run = load_trained_run(path)
+    cfg = run.config
+    dataset = build_dataset(run.words(data_option), cfg["block_size"], cfg["data"]["split_seed"])
+    part = dataset.split(split)
+    with torch.no_grad():
+        loss = evaluate(run.model(), part.X, part.Y)
+    return {"path": str(path), "checkpoint": str(run.checkpoint), "step": run.step, "split": split,
+            "words": len(part.words), "predictions": int(part.Y.shape[0]), "loss": loss}
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        args = _parser().parse_args(argv)
+        results = [evaluate_run(path, args.split, args.data) for path in args.paths]
+    except UsageError as err:
+        print(f"wavenet-eval: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    for r in results:
+        print(f"{r['path']}  {r['split']} loss {r['loss']:.4f}  ({r['predictions']} predictions, step {r['step']})")
+    if len(results) > 1:
+        losses = [r["loss"] for r in results]
+        mean = sum(losses) / len(losses)
+        print(f"mean {mean:.4f} over {len(losses)} runs (min {min(losses):.4f}, max {max(losses):.4f})")
+
+
+if __name__ == "__main__":
+    main()

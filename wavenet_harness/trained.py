@@ -1,0 +1,86 @@
+"""A finished wavenet-train run, loaded back: its checkpoint, config, model and words.
+
+Shared by `wavenet-sample` and `wavenet-eval`. Every problem is a UsageError with one
+line that says what to pass instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from wavenet_harness.console import UsageError
+from wavenet_harness.data import DataError, Vocabulary, read_words
+
+
+@dataclass
+class TrainedRun:
+    checkpoint: Path
+    config: dict[str, Any]
+    vocab: Vocabulary
+    state: dict[str, Any]
+
+    @property
+    def step(self) -> int | None:
+        return self.state.get("step")
+
+    def model(self) -> nn.Module:
+        """The plain layer-by-layer model with the trained weights (a fused or compiled
+        training path buys nothing outside training)."""
+        from wavenet_harness.run import build_model_from_config
+
+        model = build_model_from_config(dict(self.config, fast=False, compile=False), self.vocab.size)
+        model.load_state_dict(self.state["model"])
+        return model
+
+    def words(self, data_option: str | None = None) -> list[str]:
+        """Every word of the file the run trained on (data.path, or `data_option`)."""
+        if data_option:
+            candidates = [Path(data_option)]
+        else:
+            configured = Path(self.config["data"]["path"])
+            # A relative data.path was relative to where training ran: usually the folder
+            # that holds runs/, so try the current one and every folder above the run.
+            bases = [Path.cwd(), *self.checkpoint.resolve().parents]
+            candidates = [configured] if configured.is_absolute() else [base / configured for base in bases]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise UsageError(
+                f"cannot find the training words file {candidates[0]} (data.path={self.config['data']['path']}); "
+                "pass --data PATH"
+            )
+        try:
+            words = read_words(found)
+        except DataError as err:
+            raise UsageError(str(err)) from None
+        if Vocabulary.from_words(words).chars != self.vocab.chars:
+            raise UsageError(f"{found} is not the file this model was trained on (its characters differ); pass --data PATH")
+        return words
+
+
+def checkpoint_path(path: Path) -> Path:
+    from wavenet_harness.checkpoint import CHECKPOINT_NAME
+
+    if not path.exists():
+        raise UsageError(f"{path} does not exist; give a run directory or a checkpoint file")
+    if path.is_dir():
+        if not (path / CHECKPOINT_NAME).is_file():
+            raise UsageError(f"{path} holds no {CHECKPOINT_NAME}; give the directory of a wavenet-train run")
+        return path / CHECKPOINT_NAME
+    return path
+
+
+def load_trained_run(path: str | Path) -> TrainedRun:
+    from wavenet_harness.checkpoint import CheckpointError, load_checkpoint
+
+    checkpoint = checkpoint_path(Path(path))
+    try:
+        state = load_checkpoint(checkpoint)
+    except CheckpointError as err:
+        raise UsageError(str(err)) from None
+    if "vocab" not in state or "config" not in state:
+        raise UsageError(f"{checkpoint} has no saved vocabulary or config; it cannot be used")
+    return TrainedRun(checkpoint, state["config"], Vocabulary(tuple(state["vocab"])), state)
