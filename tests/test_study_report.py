@@ -1,0 +1,63 @@
+"""wavenet-study: counts, best trials and importances of a made-up Optuna study."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from wavenet_harness import study_report
+from wavenet_harness.study import open_storage
+
+
+@pytest.fixture
+def sweep_dir(tmp_path):
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(str(tmp_path / study_report.JOURNAL_NAME))
+    study = optuna.create_study(study_name="toy", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
+    for i in range(12):
+        trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1),
+                           "y": optuna.distributions.CategoricalDistribution(["a", "b"])})
+        run_dir = tmp_path / str(i)
+        run_dir.mkdir()
+        (run_dir / "metrics.json").write_text(json.dumps({"params": 1000 + i, "seconds": 60.0 * (i + 1)}))
+        trial.set_user_attr("run_dir", str(run_dir))
+        x = trial.params["x"]
+        # only x matters; y adds a sliver so the values are not a pure function of x
+        study.tell(trial, 2.0 + x + (0.001 if trial.params["y"] == "a" else 0.0))
+    study.tell(study.ask(), state=TrialState.PRUNED)
+    study.tell(study.ask(), state=TrialState.FAIL)
+    requeued = study.ask()
+    requeued.set_user_attr("requeued", True)
+    study.tell(requeued, state=TrialState.FAIL)
+    return tmp_path
+
+
+def test_summary_counts_best_and_importances(sweep_dir):
+    summary = study_report.summarise(study_report._open_study(study_report._parser().parse_args([str(sweep_dir)])), 3)
+    assert summary["counts"]["complete"] == 12 and summary["counts"]["pruned"] == 1
+    assert summary["counts"]["fail"] == 1 and summary["counts"]["interrupted"] == 1
+    values = [b["val_loss"] for b in summary["best"]]
+    assert len(values) == 3 and values == sorted(values)
+    best = summary["best"][0]
+    assert best["model_params"] == 1000 + best["trial"] and best["minutes"] == pytest.approx(best["trial"] + 1)
+    assert summary["importances"]["x"] > summary["importances"]["y"]
+    assert summary["wall_minutes"] >= 0
+
+
+def test_cli_markdown_and_bad_input(sweep_dir, tmp_path, capsys):
+    study_report.main([str(sweep_dir), "--top", "2", "--markdown"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("study toy: 15 trials: 12 finished, 1 pruned, 1 failed")
+    assert out[1] == "| trial | val loss | x | y | params | minutes |" and out[2] == "|---|---|---|---|---|---|"
+    assert len([line for line in out if line.startswith("| ") and line[2].isdigit()]) == 2
+    assert "| parameter | importance |" in out
+
+    for argv, expected in [([str(tmp_path / "nowhere")], "does not exist"), ([str(sweep_dir), "--top", "0"], "--top 0"),
+                           ([str(sweep_dir), "--study", "other"], "the storage holds toy")]:
+        with pytest.raises(SystemExit) as exit:
+            study_report.main(argv)
+        err = capsys.readouterr().err
+        assert exit.value.code == 2 and len(err.strip().splitlines()) == 1 and expected in err, err

@@ -1,0 +1,147 @@
+"""`wavenet-study SWEEP_DIR`: what an Optuna search found, for notes and the README.
+
+It opens the study that `hparams_search=...` wrote (the optuna.journal in the sweep
+folder, or --storage URL) and prints:
+  - how many trials finished, were pruned or failed, and the search's wall time;
+  - the best trials with their parameters, model size and minutes;
+  - which parameters mattered: Optuna's fANOVA importances over the finished trials.
+It only reads, so it is safe while the search is still running.
+
+    wavenet-study runs/sweeps/conv_optuna
+    wavenet-study runs/sweeps/conv_optuna --top 3 --markdown      # tables to paste
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from wavenet_harness.console import OneLineArgumentParser, UsageError
+
+JOURNAL_NAME = "optuna.journal"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = OneLineArgumentParser(prog="wavenet-study", description="Summarise an Optuna search made with wavenet-train.")
+    parser.add_argument("sweep_dir", nargs="?", default=None, help="the search's sweep folder (holds optuna.journal)")
+    parser.add_argument("--storage", default=None, help="a database URL instead of the folder's journal file")
+    parser.add_argument("--study", default=None, help="study name (default: the only study in the storage)")
+    parser.add_argument("--top", type=int, default=5, help="how many best trials to list (default 5)")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument("--json", action="store_true", help="print JSON for programs instead of text")
+    return parser
+
+
+def _open_study(args: argparse.Namespace) -> Any:
+    import optuna
+
+    from wavenet_harness.study import open_storage
+
+    if args.storage:
+        name = args.storage
+    elif args.sweep_dir:
+        journal = Path(args.sweep_dir) / JOURNAL_NAME
+        if not journal.is_file():
+            raise UsageError(f"{journal} does not exist; give the sweep folder of an Optuna search, or --storage URL")
+        name = str(journal)
+    else:
+        raise UsageError("give the sweep folder of an Optuna search, or --storage URL")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(name)
+    studies = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    study_name = args.study or (studies[0] if len(studies) == 1 else None)
+    if study_name not in studies:
+        raise UsageError(f"choose a study with --study: the storage holds {', '.join(studies) or 'none'}")
+    return optuna.load_study(study_name=study_name, storage=storage)
+
+
+def _run_metrics(trial: Any) -> dict[str, Any]:
+    path = Path(str(trial.user_attrs.get("run_dir", ""))) / "metrics.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def summarise(study: Any, top: int) -> dict[str, Any]:
+    import optuna
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    counts = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
+    # A trial stopped by Ctrl-C and asked again is a FAIL that the search does not count.
+    counts["interrupted"] = sum(t.state == TrialState.FAIL and bool(t.user_attrs.get("requeued")) for t in trials)
+    counts["fail"] -= counts["interrupted"]
+    starts = [t.datetime_start for t in trials if t.datetime_start]
+    ends = [t.datetime_complete for t in trials if t.datetime_complete]
+    wall_minutes = (max(ends) - min(starts)).total_seconds() / 60 if starts and ends else None
+    complete = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
+    best = []
+    for t in complete[:top]:
+        metrics = _run_metrics(t)
+        seconds = metrics.get("seconds")
+        best.append({"trial": t.number, "val_loss": t.value, "params": t.params,
+                     "model_params": metrics.get("params"), "minutes": seconds / 60 if seconds else None})
+    importances = {}
+    if len(complete) >= 2 and len({t.value for t in complete}) > 1:
+        importances = dict(optuna.importance.get_param_importances(study, target=None))
+    return {"study": study.study_name, "trials": len(trials), "counts": counts, "wall_minutes": wall_minutes,
+            "best": best, "importances": importances}
+
+
+def _value(v: Any) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+def _print_text(summary: dict[str, Any], markdown: bool) -> None:
+    c = summary["counts"]
+    wall = f"{summary['wall_minutes']:.1f} min" if summary["wall_minutes"] is not None else "-"
+    print(f"study {summary['study']}: {summary['trials']} trials: {c['complete']} finished, {c['pruned']} pruned, "
+          f"{c['fail']} failed, {c['running'] + c['waiting']} running or waiting, {c['interrupted']} interrupted "
+          f"and asked again; wall time {wall}")
+    if not summary["best"]:
+        print("no finished trials yet")
+        return
+    keys = list(summary["best"][0]["params"])
+    header = ["trial", "val loss", *keys, "params", "minutes"]
+    rows = [[str(b["trial"]), f"{b['val_loss']:.4f}", *(_value(b["params"].get(k)) for k in keys),
+             f"{b['model_params']:,}" if b["model_params"] else "-",
+             f"{b['minutes']:.1f}" if b["minutes"] else "-"] for b in summary["best"]]
+    _print_table(header, rows, markdown)
+    if summary["importances"]:
+        print()
+        _print_table(["parameter", "importance"], [[k, f"{v:.2f}"] for k, v in summary["importances"].items()], markdown)
+
+
+def _print_table(header: list[str], rows: list[list[str]], markdown: bool) -> None:
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "|".join("---" for _ in header) + "|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+        return
+    widths = [max(len(x) for x in column) for column in zip(header, *rows)]
+    for row in [header, *rows]:
+        print("  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip())
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        args = _parser().parse_args(argv)
+        if args.top < 1:
+            raise UsageError(f"--top {args.top} is not allowed: give a positive whole number")
+        summary = summarise(_open_study(args), args.top)
+    except UsageError as err:
+        print(f"wavenet-study: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        _print_text(summary, args.markdown)
+
+
+if __name__ == "__main__":
+    main()
