@@ -75,3 +75,14 @@ def test_batchnorm_bug_keeps_per_position_running_stats_and_reloads():
     fresh = build_hier(5, 4, 2, 3, depth=2, batchnorm_bug=True)
     fresh.load_state_dict(model.state_dict())
     assert torch.equal(fresh.layers[3].running_mean, model.layers[3].running_mean)
+
+
+def test_tuned_preset_is_a_conv_wavenet_with_its_options():
+    from wavenet_harness.config import validate
+
+    cfg = compose_config(["experiment=tuned"])
+    validate(cfg)
+    model = build_model_from_config(cfg, vocab_size=27)
+    assert cfg["model"]["name"] == "conv" and cfg["block_size"] == 16
+    assert model.dropout == cfg["model"]["dropout"] > 0 and model.residual == cfg["model"]["residual"]
+    assert sum(p.numel() for p in model.parameters()) == 205_614  # the size the README reports

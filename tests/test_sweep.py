@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 from conftest import REPO, TINY_OVERRIDES, read_metrics, run_cli
 
 from wavenet_harness import sweep
@@ -151,3 +152,28 @@ def test_submitit_local_sweep(tmp_path, tiny_words_file):
     assert {lr: m["status"] for lr, m in _statuses(sweep_dir).items()} == {0.1: "ok", 0.2: "ok"}
     assert (sweep_dir / ".submitit").is_dir()
     assert "sweep: 2 jobs: 2 ok" in result.stdout
+
+
+def test_conv_search_space_every_corner_is_a_valid_run():
+    # The search behind experiment=tuned: each extreme of its space must pass the config
+    # checks and build, so no trial of a rerun fails for a reason the space could avoid.
+    import itertools
+
+    from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions
+    from optuna.distributions import CategoricalDistribution
+    from wavenet_harness.cli import compose_config
+    from wavenet_harness.config import validate
+    from wavenet_harness.run import build_model_from_config
+
+    search = compose_config(["hparams_search=conv_optuna"], hydra_config=True)
+    assert search.hydra.launcher._target_ == JOBLIB and search.model.name == "conv" and search.threads == 1
+    space = build_distributions(OmegaConf.to_container(search.hydra.sweeper.params))
+    assert {"model.dropout", "model.residual", "optim.weight_decay", "n_hidden", "lr"} <= set(space)
+    corners = {k: (d.choices if isinstance(d, CategoricalDistribution) else (d.low, d.high)) for k, d in space.items()}
+    for n, values in enumerate(itertools.product(*corners.values())):
+        if n % 7:  # a spread-out seventh of the 2**7 * 2 corners keeps this fast
+            continue
+        overrides = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in zip(corners, values)]
+        cfg = compose_config(["hparams_search=conv_optuna", *overrides])
+        validate(cfg)
+        build_model_from_config(cfg, vocab_size=27)
