@@ -154,8 +154,8 @@ def test_submitit_local_sweep(tmp_path, tiny_words_file):
     assert "sweep: 2 jobs: 2 ok" in result.stdout
 
 
-def test_conv_search_space_every_corner_is_a_valid_run():
-    # The search behind experiment=tuned: each extreme of its space must pass the config
+def test_conv_search_space_corners_are_valid_runs():
+    # The search behind experiment=tuned: extremes of its space must pass the config
     # checks and build, so no trial of a rerun fails for a reason the space could avoid.
     import itertools
 
