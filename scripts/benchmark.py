@@ -6,7 +6,7 @@
 Throughput: each path trains the lecture's final WaveNet (76,579 parameters) at batch 32
 with SGD on one thread, in its own subprocess (so peak memory is its own), in rounds that
 alternate the paths; the median of the rounds is reported. Figures that matter are the
-ratios against the notebook's own loop (tests/notebook_reference.py): every worker also
+ratios against the notebook's own loop (wavenet_harness/reference.py): every worker also
 runs that loop just before and after its path, and the ratio is taken inside the worker,
 because a shared machine's speed drifts from one minute to the next.
 
@@ -40,7 +40,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 # (the package itself comes from the install: the repo root on sys.path would make Hydra load hydra_plugins twice)
-sys.path.insert(0, str(REPO / "tests"))  # notebook_reference
 
 TARGET_VAL_LOSS = 1.993
 NOTEBOOK_STEPS = 200_000
@@ -88,7 +87,7 @@ class _StepTimer:
         self.started = self.seconds = None
 
     def on_train_loss(self, step, loss, lr):
-        from wavenet_harness.train import StopTraining
+        from wavenet_harness.training.loop import StopTraining
 
         if step == self.warmup - 1:
             self.started = time.perf_counter()
@@ -112,7 +111,7 @@ def _matmul_flops_per_step(step_fn, steps: int = 5) -> float:
 
 def _notebook_rate(data, steps: int) -> float:
     """steps/s of the notebook's loop, run here as a local reference (its own model and seed)."""
-    import notebook_reference as nb
+    from wavenet_harness import reference as nb
 
     model = nb.notebook_hier(data.vocab.size)
     nb.notebook_train(model, data.train.X, data.train.Y, 20)
@@ -135,7 +134,7 @@ def worker_throughput(path: str, warmup: int, steps: int, ref_steps: int = 0) ->
     out: dict = {"path": path, "steps": steps}
 
     if path == "notebook":
-        import notebook_reference as nb
+        from wavenet_harness import reference as nb
 
         model = nb.notebook_hier(data.vocab.size)
         nb.notebook_train(model, X, Y, warmup)
@@ -145,11 +144,11 @@ def worker_throughput(path: str, warmup: int, steps: int, ref_steps: int = 0) ->
         out["samples_per_step"] = BATCH
         out["flops_per_step"] = _matmul_flops_per_step(lambda: nb.notebook_train(model, X, Y, 1))
     else:
-        from wavenet_harness.conv import WordBatches
-        from wavenet_harness.fast import FastSequential, ForeachSGD
-        from wavenet_harness.models import build_conv, build_hier
-        from wavenet_harness.optim import PlainSGD, build_schedule
-        from wavenet_harness.train import TrainSettings, train
+        from wavenet_harness.models.conv import WordBatches
+        from wavenet_harness.models.fused import FastSequential, ForeachSGD
+        from wavenet_harness.models.tree import build_conv, build_hier
+        from wavenet_harness.training.optim import PlainSGD, build_schedule
+        from wavenet_harness.training.loop import TrainSettings, train
 
         torch.manual_seed(42)
         batch_loss = None
@@ -199,9 +198,9 @@ def worker_throughput(path: str, warmup: int, steps: int, ref_steps: int = 0) ->
 
 def worker_time_to_quality(seed: int, max_seconds: float) -> dict:
     """experiment=fast through run_training (the CLI's path) until val <= target."""
-    from wavenet_harness.cli import compose_config
-    from wavenet_harness.run import run_training
-    from wavenet_harness.train import StopTraining
+    from wavenet_harness.cli.train import compose_config
+    from wavenet_harness.training.job import run_training
+    from wavenet_harness.training.loop import StopTraining
 
     started = time.perf_counter()
     cfg = compose_config(["experiment=fast", f"seed={seed}", "threads=1", "log.progress=false"])

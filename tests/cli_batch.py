@@ -63,7 +63,7 @@ def run_case(main, args: list[str]) -> dict:
 
 
 if __name__ == "__main__":
-    from wavenet_harness.cli import main as entry_point
+    from wavenet_harness.cli.train import main as entry_point
 
     BASE_ENV = dict(os.environ)
     with open(sys.argv[1]) as f:

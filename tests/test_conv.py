@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from conftest import TINY_OVERRIDES, read_metrics, run_cli
-from wavenet_harness.conv import WordBatches
+from wavenet_harness.models.conv import WordBatches
 from wavenet_harness.data import Vocabulary, build_windows
-from wavenet_harness.models import build_conv, build_hier
+from wavenet_harness.models.tree import build_conv, build_hier
 
 WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "x", "evelyn"]
 

@@ -8,8 +8,8 @@ import pytest
 
 from conftest import TINY_OVERRIDES, call_main, read_metrics, run_cli
 from test_tracking import compose_config
-from wavenet_harness import evaluate
-from wavenet_harness.run import run_training
+from wavenet_harness.cli import eval as evaluate
+from wavenet_harness.training.job import run_training
 
 
 def _main(argv, capsys):

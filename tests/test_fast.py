@@ -8,10 +8,10 @@ import torch
 from conftest import TINY_OVERRIDES, read_metrics, run_cli
 from wavenet_harness.config import ConfigError
 from wavenet_harness.data import build_dataset, read_words
-from wavenet_harness.fast import FastPathError, FastSequential, ForeachSGD, speed_up_model, wrap_amp
-from wavenet_harness.models import build_conv, build_hier, build_mlp
-from wavenet_harness.optim import PlainSGD, build_schedule
-from wavenet_harness.train import TrainSettings, train
+from wavenet_harness.models.fused import FastPathError, FastSequential, ForeachSGD, speed_up_model, wrap_amp
+from wavenet_harness.models.tree import build_conv, build_hier, build_mlp
+from wavenet_harness.training.optim import PlainSGD, build_schedule
+from wavenet_harness.training.loop import TrainSettings, train
 
 
 class LossLog:

@@ -2,9 +2,9 @@
 
 import pytest
 import torch
-from wavenet_harness.cli import compose_config
-from wavenet_harness.models import ModelConfigError, build_hier, build_mlp, hier_group_sizes, num_params
-from wavenet_harness.run import build_model_from_config
+from wavenet_harness.cli.train import compose_config
+from wavenet_harness.models.tree import ModelConfigError, build_hier, build_mlp, hier_group_sizes, num_params
+from wavenet_harness.training.job import build_model_from_config
 
 LECTURE_PARAMS = {
     "lecture_mlp3": 12097,

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import TINY_OVERRIDES, read_metrics, run_cli
 
-from wavenet_harness import report, sample
+from wavenet_harness.tracking import report
+from wavenet_harness.models import sampling as sample
 
 
 def make_run(root: Path, name: str, overrides: list[str], **metrics) -> Path:

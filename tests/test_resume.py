@@ -26,7 +26,7 @@ import torch
 
 from cli_batch import assert_one_error_line, run_batch
 from conftest import TINY_WORDS, read_metrics, write_tiny_words
-from wavenet_harness.checkpoint import CheckpointError, load_checkpoint
+from wavenet_harness.training.checkpoint import CheckpointError, load_checkpoint
 
 MAX_STEPS, CHECKPOINT_EVERY = 240, 40
 JOB = [f"max_steps={MAX_STEPS}", f"checkpoint_interval={CHECKPOINT_EVERY}", "eval_interval=80",

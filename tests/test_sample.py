@@ -11,10 +11,10 @@ import torch
 from test_tracking import compose_config
 from conftest import TINY_OVERRIDES, call_main
 
-from wavenet_harness import sample
+from wavenet_harness.models import sampling as sample
 from wavenet_harness.data import Vocabulary, read_words, split_words
-from wavenet_harness.models import build_model
-from wavenet_harness.run import run_training
+from wavenet_harness.models.tree import build_model
+from wavenet_harness.training.job import run_training
 
 VOCAB = Vocabulary(tuple("abcdefghijklmnopqrstuvwxyz"))
 

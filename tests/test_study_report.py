@@ -8,8 +8,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from wavenet_harness import study_report
-from wavenet_harness.study import open_storage
+from wavenet_harness.cli import study as study_report
+from wavenet_harness.sweeps.study import open_storage
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from omegaconf import OmegaConf
 from conftest import REPO, TINY_OVERRIDES, read_metrics, run_cli
 
-from wavenet_harness import sweep
+from wavenet_harness.sweeps import launch as sweep
 
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 
@@ -126,7 +126,7 @@ def test_sweep_exits_non_zero_only_when_every_job_failed(tmp_path, tiny_words_fi
 
 
 def test_launcher_presets_and_search_space_compose():
-    from wavenet_harness.cli import compose_config
+    from wavenet_harness.cli.train import compose_config
 
     slurm = compose_config(["hydra/launcher=slurm", "hparams_search=hier_optuna"], hydra_config=True)
     parallel = compose_config(["hydra/launcher=parallel"], hydra_config=True)
@@ -161,9 +161,9 @@ def test_conv_search_space_corners_are_valid_runs():
 
     from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions
     from optuna.distributions import CategoricalDistribution
-    from wavenet_harness.cli import compose_config
+    from wavenet_harness.cli.train import compose_config
     from wavenet_harness.config import validate
-    from wavenet_harness.run import build_model_from_config
+    from wavenet_harness.training.job import build_model_from_config
 
     search = compose_config(["hparams_search=conv_optuna"], hydra_config=True)
     assert search.hydra.launcher._target_ == JOBLIB and search.model.name == "conv" and search.threads == 1

@@ -20,7 +20,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions, masked, override_value
-from wavenet_harness.study import StudyConfigError, open_storage
+from wavenet_harness.sweeps.study import StudyConfigError, open_storage
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -13,12 +13,12 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams.api_pb2 import Status
 
-from wavenet_harness import cli
-from wavenet_harness.diagnostics import Diagnostics, update_to_data_log10
-from wavenet_harness.models import build_model
-from wavenet_harness.optim import PlainSGD
-from wavenet_harness.run import NOT_HPARAMS, run_training
-from wavenet_harness.tracking import LossSmoother, TensorBoardTracker, hparam_values
+from wavenet_harness.cli import train as cli
+from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log10
+from wavenet_harness.models.tree import build_model
+from wavenet_harness.training.optim import PlainSGD
+from wavenet_harness.training.job import NOT_HPARAMS, run_training
+from wavenet_harness.tracking.tensorboard import LossSmoother, TensorBoardTracker, hparam_values
 
 
 def read_events(tb_dir: Path) -> EventAccumulator:

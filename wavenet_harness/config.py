@@ -13,7 +13,7 @@ import inspect
 import math
 from typing import Any
 
-from wavenet_harness.models import MODEL_BUILDERS, ModelConfigError, hier_group_sizes
+from wavenet_harness.models.tree import MODEL_BUILDERS, ModelConfigError, hier_group_sizes
 from wavenet_harness.schema import DataSchema, schema_keys
 
 DEVICES = ("auto", "cpu", "cuda", "mps")

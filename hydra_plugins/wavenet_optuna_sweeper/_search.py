@@ -34,8 +34,8 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from wavenet_harness.study import PRUNER_ATTR, StudyConfigError, build_pruner, build_sampler, open_storage
-from wavenet_harness.tracking import write_json_atomic
+from wavenet_harness.sweeps.study import PRUNER_ATTR, StudyConfigError, build_pruner, build_sampler, open_storage
+from wavenet_harness.tracking.tensorboard import write_json_atomic
 
 JOURNAL_NAME = "optuna.journal"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"

@@ -17,8 +17,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from wavenet_harness.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
-from wavenet_harness.conv import ConvWaveNet
+from wavenet_harness.models.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
+from wavenet_harness.models.conv import ConvWaveNet
 
 
 class ModelConfigError(ValueError):

@@ -19,12 +19,12 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.wavenet_optuna_sweeper import register as register_sweeper
-from wavenet_harness import sweep
-from wavenet_harness.checkpoint import CheckpointError
+from wavenet_harness.sweeps import launch as sweep
+from wavenet_harness.training.checkpoint import CheckpointError
 from wavenet_harness.config import ConfigError
-from wavenet_harness.console import error_line, print_summary
+from wavenet_harness.tracking.console import error_line, print_summary
 from wavenet_harness.data import DataError
-from wavenet_harness.run import run_training
+from wavenet_harness.training.job import run_training
 from wavenet_harness.schema import explain_config_error
 from wavenet_harness.schema import register as register_schema
 
@@ -33,7 +33,7 @@ USER_ERRORS = (ConfigError, DataError, CheckpointError)
 
 def config_dir() -> str:
     """conf/ beside the package in a source checkout, or inside it in an installed wheel."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]
     for candidate in (here / "conf", here.parent / "conf"):
         if (candidate / "train.yaml").is_file():
             return str(candidate)
@@ -103,7 +103,7 @@ def _sweeper_listeners(plain: dict) -> list:
     """A trial of the Optuna sweeper reports to its study (Optuna is imported only then)."""
     if not plain.get("optuna"):
         return []
-    from wavenet_harness.study import job_listeners
+    from wavenet_harness.sweeps.study import job_listeners
 
     return job_listeners(plain)
 

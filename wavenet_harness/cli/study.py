@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wavenet_harness.console import OneLineArgumentParser, UsageError
+from wavenet_harness.tracking.console import OneLineArgumentParser, UsageError
 
 JOURNAL_NAME = "optuna.journal"
 
@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
 def _open_study(args: argparse.Namespace) -> Any:
     import optuna
 
-    from wavenet_harness.study import open_storage
+    from wavenet_harness.sweeps.study import open_storage
 
     if args.storage:
         name = args.storage

@@ -18,18 +18,18 @@ from typing import Any, Sequence
 
 import torch
 
-from wavenet_harness import checkpoint as ckpt
+from wavenet_harness.training import checkpoint as ckpt
 from wavenet_harness.config import ConfigError, validate
-from wavenet_harness.console import ProgressBar
+from wavenet_harness.tracking.console import ProgressBar
 from wavenet_harness.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words
-from wavenet_harness.conv import word_batches_from_config
-from wavenet_harness.diagnostics import Diagnostics
-from wavenet_harness.fast import speed_report, speed_up_model, speed_up_optimizer, wrap_amp
-from wavenet_harness.models import build_model, num_params
-from wavenet_harness.optim import build_optimizer, build_schedule
-from wavenet_harness.sample import tensorboard_sampler
-from wavenet_harness.tracking import TensorBoardTracker, hparam_values, write_json_atomic
-from wavenet_harness.train import TrainResult, TrainSettings, train
+from wavenet_harness.models.conv import word_batches_from_config
+from wavenet_harness.tracking.diagnostics import Diagnostics
+from wavenet_harness.models.fused import speed_report, speed_up_model, speed_up_optimizer, wrap_amp
+from wavenet_harness.models.tree import build_model, num_params
+from wavenet_harness.training.optim import build_optimizer, build_schedule
+from wavenet_harness.models.sampling import tensorboard_sampler
+from wavenet_harness.tracking.tensorboard import TensorBoardTracker, hparam_values, write_json_atomic
+from wavenet_harness.training.loop import TrainResult, TrainSettings, train
 
 METRICS_NAME = "metrics.json"
 # Keys that describe how a run is watched or where it lives, not what it trains.

@@ -28,7 +28,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from wavenet_harness.layers import Tanh
+from wavenet_harness.models.layers import Tanh
 
 SATURATION_THRESHOLD = 0.97
 

@@ -15,8 +15,8 @@ import argparse
 import json
 import sys
 
-from wavenet_harness.console import OneLineArgumentParser, UsageError
-from wavenet_harness.trained import load_trained_run
+from wavenet_harness.tracking.console import OneLineArgumentParser, UsageError
+from wavenet_harness.training.trained import load_trained_run
 
 SPLITS = ("train", "val", "test")
 
@@ -37,7 +37,7 @@ def evaluate_run(path: str, split: str, data_option: str | None = None) -> dict:
     import torch
 
     from wavenet_harness.data import build_dataset
-    from wavenet_harness.train import evaluate
+    from wavenet_harness.training.loop import evaluate
 
     run = load_trained_run(path)
     cfg = run.config

@@ -30,9 +30,9 @@ import torch
 from torch import nn
 
 from wavenet_harness.config import ConfigError
-from wavenet_harness.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh
-from wavenet_harness.layers import Sequential
-from wavenet_harness.optim import PlainSGD
+from wavenet_harness.models.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh
+from wavenet_harness.models.layers import Sequential
+from wavenet_harness.training.optim import PlainSGD
 
 
 class FastPathError(ConfigError):

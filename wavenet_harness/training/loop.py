@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.optim import Schedule
+from wavenet_harness.training.optim import Schedule
 
 
 class Listener(Protocol):

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.layers import BatchNorm1d, Linear, Sequential
+from wavenet_harness.models.layers import BatchNorm1d, Linear, Sequential
 
 
 class ConvWaveNet(Sequential):

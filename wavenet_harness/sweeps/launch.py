@@ -23,8 +23,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from wavenet_harness.report import read_metrics, read_overrides
-from wavenet_harness.tracking import write_json_atomic
+from wavenet_harness.tracking.report import read_metrics, read_overrides
+from wavenet_harness.tracking.tensorboard import write_json_atomic
 
 METRICS_NAME = "metrics.json"
 TRACEBACK_NAME = "traceback.txt"

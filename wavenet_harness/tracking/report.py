@@ -29,7 +29,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from wavenet_harness.console import OneLineArgumentParser, UsageError
+from wavenet_harness.tracking.console import OneLineArgumentParser, UsageError
 
 METRICS_NAME = "metrics.json"
 OVERRIDES_PATH = Path(".hydra") / "overrides.yaml"

@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.console import OneLineArgumentParser, UsageError
+from wavenet_harness.tracking.console import OneLineArgumentParser, UsageError
 from wavenet_harness.data import Vocabulary, split_words
-from wavenet_harness.trained import load_trained_run
+from wavenet_harness.training.trained import load_trained_run
 
 DEFAULT_MAX_LEN = 64
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from torch import nn
 
-from wavenet_harness.console import UsageError
+from wavenet_harness.tracking.console import UsageError
 from wavenet_harness.data import DataError, Vocabulary, read_words
 
 
@@ -30,7 +30,7 @@ class TrainedRun:
     def model(self) -> nn.Module:
         """The plain layer-by-layer model with the trained weights (a fused or compiled
         training path buys nothing outside training)."""
-        from wavenet_harness.run import build_model_from_config
+        from wavenet_harness.training.job import build_model_from_config
 
         model = build_model_from_config(dict(self.config, fast=False, compile=False), self.vocab.size)
         model.load_state_dict(self.state["model"])
@@ -62,7 +62,7 @@ class TrainedRun:
 
 
 def checkpoint_path(path: Path) -> Path:
-    from wavenet_harness.checkpoint import CHECKPOINT_NAME
+    from wavenet_harness.training.checkpoint import CHECKPOINT_NAME
 
     if not path.exists():
         raise UsageError(f"{path} does not exist; give a run directory or a checkpoint file")
@@ -74,7 +74,7 @@ def checkpoint_path(path: Path) -> Path:
 
 
 def load_trained_run(path: str | Path) -> TrainedRun:
-    from wavenet_harness.checkpoint import CheckpointError, load_checkpoint
+    from wavenet_harness.training.checkpoint import CheckpointError, load_checkpoint
 
     checkpoint = checkpoint_path(Path(path))
     try:
