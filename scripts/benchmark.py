@@ -120,74 +120,81 @@ def _notebook_rate(data, steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
+def _harness_path(path: str, data):
+    """The model, its optimizer and its batch source for one of the harness's paths."""
+    from wavenet_harness.data import WindowBatches
+    from wavenet_harness.models.conv import WordBatches, build_conv
+    from wavenet_harness.models.fused import FastSequential
+    from wavenet_harness.models.tree import build_hier
+    from wavenet_harness.training.optim import ForeachSGD, PlainSGD
+
+    batches = WindowBatches(data.train.X, data.train.Y, BATCH)
+    if path == "harness":
+        model, opt_cls = build_hier(data.vocab.size, 8, 24, 128, 3), PlainSGD
+    elif path in ("fast", "fast+compile"):
+        model = FastSequential(build_hier(data.vocab.size, 8, 24, 128, 3), compile=path == "fast+compile")
+        opt_cls = ForeachSGD
+    elif path == "conv":
+        model, opt_cls = build_conv(data.vocab.size, 8, 24, 128, 3), PlainSGD
+        batches = WordBatches(data.train.words, data.vocab.stoi, 8, BATCH)
+    else:
+        raise SystemExit(f"unknown path {path!r}")
+    return model, opt_cls(model.parameters(), lr=0.1), batches
+
+
+def _notebook_throughput(data, warmup: int, steps: int) -> dict:
+    from wavenet_harness import reference as nb
+
+    X, Y = data.train.X, data.train.Y
+    model = nb.notebook_hier(data.vocab.size)
+    nb.notebook_train(model, X, Y, warmup)
+    start = time.perf_counter()
+    nb.notebook_train(model, X, Y, steps)
+    return {"seconds": time.perf_counter() - start, "samples_per_step": BATCH,
+            "flops_per_step": _matmul_flops_per_step(lambda: nb.notebook_train(model, X, Y, 1))}
+
+
+def _harness_throughput(path: str, data, warmup: int, steps: int) -> dict:
+    import torch
+
+    from wavenet_harness.models.fused import FastSequential
+    from wavenet_harness.models.tree import build_hier
+    from wavenet_harness.training.loop import TrainSettings, train
+    from wavenet_harness.training.optim import build_schedule
+
+    torch.manual_seed(42)
+    model, optimizer, batches = _harness_path(path, data)
+    timer = _StepTimer(warmup, steps)
+    total = warmup + steps
+    train(model, optimizer, build_schedule("step", 0.1, total), (data.train.X, data.train.Y),
+          (data.val.X, data.val.Y), TrainSettings(max_steps=total, batch_size=BATCH), listeners=[timer],
+          batches=batches)
+    out: dict = {"seconds": timer.seconds, "samples_per_step": BATCH}
+    if path == "conv":
+        predictions = sum(len(w) + 1 for w in data.train.words) / len(data.train.words)
+        out["samples_per_step"] = BATCH * predictions  # predictions, one per position
+    counted = model
+    if path == "fast+compile":
+        out["compile_seconds"] = model.compile_seconds
+        counted = FastSequential(build_hier(data.vocab.size, 8, 24, 128, 3))  # same FLOPs, countable
+    out["flops_per_step"] = _matmul_flops_per_step(lambda: counted(*batches.draw())[1].backward())
+    return out
+
+
 def worker_throughput(path: str, warmup: int, steps: int, ref_steps: int = 0) -> dict:
     import torch
-    import torch.nn.functional as F
 
     torch.set_num_threads(1)
     data = _load_data()
-    X, Y = data.train.X, data.train.Y
     # The notebook loop right before and after this path, in the same process: the
     # ratio to it is what survives a shared machine's drifting speed.
     local_ref = [_notebook_rate(data, ref_steps)] if ref_steps and path != "notebook" else []
     baseline = _rss_mb()
     out: dict = {"path": path, "steps": steps}
-
     if path == "notebook":
-        from wavenet_harness import reference as nb
-
-        model = nb.notebook_hier(data.vocab.size)
-        nb.notebook_train(model, X, Y, warmup)
-        start = time.perf_counter()
-        nb.notebook_train(model, X, Y, steps)
-        out["seconds"] = time.perf_counter() - start
-        out["samples_per_step"] = BATCH
-        out["flops_per_step"] = _matmul_flops_per_step(lambda: nb.notebook_train(model, X, Y, 1))
+        out.update(_notebook_throughput(data, warmup, steps))
     else:
-        from wavenet_harness.models.conv import WordBatches
-        from wavenet_harness.models.fused import FastSequential, ForeachSGD
-        from wavenet_harness.models.tree import build_conv, build_hier
-        from wavenet_harness.training.optim import PlainSGD, build_schedule
-        from wavenet_harness.training.loop import TrainSettings, train
-
-        torch.manual_seed(42)
-        batch_loss = None
-        if path == "harness":
-            model, opt_cls = build_hier(data.vocab.size, 8, 24, 128, 3), PlainSGD
-        elif path in ("fast", "fast+compile"):
-            model = FastSequential(build_hier(data.vocab.size, 8, 24, 128, 3), compile=path == "fast+compile")
-            opt_cls = ForeachSGD
-        elif path == "conv":
-            model, opt_cls = build_conv(data.vocab.size, 8, 24, 128, 3), PlainSGD
-            batch_loss = WordBatches(data.train.words, data.vocab.stoi, 8, BATCH)
-        else:
-            raise SystemExit(f"unknown path {path!r}")
-        optimizer = opt_cls(model.parameters(), lr=0.1)
-        timer = _StepTimer(warmup, steps)
-        total = warmup + steps
-        train(model, optimizer, build_schedule("step", 0.1, total), (X, Y), (data.val.X, data.val.Y),
-              TrainSettings(max_steps=total, batch_size=BATCH), listeners=[timer], batch_loss=batch_loss)
-        out["seconds"] = timer.seconds
-        if path == "conv":
-            predictions = sum(len(w) + 1 for w in data.train.words) / len(data.train.words)
-            out["samples_per_step"] = BATCH * predictions  # predictions, one per position
-        else:
-            out["samples_per_step"] = BATCH
-        if path == "fast+compile":
-            out["compile_seconds"] = model.compile_seconds
-            eager = FastSequential(build_hier(data.vocab.size, 8, 24, 128, 3))  # same FLOPs, countable
-
-            def one_step(m=eager):
-                ix = torch.randint(0, X.shape[0], (BATCH,))
-                F.cross_entropy(m(X[ix]), Y[ix]).backward()
-        elif path == "conv":
-            def one_step(m=model):
-                batch_loss(m).backward()
-        else:
-            def one_step(m=model):
-                ix = torch.randint(0, X.shape[0], (BATCH,))
-                F.cross_entropy(m(X[ix]), Y[ix]).backward()
-        out["flops_per_step"] = _matmul_flops_per_step(one_step)
+        out.update(_harness_throughput(path, data, warmup, steps))
     out["peak_rss_mb"] = _rss_mb()
     out["rss_growth_mb"] = out["peak_rss_mb"] - baseline
     if local_ref:
@@ -198,7 +205,7 @@ def worker_throughput(path: str, warmup: int, steps: int, ref_steps: int = 0) ->
 
 def worker_time_to_quality(seed: int, max_seconds: float) -> dict:
     """experiment=fast through run_training (the CLI's path) until val <= target."""
-    from wavenet_harness.cli.train import compose_config
+    from wavenet_harness.config import compose_config
     from wavenet_harness.training.job import run_training
     from wavenet_harness.training.loop import StopTraining
 
@@ -258,7 +265,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
 
-def main() -> None:
+def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps, one round, no time to quality")
     parser.add_argument("--rounds", type=int, help="throughput rounds (default: 1 quick, 3 full)")
@@ -267,19 +274,99 @@ def main() -> None:
     parser.add_argument("--no-quality", action="store_true", help="skip the time-to-quality part")
     parser.add_argument("--json", type=Path, help="also write all measurements here")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def _as_worker(worker_args: list[str]) -> None:
+    """One measurement in this fresh process; its result is the last line on stdout."""
+    kind, *rest = worker_args
+    if kind == "peak":
+        result = worker_peak(float(rest[0]))
+    elif kind == "throughput":
+        result = worker_throughput(rest[0], int(rest[1]), int(rest[2]), int(rest[3]) if len(rest) > 3 else 0)
+    else:
+        result = worker_time_to_quality(int(rest[0]), float(rest[1]))
+    print(json.dumps(result))
+
+
+def _measure_throughput(paths: list[str], steps: dict[str, int], rounds: int) -> dict[str, list[dict]]:
+    runs: dict[str, list[dict]] = {p: [] for p in paths}
+    for r in range(rounds):
+        for p in paths:
+            runs[p].append(_run_worker(
+                ["throughput", p, str(max(20, steps[p] // 10)), str(steps[p]), str(steps["notebook"] // 2)], 1200
+            ))
+            m = runs[p][-1]
+            local = m.get("local_notebook_steps_per_s")
+            versus = f"  ({steps[p] / m['seconds'] / local:.2f}x the notebook loop run beside it)" if local else ""
+            print(f"  round {r + 1}: {p:13s} {steps[p] / m['seconds']:8.1f} steps/s{versus}", flush=True)
+    return runs
+
+
+def _summarise(runs: dict[str, list[dict]], steps: dict[str, int]) -> dict[str, dict]:
+    summary = {}
+    for p, measured in runs.items():
+        rate = statistics.median(steps[p] / m["seconds"] for m in measured)
+        last = measured[-1]
+        if p == "notebook":
+            ratio = 1.0
+        else:  # median over rounds of (this path / the notebook loop run in the same process)
+            ratio = statistics.median(steps[p] / m["seconds"] / m["local_notebook_steps_per_s"] for m in measured)
+        summary[p] = {
+            "ratio": ratio,
+            "steps_per_s": rate,
+            "samples_per_s": rate * last["samples_per_step"],
+            "gflops": rate * last["flops_per_step"] / 1e9,
+            "peak_rss_mb": max(m["peak_rss_mb"] for m in measured),
+            "rss_growth_mb": max(m["rss_growth_mb"] for m in measured),
+            "compile_seconds": last.get("compile_seconds"),
+        }
+    return summary
+
+
+def _print_throughput(summary: dict[str, dict], peak: float) -> None:
+    rows = []
+    for p, s in summary.items():
+        rows.append([
+            p, f"{s['steps_per_s']:.0f}", f"{s['samples_per_s']:,.0f}", f"{s['gflops']:.2f}",
+            f"{100 * s['gflops'] / peak:.1f}%", f"{s['peak_rss_mb']:.0f} (+{s['rss_growth_mb']:.0f})",
+            f"{s['ratio']:.2f}x", f"{s['ratio'] * s['samples_per_s'] / s['steps_per_s'] / BATCH:.2f}x",
+            f"{s['compile_seconds']:.1f}" if s["compile_seconds"] is not None else "",
+        ])
+    print(f"\nthroughput at batch {BATCH}, 1 thread; matmul peak measured here: {peak:.1f} GFLOP/s (fp32, 1 thread)")
+    print("conv: samples are predictions (every position of 32 words per step)")
+    print("ratios: median over rounds of the path's steps/s over the notebook loop's, run in the same worker\n")
+    print(_table(rows, ["path", "steps/s", "samples/s", "GFLOP/s", "of peak", "peak RSS MB (+growth)",
+                        "steps/s vs notebook", "samples/s vs notebook", "compile s"]))
+
+
+def _time_to_quality(seeds: int, notebook_steps_per_s: float) -> list[dict]:
+    notebook_seconds = NOTEBOOK_STEPS / notebook_steps_per_s
+    print(f"\ntime to val loss <= {TARGET_VAL_LOSS} with experiment=fast ({seeds} seed(s)):", flush=True)
+    quality = []
+    for seed in range(42, 42 + seeds):
+        result = _run_worker(["quality", str(seed), str(max(300.0, notebook_seconds))], 3600)
+        quality.append(result)
+        where = f"step {result['step']}, {result['seconds']:.1f} s" if result["reached"] else "not reached"
+        print(f"  seed {seed}: {where} (val {result['val_loss']:.4f})", flush=True)
+    reached = [q["seconds"] for q in quality if q["reached"]]
+    if reached:
+        mean = statistics.mean(reached)
+        print(f"\n| run | wall seconds to val <= {TARGET_VAL_LOSS} | vs notebook |\n|---|---|---|")
+        print(f"| notebook, 200k steps (estimate: 200,000 / {notebook_steps_per_s:.0f} steps/s) "
+              f"| {notebook_seconds:.0f} | 1x |")
+        print(f"| experiment=fast, mean of {len(reached)}/{len(quality)} seed(s) | {mean:.1f} "
+              f"| {notebook_seconds / mean:.1f}x less |")
+    else:
+        print("  experiment=fast did not reach the target in this run")
+    return quality
+
+
+def main() -> None:
+    args = _parse_args()
     if args.worker:
-        kind, *rest = args.worker
-        if kind == "peak":
-            result = worker_peak(float(rest[0]))
-        elif kind == "throughput":
-            result = worker_throughput(rest[0], int(rest[1]), int(rest[2]), int(rest[3]) if len(rest) > 3 else 0)
-        else:
-            result = worker_time_to_quality(int(rest[0]), float(rest[1]))
-        print(json.dumps(result))
+        _as_worker(args.worker)
         return
-
     paths = [p for p in args.paths.split(",") if p]
     unknown = [p for p in paths if p not in PATHS]
     if unknown or "notebook" not in paths:
@@ -294,72 +381,15 @@ def main() -> None:
 
     print(f"benchmark: {'quick' if args.quick else 'full'}, {rounds} round(s), 1 thread, batch {BATCH}", flush=True)
     peak = statistics.median(_run_worker(["peak", "3"], 120)["peak_gflops"] for _ in range(rounds))
-    runs: dict[str, list[dict]] = {p: [] for p in paths}
-    for r in range(rounds):
-        for p in paths:
-            runs[p].append(_run_worker(
-                ["throughput", p, str(max(20, steps[p] // 10)), str(steps[p]), str(steps["notebook"] // 2)], 1200
-            ))
-            m = runs[p][-1]
-            local = m.get("local_notebook_steps_per_s")
-            versus = f"  ({steps[p] / m['seconds'] / local:.2f}x the notebook loop run beside it)" if local else ""
-            print(f"  round {r + 1}: {p:13s} {steps[p] / m['seconds']:8.1f} steps/s{versus}", flush=True)
-
-    summary = {}
-    for p in paths:
-        rate = statistics.median(steps[p] / m["seconds"] for m in runs[p])
-        last = runs[p][-1]
-        if p == "notebook":
-            ratio = 1.0
-        else:  # median over rounds of (this path / the notebook loop run in the same process)
-            ratio = statistics.median(steps[p] / m["seconds"] / m["local_notebook_steps_per_s"] for m in runs[p])
-        summary[p] = {
-            "ratio": ratio,
-            "steps_per_s": rate,
-            "samples_per_s": rate * last["samples_per_step"],
-            "gflops": rate * last["flops_per_step"] / 1e9,
-            "peak_rss_mb": max(m["peak_rss_mb"] for m in runs[p]),
-            "rss_growth_mb": max(m["rss_growth_mb"] for m in runs[p]),
-            "compile_seconds": last.get("compile_seconds"),
-        }
-    ref = summary["notebook"]
-    rows = []
-    for p in paths:
-        s = summary[p]
-        rows.append([
-            p, f"{s['steps_per_s']:.0f}", f"{s['samples_per_s']:,.0f}", f"{s['gflops']:.2f}",
-            f"{100 * s['gflops'] / peak:.1f}%", f"{s['peak_rss_mb']:.0f} (+{s['rss_growth_mb']:.0f})",
-            f"{s['ratio']:.2f}x", f"{s['ratio'] * s['samples_per_s'] / s['steps_per_s'] / BATCH:.2f}x",
-            f"{s['compile_seconds']:.1f}" if s["compile_seconds"] is not None else "",
-        ])
-    print(f"\nthroughput at batch {BATCH}, 1 thread; matmul peak measured here: {peak:.1f} GFLOP/s (fp32, 1 thread)")
-    print("conv: samples are predictions (every position of 32 words per step)")
-    print("ratios: median over rounds of the path's steps/s over the notebook loop's, run in the same worker\n")
-    print(_table(rows, ["path", "steps/s", "samples/s", "GFLOP/s", "of peak", "peak RSS MB (+growth)",
-                        "steps/s vs notebook", "samples/s vs notebook", "compile s"]))
+    runs = _measure_throughput(paths, steps, rounds)
+    summary = _summarise(runs, steps)
+    _print_throughput(summary, peak)
 
     quality = []
     if args.quick and not args.seeds:
         print("\ntime to quality: skipped in --quick (run without it, or add --seeds 1)")
     elif not args.no_quality:
-        notebook_seconds = NOTEBOOK_STEPS / ref["steps_per_s"]
-        print(f"\ntime to val loss <= {TARGET_VAL_LOSS} with experiment=fast ({seeds} seed(s)):", flush=True)
-        for seed in range(42, 42 + seeds):
-            result = _run_worker(["quality", str(seed), str(max(300.0, notebook_seconds))], 3600)
-            quality.append(result)
-            where = f"step {result['step']}, {result['seconds']:.1f} s" if result["reached"] else "not reached"
-            print(f"  seed {seed}: {where} (val {result['val_loss']:.4f})", flush=True)
-        reached = [q["seconds"] for q in quality if q["reached"]]
-        if reached:
-            mean = statistics.mean(reached)
-            print(f"\n| run | wall seconds to val <= {TARGET_VAL_LOSS} | vs notebook |\n|---|---|---|")
-            print(f"| notebook, 200k steps (estimate: 200,000 / {ref['steps_per_s']:.0f} steps/s) "
-                  f"| {notebook_seconds:.0f} | 1x |")
-            print(f"| experiment=fast, mean of {len(reached)}/{len(quality)} seed(s) | {mean:.1f} "
-                  f"| {notebook_seconds / mean:.1f}x less |")
-        else:
-            print("  experiment=fast did not reach the target in this run")
-
+        quality = _time_to_quality(seeds, summary["notebook"]["steps_per_s"])
     if args.json:
         args.json.write_text(json.dumps({"peak_gflops": peak, "runs": runs, "summary": summary, "quality": quality},
                                         indent=2))

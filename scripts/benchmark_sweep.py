@@ -15,12 +15,13 @@ an otherwise idle machine.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from wavenet_harness.tracking.rundir import read_metrics, sweep_job_dirs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,14 +38,14 @@ def run_sweep(sweep_dir: Path, jobs: int, steps: int, data: str, launcher: list[
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"benchmark_sweep: error: the sweep failed:\n{done.stderr[-2000:]}")
-    statuses = [json.loads(p.read_text())["status"] for p in sweep_dir.glob("*/metrics.json")]
+    statuses = [read_metrics(job).get("status") for job in sweep_job_dirs(sweep_dir)]
     if statuses.count("ok") != jobs:
         sys.exit(f"benchmark_sweep: error: expected {jobs} finished jobs, got {statuses}")
     return seconds
 
 
 def training_seconds(sweep_dir: Path) -> float:
-    return sum(json.loads(p.read_text())["seconds"] for p in sweep_dir.glob("*/metrics.json"))
+    return sum(read_metrics(job)["seconds"] for job in sweep_job_dirs(sweep_dir))
 
 
 def main() -> None:

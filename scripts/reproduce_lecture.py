@@ -13,11 +13,12 @@ numbers the lecture printed. Extra arguments are passed to wavenet-train as over
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+
+from wavenet_harness.tracking.rundir import find_run_dirs, read_metrics, read_overrides
 
 # experiment preset -> (description, params, lecture train, lecture val)
 LECTURE_LOG = {
@@ -44,23 +45,20 @@ def run_sweep(sweep_dir: Path, jobs: int, extra: list[str], rows: list[str]) -> 
 
 
 def experiment_of(job_dir: Path) -> str | None:
-    overrides = job_dir / ".hydra" / "overrides.yaml"
-    if not overrides.exists():
-        return None
-    for line in overrides.read_text().splitlines():
-        line = line.strip().lstrip("- ").strip()
-        if line.startswith("experiment="):
-            return line.split("=", 1)[1]
+    for override in read_overrides(job_dir):
+        if override.startswith("experiment="):
+            return override.split("=", 1)[1]
     return None
 
 
 def collect(sweep_dir: Path) -> dict[str, dict]:
     """Each preset's metrics in a sweep directory (or a folder of run directories)."""
     found = {}
-    for metrics_file in sorted(sweep_dir.glob("**/metrics.json")):
-        name = experiment_of(metrics_file.parent)
-        if name in LECTURE_LOG:
-            found[name] = json.loads(metrics_file.read_text())
+    for run_dir in sorted(find_run_dirs(sweep_dir)):
+        name = experiment_of(run_dir)
+        metrics = read_metrics(run_dir)
+        if name in LECTURE_LOG and metrics:
+            found[name] = metrics
     return found
 
 

@@ -1,17 +1,16 @@
-"""Shared fixtures: tiny made-up words, the real names.txt, and a CLI runner."""
+"""Shared fixtures: the real names.txt, tiny made-up words, and `cli`, the one CLI runner.
+
+Helpers the tests import live in helpers.py (on pytest's pythonpath), not here.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # notebook_reference
+from helpers import REPO, CliRunner, make_run, numbers, write_tiny_words
 
 
 def _names_path() -> Path | None:
@@ -33,44 +32,25 @@ def names_path() -> Path:
     return path
 
 
-TINY_WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn", "abigail",
-              "emily", "ella", "elizabeth", "camila", "luna", "sofia", "avery", "mila", "aria", "scarlett"]
-
-
-def write_tiny_words(folder: Path) -> Path:
-    """A made-up words file: small enough that a training step takes microseconds."""
-    path = folder / "words.txt"
-    path.write_text("\n".join(TINY_WORDS) + "\n")
-    return path
-
-
 @pytest.fixture
 def tiny_words_file(tmp_path) -> Path:
     return write_tiny_words(tmp_path)
 
 
-TINY_OVERRIDES = [
-    "max_steps=60", "batch_size=8", "n_embd=4", "n_hidden=8", "eval_interval=20",
-    "checkpoint_interval=0", "log.progress=false", "log.smooth_window=25", "threads=1",
-]
+@pytest.fixture(scope="session")
+def cli() -> CliRunner:
+    """Runs the console scripts: in a subprocess, started, in this process or in a batch."""
+    return CliRunner()
 
 
-def run_cli(args: list[str], cwd: Path, entry: str = "wavenet-train", timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run a console script of this project in a subprocess, as a user would."""
-    env = dict(os.environ, HYDRA_FULL_ERROR="0", PYTHONUNBUFFERED="1")
-    return subprocess.run([entry, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def call_main(main, argv: list[str], capsys) -> tuple[int, str, str]:
-    """A console script's main() in this process: (exit code, stdout, stderr)."""
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exit:
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def read_metrics(run_dir: Path) -> dict:
-    return json.loads((run_dir / "metrics.json").read_text())
+@pytest.fixture
+def sweep(tmp_path) -> Path:
+    """A hand-made sweep folder: finished, running, diverged and not yet started runs."""
+    common = ["max_steps=100", "data.path=words.txt"]
+    make_run(tmp_path, "0", [*common, "n_hidden=8", "lr=0.1"], **numbers(2.50))
+    make_run(tmp_path, "1", [*common, "n_hidden=16", "lr=0.1"], **numbers(2.30))
+    make_run(tmp_path, "2", [*common, "n_hidden=32", "lr=0.1"], **numbers(status="running"))
+    make_run(tmp_path, "3", [*common, "n_hidden=64", "lr=0.1"], **numbers(status="diverged"))
+    make_run(tmp_path, "10", [*common, "n_hidden=8", "lr=0.05"], **numbers(2.40))
+    make_run(tmp_path, "11", [*common, "n_hidden=8", "lr=0.05"])  # started, no metrics.json yet
+    return tmp_path

@@ -1,9 +1,13 @@
-"""Words file -> vocabulary -> seeded 80/10/10 split -> context windows.
+"""Words file -> vocabulary -> seeded 80/10/10 split -> context windows -> window batches.
 
 Everything here follows makemore part 5 exactly: the vocabulary is the sorted set of
 characters with '.' as token 0, the words are shuffled with Python's random.seed(42)
 and split 80/10/10 by words, and every word yields one (context, next char) example
-per character plus one for the end token.
+per character plus one for the end token. `ensure_names_file` downloads names.txt on
+first use.
+
+It knows nothing of models, training or configs; its only import from the package is
+DataError (errors.py) and the atomic file writer of tracking/rundir.py.
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from wavenet_harness.errors import DataError
+from wavenet_harness.tracking.rundir import write_atomic
 
 NAMES_URL = "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt"
 NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
@@ -26,10 +32,6 @@ END_TOKEN = "."
 # A word longer than this is almost certainly not "one item per line" data (a paragraph,
 # a minified file, a binary): refuse rather than build a giant, useless vocabulary.
 MAX_WORD_LENGTH = 200
-
-
-class DataError(ValueError):
-    """A problem with the words file, phrased for the person who supplied it."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,22 @@ def build_windows(words: list[str], vocab: Vocabulary, block_size: int) -> tuple
     )
 
 
+class WindowBatches:
+    """The lecture's batches: `batch_size` random (context, next char) windows per step.
+
+    Exactly one torch.randint per draw, from the global generator, as the notebook's
+    `ix = torch.randint(0, Xtr.shape[0], (batch_size,))`, so the lecture's numbers stay
+    bit for bit. `draw()` returns (contexts, targets), the arguments of `model(idx, targets)`.
+    """
+
+    def __init__(self, X: torch.Tensor, Y: torch.Tensor, batch_size: int):
+        self.X, self.Y, self.batch_size = X, Y, batch_size
+
+    def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
+        ix = torch.randint(0, self.X.shape[0], (self.batch_size,), device=self.X.device)
+        return self.X[ix], self.Y[ix]
+
+
 def build_dataset(words: list[str], block_size: int, split_seed: int = 42) -> Dataset:
     vocab = Vocabulary.from_words(words)
     parts = split_words(words, split_seed)
@@ -194,12 +212,4 @@ def ensure_names_file(path: str | os.PathLike, url: str = NAMES_URL, timeout: fl
     if digest != NAMES_SHA256:
         raise DataError(f"downloaded {url} has sha256 {digest}, expected {NAMES_SHA256}; not saved")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, lambda f: f.write(payload), binary=True, suffix=".part")

@@ -1,7 +1,9 @@
 """makemore part 5's notebook code, kept verbatim-in-spirit as the reference for parity.
 
 These are the lecture's own classes and loop (plain tensors, manual SGD), used only by
-tests and the benchmark to check that the harness takes exactly the notebook's steps.
+tests and the benchmark (scripts/benchmark.py) to check that the harness takes exactly the
+notebook's steps. It imports nothing from the package and nothing imports it but tests
+and scripts: a yardstick, not a part.
 """
 
 import torch

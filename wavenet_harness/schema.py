@@ -8,7 +8,8 @@ key of train.yaml needs a typed field here.
 
 The groups `model`, `optim` and `schedule` (and `log`) stay open dictionaries: each option file
 brings its own keys (`model.batchnorm_bug`, `optim.betas`, ...), and config.py checks
-their values against the chosen option.
+their values against the chosen option's owner. This module knows Hydra and OmegaConf,
+nothing of models, training or files.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class TrainSchema:
     compile: bool = False
     amp: str = "none"
     data: DataSchema = field(default_factory=DataSchema)
-    # How a run is watched grows often (samples, diagnostics, ...): open, checked in config.py.
+    # How a run is watched grows often (samples, diagnostics, ...): open, checked by tracking/tensorboard.py.
     log: Dict[str, Any] = field(default_factory=dict)
     model: Dict[str, Any] = field(default_factory=dict)
     optim: Dict[str, Any] = field(default_factory=dict)

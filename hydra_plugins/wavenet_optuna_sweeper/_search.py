@@ -14,7 +14,6 @@ not count, and its parameters are asked again.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -34,10 +33,11 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from wavenet_harness.sweeps.study import PRUNER_ATTR, StudyConfigError, build_pruner, build_sampler, open_storage
-from wavenet_harness.tracking.tensorboard import write_json_atomic
+from wavenet_harness.sweeps.study import (
+    PRUNER_ATTR, StudyConfigError, build_pruner, build_sampler, open_storage, quoted, trial_overrides,
+)
+from wavenet_harness.tracking.rundir import JOURNAL_NAME, METRICS_NAME, read_metrics, write_json_atomic
 
-JOURNAL_NAME = "optuna.journal"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -87,10 +87,6 @@ def override_value(value: Any) -> str:
     return quoted(str(value)) if any(c in str(value) for c in " ,=:'\"[]{}()\\$") else str(value)
 
 
-def quoted(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def one_line(err: BaseException) -> str:
     lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
     return " ".join(lines[:3]) if lines else type(err).__name__
@@ -111,15 +107,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _mark_interrupted(metrics_file: Path) -> None:
+def _mark_interrupted(run_dir: Path) -> None:
     """A killed trial's run dir still says "running"; say what happened to it."""
-    try:
-        metrics = json.loads(metrics_file.read_text())
-    except (OSError, ValueError):
-        return
+    metrics = read_metrics(run_dir)
     if metrics.get("status") == "running":
         metrics.update(status="interrupted", error="its sweep was stopped while it ran; its parameters are asked again")
-        write_json_atomic(metrics_file, metrics)
+        write_json_atomic(run_dir / METRICS_NAME, metrics)
 
 
 def counted_trials(study: optuna.Study) -> int:
@@ -181,10 +174,9 @@ class StudySearch:
             trials = [study.ask(space) for _ in range(min(int(s["n_jobs"]), remaining))]
             for trial in trials:
                 trial.set_user_attr("worker", WORKER)
-            link = [f"+optuna.storage={quoted(storage_name)}", f"+optuna.study={quoted(s['study_name'])}"]
             batch = [
-                [*fixed, *(f"{k}={override_value(v)}" for k, v in t.params.items()), *link,
-                 f"+optuna.trial={t.number}", f"hydra.sweep.subdir={t.number}"]
+                [*fixed, *(f"{k}={override_value(v)}" for k, v in t.params.items()),
+                 *trial_overrides(storage_name, s["study_name"], t.number), f"hydra.sweep.subdir={t.number}"]
                 for t in trials
             ]
             try:  # a search key the config does not have: the user's mistake, told in one line
@@ -252,17 +244,14 @@ class StudySearch:
             storage.set_trial_user_attr(trial_id, "requeued", True)
             study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
             study.enqueue_trial(trial.params)
-            _mark_interrupted(sweep_dir / str(trial.number) / "metrics.json")
+            _mark_interrupted(sweep_dir / str(trial.number))
             print(f"trial {trial.number} was left running by a stopped sweep: marked failed, asked again", flush=True)
 
     @staticmethod
     def _tell(study: optuna.Study, trial: optuna.trial.Trial, result: JobReturn, run_dir: Path) -> str:
-        metrics: dict[str, Any] = {}
-        if (run_dir / "metrics.json").exists():
-            try:
-                metrics = json.loads((run_dir / "metrics.json").read_text())
-            except ValueError:
-                pass
+        metrics = read_metrics(run_dir)
+        if metrics.get("status") == "unreadable":
+            metrics = {}
         if result.status == JobStatus.FAILED:
             status, value = "failed", None
             metrics.setdefault("error", repr(result._return_value))

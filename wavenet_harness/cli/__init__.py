@@ -1,0 +1,48 @@
+"""The console scripts, one module each; what they share: how a user's mistake is told.
+
+A mistake in what the user typed or pointed at (UsageError, ConfigError, DataError,
+CheckpointError, RunDirError) ends the command with exit code 2 and one line:
+"<prog>: error: <what is wrong and what to do>", never a traceback.
+
+Nothing in the package imports from here; only the console scripts' entry points (and
+tests, scripts) do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from typing import Iterator
+
+from wavenet_harness.errors import CheckpointError, ConfigError, DataError
+from wavenet_harness.tracking.rundir import RunDirError
+
+
+class UsageError(Exception):
+    """Bad input from the command line; shown as one line, exit code 2."""
+
+
+USER_ERRORS = (UsageError, ConfigError, DataError, CheckpointError, RunDirError)
+
+
+def error_line(prog: str, message: str) -> None:
+    """One plain line on stderr, no traceback: what went wrong and what to do."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def one_line_errors(prog: str) -> Iterator[None]:
+    """Turn a user's mistake raised inside the block into one error line and exit code 2."""
+    try:
+        yield
+    except USER_ERRORS as err:
+        error_line(prog, str(err))
+        sys.exit(2)
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse that reports a mistake as one UsageError line instead of usage + message."""
+
+    def error(self, message: str) -> None:
+        raise UsageError(f"{message} (see {self.prog} --help)")

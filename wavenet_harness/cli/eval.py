@@ -7,23 +7,29 @@ the checkpoint's config and evaluates the saved model in eval mode.
 
     wavenet-eval runs/2026-11-28/10-00-00 --split test
     wavenet-eval runs/multirun/2026-11-28/12-00-00/0 runs/multirun/2026-11-28/12-00-00/1 --split test --json
+
+The run is loaded by training/trained.py; this module only reads the command line and prints.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from wavenet_harness.tracking.console import OneLineArgumentParser, UsageError
+import torch
+
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
+from wavenet_harness.data import build_dataset
+from wavenet_harness.training.loop import evaluate
 from wavenet_harness.training.trained import load_trained_run
 
+PROG = "wavenet-eval"
 SPLITS = ("train", "val", "test")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = OneLineArgumentParser(
-        prog="wavenet-eval",
+        prog=PROG,
         description="Evaluate trained wavenet-train runs on one split of their data (mean cross-entropy per character).",
     )
     parser.add_argument("paths", nargs="+", metavar="RUN_DIR_OR_CHECKPOINT", help="run directories or checkpoint.pt files")
@@ -34,11 +40,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def evaluate_run(path: str, split: str, data_option: str | None = None) -> dict:
-    import torch
-
-    from wavenet_harness.data import build_dataset
-    from wavenet_harness.training.loop import evaluate
-
     run = load_trained_run(path)
     cfg = run.config
     dataset = build_dataset(run.words(data_option), cfg["block_size"], cfg["data"]["split_seed"])
@@ -50,12 +51,9 @@ def evaluate_run(path: str, split: str, data_option: str | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    try:
+    with one_line_errors(PROG):
         args = _parser().parse_args(argv)
         results = [evaluate_run(path, args.split, args.data) for path in args.paths]
-    except UsageError as err:
-        print(f"wavenet-eval: error: {err}", file=sys.stderr)
-        sys.exit(2)
     if args.json:
         print(json.dumps(results, indent=2))
         return

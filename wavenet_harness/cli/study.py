@@ -9,23 +9,26 @@ It only reads, so it is safe while the search is still running.
 
     wavenet-study runs/sweeps/conv_optuna
     wavenet-study runs/sweeps/conv_optuna --top 3 --markdown      # tables to paste
+
+The study is opened through sweeps/study.py, the trials' run directories read through
+tracking/rundir.py; Optuna is imported only when the command runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from wavenet_harness.tracking.console import OneLineArgumentParser, UsageError
+from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
+from wavenet_harness.tracking.rundir import JOURNAL_NAME, read_metrics
 
-JOURNAL_NAME = "optuna.journal"
+PROG = "wavenet-study"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = OneLineArgumentParser(prog="wavenet-study", description="Summarise an Optuna search made with wavenet-train.")
+    parser = OneLineArgumentParser(prog=PROG, description="Summarise an Optuna search made with wavenet-train.")
     parser.add_argument("sweep_dir", nargs="?", default=None, help="the search's sweep folder (holds optuna.journal)")
     parser.add_argument("--storage", default=None, help="a database URL instead of the folder's journal file")
     parser.add_argument("--study", default=None, help="study name (default: the only study in the storage)")
@@ -59,11 +62,8 @@ def _open_study(args: argparse.Namespace) -> Any:
 
 
 def _run_metrics(trial: Any) -> dict[str, Any]:
-    path = Path(str(trial.user_attrs.get("run_dir", ""))) / "metrics.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
+    metrics = read_metrics(Path(str(trial.user_attrs.get("run_dir", ""))))
+    return {} if metrics.get("status") == "unreadable" else metrics
 
 
 def summarise(study: Any, top: int) -> dict[str, Any]:
@@ -129,14 +129,11 @@ def _print_table(header: list[str], rows: list[list[str]], markdown: bool) -> No
 
 
 def main(argv: list[str] | None = None) -> None:
-    try:
+    with one_line_errors(PROG):
         args = _parser().parse_args(argv)
         if args.top < 1:
             raise UsageError(f"--top {args.top} is not allowed: give a positive whole number")
         summary = summarise(_open_study(args), args.top)
-    except UsageError as err:
-        print(f"wavenet-study: error: {err}", file=sys.stderr)
-        sys.exit(2)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:

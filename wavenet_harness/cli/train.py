@@ -1,4 +1,4 @@
-"""`wavenet-train`: Hydra composes conf/ and the command line, run.py does the job.
+"""`wavenet-train`: Hydra composes conf/ and the command line, training/job.py does the job.
 
 The task function returns the final validation loss, the number every Hydra sweeper
 optimises. Mistakes in what the user typed end a single run with exit code 2 and one
@@ -18,45 +18,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_plugins.wavenet_optuna_sweeper import register as register_sweeper
-from wavenet_harness.sweeps import launch as sweep
-from wavenet_harness.training.checkpoint import CheckpointError
-from wavenet_harness.config import ConfigError
-from wavenet_harness.tracking.console import error_line, print_summary
-from wavenet_harness.data import DataError
-from wavenet_harness.training.job import run_training
+from wavenet_harness.cli import USER_ERRORS, error_line
+from wavenet_harness.config import config_dir, register_plugins
 from wavenet_harness.schema import explain_config_error
-from wavenet_harness.schema import register as register_schema
+from wavenet_harness.sweeps import launch as sweep
+from wavenet_harness.tracking.console import print_summary
+from wavenet_harness.training.job import run_training
 
-USER_ERRORS = (ConfigError, DataError, CheckpointError)
-
-
-def config_dir() -> str:
-    """conf/ beside the package in a source checkout, or inside it in an installed wheel."""
-    here = Path(__file__).resolve().parents[1]
-    for candidate in (here / "conf", here.parent / "conf"):
-        if (candidate / "train.yaml").is_file():
-            return str(candidate)
-    raise FileNotFoundError("wavenet-harness: conf/train.yaml not found beside the package")
-
-
-def register_plugins() -> None:
-    """What Hydra needs registered before composing train.yaml: the schema and the sweeper."""
-    register_sweeper()
-    register_schema()
-
-
-def compose_config(overrides: list[str] = (), hydra_config: bool = False):
-    """The config `wavenet-train <overrides>` would run, for scripts and tests.
-
-    A plain dict by default; the DictConfig with Hydra's own node when hydra_config=True.
-    """
-    from hydra import compose, initialize_config_dir
-
-    register_plugins()
-    with initialize_config_dir(config_dir(), version_base="1.3"):
-        cfg = compose("train", overrides=list(overrides), return_hydra_config=hydra_config)
-    return cfg if hydra_config else OmegaConf.to_container(cfg, resolve=True)
+PROG = "wavenet-train"
 
 
 def _rerun_command(run_dir: str) -> str:
@@ -78,14 +47,14 @@ def train_task(cfg: DictConfig) -> float:
     plain = OmegaConf.to_container(cfg, resolve=True)
     plain["threads"] = sweep.job_threads(plain.get("threads", 0), hydra_cfg.launcher if multirun else None)
     try:
-        metrics = run_training(plain, Path(run_dir), listeners=_sweeper_listeners(plain))
+        metrics = run_training(plain, Path(run_dir))
     except Exception as err:
         if multirun:  # failure is a result: record it, the sweep goes on
             sweep.record_failure(Path(run_dir), err, isinstance(err, USER_ERRORS))
             return math.nan
         if not isinstance(err, USER_ERRORS):
             raise
-        error_line(str(err))
+        error_line(PROG, str(err))
         sys.exit(2)
     print_summary(metrics, run_dir)
     if metrics["status"] == "interrupted":
@@ -99,15 +68,6 @@ def train_task(cfg: DictConfig) -> float:
     return float(val_loss) if val_loss is not None else math.nan
 
 
-def _sweeper_listeners(plain: dict) -> list:
-    """A trial of the Optuna sweeper reports to its study (Optuna is imported only then)."""
-    if not plain.get("optuna"):
-        return []
-    from wavenet_harness.sweeps.study import job_listeners
-
-    return job_listeners(plain)
-
-
 def main() -> None:
     register_plugins()
     # Hydra prints its own multi-line report and exits 1 unless HYDRA_FULL_ERROR=1, in which
@@ -118,13 +78,13 @@ def main() -> None:
     try:
         train_task()
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and returns itself)
-        error_line("interrupted outside the training loop; the run directory keeps its last checkpoint, if any")
+        error_line(PROG, "interrupted outside the training loop; the run directory keeps its last checkpoint, if any")
         sys.exit(130)
     except Exception as err:
         message = None if wants_traceback else explain_config_error(err)
         if message is None:
             raise
-        error_line(message)
+        error_line(PROG, message)
         sys.exit(2)
 
 

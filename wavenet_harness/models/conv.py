@@ -9,14 +9,17 @@ instead of 2**depth - 1 per window.
 
 `ConvWaveNet` holds exactly the hier model's layers (same init, same random draws, same
 state_dict keys), so:
-  - `model(idx)` on (B, block_size) contexts is the hier model's forward, unchanged:
+  - `model(idx, targets)` on (B, block_size) contexts is the hier model's forward, unchanged:
     evaluation, sampling and the lecture's window batches work as for every model;
-  - `model.forward_sequence(seq, lengths)` on '.'-padded words gives the logits at every
-    position; in eval mode they equal the hier model's on each window. In training mode
+  - `model(seq, targets, lengths)` on '.'-padded words (a batch of `WordBatches`) gives the
+    logits at every position (`forward_sequence`) and their mean loss; in eval mode they
+    equal the hier model's on each window. In training mode
     batchnorm uses the statistics of the valid positions of the batch (a different batch
     than the hier model's windows, so training differs; the model does not).
 
-`WordBatches` is the batch source that trains on every position of every word.
+`WordBatches` is the batch source that trains on every position of every word
+(`model.all_positions=true`); the training loop draws from it as from the lecture's
+window batches and hands the batch to the model, which computes its loss.
 
 Two options go beyond the lecture (both off by default, so the model stays the lecture's):
   - `dropout`: zero a fraction of each level's outputs in training (names.txt is small:
@@ -25,6 +28,8 @@ Two options go beyond the lecture (both off by default, so the model stays the l
     WaveNet's residual blocks, so a level can pass a position's features through.
 With either one on, `model(idx)` on windows also runs as the convolution (one output per
 window), so evaluation and sampling see the same model that trained.
+
+It knows nothing of configs beyond its own options, of the training loop or of files.
 """
 
 from __future__ import annotations
@@ -33,7 +38,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.models.layers import BatchNorm1d, Linear, Sequential
+from wavenet_harness.models.layers import BatchNorm1d, Linear, Sequential, next_char_loss
+from wavenet_harness.models.tree import ModelConfigError, build_hier, hier_group_sizes
+
+
+def check_dropout(dropout: float) -> None:
+    """model.dropout: a fraction of outputs, at least 0 and below 1."""
+    if not 0.0 <= dropout < 1.0:
+        raise ModelConfigError(f"model.dropout={dropout} is not allowed: it must be at least 0 and below 1")
 
 
 class ConvWaveNet(Sequential):
@@ -42,8 +54,7 @@ class ConvWaveNet(Sequential):
     def __init__(self, layers: list[nn.Module], block_size: int, vocab_size: int, groups: list[int],
                  dropout: float = 0.0, residual: bool = False):
         super().__init__(layers, block_size, vocab_size)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout={dropout} must be in [0, 1)")
+        check_dropout(dropout)
         self.dropout = float(dropout)
         self.residual = bool(residual)
         self.groups = list(groups)
@@ -55,10 +66,16 @@ class ConvWaveNet(Sequential):
         self.linears: list[Linear] = [m for m in layers[1:-1] if isinstance(m, Linear)]
         self.norms: list[BatchNorm1d] = [m for m in layers if isinstance(m, BatchNorm1d)]
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        if self.dropout == 0.0 and not self.residual:
-            return super().forward(idx)  # the hier model's tree, unchanged
-        return self.forward_sequence(idx)[:, 0]  # (B, block_size) windows: one output each
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, lengths: torch.Tensor | None = None):
+        """Windows (B, block_size) -> ((B, vocab) logits, loss); with `lengths`, whole words
+        (a WordBatches batch) -> ((B, positions, vocab) logits, loss over every position)."""
+        if lengths is not None:
+            logits = self.forward_sequence(idx, lengths)
+        elif self.dropout == 0.0 and not self.residual:
+            return super().forward(idx, targets)  # the hier model's tree, unchanged
+        else:
+            logits = self.forward_sequence(idx)[:, 0]  # (B, block_size) windows: one output each
+        return logits, next_char_loss(logits, targets)
 
     def forward_sequence(self, seq: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """(B, L) token ids -> (B, L - block_size + 1, vocab) logits, one per window.
@@ -96,11 +113,12 @@ class ConvWaveNet(Sequential):
 
 
 class WordBatches:
-    """Batch source for `model=conv`: random words as padded sequences, loss on every position.
+    """Batch source for `model=conv`: random words as padded sequences, every position a target.
 
-    Called once per training step with the model, it draws `batch_size` words with one
-    torch.randint (the global generator, like the lecture's window batches) and returns
-    the mean cross-entropy over all their positions (len(word) + 1 predictions each).
+    `draw()`, once per training step, takes `batch_size` words with one torch.randint (the
+    global generator, like the lecture's window batches) and returns (seq, targets,
+    lengths), the arguments of `model(...)`: len(word) + 1 predictions per word, -1 where
+    a row has none.
     """
 
     def __init__(self, words: list[str], stoi: dict[str, int], block_size: int, batch_size: int,
@@ -123,20 +141,25 @@ class WordBatches:
         # that would be a sync per step, so there batches keep the full width.
         self.trim = self.seqs.device.type == "cpu"
 
-    def __call__(self, model: ConvWaveNet) -> torch.Tensor:
+    def draw(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         ix = torch.randint(0, self.seqs.shape[0], (self.batch_size,), device=self.seqs.device)
         lengths = self.lengths[ix]
         seq, targets = self.seqs[ix], self.targets[ix]
         if self.trim:
             width = int(lengths.max())
             seq, targets = seq[:, :width], targets[:, : width - self.block_size + 1]
-        logits = model.forward_sequence(seq, lengths)
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-1)
+        return seq, targets, lengths
 
 
-def word_batches_from_config(cfg: dict, data, device: torch.device) -> WordBatches | None:
-    """The batch source for a run: WordBatches for model=conv with all_positions, else None."""
-    model = cfg["model"]
-    if model.get("name") != "conv" or not model.get("all_positions", False):
-        return None
-    return WordBatches(data.train.words, data.vocab.stoi, cfg["block_size"], cfg["batch_size"], device)
+def build_conv(
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 3,
+    all_positions: bool = True, dropout: float = 0.0, residual: bool = False,
+) -> ConvWaveNet:
+    """The hier model's layers (same draws) run as a dilated causal convolution.
+
+    `all_positions` chooses the batch source (models.batches_from_config), not the model.
+    """
+    check_dropout(dropout)
+    hier = build_hier(vocab_size, block_size, n_embd, n_hidden, depth)
+    groups = hier_group_sizes(block_size, depth)
+    return ConvWaveNet(list(hier.layers), block_size, vocab_size, groups, dropout=dropout, residual=residual)

@@ -11,7 +11,7 @@ arithmetic. This module computes the same math with far fewer ops:
   the lecture's unbiased-variance batchnorm, see below) and a tanh, and their gradients
   (native batchnorm backward, tanh backward, two matmuls).
 - The parameter list and the level layout are worked out once, not per step.
-- `ForeachSGD` applies the lecture's update `p -= lr * grad` to all parameters in one op.
+- The optimizer's side (one multi-tensor update) is training/optim.py's ForeachSGD.
 - `compile=true` hands the hand-written forward and backward (pure tensor functions,
   no autograd inside) to torch.compile, which fuses the pointwise work into a few
   kernels; the time spent compiling is measured and reported as `compile_seconds`.
@@ -19,6 +19,9 @@ arithmetic. This module computes the same math with far fewer ops:
 
 Results equal the lecture-exact path up to float rounding (division vs rsqrt, lerp for
 the running statistics, fused adds); the lecture-exact path itself is untouched.
+
+`check_speed_options` holds the rules for `fast`, `compile` and `amp` (config.validate
+asks it before any data is read). This module knows nothing of training or files.
 """
 
 from __future__ import annotations
@@ -29,10 +32,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from wavenet_harness.config import ConfigError
-from wavenet_harness.models.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh
-from wavenet_harness.models.layers import Sequential
-from wavenet_harness.training.optim import PlainSGD
+from wavenet_harness.errors import ConfigError, one_of
+from wavenet_harness.models.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
+from wavenet_harness.models.layers import next_char_loss
 
 
 class FastPathError(ConfigError):
@@ -61,7 +63,7 @@ def _level_layout(layers: nn.ModuleList) -> tuple[Embedding, list[tuple[int, Lin
         ):
             raise FastPathError("fast=true supports the hier and mlp models only")
         if block[1].lecture_bug:
-            raise FastPathError("fast=true cannot run model.batchnorm_bug=true; use fast=false for that row")
+            raise FastPathError(BATCHNORM_BUG_ON_FAST)
         levels.append((group, block[0], block[1]))
         group, i = 1, i + 3
     return layers[0], levels, layers[-1]
@@ -194,10 +196,12 @@ class FastSequential(Sequential):
         n = len(self.linears)
         return params[0], params[1 : 3 * n + 1 : 3], params[2 : 3 * n + 1 : 3], params[3 : 3 * n + 1 : 3], params[-2], params[-1]
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         if self.training:
-            return _FusedStep.apply(self, idx, *self._params)
-        return self._eval_forward(idx)
+            logits = _FusedStep.apply(self, idx, *self._params)
+        else:
+            logits = self._eval_forward(idx)
+        return logits, next_char_loss(logits, targets)
 
     def _eval_forward(self, idx: torch.Tensor) -> torch.Tensor:
         """Inference with the running statistics (eager: evaluation is rare and shapes vary)."""
@@ -211,32 +215,6 @@ class FastSequential(Sequential):
             nxt = self.groups[level + 1] if level + 1 < len(self.groups) else 1
             x = out.reshape(-1, nxt * out.shape[1])
         return torch.addmm(self.output.bias, x, self.output.weight)
-
-
-class ForeachSGD(PlainSGD):
-    """PlainSGD with the plain update `p -= lr * grad` done for all parameters in one op.
-
-    With momentum or weight decay it falls back to PlainSGD's loop. zero_grad is a plain
-    loop too: torch's generic one groups tensors by device and dtype on every call.
-    """
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        groups = self.param_groups
-        if any(g["momentum"] or g["weight_decay"] for g in groups):
-            return super().step(closure)
-        for group in groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if params:
-                torch._foreach_add_(params, [p.grad for p in params], alpha=-group["lr"])
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        for group in self.param_groups:
-            for p in group["params"]:
-                if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad.zero_()
 
 
 class AutocastModel(nn.Module):
@@ -253,9 +231,12 @@ class AutocastModel(nn.Module):
         self.block_size = getattr(model, "block_size", None)
         self.vocab_size = getattr(model, "vocab_size", None)
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, *batch_extra: torch.Tensor):
+        """The inner model's (logits, loss); the loss is taken on the fp32 logits, outside autocast."""
         with torch.autocast(self.device_type, dtype=torch.bfloat16):
-            return self.inner(idx).float()
+            logits, _ = self.inner(idx, None, *batch_extra)
+        logits = logits.float()
+        return logits, next_char_loss(logits, targets)
 
     def __getattr__(self, name: str):
         try:
@@ -271,6 +252,28 @@ class AutocastModel(nn.Module):
 
 
 AMP_MODES = ("none", "bf16")
+FAST_MODELS = ("hier", "mlp")
+BATCHNORM_BUG_ON_FAST = "fast=true cannot run model.batchnorm_bug=true; use fast=false for that row"
+AMP_ON_FAST = "amp=bf16 is not allowed with fast=true/compile=true: its hand-written backward is fp32"
+
+
+def _not_a_fast_model(name: Any) -> FastPathError:
+    return FastPathError(f"fast=true/compile=true support model=hier and model=mlp, not model={name}")
+
+
+def check_speed_options(cfg: dict[str, Any]) -> None:
+    """The rules of `fast`, `compile` and `amp`, checked on the config before any work."""
+    amp = cfg.get("amp") or "none"
+    one_of("amp", amp, AMP_MODES)
+    if not (cfg.get("fast") or cfg.get("compile")):
+        return
+    model = cfg.get("model", {})
+    if model.get("name") not in FAST_MODELS:
+        raise _not_a_fast_model(model.get("name"))
+    if model.get("batchnorm_bug"):
+        raise FastPathError(BATCHNORM_BUG_ON_FAST)
+    if amp != "none":
+        raise FastPathError(AMP_ON_FAST)
 
 
 def speed_up_model(model: nn.Module, cfg: dict[str, Any]) -> nn.Module:
@@ -279,33 +282,17 @@ def speed_up_model(model: nn.Module, cfg: dict[str, Any]) -> nn.Module:
     if not (fast or compile):
         return model
     if not isinstance(model, Sequential) or type(model) is not Sequential:
-        name = cfg.get("model", {}).get("name", type(model).__name__)
-        raise FastPathError(f"fast=true/compile=true support model=hier and model=mlp, not model={name}")
+        raise _not_a_fast_model(cfg.get("model", {}).get("name", type(model).__name__))
     return FastSequential(model, compile=compile)
 
 
 def wrap_amp(model: nn.Module, amp: str | None, device: torch.device) -> nn.Module:
     """amp=bf16: autocast the forward; amp=none (default): the model as is."""
     amp = amp or "none"
-    if amp not in AMP_MODES:
-        raise FastPathError(f"amp={amp!r} is not allowed: choose one of {', '.join(AMP_MODES)}")
+    one_of("amp", amp, AMP_MODES)
     if amp != "none" and isinstance(model, FastSequential):
-        raise FastPathError("amp=bf16 is not allowed with fast=true/compile=true: its hand-written backward is fp32")
+        raise FastPathError(AMP_ON_FAST)
     return model if amp == "none" else AutocastModel(model, device.type)
-
-
-def speed_up_optimizer(optimizer: torch.optim.Optimizer, cfg: dict[str, Any]) -> torch.optim.Optimizer:
-    """On the fast path, the same optimizer with one multi-tensor update instead of a loop."""
-    if not (cfg.get("fast") or cfg.get("compile")):
-        return optimizer
-    if type(optimizer) is PlainSGD:
-        fast = ForeachSGD(optimizer.param_groups, lr=optimizer.defaults["lr"])
-        fast.load_state_dict(optimizer.state_dict())
-        return fast
-    if isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW)):
-        for group in optimizer.param_groups:
-            group["foreach"] = True
-    return optimizer
 
 
 def speed_report(model: nn.Module) -> dict[str, Any]:

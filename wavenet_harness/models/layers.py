@@ -6,12 +6,32 @@ and in the same order of random draws, so a model built here from torch.manual_s
 has the notebook's exact initial weights and takes the notebook's exact steps.
 torch's own nn.Linear/nn.BatchNorm1d are not used because their init, weight layout and
 variance estimator differ from the lecture's.
+
+`Sequential` is also where the models' one interface starts: `model(idx, targets=None)`
+returns (logits, loss), the loss None without targets (makemore's interface), so the
+training loop, evaluation and sampling do not care which model runs. This module knows
+nothing of configs, training or files.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+
+def next_char_loss(logits: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor | None:
+    """Mean cross-entropy of next-character logits; None without targets.
+
+    (B, V) logits with (B,) targets: the lecture's `F.cross_entropy(logits, Yb)`, as is.
+    (B, T, V) logits with (B, T) targets (every position of whole words): -1 marks a
+    position with nothing to predict.
+    """
+    if targets is None:
+        return None
+    if logits.ndim == 2:
+        return F.cross_entropy(logits, targets)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-1)
 
 
 class Embedding(nn.Module):
@@ -134,8 +154,9 @@ class Sequential(nn.Module):
     def output(self) -> Linear:
         return self.layers[-1]
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        """(B, block_size) contexts [, (B,) next characters] -> (logits (B, vocab), loss or None)."""
         x = idx
         for layer in self.layers:
             x = layer(x)
-        return x
+        return x, next_char_loss(x, targets)

@@ -1,32 +1,29 @@
-"""Model builders, chosen by the config group `model`.
+"""The lecture's two model families, built from its layers: `model=mlp` and `model=hier`.
 
 Every model maps a batch of contexts (B, block_size) of token ids to next-character
-logits (B, vocab_size), so the trainer and the sampler do not care which one runs.
+logits (B, vocab_size) and, given targets, its loss (layers.Sequential).
 
 - `mlp`:  the flat MLP the lecture starts from (Bengio et al. 2003): embed, flatten the
           whole context, `depth` hidden layers of Linear + BatchNorm1d + Tanh.
 - `hier`: the lecture's WaveNet-like tree: embed, then `depth` levels that each fuse
           neighbouring positions (FlattenConsecutive) and mix them (Linear + BatchNorm1d
           + Tanh), so the context is consumed bottom-up in pairs.
+
+It knows nothing of configs, training or files; models/__init__.py maps config names
+to these builders.
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 from torch import nn
 
+from wavenet_harness.errors import ConfigError
 from wavenet_harness.models.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
-from wavenet_harness.models.conv import ConvWaveNet
 
 
-class ModelConfigError(ValueError):
+class ModelConfigError(ConfigError):
     """A model shape that cannot be built; the message names the keys to change."""
-
-
-def num_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def hier_group_sizes(block_size: int, depth: int) -> list[int]:
@@ -87,32 +84,3 @@ def build_hier(
         fan_in = n_hidden
     layers.append(_output_layer(n_hidden, vocab_size))
     return _finish(layers, block_size, vocab_size)
-
-
-def build_conv(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 3,
-    all_positions: bool = True, dropout: float = 0.0, residual: bool = False,
-) -> ConvWaveNet:
-    """The hier model's layers (same draws) run as a dilated causal convolution (conv.py).
-
-    `all_positions` is read by run.py (the batch source), not by the model.
-    """
-    if not 0.0 <= dropout < 1.0:
-        raise ModelConfigError(f"model.dropout={dropout} is not allowed: it must be at least 0 and below 1")
-    hier = build_hier(vocab_size, block_size, n_embd, n_hidden, depth)
-    groups = hier_group_sizes(block_size, depth)
-    return ConvWaveNet(list(hier.layers), block_size, vocab_size, groups, dropout=dropout, residual=residual)
-
-
-MODEL_BUILDERS: dict[str, Callable[..., nn.Module]] = {
-    "mlp": build_mlp,
-    "hier": build_hier,
-    "conv": build_conv,
-}
-
-
-def build_model(name: str, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, **options) -> nn.Module:
-    """Build a model by its config name; options are the model group's extra keys."""
-    if name not in MODEL_BUILDERS:
-        raise ModelConfigError(f"model.name={name!r} is not known; choose one of {sorted(MODEL_BUILDERS)}")
-    return MODEL_BUILDERS[name](vocab_size, block_size, n_embd, n_hidden, depth, **options)

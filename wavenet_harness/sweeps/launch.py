@@ -1,6 +1,6 @@
 """Sweeps that finish: threads per parallel job, failures as results, the end-of-sweep summary.
 
-Three pieces, used by cli.py and conf/train.yaml:
+Three pieces, used by cli/train.py and conf/train.yaml:
   job_threads     a job's torch threads when it shares the machine with other jobs
                   (joblib), so that jobs x threads never exceeds the cores
   record_failure  a job of a multirun that raised is written to its metrics.json as
@@ -8,6 +8,9 @@ Three pieces, used by cli.py and conf/train.yaml:
   SweepSummary    a Hydra callback: at the end of a multirun it reads every job's
                   metrics.json (so it works for jobs run in other processes or machines),
                   prints one screen of counts and exits 1 only when every job failed
+
+Job directories are read and written through tracking/rundir.py; this module knows
+nothing of training itself.
 """
 
 from __future__ import annotations
@@ -23,13 +26,10 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from wavenet_harness.tracking.report import read_metrics, read_overrides
-from wavenet_harness.tracking.tensorboard import write_json_atomic
-
-METRICS_NAME = "metrics.json"
-TRACEBACK_NAME = "traceback.txt"
-# How a job can end; "missing" is a job directory without metrics.json (killed before it began).
-STATUSES = ("ok", "failed", "diverged", "pruned", "interrupted", "running", "missing")
+from wavenet_harness.sweeps.study import is_trial_override
+from wavenet_harness.tracking.rundir import (
+    STATUSES, read_metrics, read_overrides, sweep_job_dirs, write_metrics, write_traceback,
+)
 
 
 def available_cores() -> int:
@@ -70,16 +70,15 @@ def job_threads(threads: Any, launcher: Any, cores: int | None = None) -> Any:
 def record_failure(run_dir: Path, err: BaseException, user_error: bool) -> dict[str, Any]:
     """Write a job's failure into its metrics.json (keeping what the run already wrote)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / METRICS_NAME
     metrics = read_metrics(run_dir)
     metrics.update(
         status="failed",
         error=str(err) if user_error else f"{type(err).__name__}: {err}",
         finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
     )
-    write_json_atomic(path, metrics)
+    write_metrics(run_dir, metrics)
     if not user_error:  # a bug, not a typo: keep the whole story beside the result
-        (run_dir / TRACEBACK_NAME).write_text("".join(traceback.format_exception(err)))
+        write_traceback(run_dir, "".join(traceback.format_exception(err)))
     print(f"wavenet-train: job {run_dir} failed: {metrics['error']}", file=sys.stderr)
     return metrics
 
@@ -95,17 +94,13 @@ class JobOutcome:
 
 def _job_overrides(run_dir: Path) -> list[str]:
     """The overrides that tell jobs apart (not the sweeper's own bookkeeping)."""
-    return [o for o in read_overrides(run_dir) if not o.startswith(("+optuna.", "hydra.sweep.subdir="))]
+    return [o for o in read_overrides(run_dir) if not (is_trial_override(o) or o.startswith("hydra.sweep.subdir="))]
 
 
 def collect_jobs(sweep_dir: Path) -> list[JobOutcome]:
     """Every job directory of a sweep (it has .hydra/ or metrics.json), in job order."""
     jobs = []
-    candidates = [p for p in sweep_dir.iterdir() if p.is_dir()] if sweep_dir.is_dir() else []
-    for run_dir in sorted(candidates, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name)):
-        metrics_file = run_dir / METRICS_NAME
-        if not metrics_file.exists() and not (run_dir / ".hydra").is_dir():
-            continue
+    for run_dir in sweep_job_dirs(sweep_dir):
         metrics = read_metrics(run_dir)
         if metrics.get("status") == "unreadable":
             metrics = {"status": "failed", "error": "unreadable metrics.json"}

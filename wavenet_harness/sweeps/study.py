@@ -1,5 +1,11 @@
 """Optuna studies shared by the sweeper and its trials: storage, sampler, pruner, pruning.
 
+This is the one place that knows the `optuna` key a trial's config carries
+(`optuna.storage`, `optuna.study`, `optuna.trial`): the sweeper writes it with
+`trial_overrides`, config.validate() accepts it (SWEEPER_KEYS), the job leaves it out of
+its hyperparameters and adds `job_listeners(cfg)`, and sweep summaries skip it
+(`is_trial_override`).
+
 The sweeper (hydra_plugins/wavenet_optuna_sweeper) asks a study for trials and launches
 them as Hydra jobs. Each job gets `optuna.storage`, `optuna.study` and `optuna.trial` in
 its config and talks to the same study through the storage, never through process
@@ -8,6 +14,9 @@ processes, under submitit or on other machines sharing a PostgreSQL storage.
 
 A storage is named by one string: a SQLAlchemy URL (`sqlite:///...`, `postgresql://...`)
 or else the path of an Optuna journal file, safe for many processes on one file system.
+
+Optuna is imported inside the functions that use it, so a plain training run never pays
+for it. This module knows nothing of the command line or of Hydra.
 """
 
 from __future__ import annotations
@@ -16,11 +25,11 @@ import importlib.util
 import math
 from typing import Any
 
-import optuna
-from optuna.storages import BaseStorage, JournalStorage, RDBStorage
-from optuna.storages.journal import JournalFileBackend
-
 from wavenet_harness.training.loop import StopTraining
+
+TRIAL_KEY = "optuna"
+# Top-level keys a sweeper adds to each of its jobs with `+key=...`.
+SWEEPER_KEYS = (TRIAL_KEY,)
 
 # The study remembers its pruner here, so jobs rebuild the sweeper's pruner from storage.
 PRUNER_ATTR = "wavenet_pruner"
@@ -40,7 +49,11 @@ def _with_installed_driver(url: str) -> str:
     return url
 
 
-def open_storage(name: str) -> BaseStorage:
+def open_storage(name: str) -> Any:
+    """An Optuna storage from its one-string name (database URL or journal file path)."""
+    from optuna.storages import JournalStorage, RDBStorage
+    from optuna.storages.journal import JournalFileBackend
+
     if "://" in name:
         name = _with_installed_driver(name)
         # SQLite serialises writers: wait for the lock rather than fail a trial.
@@ -49,7 +62,9 @@ def open_storage(name: str) -> BaseStorage:
     return JournalStorage(JournalFileBackend(name))
 
 
-def build_pruner(spec: dict[str, Any] | None) -> optuna.pruners.BasePruner:
+def build_pruner(spec: dict[str, Any] | None) -> Any:
+    import optuna
+
     spec = dict(spec or {})
     name = spec.pop("name", "none") or "none"
     if name == "median":
@@ -67,7 +82,9 @@ def build_pruner(spec: dict[str, Any] | None) -> optuna.pruners.BasePruner:
     raise StudyConfigError(f"hydra.sweeper.pruner.name={name!r} is not allowed: choose one of {', '.join(PRUNERS)}")
 
 
-def build_sampler(spec: dict[str, Any] | None) -> optuna.samplers.BaseSampler:
+def build_sampler(spec: dict[str, Any] | None) -> Any:
+    import optuna
+
     spec = dict(spec or {})
     name, seed = spec.get("name", "tpe"), spec.get("seed")
     if name == "tpe":
@@ -81,8 +98,10 @@ def build_sampler(spec: dict[str, Any] | None) -> optuna.samplers.BaseSampler:
     raise StudyConfigError(f"hydra.sweeper.sampler.name={name!r} is not allowed: choose one of {', '.join(SAMPLERS)}")
 
 
-def load_trial(storage_name: str, study_name: str, number: int) -> optuna.trial.Trial:
+def load_trial(storage_name: str, study_name: str, number: int) -> Any:
     """The live trial `number` of a study, opened from storage in the job's own process."""
+    import optuna
+
     storage = open_storage(storage_name)
     study_id = storage.get_study_id_from_name(study_name)
     pruner = build_pruner(storage.get_study_user_attrs(study_id).get(PRUNER_ATTR))
@@ -96,7 +115,7 @@ class PruningReporter:
     The last evaluation (at max_steps) is reported but never pruned: the run is done.
     """
 
-    def __init__(self, trial: optuna.trial.Trial, max_steps: int):
+    def __init__(self, trial: Any, max_steps: int):
         self.trial = trial
         self.max_steps = max_steps
 
@@ -111,9 +130,24 @@ class PruningReporter:
             raise StopTraining("pruned", f"pruned by the study at step {step} (val loss {val_loss:.4f})")
 
 
+def quoted(text: str) -> str:
+    """Text as a quoted Hydra override value."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def trial_overrides(storage_name: str, study_name: str, number: int) -> list[str]:
+    """The overrides that link a job to its trial: `+optuna.storage=...` and friends."""
+    return [f"+{TRIAL_KEY}.storage={quoted(storage_name)}", f"+{TRIAL_KEY}.study={quoted(study_name)}",
+            f"+{TRIAL_KEY}.trial={number}"]
+
+
+def is_trial_override(override: str) -> bool:
+    return override.startswith(f"+{TRIAL_KEY}.")
+
+
 def job_listeners(cfg: dict[str, Any]) -> list[Any]:
     """Listeners a job adds for its sweeper: a PruningReporter when it is an Optuna trial."""
-    link = cfg.get("optuna")
+    link = cfg.get(TRIAL_KEY)
     if not link:
         return []
     trial = load_trial(str(link["storage"]), str(link["study"]), int(link["trial"]))

@@ -1,9 +1,10 @@
-"""What a person sees in the terminal: a live progress bar and a one-screen summary."""
+"""What a person sees in the terminal while and after training: a live progress bar and a one-screen summary.
+
+The progress bar is a training listener; neither knows the command line or the run directory.
+"""
 
 from __future__ import annotations
 
-import argparse
-import sys
 from typing import Any
 
 from rich.console import Console
@@ -11,22 +12,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 console = Console(stderr=True)
-
-
-def error_line(message: str) -> None:
-    """One plain line on stderr, no traceback: what went wrong and what to do."""
-    print(f"wavenet-train: error: {message}", file=sys.stderr)
-
-
-class UsageError(Exception):
-    """Bad input from the command line; shown as one line, exit code 2."""
-
-
-class OneLineArgumentParser(argparse.ArgumentParser):
-    """argparse that reports a mistake as one UsageError line instead of usage + message."""
-
-    def error(self, message: str) -> None:
-        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 class ProgressBar:

@@ -18,6 +18,7 @@ the gradient and update tags are written there.
 It only observes: nothing here draws random numbers or writes into a tensor the loop
 uses, so a run with diagnostics takes exactly the steps of a run without. On the other
 steps the hooks return at once; evaluation and sampling (eval mode) are never recorded.
+It knows the lecture's Tanh layer, nothing of configs or files.
 """
 
 from __future__ import annotations

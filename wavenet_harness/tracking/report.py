@@ -1,4 +1,4 @@
-"""`wavenet-report SWEEP_DIR`: every run under a folder in one table, best val loss first.
+"""The report table behind `wavenet-report SWEEP_DIR`: every run under a folder, best val loss first.
 
 A run is any folder under SWEEP_DIR holding metrics.json (or a Hydra job folder, .hydra/,
 whose metrics.json is not written yet). For each it shows the command-line overrides
@@ -9,30 +9,27 @@ failed runs follow. It only reads, so it is safe to run while a sweep is still g
 
     wavenet-report runs/multirun/2026-11-28/10-00-00
     wavenet-report runs/ --csv report.csv --json -      # the same table for other tools
+
+Run directories are read through tracking/rundir.py; the command line is cli/report.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
 import math
 import re
 import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 from rich.table import Table
 
-from wavenet_harness.tracking.console import OneLineArgumentParser, UsageError
+from wavenet_harness.tracking.rundir import METRICS_NAME, RunDirError, find_run_dirs, read_metrics, read_overrides
 
-METRICS_NAME = "metrics.json"
-OVERRIDES_PATH = Path(".hydra") / "overrides.yaml"
 NUMBER_COLUMNS = ("steps", "seconds", "params", "train_loss", "val_loss")
 MISSING = "-"  # an override a run did not set
 
@@ -72,34 +69,11 @@ def _natural_key(text: str) -> list:
 
 def find_jobs(root: Path) -> list[Job]:
     """Every run folder under `root` (root itself included), read without changing anything."""
-    run_dirs = {p.parent for p in root.rglob(METRICS_NAME)}
-    run_dirs |= {p.parent.parent for p in root.rglob("overrides.yaml") if p.parent.name == ".hydra"}
     jobs = []
-    for run_dir in run_dirs:
+    for run_dir in find_run_dirs(root):
         name = run_dir.relative_to(root).as_posix() if run_dir != root else "."
         jobs.append(Job(name, run_dir, read_overrides(run_dir), read_metrics(run_dir)))
     return jobs
-
-
-def read_overrides(run_dir: Path) -> list[str]:
-    """The command-line overrides Hydra saved for a run ([] if there are none)."""
-    try:
-        items = yaml.safe_load((run_dir / OVERRIDES_PATH).read_text())
-    except (OSError, yaml.YAMLError):
-        return []
-    return [str(item) for item in items] if isinstance(items, list) else []
-
-
-def read_metrics(run_dir: Path) -> dict[str, Any]:
-    """A run's metrics.json ({} if absent, status "unreadable" if damaged)."""
-    path = run_dir / METRICS_NAME
-    if not path.exists():
-        return {}
-    try:
-        metrics = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {"status": "unreadable"}
-    return metrics if isinstance(metrics, dict) else {"status": "unreadable"}
 
 
 def distinguishing_keys(jobs: list[Job]) -> list[str]:
@@ -150,7 +124,7 @@ def table_rows(ranked: list[Job], keys: list[str]) -> list[dict[str, Any]]:
 def build_report(root: Path) -> dict[str, Any]:
     jobs = find_jobs(root)
     if not jobs:
-        raise UsageError(f"no runs under {root} (no {METRICS_NAME} or .hydra/ found)")
+        raise RunDirError(f"no runs under {root} (no {METRICS_NAME} or .hydra/ found)")
     ranked = rank(jobs)
     keys = distinguishing_keys(ranked)
     best = best_job(ranked)
@@ -215,53 +189,3 @@ def csv_text(report: dict[str, Any]) -> str:
 
 def json_text(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2) + "\n"
-
-
-def _write(destination: str, text: str) -> None:
-    if destination == "-":
-        sys.stdout.write(text)
-        return
-    try:
-        Path(destination).write_text(text)
-    except OSError as err:
-        raise UsageError(f"cannot write {destination}: {err.strerror or err}") from None
-
-
-# ---------------------------------------------------------------- the console script
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = OneLineArgumentParser(
-        prog="wavenet-report",
-        description="Tabulate every run under a folder (a multirun, or all of runs/), best val loss first.",
-    )
-    parser.add_argument("sweep_dir", metavar="SWEEP_DIR", help="a multirun folder or any folder of runs")
-    parser.add_argument("--csv", metavar="PATH", help="also write the table as CSV ('-': standard output)")
-    parser.add_argument("--json", metavar="PATH", help="also write the table as JSON ('-': standard output)")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> None:
-    try:
-        args = _parser().parse_args(argv)
-        if args.csv == "-" and args.json == "-":
-            raise UsageError("only one of --csv and --json can write to standard output ('-')")
-        root = Path(args.sweep_dir)
-        if not root.exists():
-            raise UsageError(f"{root} does not exist")
-        if not root.is_dir():
-            raise UsageError(f"{root} is not a folder; give a multirun folder or a folder of runs")
-        report = build_report(root)
-        if "-" not in (args.csv, args.json):
-            print_table(report, Console(width=None if sys.stdout.isatty() else 200))
-        if args.csv:
-            _write(args.csv, csv_text(report))
-        if args.json:
-            _write(args.json, json_text(report))
-    except UsageError as err:
-        print(f"wavenet-report: error: {err}", file=sys.stderr)
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()

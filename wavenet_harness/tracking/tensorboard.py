@@ -9,22 +9,25 @@ TensorBoard tags are a contract other tools read:
   val/loss           every eval_interval steps and at the end
   hparams/val_loss, hparams/train_loss   the HParams dashboard's metrics (val at every
                      evaluation, so a running sweep already shows in the HParams tab)
-  samples            text: a few names sampled at each evaluation (see sample.py)
+  samples            text: a few names sampled at each evaluation (`tensorboard_sampler`)
   diagnostics/...    with log.diagnostics=true (see diagnostics.py)
 
 HParams: every job writes the same flat set of hyperparameters (`hparam_values`) when it
 starts and its end status when it finishes, so the HParams tab pointed at a multirun
 directory shows one row per job.
+
+`check_log` holds the rules of the `log` config group. Tracking only listens: nothing
+here draws from the global random generator or changes what the loop computes; it knows
+nothing of the loop's internals, of Hydra or of the command line.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import tempfile
-from pathlib import Path
 from typing import Any, Callable
+
+import torch
 
 from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
 from tensorboard.plugins.hparams import metadata as hparams_metadata
@@ -34,34 +37,15 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summary
 from torch.utils.tensorboard.summary import text as text_summary
 
+from wavenet_harness.errors import ConfigError, is_int
+from wavenet_harness.data import Vocabulary
+from wavenet_harness.models.sampling import generate
+
 HPARAM_METRICS = ("hparams/val_loss", "hparams/train_loss")
-# The HParams tab takes its columns from one job's summary, so every job must write the
-# same keys. Options that only some choices of a config group have are filled with the
-# value that means "off" where the chosen option lacks them.
-GROUP_OPTION_DEFAULTS: dict[str, Any] = {
-    "model.batchnorm_bug": False,
-    "optim.momentum": 0.0,
-    "optim.weight_decay": 0.0,
-    "schedule.warmup_steps": 0,
-}
 CONFIG_GROUPS = ("model", "optim", "schedule")
 # The HParams plugin knows success, failure and unknown: a stopped run (to be resumed, or
 # pruned by a sweeper) is neither a success nor a failure.
 SESSION_STATUS = {"ok": "STATUS_SUCCESS", "interrupted": "STATUS_UNKNOWN", "pruned": "STATUS_UNKNOWN"}
-
-
-def write_json_atomic(path: str | os.PathLike, payload: dict) -> None:
-    """Write JSON via a temporary file and rename, so readers never see half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2, sort_keys=True, allow_nan=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def flatten_hparams(tree: dict, prefix: str = "") -> dict[str, Any]:
@@ -80,11 +64,14 @@ def flatten_hparams(tree: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def hparam_values(cfg: dict[str, Any], params: int, exclude=()) -> dict[str, Any]:
+def hparam_values(cfg: dict[str, Any], params: int, exclude=(), option_columns: dict[str, Any] | None = None) -> dict[str, Any]:
     """The flat hyperparameters a job reports to the HParams tab; the same keys for every job.
 
     Every top-level scalar and plain section (data.*) of the config, the chosen model,
-    optimizer and schedule by name, the GROUP_OPTION_DEFAULTS options and the params count.
+    optimizer and schedule by name, the params count and `option_columns`: the HParams tab
+    takes its columns from one job's summary, so options that only some choices of a
+    config group have ({'optim.momentum': 0.0, ...}, declared by their owners) are filled
+    with the value that means "off" where the chosen option lacks them.
     """
     values: dict[str, Any] = {}
     for key, value in cfg.items():
@@ -95,7 +82,7 @@ def hparam_values(cfg: dict[str, Any], params: int, exclude=()) -> dict[str, Any
         else:
             values.update(flatten_hparams({key: value}))
     everything = flatten_hparams(cfg)
-    for key, off in GROUP_OPTION_DEFAULTS.items():
+    for key, off in (option_columns or {}).items():
         values[key] = everything.get(key, off)
     values["params"] = params
     return values
@@ -213,3 +200,39 @@ class TensorBoardTracker:
 
 def _finite_or_nan(value) -> float:
     return float(value) if value is not None else float("nan")
+
+
+def samples_markdown(words: list[str], known: set[str]) -> str:
+    """A markdown list for TensorBoard's text tab; words not in `known` are marked new."""
+    return "\n".join(f"- {word}" + (" *(new)*" if word not in known else "") for word in words)
+
+
+def tensorboard_sampler(
+    model: torch.nn.Module, vocab: Vocabulary, train_words: list[str], n: int, seed: int
+) -> Callable[[int], str] | None:
+    """step -> markdown of `n` names for the `samples` text tag; None when n is 0.
+
+    Each evaluation gets its own generator seeded from (seed, step), so the samples at a
+    step are the same whether or not the run was resumed on the way.
+    """
+    if not n:
+        return None
+    known = set(train_words)
+
+    def sample_at(step: int) -> str:
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        return samples_markdown(generate(model, vocab, n, generator=generator), known)
+
+    return sample_at
+
+
+def check_log(log: dict[str, Any]) -> None:
+    """What is logged never changes training, but a zero or negative interval cannot work."""
+    for key, smallest in (("loss_every", 1), ("smooth_window", 1), ("diagnostics_every", 1), ("samples", 0)):
+        value = log.get(key, smallest)
+        if not is_int(value) or value < smallest:
+            what = "a positive whole number" if smallest else "a whole number >= 0"
+            raise ConfigError(f"log.{key}={value!r} is not allowed: it must be {what}")
+    for key in ("progress", "diagnostics"):
+        if not isinstance(log.get(key, False), bool):
+            raise ConfigError(f"log.{key}={log[key]!r} is not allowed: it must be true or false")

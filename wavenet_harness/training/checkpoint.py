@@ -3,26 +3,29 @@
 A checkpoint holds the model, the optimizer, the step to run next, every random-number
 generator the loop draws from, the listeners' own state (e.g. a half-full smoothing
 window) and the resolved config. It is loaded with torch.load(weights_only=True), so
-opening one never runs code stored in it.
+opening one never runs code stored in it. A checkpoint continues a run only if it is
+the same model on the same vocabulary (`check_identity`).
+
+The file's name and atomic write belong to the run directory (tracking/rundir.py); this
+module knows nothing of configs beyond the shape keys the model registry names.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
-CHECKPOINT_NAME = "checkpoint.pt"
+from wavenet_harness.errors import CheckpointError
+from wavenet_harness.models import SHAPE_KEYS
+from wavenet_harness.tracking.rundir import CHECKPOINT_NAME, write_atomic
+
+# The keys of a checkpoint: model, optimizer, step, rng, tracker, config, vocab, format_version.
 FORMAT_VERSION = 1
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that is missing, truncated, tampered with or from another model."""
 
 
 def rng_state() -> dict[str, Any]:
@@ -46,15 +49,7 @@ def _as_tuple(value):
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     """torch.save to a temporary file in the same folder, then rename over the old one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(dict(state, format_version=FORMAT_VERSION), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda f: torch.save(dict(state, format_version=FORMAT_VERSION), f), binary=True)
 
 
 def find_checkpoint(path: str | os.PathLike) -> Path:
@@ -84,3 +79,19 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} is not a wavenet-harness checkpoint (format {FORMAT_VERSION})")
     return state
+
+
+def check_identity(state: dict[str, Any], cfg: dict[str, Any], vocab: Sequence[str], source: Path) -> None:
+    """A checkpoint continues a run only with the same model shape and vocabulary."""
+    saved_cfg = state["config"]
+    for key in SHAPE_KEYS:
+        if saved_cfg.get(key) != cfg.get(key):
+            raise CheckpointError(
+                f"cannot resume from {source}: it was trained with {key}={saved_cfg.get(key)!r}, "
+                f"this run has {key}={cfg.get(key)!r}"
+            )
+    if tuple(state["vocab"]) != tuple(vocab):
+        raise CheckpointError(
+            f"cannot resume from {source}: it was trained on a vocabulary of {len(state['vocab'])} characters "
+            f"({''.join(state['vocab'])!r}), data.path={cfg['data']['path']} gives {''.join(vocab)!r}"
+        )

@@ -1,12 +1,33 @@
-"""Optimizers (config group `optim`) and learning-rate schedules (config group `schedule`)."""
+"""Optimizers (config group `optim`) and learning-rate schedules (config group `schedule`).
+
+Each optimizer and schedule is one `Choice`: the options it takes with the defaults it
+runs with, how it is built and the rules of its values. Adding an option means its yaml
+file in conf/ and its Choice here; config.validate() asks `check_optim` and
+`check_schedule`, the job reads the HParams columns from here.
+This module knows nothing of models beyond their parameters, of data or of files.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
+
+from wavenet_harness.errors import ConfigError, is_fraction, is_int, is_number, one_of, positive_float
+
+Schedule = Callable[[int], float]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a config group: its keys and defaults, its builder, its value rules."""
+
+    options: dict[str, Any]
+    build: Callable[..., Any]
+    check: Callable[[dict[str, Any], dict[str, Any]], None]  # (group, whole config) -> raises ConfigError
 
 
 class PlainSGD(torch.optim.Optimizer):
@@ -41,6 +62,32 @@ class PlainSGD(torch.optim.Optimizer):
                 p += -lr * grad
 
 
+class ForeachSGD(PlainSGD):
+    """PlainSGD with the plain update `p -= lr * grad` done for all parameters in one op.
+
+    With momentum or weight decay it falls back to PlainSGD's loop. zero_grad is a plain
+    loop too: torch's generic one groups tensors by device and dtype on every call.
+    """
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        groups = self.param_groups
+        if any(g["momentum"] or g["weight_decay"] for g in groups):
+            return super().step(closure)
+        for group in groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                torch._foreach_add_(params, [p.grad for p in params], alpha=-group["lr"])
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.zero_()
+
+
 def _decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """Weight decay on matrices and embeddings only, never on biases or batchnorm gains."""
     decay = [p for p in model.parameters() if p.ndim >= 2]
@@ -48,43 +95,144 @@ def _decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [dict(params=decay, weight_decay=weight_decay), dict(params=no_decay, weight_decay=0.0)]
 
 
+def _build_sgd(model: nn.Module, lr: float, momentum: float, weight_decay: float) -> PlainSGD:
+    return PlainSGD(_decay_groups(model, weight_decay), lr=lr, momentum=momentum)
+
+
+def _build_adamw(model: nn.Module, lr: float, betas, eps: float, weight_decay: float) -> torch.optim.AdamW:
+    return torch.optim.AdamW(_decay_groups(model, weight_decay), lr=lr, betas=tuple(betas), eps=eps)
+
+
+def _check_decay(optim: dict[str, Any], cfg: dict[str, Any]) -> None:
+    for key in ("momentum", "weight_decay"):
+        value = optim.get(key, 0.0)
+        if not is_number(value) or not (0 <= value < math.inf):
+            raise ConfigError(f"optim.{key}={value!r} is not allowed: it must be a finite number >= 0")
+
+
+def _check_adamw(optim: dict[str, Any], cfg: dict[str, Any]) -> None:
+    _check_decay(optim, cfg)
+    betas = optim.get("betas", [0.9, 0.999])
+    if not (isinstance(betas, (list, tuple)) and len(betas) == 2 and all(is_fraction(b) for b in betas)):
+        raise ConfigError(f"optim.betas={betas!r} is not allowed: two numbers in [0, 1), e.g. [0.9,0.999]")
+    positive_float("optim.eps", optim.get("eps", 1e-8))
+
+
+OPTIMIZERS: dict[str, Choice] = {
+    # The lecture's plain SGD; momentum and weight decay 0 keep it exact.
+    "sgd": Choice({"momentum": 0.0, "weight_decay": 0.0}, _build_sgd, _check_decay),
+    "adamw": Choice({"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01}, _build_adamw, _check_adamw),
+}
+# Options only some optimizers have, shown for every job in TensorBoard's HParams tab
+# with the value that means "off" where the chosen optimizer lacks them.
+OPTIM_HPARAM_COLUMNS: dict[str, Any] = {"momentum": 0.0, "weight_decay": 0.0}
+
+
 def build_optimizer(name: str, model: nn.Module, lr: float, **options) -> torch.optim.Optimizer:
-    if name == "sgd":
-        return PlainSGD(
-            _decay_groups(model, options.get("weight_decay", 0.0)), lr=lr, momentum=options.get("momentum", 0.0)
-        )
-    if name == "adamw":
-        return torch.optim.AdamW(
-            _decay_groups(model, options.get("weight_decay", 0.01)),
-            lr=lr,
-            betas=tuple(options.get("betas", (0.9, 0.999))),
-            eps=options.get("eps", 1e-8),
-        )
-    raise ValueError(f"optim.name={name!r} is not known; choose one of ['adamw', 'sgd']")
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optim.name={name!r} is not known; choose one of {sorted(OPTIMIZERS)}")
+    choice = OPTIMIZERS[name]
+    return choice.build(model, lr, **{key: options.get(key, default) for key, default in choice.options.items()})
 
 
-Schedule = Callable[[int], float]
+def build_optimizer_from_config(cfg: dict[str, Any], model: nn.Module) -> torch.optim.Optimizer:
+    """The config's optimizer; on the fast path with one multi-tensor update instead of a loop."""
+    options = {k: v for k, v in cfg["optim"].items() if k != "name"}
+    optimizer = build_optimizer(cfg["optim"]["name"], model, cfg["lr"], **options)
+    return speed_up_optimizer(optimizer) if cfg.get("fast") or cfg.get("compile") else optimizer
+
+
+def speed_up_optimizer(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
+    """The same optimizer with one multi-tensor update (fast=true)."""
+    if type(optimizer) is PlainSGD:
+        fast = ForeachSGD(optimizer.param_groups, lr=optimizer.defaults["lr"])
+        fast.load_state_dict(optimizer.state_dict())
+        return fast
+    if isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW)):
+        for group in optimizer.param_groups:
+            group["foreach"] = True
+    return optimizer
+
+
+def check_optim(cfg: dict[str, Any]) -> None:
+    optim = cfg["optim"]
+    one_of("optim", optim.get("name"), tuple(OPTIMIZERS))
+    OPTIMIZERS[optim["name"]].check(optim, cfg)
+
+
+# ---------------------------------------------------------------- schedules
+
+
+def _constant(lr: float, max_steps: int) -> Schedule:
+    return lambda step: lr
+
+
+def _step(lr: float, max_steps: int, decay_at: float, factor: float) -> Schedule:
+    # The lecture: 0.1 for the first 150k of 200k steps, then 0.01.
+    decay_step = int(decay_at * max_steps)
+    late_lr = lr * factor
+    return lambda step: lr if step < decay_step else late_lr
+
+
+def _cosine(lr: float, max_steps: int, warmup_steps: int, min_lr_ratio: float) -> Schedule:
+    warmup = int(warmup_steps)
+    min_lr = lr * min_lr_ratio
+
+    def cosine(step: int) -> float:
+        if step < warmup:
+            return lr * (step + 1) / warmup
+        progress = (step - warmup) / max(1, max_steps - warmup)
+        return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return cosine
+
+
+def _check_nothing(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
+    pass
+
+
+def _check_step(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
+    decay_at = schedule.get("decay_at")
+    if not is_number(decay_at) or not 0 <= decay_at <= 1:
+        raise ConfigError(f"schedule.decay_at={decay_at!r} is not allowed: a fraction of max_steps in [0, 1]")
+    positive_float("schedule.factor", schedule.get("factor"))
+
+
+def _check_cosine(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
+    warmup = schedule.get("warmup_steps")
+    if not is_int(warmup) or warmup < 0:
+        raise ConfigError(f"schedule.warmup_steps={warmup!r} is not allowed: a whole number >= 0")
+    if warmup > cfg["max_steps"]:
+        raise ConfigError(
+            f"schedule.warmup_steps={warmup} is not allowed: more warmup steps than max_steps={cfg['max_steps']}"
+        )
+    ratio = schedule.get("min_lr_ratio")
+    if not is_number(ratio) or not 0 <= ratio <= 1:
+        raise ConfigError(f"schedule.min_lr_ratio={ratio!r} is not allowed: a number in [0, 1]")
+
+
+SCHEDULES: dict[str, Choice] = {
+    "step": Choice({"decay_at": 0.75, "factor": 0.1}, _step, _check_step),
+    "constant": Choice({}, _constant, _check_nothing),
+    "cosine": Choice({"warmup_steps": 0, "min_lr_ratio": 0.0}, _cosine, _check_cosine),
+}
+SCHEDULE_HPARAM_COLUMNS: dict[str, Any] = {"warmup_steps": 0}
 
 
 def build_schedule(name: str, lr: float, max_steps: int, **options) -> Schedule:
     """Return step -> learning rate for steps 0 .. max_steps-1."""
-    if name == "constant":
-        return lambda step: lr
-    if name == "step":
-        # The lecture: 0.1 for the first 150k of 200k steps, then 0.01.
-        decay_at = int(options.get("decay_at", 0.75) * max_steps)
-        factor = options.get("factor", 0.1)
-        late_lr = lr * factor
-        return lambda step: lr if step < decay_at else late_lr
-    if name == "cosine":
-        warmup = int(options.get("warmup_steps", 0))
-        min_lr = lr * options.get("min_lr_ratio", 0.0)
+    if name not in SCHEDULES:
+        raise ValueError(f"schedule.name={name!r} is not known; choose one of {sorted(SCHEDULES)}")
+    choice = SCHEDULES[name]
+    return choice.build(lr, max_steps, **{key: options.get(key, default) for key, default in choice.options.items()})
 
-        def cosine(step: int) -> float:
-            if step < warmup:
-                return lr * (step + 1) / warmup
-            progress = (step - warmup) / max(1, max_steps - warmup)
-            return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
 
-        return cosine
-    raise ValueError(f"schedule.name={name!r} is not known; choose one of ['constant', 'cosine', 'step']")
+def schedule_from_config(cfg: dict[str, Any]) -> Schedule:
+    options = {k: v for k, v in cfg["schedule"].items() if k != "name"}
+    return build_schedule(cfg["schedule"]["name"], cfg["lr"], cfg["max_steps"], **options)
+
+
+def check_schedule(cfg: dict[str, Any]) -> None:
+    schedule = cfg["schedule"]
+    one_of("schedule", schedule.get("name"), tuple(SCHEDULES))
+    SCHEDULES[schedule["name"]].check(schedule, cfg)

@@ -1,7 +1,8 @@
 """A finished wavenet-train run, loaded back: its checkpoint, config, model and words.
 
-Shared by `wavenet-sample` and `wavenet-eval`. Every problem is a UsageError with one
-line that says what to pass instead.
+Shared by `wavenet-sample` and `wavenet-eval`. Every problem raises an error whose one
+line says what to pass instead (RunDirError, CheckpointError, DataError); it knows
+nothing of the command line.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import Any
 
 from torch import nn
 
-from wavenet_harness.tracking.console import UsageError
 from wavenet_harness.data import DataError, Vocabulary, read_words
+from wavenet_harness.models import build_model_from_config
+from wavenet_harness.tracking.rundir import checkpoint_in
+from wavenet_harness.training.checkpoint import CheckpointError, load_checkpoint
 
 
 @dataclass
@@ -30,8 +33,6 @@ class TrainedRun:
     def model(self) -> nn.Module:
         """The plain layer-by-layer model with the trained weights (a fused or compiled
         training path buys nothing outside training)."""
-        from wavenet_harness.training.job import build_model_from_config
-
         model = build_model_from_config(dict(self.config, fast=False, compile=False), self.vocab.size)
         model.load_state_dict(self.state["model"])
         return model
@@ -48,39 +49,19 @@ class TrainedRun:
             candidates = [configured] if configured.is_absolute() else [base / configured for base in bases]
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
-            raise UsageError(
+            raise DataError(
                 f"cannot find the training words file {candidates[0]} (data.path={self.config['data']['path']}); "
                 "pass --data PATH"
             )
-        try:
-            words = read_words(found)
-        except DataError as err:
-            raise UsageError(str(err)) from None
+        words = read_words(found)
         if Vocabulary.from_words(words).chars != self.vocab.chars:
-            raise UsageError(f"{found} is not the file this model was trained on (its characters differ); pass --data PATH")
+            raise DataError(f"{found} is not the file this model was trained on (its characters differ); pass --data PATH")
         return words
 
 
-def checkpoint_path(path: Path) -> Path:
-    from wavenet_harness.training.checkpoint import CHECKPOINT_NAME
-
-    if not path.exists():
-        raise UsageError(f"{path} does not exist; give a run directory or a checkpoint file")
-    if path.is_dir():
-        if not (path / CHECKPOINT_NAME).is_file():
-            raise UsageError(f"{path} holds no {CHECKPOINT_NAME}; give the directory of a wavenet-train run")
-        return path / CHECKPOINT_NAME
-    return path
-
-
 def load_trained_run(path: str | Path) -> TrainedRun:
-    from wavenet_harness.training.checkpoint import CheckpointError, load_checkpoint
-
-    checkpoint = checkpoint_path(Path(path))
-    try:
-        state = load_checkpoint(checkpoint)
-    except CheckpointError as err:
-        raise UsageError(str(err)) from None
+    checkpoint = checkpoint_in(Path(path))
+    state = load_checkpoint(checkpoint)
     if "vocab" not in state or "config" not in state:
-        raise UsageError(f"{checkpoint} has no saved vocabulary or config; it cannot be used")
+        raise CheckpointError(f"{checkpoint} has no saved vocabulary or config; it cannot be used")
     return TrainedRun(checkpoint, state["config"], Vocabulary(tuple(state["vocab"])), state)

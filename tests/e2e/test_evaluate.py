@@ -6,41 +6,35 @@ import json
 
 import pytest
 
-from conftest import TINY_OVERRIDES, call_main, read_metrics, run_cli
-from test_tracking import compose_config
-from wavenet_harness.cli import eval as evaluate
+from helpers import TINY_OVERRIDES, compose, read_metrics
 from wavenet_harness.training.job import run_training
 
 
-def _main(argv, capsys):
-    return call_main(evaluate.main, argv, capsys)
-
-
 @pytest.mark.parametrize("model", [[], ["model=conv", "block_size=16", "depth=4", "model.dropout=0.2", "model.residual=true"]])
-def test_val_split_gives_the_runs_own_val_loss(tmp_path, tiny_words_file, capsys, model):
-    cfg = compose_config(f"data.path={tiny_words_file}", *TINY_OVERRIDES, "log.samples=0", *model)
+def test_val_split_gives_the_runs_own_val_loss(tmp_path, tiny_words_file, cli, model):
+    cfg = compose(f"data.path={tiny_words_file}", *TINY_OVERRIDES, "log.samples=0", *model)
     run_dir = tmp_path / "run"
     assert run_training(cfg, run_dir)["status"] == "ok"
 
-    code, out, err = _main([str(run_dir), "--split", "val", "--json"], capsys)
+    code, out, err = cli.in_process("wavenet-eval", [str(run_dir), "--split", "val", "--json"])
     assert code == 0 and err == ""
     [val] = json.loads(out)
     # the saved model rebuilt from its config must score what training measured at the end
     assert val["loss"] == pytest.approx(read_metrics(run_dir)["val_loss"], rel=1e-6)
     assert val["step"] == 60
 
-    code, out, _ = _main([str(run_dir), "--split", "test", "--json"], capsys)
+    code, out, _ = cli.in_process("wavenet-eval", [str(run_dir), "--split", "test", "--json"])
     [test] = json.loads(out)
     assert code == 0 and test["split"] == "test" and test["loss"] != val["loss"]
     assert 0 < test["loss"] < 3.3 + 1.0
 
 
-def test_console_script_on_two_runs_and_bad_input(tmp_path, tiny_words_file):
+def test_console_script_on_two_runs_and_bad_input(tmp_path, tiny_words_file, cli):
     for name in ("a", "b"):
-        proc = run_cli([*TINY_OVERRIDES, f"data.path={tiny_words_file}", f"hydra.run.dir={tmp_path / name}",
+        proc = cli([*TINY_OVERRIDES, f"data.path={tiny_words_file}", f"hydra.run.dir={tmp_path / name}",
                         f"seed={len(name) + ord(name)}"], tmp_path)
         assert proc.returncode == 0, proc.stderr
-    proc = run_cli([str(tmp_path / "a"), str(tmp_path / "b"), "--split", "test"], tmp_path, entry="wavenet-eval")
+    proc = cli([str(tmp_path / "a"), str(tmp_path / "b"), "--split", "test"], tmp_path, entry="wavenet-eval")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == 3 and "test loss" in lines[0] and lines[2].startswith("mean ")
@@ -52,6 +46,6 @@ def test_console_script_on_two_runs_and_bad_input(tmp_path, tiny_words_file):
         ([str(tmp_path / "a"), "--split", "dev"], "invalid choice"),
         ([str(tmp_path / "a"), "--data", str(tmp_path / "missing.txt")], "cannot find the training words file"),
     ]:
-        proc = run_cli(argv, tmp_path, entry="wavenet-eval")
+        proc = cli(argv, tmp_path, entry="wavenet-eval")
         assert proc.returncode == 2 and proc.stdout == ""
         assert len(proc.stderr.strip().splitlines()) == 1 and expected in proc.stderr, proc.stderr

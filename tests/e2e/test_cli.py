@@ -1,14 +1,14 @@
 """End to end: the real `wavenet-train` in a subprocess, as a user runs it."""
 
-from conftest import TINY_OVERRIDES, read_metrics, run_cli
+from helpers import TINY_OVERRIDES, read_metrics
 
 # The tiny settings without n_hidden, which these tests set themselves.
 TINY_WITHOUT_N_HIDDEN = [o for o in TINY_OVERRIDES if not o.startswith("n_hidden=")]
 
 
-def test_default_model_trains_a_few_hundred_steps_from_any_directory(tmp_path, names_path):
+def test_default_model_trains_a_few_hundred_steps_from_any_directory(tmp_path, names_path, cli):
     run_dir = tmp_path / "run"
-    result = run_cli(
+    result = cli(
         ["max_steps=300", "eval_interval=100", "checkpoint_interval=0", "log.progress=false",
          f"data.path={names_path}", f"hydra.run.dir={run_dir}"],
         cwd=tmp_path,
@@ -26,9 +26,9 @@ def test_default_model_trains_a_few_hundred_steps_from_any_directory(tmp_path, n
     assert "val loss" in result.stderr + result.stdout  # the end-of-run summary
 
 
-def test_card_usage_model_hier_n_hidden_works_literally(tmp_path, tiny_words_file):
+def test_card_usage_model_hier_n_hidden_works_literally(tmp_path, tiny_words_file, cli):
     run_dir = tmp_path / "run"
-    result = run_cli(
+    result = cli(
         ["model=hier", "n_hidden=16", *TINY_WITHOUT_N_HIDDEN, f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}"],
         cwd=tmp_path,
     )
@@ -37,9 +37,9 @@ def test_card_usage_model_hier_n_hidden_works_literally(tmp_path, tiny_words_fil
     assert "n_hidden: 16" in config and "name: hier" in config
 
 
-def test_multirun_writes_one_run_directory_per_job(tmp_path, tiny_words_file):
+def test_multirun_writes_one_run_directory_per_job(tmp_path, tiny_words_file, cli):
     sweep_dir = tmp_path / "sweep"
-    result = run_cli(
+    result = cli(
         ["--multirun", "n_hidden=4,8", *TINY_WITHOUT_N_HIDDEN, f"data.path={tiny_words_file}",
          f"hydra.sweep.dir={sweep_dir}"],
         cwd=tmp_path,
@@ -56,8 +56,8 @@ def test_multirun_writes_one_run_directory_per_job(tmp_path, tiny_words_file):
     assert params[0] < params[1]  # n_hidden 4 vs 8
 
 
-def test_bad_value_is_one_line_and_exit_code_2(tmp_path, tiny_words_file):
-    result = run_cli(["block_size=6", f"data.path={tiny_words_file}", "hydra.run.dir=" + str(tmp_path / "r")], cwd=tmp_path)
+def test_bad_value_is_one_line_and_exit_code_2(tmp_path, tiny_words_file, cli):
+    result = cli(["block_size=6", f"data.path={tiny_words_file}", "hydra.run.dir=" + str(tmp_path / "r")], cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "block_size=6" in result.stderr and "multiple of 4" in result.stderr

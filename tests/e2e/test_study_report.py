@@ -47,9 +47,8 @@ def test_summary_counts_best_and_importances(sweep_dir):
     assert summary["wall_minutes"] >= 0
 
 
-def test_cli_markdown_and_bad_input(sweep_dir, tmp_path, capsys):
-    study_report.main([str(sweep_dir), "--top", "2", "--markdown"])
-    out = capsys.readouterr().out.splitlines()
+def test_cli_markdown_and_bad_input(sweep_dir, tmp_path, cli):
+    out = cli.in_process("wavenet-study", [str(sweep_dir), "--top", "2", "--markdown"]).stdout.splitlines()
     assert out[0].startswith("study toy: 15 trials: 12 finished, 1 pruned, 1 failed")
     assert out[1] == "| trial | val loss | x | y | params | minutes |" and out[2] == "|---|---|---|---|---|---|"
     assert len([line for line in out if line.startswith("| ") and line[2].isdigit()]) == 2
@@ -57,7 +56,5 @@ def test_cli_markdown_and_bad_input(sweep_dir, tmp_path, capsys):
 
     for argv, expected in [([str(tmp_path / "nowhere")], "does not exist"), ([str(sweep_dir), "--top", "0"], "--top 0"),
                            ([str(sweep_dir), "--study", "other"], "the storage holds toy")]:
-        with pytest.raises(SystemExit) as exit:
-            study_report.main(argv)
-        err = capsys.readouterr().err
-        assert exit.value.code == 2 and len(err.strip().splitlines()) == 1 and expected in err, err
+        code, _, err = cli.in_process("wavenet-study", argv)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and expected in err, err

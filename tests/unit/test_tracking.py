@@ -7,18 +7,16 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
-from conftest import TINY_OVERRIDES
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams.api_pb2 import Status
 
-from wavenet_harness.cli import train as cli
+from helpers import TINY_OVERRIDES, compose
+from wavenet_harness.models import build_model
 from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log10
-from wavenet_harness.models.tree import build_model
-from wavenet_harness.training.optim import PlainSGD
-from wavenet_harness.training.job import NOT_HPARAMS, run_training
 from wavenet_harness.tracking.tensorboard import LossSmoother, TensorBoardTracker, hparam_values
+from wavenet_harness.training.job import NOT_HPARAMS, OPTION_COLUMNS, run_training
+from wavenet_harness.training.optim import PlainSGD
 
 
 def read_events(tb_dir: Path) -> EventAccumulator:
@@ -44,10 +42,6 @@ def hparams_plugin(events: EventAccumulator) -> dict:
         if hparams_metadata.SESSION_END_INFO_TAG in content
         else None,
     }
-
-
-def compose_config(*overrides: str) -> dict:
-    return cli.compose_config(list(overrides))
 
 
 LOSSES = [3.0 - 0.01 * i + 0.05 * (i % 7) for i in range(60)]
@@ -132,9 +126,9 @@ def test_interrupted_run_leaves_its_partial_window_to_the_resumed_run(tmp_path):
 
 def test_every_job_reports_the_same_hparam_keys():
     """The HParams tab takes its columns from one job, so group choices must not change the keys."""
-    base = compose_config()
-    other = compose_config("model=mlp", "optim=adamw", "schedule=cosine", "n_hidden=64")
-    a, b = hparam_values(base, 100, NOT_HPARAMS), hparam_values(other, 200, NOT_HPARAMS)
+    base = compose()
+    other = compose("model=mlp", "optim=adamw", "schedule=cosine", "n_hidden=64")
+    a, b = (hparam_values(cfg, params, NOT_HPARAMS, OPTION_COLUMNS) for cfg, params in ((base, 100), (other, 200)))
     assert a.keys() == b.keys()
     assert {"lr", "n_hidden", "block_size", "batch_size", "model", "optim", "schedule", "params"} <= a.keys()
     assert not any(key.startswith("log") for key in a)
@@ -166,7 +160,7 @@ def test_diagnostics_match_the_lecture_formulas():
         module.register_forward_hook(lambda m, i, out, name=name: tanh_outputs.__setitem__(name, out.detach()))
 
     X, Y = torch.randint(0, 27, (32, 8)), torch.randint(0, 27, (32,))
-    F.cross_entropy(model(X), Y).backward()
+    model(X, Y)[1].backward()
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     optimizer.step()
     diagnostics.on_optimizer_step(0)
@@ -187,14 +181,14 @@ def test_diagnostics_match_the_lecture_formulas():
     # step 1 is not a diagnostics step: nothing more is written
     written = len(writer.scalars)
     model.zero_grad()
-    F.cross_entropy(model(X), Y).backward()
+    model(X, Y)[1].backward()
     optimizer.step()
     diagnostics.on_optimizer_step(1)
     assert len(writer.scalars) == written
 
 
 def _tiny_run(tmp_path: Path, words: Path, name: str, *extra: str) -> tuple[dict, EventAccumulator]:
-    cfg = compose_config(f"data.path={words}", *TINY_OVERRIDES, "log.loss_every=1", *extra)
+    cfg = compose(f"data.path={words}", *TINY_OVERRIDES, "log.loss_every=1", *extra)
     metrics = run_training(cfg, tmp_path / name)
     return metrics, read_events(tmp_path / name / "tb")
 

@@ -1,6 +1,6 @@
 """Bad configs and bad words files through the CLI: exit code 2 and one clear line.
 
-Most cases run through tests/cli_batch.py, which calls the `wavenet-train` entry point
+Most cases run through the `cli` fixture's batch, which calls the `wavenet-train` entry point
 once per command line inside a single process (one torch import for all of them); one
 case also runs as a real separate process to show a shell sees the same.
 """
@@ -12,8 +12,7 @@ import os
 import pytest
 import torch
 
-from cli_batch import assert_one_error_line, run_batch
-from conftest import TINY_OVERRIDES, TINY_WORDS, read_metrics, run_cli, write_tiny_words
+from helpers import TINY_OVERRIDES, assert_one_error_line, TINY_WORDS, read_metrics, write_tiny_words
 
 # (case id, overrides, text the one error line must contain)
 CONFIG_CASES = [
@@ -60,7 +59,7 @@ DATA_CASES = [
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
+def batch(tmp_path_factory, cli):
     """Every case of this module in one process: {case id: result}."""
     root = tmp_path_factory.mktemp("errors")
     words = write_tiny_words(root)
@@ -82,7 +81,7 @@ def batch(tmp_path_factory):
     cases["clean words"] = [*base, f"hydra.run.dir={root / 'clean'}"]
     cases["messy words"] = [*base, f"data.path={messy}", f"hydra.run.dir={root / 'messy'}"]
 
-    results = run_batch(list(cases.values()), root)
+    results = cli.batch(list(cases.values()), root)
     by_name = dict(zip(cases, results))
     by_name["root"] = root
     return by_name
@@ -111,16 +110,16 @@ def test_windows_line_endings_whitespace_and_bom_give_the_same_vocabulary_and_nu
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
                     reason="root reads files whatever their permissions, so chmod 000 cannot make one unreadable")
-def test_unreadable_file(tmp_path):
+def test_unreadable_file(tmp_path, cli):
     path = tmp_path / "words.txt"
     path.write_text("emma\nava\n")
     path.chmod(0)
-    result = run_cli([*TINY_OVERRIDES, f"data.path={path}", f"hydra.run.dir={tmp_path / 'r'}"], cwd=tmp_path)
+    result = cli([*TINY_OVERRIDES, f"data.path={path}", f"hydra.run.dir={tmp_path / 'r'}"], cwd=tmp_path)
     assert_one_error_line(result.returncode, result.stderr, "permission denied")
 
 
-def test_a_real_process_sees_one_line_and_exit_code_2(tmp_path, tiny_words_file):
+def test_a_real_process_sees_one_line_and_exit_code_2(tmp_path, tiny_words_file, cli):
     # (test_cli.py runs a value mistake, block_size=6, as a real process too.)
     args = [*TINY_OVERRIDES, f"data.path={tiny_words_file}", "nhidden=64", f"hydra.run.dir={tmp_path / 'r'}"]
-    result = run_cli(args, cwd=tmp_path)
+    result = cli(args, cwd=tmp_path)
     assert_one_error_line(result.returncode, result.stderr, "nhidden is not a config key")

@@ -4,7 +4,7 @@ One tiny job (hier, 240 steps, a checkpoint every 40) runs three times at once a
 processes: uninterrupted (the reference), killed with SIGKILL and interrupted with Ctrl-C
 (SIGINT), each of the last two as soon as its first checkpoint exists; beside them a
 two-job sweep gets Ctrl-C during its first job. Then one batch of CLI calls
-(tests/cli_batch.py: one torch import for all) runs the job again from scratch, resumes
+(the `cli` fixture's batch: one torch import for all) runs the job again from scratch, resumes
 the broken runs with `hydra.run.dir=<same dir> resume=true` (after Ctrl-C: the very
 command that was printed) and tries broken checkpoints. The final losses and
 every parameter must equal the reference exactly; broken checkpoints are refused with
@@ -24,19 +24,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from cli_batch import assert_one_error_line, run_batch
-from conftest import TINY_WORDS, read_metrics, write_tiny_words
+from helpers import TINY_WORDS, assert_one_error_line, read_metrics, write_tiny_words
 from wavenet_harness.training.checkpoint import CheckpointError, load_checkpoint
 
 MAX_STEPS, CHECKPOINT_EVERY = 240, 40
 JOB = [f"max_steps={MAX_STEPS}", f"checkpoint_interval={CHECKPOINT_EVERY}", "eval_interval=80",
        "batch_size=8", "n_embd=4", "n_hidden=8", "log.progress=false", "log.smooth_window=25", "threads=1"]
-
-
-def start_cli(args: list[str], cwd: Path) -> subprocess.Popen:
-    env = dict(os.environ, HYDRA_FULL_ERROR="0", PYTHONUNBUFFERED="1")
-    return subprocess.Popen(["wavenet-train", *args], cwd=cwd, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def wait_for_checkpoint(process: subprocess.Popen, run_dir: Path, timeout: float = 240) -> None:
@@ -105,15 +98,15 @@ def broken_checkpoints(root: Path, reference: Path) -> tuple[dict, Path]:
 
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory):
+def scenario(tmp_path_factory, cli):
     root = tmp_path_factory.mktemp("resume")
     words = write_tiny_words(root)
     job = [*JOB, f"data.path={words}"]
     dirs = {name: root / name for name in ("reference", "killed", "interrupted", "again", "sweep")}
-    processes = {name: start_cli([*job, f"hydra.run.dir={dirs[name]}"], root)
+    processes = {name: cli.start([*job, f"hydra.run.dir={dirs[name]}"], root)
                  for name in ("reference", "killed", "interrupted")}
     # A two-job sweep whose first job is the reference job (seed 42 is the default).
-    processes["sweep"] = start_cli(["--multirun", "seed=42,7", *job, f"hydra.sweep.dir={dirs['sweep']}"], root)
+    processes["sweep"] = cli.start(["--multirun", "seed=42,7", *job, f"hydra.sweep.dir={dirs['sweep']}"], root)
     wait_for_checkpoint(processes["killed"], dirs["killed"])
     processes["killed"].kill()
     for name, run_dir in (("interrupted", dirs["interrupted"]), ("sweep", dirs["sweep"] / "0")):
@@ -135,7 +128,7 @@ def scenario(tmp_path_factory):
         "resume sweep": shlex.split(printed_sweep_command)[1:],
         **{name: [*job, *args, f"hydra.run.dir={root / 'broken' / name}"] for name, (args, _) in broken.items()},
     }
-    results = dict(zip(calls, run_batch(list(calls.values()), root)))
+    results = dict(zip(calls, cli.batch(list(calls.values()), root)))
     return dict(dirs=dirs, done=done, before_resume=before_resume, printed_command=printed_command,
                 printed_sweep_command=printed_sweep_command, sweep_jobs_before_resume=sweep_jobs_before_resume,
                 results=results, broken=broken, marker=marker)

@@ -1,5 +1,4 @@
-"""The Optuna sweeper (hydra/sweeper=wavenet_optuna): search space, pruning, resume, and
-two workers sharing one study through a real PostgreSQL server on loopback."""
+"""The Optuna sweeper through the real `wavenet-train`: trial outcomes, resuming a study, shared storage."""
 
 from __future__ import annotations
 
@@ -15,59 +14,19 @@ from pathlib import Path
 
 import optuna
 import pytest
-from conftest import REPO, TINY_OVERRIDES, read_metrics, run_cli
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
-from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions, masked, override_value
-from wavenet_harness.sweeps.study import StudyConfigError, open_storage
-
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+from helpers import REPO, TINY_OVERRIDES, read_metrics
+from wavenet_harness.sweeps.study import open_storage
 
 
-def test_search_space_from_yaml():
-    space = build_distributions({
-        "lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
-        "n_hidden": {"type": "int", "low": 64, "high": 256, "step": 64},
-        "optim": {"type": "categorical", "choices": ["sgd", "adamw"]},
-        "block_size": [8, 16],
-    })
-    assert space["lr"] == FloatDistribution(1e-3, 0.3, log=True)
-    assert space["n_hidden"] == IntDistribution(64, 256, step=64)
-    assert space["optim"] == CategoricalDistribution(["sgd", "adamw"])
-    assert space["block_size"] == CategoricalDistribution([8, 16])
-
-
-@pytest.mark.parametrize(
-    "params, message",
-    [
-        ({"lr": {"type": "gaussian"}}, "type='gaussian' is not allowed"),
-        ({"lr": {"type": "float", "low": 0.1}}, "needs 'high'"),
-        ({"lr": {"type": "float", "low": 0.0, "high": 1.0, "log": True}}, "is not allowed"),
-        ({"optim": {"type": "categorical", "choices": []}}, "choices is empty"),
-    ],
-)
-def test_bad_search_space_is_one_clear_error(params, message):
-    with pytest.raises(StudyConfigError, match=message):
-        build_distributions(params)
-
-
-def test_passwords_are_not_printed():
-    assert masked("postgresql://me:s3cret@db:5432/study") == "postgresql://me:***@db:5432/study"
-    assert masked("postgresql://me@db/study") == "postgresql://me@db/study"
-
-
-def test_bad_search_space_on_the_command_line_is_one_line(tmp_path, tiny_words_file):
-    result = run_cli(_tiny(tiny_words_file, tmp_path / "sweep", "+hydra.sweeper.params.lr={type:gaussian}"), cwd=REPO)
+def test_bad_search_space_on_the_command_line_is_one_line(tmp_path, tiny_words_file, cli):
+    result = cli(_tiny(tiny_words_file, tmp_path / "sweep", "+hydra.sweeper.params.lr={type:gaussian}"), cwd=REPO)
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "wavenet-train: error: hydra.sweeper.params.lr.type='gaussian' is not allowed: choose float, int or categorical"
     )
-
-
-def test_override_values():
-    assert [override_value(v) for v in (0.001, 64, "adamw", True, None)] == ["0.001", "64", "adamw", "true", "null"]
-    assert override_value("a b") == "'a b'"
 
 
 def _tiny(words: Path, sweep_dir: Path, *extra: str, seed: str = "0") -> list[str]:
@@ -86,7 +45,7 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def test_trials_end_ok_failed_pruned_diverged_and_a_rerun_resumes_the_study(tmp_path, tiny_words_file):
+def test_trials_end_ok_failed_pruned_diverged_and_a_rerun_resumes_the_study(tmp_path, tiny_words_file, cli):
     # One study, two runs of the same command (one CLI start-up less than two tests).
     # Run 1, random sampler seed 28: lr = 0.5, -1, 1e-6, 1e30, one after another. 0.5 trains
     # (ok); -1 is refused by the config checks (failed); 1e-6 barely moves from the initial
@@ -95,7 +54,7 @@ def test_trials_end_ok_failed_pruned_diverged_and_a_rerun_resumes_the_study(tmp_
     sweep_dir = tmp_path / "sweep"
     args = ["+hydra.sweeper.params.lr=[0.5,1e-6,1e30,-1.0]", "hydra.sweeper.pruner.name=median",
             "hydra.sweeper.pruner.n_startup_trials=1"]
-    first = run_cli(_tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=4", *args, seed="28"), cwd=REPO)
+    first = cli(_tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=4", *args, seed="28"), cwd=REPO)
     assert first.returncode == 0, first.stderr[-3000:]
     trials = _study(sweep_dir).trials
     ended = {t.params["lr"]: (t.state, read_metrics(sweep_dir / str(t.number))) for t in trials}
@@ -125,7 +84,7 @@ def test_trials_end_ok_failed_pruned_diverged_and_a_rerun_resumes_the_study(tmp_
     # to the study through its storage): 0-3 are kept as they were, 4 (stale) is failed and
     # asked again as 5, and 6 is new (the fresh sampler's first draw, lr=0.5).
     parallel = ["hydra/launcher=parallel", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2"]
-    second = run_cli(
+    second = cli(
         _tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=6", *args, *parallel, seed="28"), cwd=REPO
     )
     assert second.returncode == 0, second.stderr[-3000:]
@@ -137,9 +96,6 @@ def test_trials_end_ok_failed_pruned_diverged_and_a_rerun_resumes_the_study(tmp_
     assert {n: read_metrics(sweep_dir / str(n))["finished_at"] for n in range(4)} == finished_at
     assert read_metrics(sweep_dir / "4")["status"] == "interrupted"
     assert "sweep: 7 jobs: 3 ok, 1 failed, 1 diverged, 1 pruned, 1 interrupted" in second.stdout
-
-
-# --- two workers, one study, a real PostgreSQL server --------------------------------------
 
 
 def _postgres_bin() -> Path | None:

@@ -1,0 +1,24 @@
+"""The report table (tracking/report.py) on hand-made run folders."""
+
+from __future__ import annotations
+
+from helpers import make_run, numbers
+from wavenet_harness.tracking import report
+
+
+def test_report_ranks_runs_and_keeps_only_distinguishing_overrides(sweep):
+    result = report.build_report(sweep)
+    assert result["override_keys"] == ["n_hidden", "lr"]
+    assert [row["job"] for row in result["jobs"]] == ["1", "10", "0", "2", "3", "11"]
+    assert [row["status"] for row in result["jobs"]] == ["ok", "ok", "ok", "running", "diverged", "no metrics"]
+    best = result["jobs"][0]
+    assert (best["n_hidden"], best["lr"], best["val_loss"], best["params"]) == ("16", "0.1", 2.30, 641)
+    assert result["best"] == {"job": "1", "val_loss": 2.30,
+                              "command": "wavenet-train max_steps=100 data.path=words.txt n_hidden=16 lr=0.1"}
+
+
+def test_unreadable_metrics_is_a_row_not_a_crash(tmp_path):
+    make_run(tmp_path, "0", ["n_hidden=8"], **numbers(2.0))
+    (make_run(tmp_path, "1", ["n_hidden=9"]) / "metrics.json").write_text("{not json")
+    rows = report.build_report(tmp_path)["jobs"]
+    assert [(r["job"], r["status"]) for r in rows] == [("0", "ok"), ("1", "unreadable")]

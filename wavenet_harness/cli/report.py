@@ -1,0 +1,65 @@
+"""`wavenet-report SWEEP_DIR`: every run under a folder in one table, best val loss first.
+
+    wavenet-report runs/multirun/2026-11-28/10-00-00
+    wavenet-report runs/ --csv report.csv --json -      # the same table for other tools
+
+The table is built by tracking/report.py; this module only reads the command line and
+writes the outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
+from wavenet_harness.tracking.report import build_report, csv_text, json_text, print_table
+
+PROG = "wavenet-report"
+
+
+def _write(destination: str, text: str) -> None:
+    if destination == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(destination).write_text(text)
+    except OSError as err:
+        raise UsageError(f"cannot write {destination}: {err.strerror or err}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = OneLineArgumentParser(
+        prog=PROG,
+        description="Tabulate every run under a folder (a multirun, or all of runs/), best val loss first.",
+    )
+    parser.add_argument("sweep_dir", metavar="SWEEP_DIR", help="a multirun folder or any folder of runs")
+    parser.add_argument("--csv", metavar="PATH", help="also write the table as CSV ('-': standard output)")
+    parser.add_argument("--json", metavar="PATH", help="also write the table as JSON ('-': standard output)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    with one_line_errors(PROG):
+        args = _parser().parse_args(argv)
+        if args.csv == "-" and args.json == "-":
+            raise UsageError("only one of --csv and --json can write to standard output ('-')")
+        root = Path(args.sweep_dir)
+        if not root.exists():
+            raise UsageError(f"{root} does not exist")
+        if not root.is_dir():
+            raise UsageError(f"{root} is not a folder; give a multirun folder or a folder of runs")
+        report = build_report(root)
+        if "-" not in (args.csv, args.json):
+            print_table(report, Console(width=None if sys.stdout.isatty() else 200))
+        if args.csv:
+            _write(args.csv, csv_text(report))
+        if args.json:
+            _write(args.json, json_text(report))
+
+
+if __name__ == "__main__":
+    main()
