@@ -17,12 +17,13 @@ allowed; nothing here reads data or builds a model.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
-from wavenet_harness.errors import ConfigError, positive_float, whole_number
+from wavenet_harness.errors import ConfigError, is_number, positive_float, whole_number
 from wavenet_harness.models import check_model_config
 from wavenet_harness.models.fused import check_speed_options
 from wavenet_harness.schema import DataSchema, schema_keys
@@ -37,6 +38,7 @@ __all__ = ["ConfigError", "validate", "compose_config", "config_dir", "register_
 
 def validate(cfg: dict) -> None:
     """Raise ConfigError for the first value that cannot work."""
+    _check_groups_present(cfg)
     _check_known_keys(cfg)
     _check_resume(cfg.get("resume", False))
     for key in ("block_size", "n_embd", "n_hidden", "depth", "batch_size", "max_steps"):
@@ -44,6 +46,7 @@ def validate(cfg: dict) -> None:
     for key in ("eval_interval", "checkpoint_interval", "seed", "threads"):
         whole_number(key, cfg[key], allow_zero=True)
     positive_float("lr", cfg["lr"])
+    _check_diverge_factor(cfg.get("diverge_factor", 0))
     check_device(cfg["device"])
     check_model_config(cfg)
     check_speed_options(cfg)
@@ -67,6 +70,26 @@ def _check_known_keys(cfg: dict) -> None:
             raise ConfigError(f"data.{key} is not a config key; known keys here: {', '.join(sorted(known_data))}")
 
 
+def _check_groups_present(cfg: dict) -> None:
+    """A group set to null (by a config file or a script) is said in one line, not a KeyError."""
+    for group in ("model", "optim", "schedule"):
+        if not isinstance(cfg.get(group), dict) or "name" not in cfg[group]:
+            raise ConfigError(f"{group}={cfg.get(group)!r} is not allowed: choose one of the {group} options in conf/{group}/")
+    if not isinstance(cfg.get("data"), dict) or not isinstance(cfg.get("log"), dict):
+        raise ConfigError("data and log must be sections of keys (data.path=..., log.progress=...), not null")
+
+
+def _check_diverge_factor(value: Any) -> None:
+    """0 (off), or a factor above 1: a loss of ln(vocab) is where every model starts."""
+    if not is_number(value) or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"diverge_factor={value!r} is not allowed: a finite number >= 0 (0 turns the check off)")
+    if 0 < value <= 1:
+        raise ConfigError(
+            f"diverge_factor={value!r} is not allowed: it must be above 1 (a loss above ln(vocab) is where "
+            "every model starts), or 0 to turn the check off"
+        )
+
+
 def _check_resume(value: Any) -> None:
     if isinstance(value, bool) or (isinstance(value, str) and value.strip()):
         return
@@ -86,11 +109,16 @@ def config_dir() -> str:
 
 
 def register_plugins() -> None:
-    """What Hydra needs registered before composing train.yaml: the schema and the sweeper."""
+    """What Hydra needs registered before composing train.yaml: the schema, the sweeper,
+    the SLURM launcher and the run directory's `${wavenet_unique:}` token."""
     from hydra_plugins.wavenet_optuna_sweeper import register as register_sweeper
+    from hydra_plugins.wavenet_slurm_launcher import register as register_slurm_launcher
+    from wavenet_harness.tracking.rundir import register_unique_resolver
 
     register_sweeper()
+    register_slurm_launcher()
     register_schema()
+    register_unique_resolver()
 
 
 def compose_config(overrides: list[str] = (), hydra_config: bool = False):

@@ -105,6 +105,8 @@ def read_words(path: str | os.PathLike) -> list[str]:
         raise DataError(f"data.path: file not found: {path}")
     if path.is_dir():
         raise DataError(f"data.path: {path} is a directory; expected a text file with one word per line")
+    if not path.is_file():  # a FIFO, a socket, a device: reading it may never end
+        raise DataError(f"data.path: {path} is not a regular file; expected a text file with one word per line")
     try:
         # utf-8-sig drops the byte-order mark some Windows editors put first, which would
         # otherwise become a character of the first word.
@@ -179,9 +181,20 @@ class WindowBatches:
         return self.X[ix], self.Y[ix]
 
 
+def check_splits(words: list[str], parts: tuple[list[str], ...]) -> None:
+    """Refuse a words file too small for every split to hold a word (val loss of nothing is NaN)."""
+    for name, part in zip(("train", "val", "test"), parts):
+        if not part:
+            raise DataError(
+                f"data.path: {len(words)} word{'s' if len(words) != 1 else ''} leave the {name} split empty "
+                "(80/10/10 by words); give at least 6 words"
+            )
+
+
 def build_dataset(words: list[str], block_size: int, split_seed: int = 42) -> Dataset:
     vocab = Vocabulary.from_words(words)
     parts = split_words(words, split_seed)
+    check_splits(words, parts)
     splits = [Split(part, *build_windows(part, vocab, block_size)) for part in parts]
     return Dataset(vocab, block_size, *splits)
 

@@ -37,11 +37,17 @@ def is_fraction(value: Any) -> bool:
     return is_number(value) and 0 <= value < 1
 
 
+# torch keeps sizes, steps and seeds in 64-bit integers.
+LARGEST_INT = 2**63 - 1
+
+
 def whole_number(name: str, value: Any, allow_zero: bool = False) -> None:
     smallest = 0 if allow_zero else 1
     if not is_int(value) or value < smallest:
         what = "a whole number >= 0" if allow_zero else "a positive whole number"
         raise ConfigError(f"{name}={value!r} is not allowed: {name} must be {what}")
+    if value > LARGEST_INT:
+        raise ConfigError(f"{name}={value} is not allowed: {name} must be below 2**63")
 
 
 def positive_float(name: str, value: Any) -> None:

@@ -47,6 +47,7 @@ class TrainSchema:
     threads: int = 0
     eval_interval: int = 10000
     checkpoint_interval: int = 10000
+    diverge_factor: float = 10.0
     # false, true, or the path of a run directory / checkpoint: OmegaConf 2.3 has no
     # Union of primitives, so config.py checks it.
     resume: Any = False
@@ -90,8 +91,21 @@ def _known_keys(parent: Any) -> str:
     return f"; known keys here: {', '.join(keys)}" if keys else ""
 
 
-def explain_config_error(err: BaseException) -> str | None:
+def _null_group(argv: list[str]) -> str | None:
+    """`model=null` on the command line: Hydra's ValueError does not say which group."""
+    for arg in argv:
+        key, _, value = arg.partition("=")
+        if value.strip() == "null" and "." not in key:
+            return key.lstrip("+~")
+    return None
+
+
+def explain_config_error(err: BaseException, argv: list[str] = ()) -> str | None:
     """One line for a mistake Hydra or OmegaConf found in the config; None if it is not one."""
+    if isinstance(err, ValueError) and str(err).startswith("Config group override must be a string"):
+        group = _null_group(list(argv))
+        given = f"{group}=null" if group else "a config group set to null"
+        return f"{given} is not allowed: a config group needs one of its options (or leave it out for the default)"
     cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
     if isinstance(err, MissingConfigException) and err.options is not None:
         group = (err.missing_cfg_file or "").rsplit("/", 1)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import re
 import socket
 import sys
 import time
@@ -33,6 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
+from wavenet_harness.passwords import has_password, mask_secrets, masked
 from wavenet_harness.sweeps.study import (
     PRUNER_ATTR, StudyConfigError, build_pruner, build_sampler, open_storage, quoted, trial_overrides,
 )
@@ -92,9 +92,6 @@ def one_line(err: BaseException) -> str:
     return " ".join(lines[:3]) if lines else type(err).__name__
 
 
-def masked(storage_name: str) -> str:
-    """A storage URL fit to print: the password, if any, replaced by ***."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", storage_name)
 
 
 def _alive(pid: int) -> bool:
@@ -158,9 +155,16 @@ class StudySearch:
         if not space:
             raise StudyConfigError("the search space is empty: set hydra.sweeper.params (see conf/hparams_search/)")
 
+        if s["storage"] and has_password(s["storage"]):
+            # Only a password typed on the command line is moved to PGPASSWORD (cli/train.py);
+            # one from a config file would be written into every job's files.
+            raise StudyConfigError(
+                f"hydra.sweeper.storage={masked(s['storage'])} holds a password: give the URL without it and put "
+                "the password in ~/.pgpass or PGPASSWORD (see README, Sweeps)"
+            )
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        OmegaConf.save(OmegaConf.create(mask_secrets(OmegaConf.to_container(self.config))), sweep_dir / "multirun.yaml")
         storage_name = s["storage"] or str((sweep_dir / JOURNAL_NAME).resolve())
         storage, study = self._open_study(storage_name)
         study.set_user_attr(PRUNER_ATTR, s["pruner"])

@@ -8,6 +8,7 @@ case also runs as a real separate process to show a shell sees the same.
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 import torch
@@ -42,6 +43,14 @@ CONFIG_CASES = [
     ("unknown device", ["device=tpu"], "device='tpu' is not allowed: choose one of auto, cpu, cuda, mps"),
     ("unparsable override", ["n_hidden=["], "cannot parse the override 'n_hidden=['"),
     ("resume from nowhere", ["resume=/nonexistent/run"], "cannot resume: /nonexistent/run does not exist"),
+    ("integer past 64 bits", ["seed=1180591620717411303424"], "seed=1180591620717411303424 is not allowed: seed must be below 2**63"),
+    ("steps past 64 bits", ["max_steps=18446744073709551616"], "max_steps must be below 2**63"),
+    ("model too big for memory", ["n_hidden=100000000000"], "cannot build the model with these sizes"),
+    ("context too big for memory", ["block_size=4611686018427387904"], "cannot build the dataset with these sizes"),
+    ("null model group", ["model=null"], "model=null is not allowed: a config group needs one of its options"),
+    ("null optimizer group", ["optim=null"], "optim=null is not allowed"),
+    ("batch of one", ["batch_size=1"], "batch_size=1 is not allowed: batchnorm needs at least 2 examples per batch"),
+    ("diverge_factor of 1", ["diverge_factor=1"], "diverge_factor=1.0 is not allowed: it must be above 1"),
 ]
 if not torch.cuda.is_available():
     CONFIG_CASES.append(("device not present", ["device=cuda"], "device=cuda is not allowed: no CUDA device is present"))
@@ -54,8 +63,21 @@ DATA_CASES = [
     ("only blank lines", b"\n   \n\t\r\n\n", "holds no words"),
     ("word longer than the limit", b"emma\n" + b"a" * 201 + b"\n", "line 2 is 201 characters long (at most 200)"),
     ("end token inside a word", b"emma\nanne.marie\n", "line 2: 'anne.marie' contains '.'"),
+    ("a single word", b"emma\n", "1 word leave the train split empty"),
+    ("five words", b"emma\nava\nmia\nluna\naria\n", "5 words leave the val split empty"),
 ]
 
+
+
+# (case id, arguments with {root} and {fifo}, text the one error line must contain)
+SPECIAL_CASES = [
+    ("words file not a regular file", ["data.path={fifo}", "hydra.run.dir={root}/runs/fifo"], "is not a regular file"),
+    ("run dir cannot be created", ["hydra.run.dir={root}/a_file/run"], "cannot create or write"),
+    ("sweep on slurm without slurm", ["--multirun", "hydra/launcher=slurm", "hydra.sweep.dir={root}/runs/slurm"],
+     "hydra/launcher=slurm needs a SLURM cluster"),
+]
+if shutil.which("sbatch") is not None:
+    SPECIAL_CASES.pop()
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +100,14 @@ def batch(tmp_path_factory, cli):
     messy = root / "messy.txt"
     messy.write_bytes(b"\xef\xbb\xbf" + b"".join(f"  {w}\t \r\n".encode() + (b"\r\n" if i % 5 == 0 else b"")
                                                 for i, w in enumerate(TINY_WORDS)))
+    fifo = root / "words.fifo"
+    os.mkfifo(fifo)  # reading it would wait for a writer forever
+    (root / "a_file").write_text("not a folder")
+    for name, args, _ in SPECIAL_CASES:
+        args = [a.format(root=root, fifo=fifo) for a in args]
+        flags = [a for a in args if a.startswith("--")]  # --multirun goes before the overrides
+        cases[name] = [*flags, *base, *(a for a in args if a not in flags)]
+    cases["markup in the run dir"] = [*base, f"hydra.run.dir='{root / 'markup' / '[bold]x[/bold]'}'"]
     cases["clean words"] = [*base, f"hydra.run.dir={root / 'clean'}"]
     cases["messy words"] = [*base, f"data.path={messy}", f"hydra.run.dir={root / 'messy'}"]
 
@@ -95,6 +125,24 @@ def test_config_mistake_is_one_line_and_exit_code_2(batch, name, expected):
 @pytest.mark.parametrize("name,expected", [(c[0], c[2]) for c in DATA_CASES], ids=[c[0] for c in DATA_CASES])
 def test_data_mistake_is_one_line_and_exit_code_2(batch, name, expected):
     assert_one_error_line(batch[name]["rc"], batch[name]["stderr"], expected)
+
+
+@pytest.mark.parametrize("name,expected", [(c[0], c[2]) for c in SPECIAL_CASES], ids=[c[0] for c in SPECIAL_CASES])
+def test_file_and_machine_mistakes_are_one_line_and_exit_code_2(batch, name, expected):
+    assert_one_error_line(batch[name]["rc"], batch[name]["stderr"], expected)
+
+
+def test_a_run_directory_with_rich_markup_is_shown_as_typed(batch):
+    result = batch["markup in the run dir"]
+    assert result["rc"] == 0, result["stderr"][-3000:]
+    assert "[bold]x[/bold]" in result["stderr"].replace("\n", "").replace("│", "").replace(" ", "")
+
+
+def test_refused_runs_write_nothing(batch):
+    """Every refused case above was given its own run (or sweep) directory: none exists."""
+    runs = batch["root"] / "runs"
+    assert not runs.exists() or list(runs.iterdir()) == []
+    assert (batch["root"] / "a_file").read_text() == "not a folder"
 
 
 def test_windows_line_endings_whitespace_and_bom_give_the_same_vocabulary_and_numbers(batch):

@@ -14,12 +14,13 @@ The run is loaded by training/trained.py; this module only reads the command lin
 from __future__ import annotations
 
 import argparse
-import json
+import math
 
 import torch
 
 from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.data import build_dataset
+from wavenet_harness.tracking.rundir import json_text
 from wavenet_harness.training.loop import evaluate
 from wavenet_harness.training.trained import load_trained_run
 
@@ -47,7 +48,9 @@ def evaluate_run(path: str, split: str, data_option: str | None = None) -> dict:
     with torch.no_grad():
         loss = evaluate(run.model(), part.X, part.Y)
     return {"path": str(path), "checkpoint": str(run.checkpoint), "step": run.step, "split": split,
-            "words": len(part.words), "predictions": int(part.Y.shape[0]), "loss": loss}
+            "words": len(part.words), "predictions": int(part.Y.shape[0]), "loss": loss,
+            # A model with NaN weights scores NaN: JSON says null, and this says why.
+            "status": "ok" if math.isfinite(loss) else "non_finite"}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         args = _parser().parse_args(argv)
         results = [evaluate_run(path, args.split, args.data) for path in args.paths]
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json_text(results, indent=2))
         return
     for r in results:
         print(f"{r['path']}  {r['split']} loss {r['loss']:.4f}  ({r['predictions']} predictions, step {r['step']})")

@@ -10,13 +10,13 @@ only reads the command line and prints.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 
 import torch
 
 from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
 from wavenet_harness.data import split_words
+from wavenet_harness.tracking.rundir import json_text
 from wavenet_harness.models.sampling import DEFAULT_MAX_LEN, generate
 from wavenet_harness.training.trained import load_trained_run
 
@@ -40,15 +40,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+MAX_NUM = 100_000  # words per call; more is a file's worth, not a look at the model
+LARGEST_SEED = 2**63 - 1
+
+
 def _check_options(args: argparse.Namespace) -> None:
-    if args.num < 1:
-        raise UsageError(f"--num {args.num} is not allowed: give a positive whole number")
+    if not 1 <= args.num <= MAX_NUM:
+        raise UsageError(f"--num {args.num} is not allowed: give a whole number from 1 to {MAX_NUM:,}")
+    if not 0 <= args.seed <= LARGEST_SEED:
+        raise UsageError(f"--seed {args.seed} is not allowed: give a whole number from 0 to 2**63 - 1")
     if not (math.isfinite(args.temperature) and args.temperature > 0):
         raise UsageError(f"--temperature {args.temperature} is not allowed: give a positive finite number")
     if args.top_k is not None and args.top_k < 1:
         raise UsageError(f"--top-k {args.top_k} is not allowed: give a whole number >= 1")
-    if args.max_len < 1:
-        raise UsageError(f"--max-len {args.max_len} is not allowed: give a positive whole number")
+    if not 1 <= args.max_len <= 640_000:
+        raise UsageError(f"--max-len {args.max_len} is not allowed: give a positive whole number up to 640,000")
+    if args.top_k is not None and args.top_k > LARGEST_SEED:
+        raise UsageError(f"--top-k {args.top_k} is not allowed: give a whole number below 2**63")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -57,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         _check_options(args)
         result = _sample(args)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json_text(result, indent=2))
         return
     width = max(len(s["word"]) for s in result["samples"])
     for s in result["samples"]:
@@ -75,8 +83,11 @@ def _sample(args: argparse.Namespace) -> dict:
     train_words = set(split_words(run.words(args.data), cfg["data"]["split_seed"])[0])
     model = run.model()
     generator = torch.Generator().manual_seed(args.seed)
-    words = generate(model, vocab, args.num, args.temperature, args.top_k, generator, args.prefix, args.max_len,
-                     block_size=cfg["block_size"])
+    try:
+        words = generate(model, vocab, args.num, args.temperature, args.top_k, generator, args.prefix, args.max_len,
+                         block_size=cfg["block_size"])
+    except ValueError as err:
+        raise UsageError(f"cannot sample from {checkpoint}: {err}") from None
     samples = [{"word": w, "new": w not in train_words} for w in words]
     return {
         "checkpoint": str(checkpoint),

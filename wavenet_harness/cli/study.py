@@ -17,10 +17,11 @@ tracking/rundir.py; Optuna is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
+from wavenet_harness.passwords import masked
+from wavenet_harness.tracking.rundir import json_text
 from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
 from wavenet_harness.tracking.rundir import JOURNAL_NAME, read_metrics
 
@@ -53,8 +54,12 @@ def _open_study(args: argparse.Namespace) -> Any:
     else:
         raise UsageError("give the sweep folder of an Optuna search, or --storage URL")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(name)
-    studies = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    try:
+        storage = open_storage(name)
+        studies = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    except Exception as err:  # a database that cannot be reached or read: the user's to fix
+        detail = " ".join(str(err).split())[:200] or type(err).__name__
+        raise UsageError(f"cannot open the study storage {masked(name)}: {masked(detail)}") from None
     study_name = args.study or (studies[0] if len(studies) == 1 else None)
     if study_name not in studies:
         raise UsageError(f"choose a study with --study: the storage holds {', '.join(studies) or 'none'}")
@@ -135,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
             raise UsageError(f"--top {args.top} is not allowed: give a positive whole number")
         summary = summarise(_open_study(args), args.top)
     if args.json:
-        print(json.dumps(summary, indent=2, default=str))
+        print(json_text(summary, indent=2, default=str))
     else:
         _print_text(summary, args.markdown)
 

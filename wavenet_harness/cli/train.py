@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import shlex
+import signal
 import sys
 from pathlib import Path
 
@@ -20,12 +21,16 @@ from omegaconf import DictConfig, OmegaConf
 
 from wavenet_harness.cli import USER_ERRORS, error_line
 from wavenet_harness.config import config_dir, register_plugins
+from wavenet_harness.passwords import mask_secrets, move_storage_password_to_env
 from wavenet_harness.schema import explain_config_error
 from wavenet_harness.sweeps import launch as sweep
+from wavenet_harness.tracking import rundir
 from wavenet_harness.tracking.console import print_summary
 from wavenet_harness.training.job import run_training
 
 PROG = "wavenet-train"
+# Loaded in every process that runs a job (joblib and submitit workers too).
+rundir.register_unique_resolver()
 
 
 def _rerun_command(run_dir: str) -> str:
@@ -47,25 +52,45 @@ def train_task(cfg: DictConfig) -> float:
     plain = OmegaConf.to_container(cfg, resolve=True)
     plain["threads"] = sweep.job_threads(plain.get("threads", 0), hydra_cfg.launcher if multirun else None)
     try:
-        metrics = run_training(plain, Path(run_dir))
+        metrics = run_training(plain, Path(run_dir), on_claim=lambda folder: _save_hydra_files(folder, cfg))
     except Exception as err:
-        if multirun:  # failure is a result: record it, the sweep goes on
+        if multirun and isinstance(err, rundir.RunDirTaken):  # another run's directory: leave it be
+            error_line(PROG, f"job {hydra_cfg.job.num}: {err}")
+            return math.nan
+        if multirun:  # failure is a result in the job's own folder: record it, the sweep goes on
             sweep.record_failure(Path(run_dir), err, isinstance(err, USER_ERRORS))
+            _save_hydra_files(Path(run_dir), cfg)  # which overrides failed, for the summary and reports
             return math.nan
         if not isinstance(err, USER_ERRORS):
             raise
+        rundir.remove_if_empty(rundir.CREATED_FOR_THIS_RUN)  # a refused run leaves nothing behind
         error_line(PROG, str(err))
         sys.exit(2)
     print_summary(metrics, run_dir)
     if metrics["status"] == "interrupted":
         print(f"interrupted; checkpoint saved. Resume with:\n  {_rerun_command(run_dir)}", file=sys.stderr)
         if not multirun:
-            sys.exit(130)
+            sys.exit(_interrupted_exit_code(metrics))
         if hydra_cfg.launcher._target_.endswith(".BasicLauncher"):  # jobs run here: Ctrl-C stops the sweep
             print(f"sweep stopped. Resume all its jobs with:\n  {_resume_sweep_command()}", file=sys.stderr)
             sys.exit(130)
     val_loss = metrics.get("val_loss")
     return float(val_loss) if val_loss is not None else math.nan
+
+
+def _save_hydra_files(run_dir: Path, cfg: DictConfig) -> None:
+    """Hydra's .hydra/ files, written once the run has passed its checks (see tracking/rundir.py),
+    with any database password masked."""
+    hydra_root = HydraConfig.instance().cfg
+    task, hydra_node, overrides = (OmegaConf.to_container(node, resolve=False)
+                                   for node in (cfg, hydra_root, hydra_root.hydra.overrides.task))
+    rundir.save_hydra_files(run_dir, mask_secrets(task), mask_secrets(hydra_node), mask_secrets(overrides))
+
+
+def _interrupted_exit_code(metrics: dict) -> int:
+    """128 + the signal's number, as a shell reports a process stopped by it (Ctrl-C: 130)."""
+    name = metrics.get("signal") or "Ctrl-C"
+    return 130 if name == "Ctrl-C" else 128 + int(getattr(signal, name, signal.SIGINT))
 
 
 def main() -> None:
@@ -75,13 +100,15 @@ def main() -> None:
     # line with exit code 2. A user who set HYDRA_FULL_ERROR=1 still gets the traceback.
     wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
+    # A password in hydra.sweeper.storage goes to PGPASSWORD before Hydra sees (and prints) it.
+    sys.argv[1:] = move_storage_password_to_env(sys.argv[1:])
     try:
         train_task()
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and returns itself)
         error_line(PROG, "interrupted outside the training loop; the run directory keeps its last checkpoint, if any")
         sys.exit(130)
     except Exception as err:
-        message = None if wants_traceback else explain_config_error(err)
+        message = None if wants_traceback else explain_config_error(err, sys.argv[1:]) or rundir.explain_os_error(err)
         if message is None:
             raise
         error_line(PROG, message)

@@ -78,6 +78,13 @@ def check_model_config(cfg: dict[str, Any]) -> None:
         check_dropout(model["dropout"])
     if model["name"] != "mlp":
         hier_group_sizes(cfg["block_size"], cfg["depth"])
+    _check_batch_size(cfg)
+
+
+def _check_batch_size(cfg: dict[str, Any]) -> None:
+    """Batchnorm needs two rows per batch; model=conv's batches are whole words, many rows each."""
+    if cfg["batch_size"] < 2 and cfg["model"]["name"] != "conv":
+        raise ConfigError(f"batch_size={cfg['batch_size']} is not allowed: batchnorm needs at least 2 examples per batch")
 
 
 def _check_options(model: dict[str, Any]) -> None:

@@ -62,7 +62,14 @@ def generate(
             chars = list(prefix)
             while len(chars) < max_len:
                 logits, _ = model(torch.tensor([context], device=device))
-                logits = logits[0].float().cpu() / temperature
+                logits = logits[0].float().cpu()
+                if not torch.isfinite(logits).all():
+                    raise ValueError("the model's outputs are not finite numbers (did its run diverge?)")
+                if temperature < torch.finfo(torch.float32).tiny:  # not a float32: divide in float64
+                    logits = logits.double()
+                # Shifted so the best logit is 0 before dividing: a tiny temperature then
+                # gives 0 and -inf (greedy), never inf - inf.
+                logits = (logits - logits.max()) / temperature
                 if top_k is not None and top_k < logits.numel():
                     kth_best = torch.topk(logits, top_k).values[-1]
                     logits = logits.masked_fill(logits < kth_best, -math.inf)

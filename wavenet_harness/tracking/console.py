@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -56,7 +57,8 @@ class ProgressBar:
 
 
 def print_summary(metrics: dict[str, Any], run_dir: str) -> None:
-    table = Table(title=f"wavenet-train: {metrics['status']}", show_header=False, title_justify="left")
+    # Paths and errors may hold rich's markup characters ([...]): shown as typed.
+    table = Table(title=f"wavenet-train: {escape(str(metrics['status']))}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     rows = [
@@ -70,7 +72,7 @@ def print_summary(metrics: dict[str, Any], run_dir: str) -> None:
     if metrics.get("error"):
         rows.insert(2, ("error", str(metrics["error"])))
     for name, value in rows:
-        table.add_row(name, value)
+        table.add_row(name, escape(value))
     console.print(table)
 
 

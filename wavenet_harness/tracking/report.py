@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 import shlex
@@ -26,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from wavenet_harness.tracking import rundir
 from wavenet_harness.tracking.rundir import METRICS_NAME, RunDirError, find_run_dirs, read_metrics, read_overrides
 
 NUMBER_COLUMNS = ("steps", "seconds", "params", "train_loss", "val_loss")
@@ -156,22 +157,24 @@ STATUS_STYLE = {"ok": "green", "running": "cyan", "diverged": "red", "failed": "
 
 def print_table(report: dict[str, Any], console: Console) -> None:
     keys = report["override_keys"]
-    table = Table(title=f"{len(report['jobs'])} runs in {report['sweep_dir']}", title_justify="left")
+    # Folder names and override values may hold rich's markup characters ([...]): escaped.
+    table = Table(title=f"{len(report['jobs'])} runs in {escape(report['sweep_dir'])}", title_justify="left")
     table.add_column("job")
     for key in keys:
-        table.add_column(key)
+        table.add_column(escape(key))
     table.add_column("status")
     for column in NUMBER_COLUMNS:
         table.add_column(column.replace("_", " "), justify="right")
     for row in report["jobs"]:
         style = STATUS_STYLE.get(row["status"], "")
-        cells = [row["job"], *(str(row[k]) for k in keys), f"[{style}]{row['status']}[/]" if style else row["status"]]
+        status = escape(str(row["status"]))
+        cells = [escape(row["job"]), *(escape(str(row[k])) for k in keys), f"[{style}]{status}[/]" if style else status]
         cells += [_fmt(column, row[column]) for column in NUMBER_COLUMNS]
         table.add_row(*cells)
     console.print(table)
     best = report["best"]
     if best:
-        console.print(f"best: {best['job']} (val loss {best['val_loss']:.4f}); rerun it with:")
+        console.print(f"best: {escape(best['job'])} (val loss {best['val_loss']:.4f}); rerun it with:")
         console.print(f"  {best['command']}", highlight=False, markup=False, soft_wrap=True)
     else:
         console.print("no run has finished yet")
@@ -188,4 +191,4 @@ def csv_text(report: dict[str, Any]) -> str:
 
 
 def json_text(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2) + "\n"
+    return rundir.json_text(report, indent=2) + "\n"

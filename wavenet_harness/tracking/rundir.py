@@ -10,17 +10,37 @@ A run directory (one job of wavenet-train) holds:
 A sweep directory holds job directories (0/, 1/, ...) and, for an Optuna search, optuna.journal.
 
 Every file is written through `write_atomic` (temporary file + rename), so a reader
-never sees half a file. This module imports nothing from the rest of the package: data,
-checkpoints, the job, reports and sweeps all build on it.
+never sees half a file, and every JSON through `json_text`, so none holds a bare NaN.
+This module imports nothing from the rest of the package: data, checkpoints, the job,
+reports and sweeps all build on it.
+
+A run directory belongs to one run (README "When things go wrong"):
+  - default directories end in a random token (`runs/<date>/<H-M-S>-<token>`,
+    `${wavenet_unique:}` in conf/train.yaml), so runs started in the same second, on one
+    machine or many, get different directories;
+  - a directory that already holds a run (RUN_MARKERS) is written only by `resume=true`
+    (or `resume=<that directory>`); anything else is refused before a byte is written;
+  - a run claims its directory by creating metrics.json exclusively, so of two runs
+    racing for one directory exactly one goes on;
+  - Hydra's `.hydra/` files are written by the job once every check has passed
+    (train.yaml sets `hydra.output_subdir: null`; Hydra's cli.log is opened only when
+    something is logged), and a refused run removes the folders Hydra made for it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import secrets
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, IO
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
 
 METRICS_NAME = "metrics.json"
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -35,8 +55,18 @@ HYDRA_DIR = ".hydra"
 STATUSES = ("ok", "failed", "diverged", "pruned", "interrupted", "running", "missing")
 
 
+# What marks a folder as holding a run (any one of them).
+RUN_MARKERS = (METRICS_NAME, CHECKPOINT_NAME, TENSORBOARD_DIR, HYDRA_DIR)
+UNIQUE_RESOLVER = "wavenet_unique"
+TOKEN_BYTES = 3  # 6 hex characters: 16.7 million names per second
+
+
 class RunDirError(ValueError):
     """A path that is not the run directory (or the folder of runs) it should be."""
+
+
+class RunDirTaken(RunDirError):
+    """The run directory holds (or was just taken by) another run; nothing was written."""
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[IO], None], binary: bool = False, suffix: str = ".tmp") -> Path:
@@ -53,11 +83,34 @@ def write_atomic(path: str | os.PathLike, write: Callable[[IO], None], binary: b
     return path
 
 
+def json_safe(value: Any, where: str = "", replaced: list[str] | None = None) -> Any:
+    """A copy that is valid JSON: NaN and infinity become None; `replaced` collects their keys."""
+    if isinstance(value, float) and not math.isfinite(value):
+        if replaced is not None:
+            replaced.append(where or "value")
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v, f"{where}.{k}" if where else str(k), replaced) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v, f"{where}[{i}]", replaced) for i, v in enumerate(value)]
+    return value
+
+
+def json_text(payload: Any, **options: Any) -> str:
+    """JSON for files and --json outputs: never a bare NaN (which no other JSON reader
+    accepts). A dict whose numbers were not finite gets `non_finite`: the keys now null, and why."""
+    replaced: list[str] = []
+    clean = json_safe(payload, replaced=replaced)
+    if replaced and isinstance(clean, dict):
+        clean["non_finite"] = {"keys": replaced, "why": "NaN or infinite (the run diverged or had nothing to score)"}
+    return json.dumps(clean, allow_nan=False, **options)
+
+
 def write_json_atomic(path: str | os.PathLike, payload: dict) -> None:
     """Write JSON atomically, so readers never see half a file."""
 
     def dump(f: IO) -> None:
-        json.dump(payload, f, indent=2, sort_keys=True, allow_nan=True)
+        f.write(json_text(payload, indent=2, sort_keys=True))
         f.write("\n")
 
     write_atomic(path, dump)
@@ -122,3 +175,133 @@ def checkpoint_in(path: Path) -> Path:
             raise RunDirError(f"{path} holds no {CHECKPOINT_NAME}; give the directory of a wavenet-train run")
         return path / CHECKPOINT_NAME
     return path
+
+
+# ---------------------------------------------------------------- a run directory belongs to one run
+
+
+def register_unique_resolver() -> None:
+    """`${wavenet_unique:}` -> a random token, the same for every read of one config."""
+    if not OmegaConf.has_resolver(UNIQUE_RESOLVER):
+        OmegaConf.register_new_resolver(UNIQUE_RESOLVER, lambda: secrets.token_hex(TOKEN_BYTES), use_cache=True)
+
+
+def run_markers(run_dir: Path) -> list[str]:
+    """The names in `run_dir` that show a run already lives there ([] for a fresh folder)."""
+    return [name for name in RUN_MARKERS if (run_dir / name).exists()]
+
+
+def resumes_in_place(resume: Any, run_dir: Path) -> bool:
+    """resume=true, or resume=<this directory or its checkpoint>: the run continues here."""
+    if resume is True:
+        return True
+    if isinstance(resume, str) and resume.strip():
+        target = Path(resume)
+        target = target.parent if target.name == CHECKPOINT_NAME else target
+        try:
+            return target.resolve() == run_dir.resolve()
+        except OSError:
+            return False
+    return False
+
+
+def check_free(run_dir: Path, resume: Any) -> None:
+    """Refuse a directory that holds a run unless this run continues it."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunDirTaken(f"run directory {run_dir} is a file, not a folder; choose another hydra.run.dir")
+    markers = run_markers(run_dir)
+    if markers and not resumes_in_place(resume, run_dir):
+        raise RunDirTaken(
+            f"{run_dir} already holds a run ({', '.join(markers)}); continue it with resume=true "
+            f"hydra.run.dir={run_dir}, or leave out hydra.run.dir for a new directory"
+        )
+
+
+def claim(run_dir: Path, resume: Any) -> None:
+    """Make the directory and take it: metrics.json created exclusively (kept by a resume)."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunDirTaken(f"cannot create the run directory {run_dir}: {err.strerror or err}") from None
+    if resumes_in_place(resume, run_dir):
+        return
+    try:
+        fd = os.open(run_dir / METRICS_NAME, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        raise RunDirTaken(
+            f"{run_dir} was taken by another run started at the same time; leave out hydra.run.dir for a new directory"
+        ) from None
+    except OSError as err:
+        raise RunDirTaken(f"cannot write in the run directory {run_dir}: {err.strerror or err}") from None
+    os.close(fd)
+
+
+def save_hydra_files(run_dir: Path, task_cfg: Any, hydra_cfg: Any, overrides: Any) -> None:
+    """What Hydra writes to .hydra/ (config.yaml, hydra.yaml, overrides.yaml), from plain
+    containers the caller has already cleaned of secrets."""
+    folder = run_dir / HYDRA_DIR
+    folder.mkdir(exist_ok=True)
+    for name, node in (("config.yaml", task_cfg), ("hydra.yaml", hydra_cfg), ("overrides.yaml", overrides)):
+        text = OmegaConf.to_yaml(OmegaConf.create(node))
+        write_atomic(folder / name, lambda f, text=text: f.write(text))
+
+
+def missing_ancestors(run_dir: Path) -> list[Path]:
+    """The folders of `run_dir` (itself first) that do not exist yet."""
+    missing = []
+    for folder in (run_dir, *run_dir.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    return missing
+
+
+def remove_if_empty(folders: list[Path]) -> None:
+    """Undo the folders a refused run had made for it: deepest first, only while empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+# The folders Hydra is about to create for this process's single run (see RunDirGuard).
+CREATED_FOR_THIS_RUN: list[Path] = []
+
+
+class RunDirGuard(Callback):
+    """Hydra callback (conf/train.yaml hydra.callbacks), before Hydra makes any folder.
+
+    A single run notes which folders of its run directory do not exist yet, so a refused
+    run can remove them again. A multirun on hydra/launcher=slurm without SLURM is refused,
+    and so is a multirun into a sweep folder that already holds a sweep's jobs, unless
+    resume=true (the Optuna sweeper's folder is its study's home: running the same command
+    again continues the study, in new job folders).
+    """
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        CREATED_FOR_THIS_RUN[:] = missing_ancestors(Path(str(config.hydra.run.dir)))
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        launcher = str(config.hydra.launcher.get("_target_", ""))
+        if "slurm" in launcher.lower() and shutil.which("sbatch") is None:  # before the sweep folder is made
+            _refuse("hydra/launcher=slurm needs a SLURM cluster (no sbatch on this machine); "
+                    "use hydra/launcher=parallel here")
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        optuna = "wavenet_optuna" in str(config.hydra.sweeper.get("_target_", "")).lower()
+        if optuna or config.get("resume") is True or not (sweep_dir / "multirun.yaml").exists():
+            return
+        _refuse(f"{sweep_dir} already holds a sweep (multirun.yaml); continue its jobs with resume=true "
+                f"hydra.sweep.dir={sweep_dir}, or leave out hydra.sweep.dir for a new folder")
+
+
+def _refuse(message: str) -> None:
+    print(f"wavenet-train: error: {message}", file=sys.stderr)
+    sys.exit(2)  # SystemExit passes through Hydra's callback guard on purpose
+
+
+def explain_os_error(err: BaseException) -> str | None:
+    """A folder or file the user pointed at that cannot be made or written, in one line."""
+    if isinstance(err, OSError) and err.filename:
+        return f"cannot create or write {err.filename}: {err.strerror or type(err).__name__}"
+    return None

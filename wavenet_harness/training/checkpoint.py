@@ -81,8 +81,21 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return state
 
 
-def check_identity(state: dict[str, Any], cfg: dict[str, Any], vocab: Sequence[str], source: Path) -> None:
-    """A checkpoint continues a run only with the same model shape and vocabulary."""
+# Keys of the checkpoint's config that must match too: (dotted key, what it is).
+IDENTITY_KEYS = (("data.split_seed", "split seed"), ("optim.name", "optimizer"), ("schedule.name", "schedule"))
+
+
+def _dotted(cfg: Any, key: str) -> Any:
+    for part in key.split("."):
+        cfg = cfg.get(part) if isinstance(cfg, dict) else None
+    return cfg
+
+
+def check_identity(
+    state: dict[str, Any], cfg: dict[str, Any], vocab: Sequence[str], source: Path, words_sha256: str | None = None
+) -> None:
+    """A checkpoint continues a run only with the same model shape and vocabulary, the same
+    data (words file by sha256, split seed), optimizer and schedule, and not backwards."""
     saved_cfg = state["config"]
     for key in SHAPE_KEYS:
         if saved_cfg.get(key) != cfg.get(key):
@@ -94,4 +107,22 @@ def check_identity(state: dict[str, Any], cfg: dict[str, Any], vocab: Sequence[s
         raise CheckpointError(
             f"cannot resume from {source}: it was trained on a vocabulary of {len(state['vocab'])} characters "
             f"({''.join(state['vocab'])!r}), data.path={cfg['data']['path']} gives {''.join(vocab)!r}"
+        )
+    for key, what in IDENTITY_KEYS:
+        if _dotted(saved_cfg, key) != _dotted(cfg, key):
+            raise CheckpointError(
+                f"cannot resume from {source}: its {what} is {key}={_dotted(saved_cfg, key)!r}, "
+                f"this run has {key}={_dotted(cfg, key)!r}; start a new run instead"
+            )
+    saved_sha = (state.get("data") or {}).get("words_sha256")  # absent in checkpoints from before it was kept
+    if words_sha256 is not None and saved_sha not in (None, words_sha256):
+        raise CheckpointError(
+            f"cannot resume from {source}: data.path={cfg['data']['path']} is not the words file it was trained on "
+            "(its sha256 differs); give the original file"
+        )
+    step = state.get("step")
+    if isinstance(step, int) and step > cfg["max_steps"]:
+        raise CheckpointError(
+            f"cannot resume from {source}: it is at step {step}, past max_steps={cfg['max_steps']}; "
+            f"give max_steps={step} or more"
         )

@@ -1,9 +1,10 @@
 """One training job from a plain config dict to a finished run directory.
 
-config -> validate -> data -> model/optimizer/schedule/batches -> (resume) -> train -> run dir.
-Kept apart from Hydra so tests, scripts and sweepers can call it directly; the run
-directory's files are named and written by tracking/rundir.py. It knows nothing of the
-command line.
+config -> validate -> (run dir free?) -> data -> model/optimizer/schedule/batches -> (resume)
+-> claim the run dir -> train -> run dir. Every check comes before the claim, so a job
+refused for any reason writes nothing. Kept apart from Hydra so tests, scripts and
+sweepers can call it directly; the run directory's files are named and written by
+tracking/rundir.py. It knows nothing of the command line.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
 from wavenet_harness.config import validate
-from wavenet_harness.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words
+from wavenet_harness.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words, sha256_of
+from wavenet_harness.errors import ConfigError
 from wavenet_harness.models import HPARAM_COLUMNS, batches_from_config, build_model_from_config, num_params
 from wavenet_harness.models.fused import speed_report, wrap_amp
+from wavenet_harness.passwords import mask_secrets
 from wavenet_harness.sweeps.study import SWEEPER_KEYS, job_listeners
 from wavenet_harness.tracking import rundir
 from wavenet_harness.tracking.console import ProgressBar
@@ -27,7 +30,7 @@ from wavenet_harness.tracking.diagnostics import Diagnostics
 from wavenet_harness.tracking.tensorboard import TensorBoardTracker, hparam_values, tensorboard_sampler
 from wavenet_harness.training import checkpoint as ckpt
 from wavenet_harness.training.device import resolve_device
-from wavenet_harness.training.loop import TrainResult, TrainSettings, train
+from wavenet_harness.training.loop import DivergenceCheck, TrainResult, TrainSettings, pass_on_signal, train
 from wavenet_harness.training.optim import (
     OPTIM_HPARAM_COLUMNS, SCHEDULE_HPARAM_COLUMNS, build_optimizer_from_config, schedule_from_config,
 )
@@ -42,13 +45,39 @@ OPTION_COLUMNS = {
 }
 
 
-def load_dataset(cfg: dict[str, Any], base_dir: Path) -> Dataset:
+def words_path(cfg: dict[str, Any], base_dir: Path) -> Path:
     path = Path(cfg["data"]["path"])
-    if not path.is_absolute():
-        path = base_dir / path
+    return path if path.is_absolute() else base_dir / path
+
+
+def load_dataset(cfg: dict[str, Any], base_dir: Path) -> Dataset:
+    path = words_path(cfg, base_dir)
     if cfg["data"]["path"] == DEFAULT_NAMES_PATH:
         ensure_names_file(path)
     return build_dataset(read_words(path), cfg["block_size"], cfg["data"]["split_seed"])
+
+
+def data_identity(cfg: dict[str, Any], data: Dataset, base_dir: Path) -> dict[str, Any]:
+    """What defines a run's data: a checkpoint records it, resume and wavenet-eval compare it."""
+    return {
+        "words_sha256": sha256_of(words_path(cfg, base_dir)),
+        "split_seed": cfg["data"]["split_seed"],
+        "block_size": cfg["block_size"],
+        "vocab": "".join(data.vocab.chars),
+    }
+
+
+def within_memory(build: Callable[[], Any], what: str) -> Any:
+    """Sizes too big for memory (or for torch's integers) are the user's mistake: one line."""
+    try:
+        return build()
+    except (MemoryError, OverflowError, RuntimeError) as err:
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if isinstance(err, RuntimeError) and not any(
+            word in detail.lower() for word in ("memory", "overflow", "allocate", "too large", "out of range", "invalid")
+        ):
+            raise
+        raise ConfigError(f"cannot build the {what} with these sizes ({detail[:160]}); use smaller values") from None
 
 
 @dataclass
@@ -61,6 +90,7 @@ class Job:
     device: torch.device
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
+    identity: dict[str, Any]
     start_step: int = 0
     tracker_state: dict | None = None
 
@@ -73,29 +103,37 @@ class Job:
                 "step": step,
                 "rng": ckpt.rng_state(),
                 "tracker": tracker.state_dict(),
-                "config": self.cfg,
+                "config": mask_secrets(self.cfg),  # a sweep job's storage URL, password masked
                 "vocab": list(self.data.vocab.chars),
+                "data": self.identity,
             },
         )
 
 
 def run_training(
-    cfg: dict[str, Any], run_dir: Path, base_dir: Path | None = None, listeners: Sequence[Any] = ()
+    cfg: dict[str, Any], run_dir: Path, base_dir: Path | None = None, listeners: Sequence[Any] = (),
+    on_claim: Callable[[Path], None] | None = None,
 ) -> dict[str, Any]:
     """Train one job described by `cfg` into `run_dir`; return its metrics dict.
 
     `listeners` join the run's own (e.g. a sweeper's pruning reporter; an Optuna trial's
-    is added here from the config). Errors in the config or data raise (ConfigError,
-    DataError, CheckpointError) before any output but metrics.json is written; a failed
-    or diverged run is a result.
+    is added here from the config). `on_claim(run_dir)` runs once every check has passed
+    and the directory is this run's (the CLI writes Hydra's .hydra/ files there).
+    Errors in the config, data, run directory or checkpoint raise (ConfigError, DataError,
+    RunDirError, CheckpointError) before anything is written; a failed or diverged run is
+    a result.
     """
-    run_dir.mkdir(parents=True, exist_ok=True)
+    base_dir = base_dir or Path.cwd()
     validate(cfg)
+    rundir.check_free(run_dir, cfg.get("resume"))
     device = resolve_device(cfg["device"])
     if cfg.get("threads"):
         torch.set_num_threads(cfg["threads"])
-    data = load_dataset(cfg, base_dir or Path.cwd())
-    job = _build_job(cfg, run_dir, data, device)
+    data = within_memory(lambda: load_dataset(cfg, base_dir), "dataset")
+    job = _build_job(cfg, run_dir, data, device, data_identity(cfg, data, base_dir))
+    rundir.claim(run_dir, cfg.get("resume"))  # from here on the directory is this run's
+    if on_claim is not None:
+        on_claim(run_dir)
     train_xy = (data.train.X.to(device), data.train.Y.to(device))
     val_xy = (data.val.X.to(device), data.val.Y.to(device))
     metrics = _start_metrics(job)
@@ -105,7 +143,7 @@ def run_training(
     with ProgressBar(cfg["max_steps"], job.start_step, enabled=log["progress"]) as progress:
         try:
             result = train(
-                job.model, job.optimizer, schedule_from_config(cfg), train_xy, val_xy, _settings(cfg, device),
+                job.model, job.optimizer, schedule_from_config(cfg), train_xy, val_xy, _settings(cfg, device, data.vocab.size),
                 listeners=[tracker, progress, *watchers, *listeners], start_step=job.start_step,
                 save_checkpoint=lambda step: job.save_checkpoint(step, tracker),
                 batches=batches_from_config(cfg, data, train_xy),
@@ -115,15 +153,17 @@ def run_training(
             _finish(metrics, result, run_dir, tracker)
             raise
     result.extra.update(speed_report(job.model))  # fast path: compile_seconds
-    return _finish(metrics, result, run_dir, tracker)
+    metrics = _finish(metrics, result, run_dir, tracker)
+    pass_on_signal(result.stop_request)  # under submitit, SIGUSR2 then requeues the job
+    return metrics
 
 
-def _build_job(cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.device) -> Job:
+def _build_job(cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.device, identity: dict) -> Job:
     """Model and optimizer from the seed, restored from a checkpoint when resuming."""
-    torch.manual_seed(cfg["seed"])
-    model = build_model_from_config(cfg, data.vocab.size)
+    within_memory(lambda: torch.manual_seed(cfg["seed"]), "random generator")
+    model = within_memory(lambda: build_model_from_config(cfg, data.vocab.size), "model")
     optimizer = build_optimizer_from_config(cfg, model)
-    job = Job(cfg, run_dir, data, device, model, optimizer)
+    job = Job(cfg, run_dir, data, device, model, optimizer, identity)
     source = _resume_source(cfg, run_dir)
     if source is not None:
         job.start_step, job.tracker_state = _restore(source, job)
@@ -152,7 +192,7 @@ def _restore(source: Path, job: Job) -> tuple[int, Any]:
     """Load a checkpoint into the freshly built model and optimizer; return (step, tracker state)."""
     state = ckpt.load_checkpoint(source)
     try:
-        ckpt.check_identity(state, job.cfg, job.data.vocab.chars, source)
+        ckpt.check_identity(state, job.cfg, job.data.vocab.chars, source, job.identity["words_sha256"])
         job.model.load_state_dict(state["model"])
         job.optimizer.load_state_dict(state["optimizer"])
         ckpt.set_rng_state(state["rng"])
@@ -202,13 +242,14 @@ def _trackers(job: Job, params: int) -> tuple[TensorBoardTracker, list[Any]]:
     return tracker, watchers
 
 
-def _settings(cfg: dict[str, Any], device: torch.device) -> TrainSettings:
+def _settings(cfg: dict[str, Any], device: torch.device, vocab_size: int) -> TrainSettings:
     return TrainSettings(
         max_steps=cfg["max_steps"],
         batch_size=cfg["batch_size"],
         eval_interval=cfg["eval_interval"],
         checkpoint_interval=cfg["checkpoint_interval"],
         sync_every=1 if device.type == "cpu" else 100,
+        divergence=DivergenceCheck.for_vocab(vocab_size, cfg.get("diverge_factor", 0)),
     )
 
 

@@ -44,6 +44,46 @@ class StopTraining(Exception):
         self.status = status
 
 
+class DivergenceCheck:
+    """A run has diverged when its loss stays far above where every model starts.
+
+    A model that predicts uniformly scores ln(vocab); one that blows up scores far more,
+    possibly without ever reaching infinity (lr=1e9 gives losses of 1e9). The loss is
+    averaged over windows of `window` steps (steps 0-99, 100-199, ..., so a resumed run
+    checks the same windows; the first after a resume and the last may be shorter); a
+    window whose mean exceeds `factor` x ln(vocab) stops the run as diverged. factor=0
+    turns the check off (NaN and infinity still stop a run).
+    """
+
+    WINDOW = 100
+
+    def __init__(self, limit: float, window: int = WINDOW):
+        self.limit = limit
+        self.window = window
+        self.total = 0.0
+        self.count = 0
+
+    @classmethod
+    def for_vocab(cls, vocab_size: int, factor: float, window: int = WINDOW) -> "DivergenceCheck":
+        return cls(factor * math.log(vocab_size) if factor else math.inf, window)
+
+    def add(self, step: int, loss: float) -> bool:
+        """Add one step's loss; True when this step ends a window whose mean is above the limit."""
+        self.total += loss
+        self.count += 1
+        return (step + 1) % self.window == 0 and self.end_window()
+
+    def end_window(self) -> bool:
+        """Close the (possibly partial) window; True when its mean is above the limit."""
+        if self.count == 0:
+            return False
+        mean, self.total, self.count = self.total / self.count, 0.0, 0
+        return mean > self.limit
+
+    def message(self, step: int) -> str:
+        return f"loss stayed above {self.limit:.3g} (diverge_factor x ln(vocab)) up to step {step}"
+
+
 @dataclass
 class TrainSettings:
     max_steps: int
@@ -53,6 +93,7 @@ class TrainSettings:
     # On CPU reading the loss every step costs nothing; on a GPU it forces a sync, so
     # losses are gathered on the device and read in groups.
     sync_every: int = 1
+    divergence: DivergenceCheck | None = None  # None: only NaN and infinity stop a run
 
 
 @dataclass
@@ -64,6 +105,7 @@ class TrainResult:
     val_loss: float | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    stop_request: Any = None  # interrupted: the StopRequest (which signal, the handlers it replaced)
 
 
 @torch.no_grad()
@@ -79,18 +121,56 @@ def evaluate(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, chunk: int = 65
     return (total / X.shape[0]).item()
 
 
+# Ctrl-C; what `kill` and SLURM send on preemption and at the time limit; what SLURM can
+# send ahead of the limit (--signal); submitit's own preemption signal.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1", "SIGUSR2") if hasattr(signal, name))
+
+
+class StopRequest:
+    """Which stop signal arrived (None: none yet), and the handlers it replaced."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.previous: dict[int, Any] = {}
+
+    def is_set(self) -> bool:
+        return self.signum is not None
+
+    def set(self, signum: int, frame: Any = None) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+    @property
+    def name(self) -> str:
+        return "Ctrl-C" if self.signum == signal.SIGINT else signal.Signals(self.signum).name
+
+
 @contextlib.contextmanager
-def _sigint_as_flag():
-    """Turn Ctrl-C into a flag checked between steps, so no step is left half done."""
-    requested = threading.Event()
+def stop_signals_as_flag():
+    """Turn Ctrl-C, SIGTERM, SIGUSR1 and SIGUSR2 into a flag checked between steps, so no
+    step is left half done and the run can save a checkpoint before it stops."""
+    requested = StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield requested
         return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: requested.set())
+    for signum in STOP_SIGNALS:
+        requested.previous[signum] = signal.signal(signum, requested.set)
     try:
         yield requested
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in requested.previous.items():
+            signal.signal(signum, handler)
+
+
+def pass_on_signal(request: StopRequest | None) -> None:
+    """After a run stopped on a signal and saved itself, let whoever handled that signal
+    before it (submitit's requeue on SIGUSR2, for one) act on it. Ctrl-C and signals
+    nobody else handled end here."""
+    if request is None or request.signum in (None, signal.SIGINT):
+        return
+    handler = request.previous.get(request.signum)
+    if callable(handler) and handler is not signal.default_int_handler:
+        handler(request.signum, None)
 
 
 def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
@@ -101,9 +181,10 @@ def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 class _LossBuffer:
     """Train losses on their way to the listeners, read from the device in groups."""
 
-    def __init__(self, listeners: Sequence[Listener]):
+    def __init__(self, listeners: Sequence[Listener], divergence: DivergenceCheck | None = None):
         self.listeners = listeners
         self.pending: list[tuple[int, torch.Tensor, float]] = []
+        self.divergence = divergence or DivergenceCheck(math.inf)
 
     def add(self, step: int, loss: torch.Tensor, lr: float) -> None:
         self.pending.append((step, loss.detach(), lr))
@@ -111,16 +192,21 @@ class _LossBuffer:
     def __len__(self) -> int:
         return len(self.pending)
 
-    def drain(self) -> bool:
-        """Hand buffered losses to listeners; False if any of them is not finite."""
+    def drain(self) -> str | None:
+        """Hand buffered losses to listeners; why the run diverged, if it did."""
         if not self.pending:
-            return True
+            return None
         values = torch.stack([loss for _, loss, _ in self.pending]).tolist()
         for (s, _, step_lr), value in zip(self.pending, values):
             for listener in self.listeners:
                 listener.on_train_loss(s, value, step_lr)
+        steps = [s for s, _, _ in self.pending]
         self.pending.clear()
-        return all(math.isfinite(v) for v in values)
+        if not all(math.isfinite(v) for v in values):
+            return f"loss became NaN or infinite by step {steps[-1] + 1}"
+        if any([self.divergence.add(s, v) for s, v in zip(steps, values)]):
+            return self.divergence.message(steps[-1] + 1)
+        return None
 
 
 def _report_eval(listeners: Sequence[Listener], step: int, val_loss: float) -> None:
@@ -150,19 +236,25 @@ def train(
     steps = _Steps(model, optimizer, schedule, settings, listeners, save_checkpoint, start_step)
     started = time.perf_counter()
     model.train()
-    with _sigint_as_flag() as interrupt_requested:
+    with stop_signals_as_flag() as interrupt_requested:
         try:
             status, error = steps.run(batches, val_data, interrupt_requested)
         except StopTraining as stop:
             status, error = stop.status, (str(stop) if str(stop) != stop.status else None)
-    if status != "ok":
-        return TrainResult(status, steps.step, time.perf_counter() - started, error=error)
-    if save_checkpoint:
-        save_checkpoint(steps.step)
-    val_loss = evaluate(model, *val_data)
-    _report_eval(listeners, steps.step, val_loss)
-    train_loss = evaluate(model, *train_data)
-    return TrainResult("ok", steps.step, time.perf_counter() - started, train_loss=train_loss, val_loss=val_loss)
+        if status == "interrupted":
+            stopped = TrainResult(status, steps.step, time.perf_counter() - started, error=error)
+            stopped.extra["signal"] = interrupt_requested.name
+            stopped.stop_request = interrupt_requested
+            return stopped
+        if status != "ok":
+            return TrainResult(status, steps.step, time.perf_counter() - started, error=error)
+        # Still inside: a stop signal now lets the finished run save and score itself.
+        if save_checkpoint:
+            save_checkpoint(steps.step)
+        val_loss = evaluate(model, *val_data)
+        _report_eval(listeners, steps.step, val_loss)
+        train_loss = evaluate(model, *train_data)
+        return TrainResult("ok", steps.step, time.perf_counter() - started, train_loss=train_loss, val_loss=val_loss)
 
 
 class _Steps:
@@ -173,12 +265,12 @@ class _Steps:
         self.listeners, self.save_checkpoint = listeners, save_checkpoint
         self.step = start_step
         self.lr: float | None = None
-        self.losses = _LossBuffer(listeners)
+        self.losses = _LossBuffer(listeners, settings.divergence)
         # Listeners that look inside a step (diagnostics) define on_optimizer_step(step);
         # collected once, so a run without any pays nothing per step.
         self.update_hooks = [x.on_optimizer_step for x in listeners if hasattr(x, "on_optimizer_step")]
 
-    def run(self, batches: Batches, val_data, interrupt_requested: threading.Event) -> tuple[str, str | None]:
+    def run(self, batches: Batches, val_data, interrupt_requested: StopRequest) -> tuple[str, str | None]:
         """Steps up to max_steps; (status, error). Listeners may raise StopTraining."""
         settings = self.settings
         while self.step < settings.max_steps:
@@ -186,14 +278,18 @@ class _Steps:
                 self.losses.drain()
                 if self.save_checkpoint:
                     self.save_checkpoint(self.step)
-                return "interrupted", f"interrupted by Ctrl-C at step {self.step}"
+                return "interrupted", f"interrupted by {interrupt_requested.name} at step {self.step}"
             self.one_step(batches)
             step = self.step
             at_end = step == settings.max_steps
-            if (len(self.losses) >= settings.sync_every or at_end) and not self.losses.drain():
-                return "diverged", f"loss became NaN or infinite by step {step}"
-            if settings.eval_interval and step % settings.eval_interval == 0 and not at_end:
-                self.losses.drain()
+            evaluating = bool(settings.eval_interval) and step % settings.eval_interval == 0 and not at_end
+            if len(self.losses) >= settings.sync_every or at_end or evaluating:
+                diverged = self.losses.drain()
+                if diverged is None and at_end and self.losses.divergence.end_window():
+                    diverged = self.losses.divergence.message(step)
+                if diverged:
+                    return "diverged", diverged
+            if evaluating:
                 _report_eval(self.listeners, step, evaluate(self.model, *val_data))
             if self.save_checkpoint and settings.checkpoint_interval and step % settings.checkpoint_interval == 0:
                 if not at_end:

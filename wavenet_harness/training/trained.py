@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from wavenet_harness.data import DataError, Vocabulary, read_words
+from wavenet_harness.data import DataError, Vocabulary, read_words, sha256_of
 from wavenet_harness.models import build_model_from_config
 from wavenet_harness.tracking.rundir import checkpoint_in
 from wavenet_harness.training.checkpoint import CheckpointError, load_checkpoint
@@ -33,8 +33,12 @@ class TrainedRun:
     def model(self) -> nn.Module:
         """The plain layer-by-layer model with the trained weights (a fused or compiled
         training path buys nothing outside training)."""
-        model = build_model_from_config(dict(self.config, fast=False, compile=False), self.vocab.size)
-        model.load_state_dict(self.state["model"])
+        try:
+            model = build_model_from_config(dict(self.config, fast=False, compile=False), self.vocab.size)
+            model.load_state_dict(self.state["model"])
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+            detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CheckpointError(f"{self.checkpoint} does not hold a usable model (damaged?): {detail[:200]}") from None
         return model
 
     def words(self, data_option: str | None = None) -> list[str]:
@@ -56,6 +60,12 @@ class TrainedRun:
         words = read_words(found)
         if Vocabulary.from_words(words).chars != self.vocab.chars:
             raise DataError(f"{found} is not the file this model was trained on (its characters differ); pass --data PATH")
+        recorded = (self.state.get("data") or {}).get("words_sha256")
+        if recorded and sha256_of(found) != recorded:
+            raise DataError(
+                f"{found} is not the file this model was trained on (same characters, other words: its sha256 "
+                "differs); its splits would mix train and val. Pass --data with the original file"
+            )
         return words
 
 
@@ -64,4 +74,23 @@ def load_trained_run(path: str | Path) -> TrainedRun:
     state = load_checkpoint(checkpoint)
     if "vocab" not in state or "config" not in state:
         raise CheckpointError(f"{checkpoint} has no saved vocabulary or config; it cannot be used")
+    _check_contents(checkpoint, state)
     return TrainedRun(checkpoint, state["config"], Vocabulary(tuple(state["vocab"])), state)
+
+
+def _check_contents(checkpoint: Path, state: dict[str, Any]) -> None:
+    """What sampling and evaluation read from a checkpoint, checked before they read it."""
+    cfg, vocab = state["config"], state["vocab"]
+    problem = None
+    if not isinstance(vocab, (list, tuple)) or not all(isinstance(ch, str) and len(ch) == 1 for ch in vocab):
+        problem = "its vocabulary is not a list of characters"
+    elif not isinstance(cfg, dict) or not isinstance(cfg.get("data"), dict):
+        problem = "its config has no data section"
+    elif not isinstance(cfg["data"].get("path"), str) or not isinstance(cfg["data"].get("split_seed"), int):
+        problem = "its config lacks data.path or data.split_seed"
+    elif not isinstance(cfg.get("block_size"), int) or cfg["block_size"] < 1:
+        problem = "its config lacks a block_size"
+    elif not isinstance(state.get("model"), dict):
+        problem = "it holds no model weights"
+    if problem:
+        raise CheckpointError(f"{checkpoint} cannot be used (damaged?): {problem}")
