@@ -5,7 +5,7 @@ A run directory (one job of wavenet-train) holds:
   checkpoint.pt          the latest checkpoint (training/checkpoint.py writes its content)
   tb/                    TensorBoard events (tracking/tensorboard.py)
   traceback.txt          a multirun job that crashed: the whole traceback
-  cli.log                Hydra's job log
+  cli.log                Hydra's job log (opened only once something is logged)
   .hydra/overrides.yaml  the command-line overrides Hydra saved for the job
 A sweep directory holds job directories (0/, 1/, ...) and, for an Optuna search, optuna.journal.
 
