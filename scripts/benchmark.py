@@ -15,6 +15,9 @@ because a shared machine's speed drifts from one minute to the next.
   fast          fast=true: fused forward, hand-written backward, one-op SGD
   fast+compile  compile=true: the same, compiled by torch.compile (compile time shown apart)
   conv          model=conv: 32 whole words per step, a prediction at every position
+  wavenet, gru, transformer   (only when named in --paths) the model group's defaults
+                (conf/model/), 32 whole words per step like conv; not the lecture's model,
+                so their ratios compare cost per step, not the same work
 
 GFLOP/s counts matmul FLOPs only (torch.utils.flop_counter over the eager path) and is set
 against this machine's single-thread fp32 matmul peak measured in the same run. Memory is
@@ -44,6 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 TARGET_VAL_LOSS = 1.993
 NOTEBOOK_STEPS = 200_000
 PATHS = ("notebook", "harness", "fast", "fast+compile", "conv")
+ZOO_PATHS = ("wavenet", "gru", "transformer")  # run only when --paths names them
 BATCH = 32
 
 
@@ -137,6 +141,13 @@ def _harness_path(path: str, data):
     elif path == "conv":
         model, opt_cls = build_conv(data.vocab.size, 8, 24, 128, 3), PlainSGD
         batches = WordBatches(data.train.words, data.vocab.stoi, 8, BATCH)
+    elif path in ZOO_PATHS:
+        from wavenet_harness.config import compose_config
+        from wavenet_harness.models import build_model_from_config
+
+        cfg = compose_config([f"model={path}"])
+        model, opt_cls = build_model_from_config(cfg, data.vocab.size), PlainSGD
+        batches = WordBatches(data.train.words, data.vocab.stoi, cfg["block_size"], BATCH)
     else:
         raise SystemExit(f"unknown path {path!r}")
     return model, opt_cls(model.parameters(), lr=0.1), batches
@@ -170,7 +181,7 @@ def _harness_throughput(path: str, data, warmup: int, steps: int) -> dict:
           (data.val.X, data.val.Y), TrainSettings(max_steps=total, batch_size=BATCH), listeners=[timer],
           batches=batches)
     out: dict = {"seconds": timer.seconds, "samples_per_step": BATCH}
-    if path == "conv":
+    if path == "conv" or path in ZOO_PATHS:
         predictions = sum(len(w) + 1 for w in data.train.words) / len(data.train.words)
         out["samples_per_step"] = BATCH * predictions  # predictions, one per position
     counted = model
@@ -270,7 +281,8 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fewer steps, one round, no time to quality")
     parser.add_argument("--rounds", type=int, help="throughput rounds (default: 1 quick, 3 full)")
     parser.add_argument("--seeds", type=int, help="time-to-quality seeds (default: 1 quick, 3 full)")
-    parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated subset of " + ", ".join(PATHS))
+    parser.add_argument("--paths", default=",".join(PATHS),
+                        help="comma-separated subset of " + ", ".join(PATHS + ZOO_PATHS))
     parser.add_argument("--no-quality", action="store_true", help="skip the time-to-quality part")
     parser.add_argument("--json", type=Path, help="also write all measurements here")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
@@ -368,15 +380,17 @@ def main() -> None:
         _as_worker(args.worker)
         return
     paths = [p for p in args.paths.split(",") if p]
-    unknown = [p for p in paths if p not in PATHS]
+    unknown = [p for p in paths if p not in PATHS + ZOO_PATHS]
     if unknown or "notebook" not in paths:
-        print(f"benchmark: --paths must include notebook and use only {', '.join(PATHS)}", file=sys.stderr)
+        print(f"benchmark: --paths must include notebook and use only {', '.join(PATHS + ZOO_PATHS)}", file=sys.stderr)
         sys.exit(2)
     rounds = args.rounds or (1 if args.quick else 3)
     seeds = args.seeds or (1 if args.quick else 3)
     # Timed steps per path: enough for ~5-20 s each on a 2-core machine (the fast paths run more).
-    quick_steps = {"notebook": 300, "harness": 400, "fast": 1000, "fast+compile": 1000, "conv": 200}
-    full_steps = {"notebook": 1000, "harness": 1500, "fast": 4000, "fast+compile": 4000, "conv": 600}
+    quick_steps = {"notebook": 300, "harness": 400, "fast": 1000, "fast+compile": 1000, "conv": 200,
+                   **dict.fromkeys(ZOO_PATHS, 100)}
+    full_steps = {"notebook": 1000, "harness": 1500, "fast": 4000, "fast+compile": 4000, "conv": 600,
+                  **dict.fromkeys(ZOO_PATHS, 300)}
     steps = quick_steps if args.quick else full_steps
 
     print(f"benchmark: {'quick' if args.quick else 'full'}, {rounds} round(s), 1 thread, batch {BATCH}", flush=True)

@@ -19,7 +19,7 @@ def test_report_csv_and_json_hold_the_same_table(sweep, cli):
     assert "wavenet-train max_steps=100 data.path=words.txt n_hidden=16 lr=0.1" in table
 
     rows = list(csv.DictReader(io.StringIO((sweep / "r.csv").read_text())))
-    assert list(rows[0]) == ["job", "n_hidden", "lr", "status", "steps", "seconds", "params", "train_loss", "val_loss"]
+    assert list(rows[0]) == ["job", "model", "n_hidden", "lr", "status", "steps", "seconds", "params", "train_loss", "val_loss"]
     assert [(r["job"], r["val_loss"]) for r in rows] == [
         ("1", "2.3"), ("10", "2.4"), ("0", "2.5"), ("2", ""), ("3", ""), ("11", "")]
     as_json = json.loads((sweep / "r.json").read_text())

@@ -22,3 +22,14 @@ def test_unreadable_metrics_is_a_row_not_a_crash(tmp_path):
     (make_run(tmp_path, "1", ["n_hidden=9"]) / "metrics.json").write_text("{not json")
     rows = report.build_report(tmp_path)["jobs"]
     assert [(r["job"], r["status"]) for r in rows] == [("0", "ok"), ("1", "unreadable")]
+
+
+def test_runs_of_different_models_rank_side_by_side_with_their_model_and_params(tmp_path):
+    make_run(tmp_path, "conv", ["model=conv", "n_hidden=207"], model="conv", **dict(numbers(1.95), params=120_000))
+    make_run(tmp_path, "gru", ["model=gru", "n_hidden=224"], model="gru", **dict(numbers(1.93), params=170_000))
+    make_run(tmp_path, "transformer", ["model=transformer"])  # started: its model from the override
+    result = report.build_report(tmp_path)
+    assert "model" not in result["override_keys"]  # it has its own column
+    rows = [(r["job"], r["model"], r["params"], r["val_loss"]) for r in result["jobs"]]
+    assert rows == [("gru", "gru", 170_000, 1.93), ("conv", "conv", 120_000, 1.95), ("transformer", "transformer", None, None)]
+    assert report.csv_text(result).splitlines()[0] == "job,model,n_hidden,status,steps,seconds,params,train_loss,val_loss"

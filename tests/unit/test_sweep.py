@@ -124,3 +124,43 @@ def test_conv_search_space_corners_are_valid_runs():
         cfg = compose_config(["hparams_search=conv_optuna", *overrides])
         validate(cfg)
         build_model_from_config(cfg, vocab_size=27)
+
+
+@pytest.mark.parametrize("model", ["wavenet", "gru", "transformer"])
+def test_model_search_spaces_share_conv_optunas_budget_and_keep_params_in_bounds(model):
+    # One budget for every family: the same trials, steps, pruner, recipe, block and batch as
+    # conv_optuna; every corner of each space validates and builds with 100k-400k parameters.
+    import itertools
+
+    from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions
+    from optuna.distributions import CategoricalDistribution
+    from wavenet_harness.config import compose_config
+    from wavenet_harness.config import validate
+    from wavenet_harness.models import build_model_from_config, num_params
+
+    conv = compose_config(["hparams_search=conv_optuna"], hydra_config=True)
+    search = compose_config([f"hparams_search={model}_optuna"], hydra_config=True)
+    assert search.model.name == model
+    for key in ("block_size", "batch_size", "max_steps", "eval_interval", "threads", "optim", "schedule"):
+        assert search[key] == conv[key], key
+    budget = ("n_trials", "n_jobs", "direction", "sampler", "pruner")
+    assert {k: search.hydra.sweeper[k] for k in budget} == {k: conv.hydra.sweeper[k] for k in budget}
+    assert search.hydra.launcher == conv.hydra.launcher
+    space = build_distributions(OmegaConf.to_container(search.hydra.sweeper.params))
+    conv_space = build_distributions(OmegaConf.to_container(conv.hydra.sweeper.params))
+    assert space["lr"] == conv_space["lr"] and space["optim.weight_decay"] == conv_space["optim.weight_decay"]
+    assert {"n_embd", "n_hidden", "model.dropout"} <= set(space)
+    corners = {k: (d.choices if isinstance(d, CategoricalDistribution) else (d.low, d.high)) for k, d in space.items()}
+    # Every corner of the keys that shape the model; the others at their low end, and once all high.
+    not_shape = ("lr", "optim.weight_decay", "model.dropout")
+    shape_corners = [[(k, v) for v in corners[k]] for k in corners if k not in not_shape]
+    all_high = [[(k, corners[k][-1])] for k in corners]
+    counts = []
+    for chosen in [*itertools.product(*shape_corners), itertools.chain(*all_high)]:
+        chosen = dict(chosen)
+        values = {k: chosen.get(k, corners[k][0]) for k in corners}
+        overrides = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in values.items()]
+        cfg = compose_config([f"hparams_search={model}_optuna", *overrides])
+        validate(cfg)
+        counts.append(num_params(build_model_from_config(cfg, vocab_size=27)))
+    assert 85_000 <= min(counts) and max(counts) <= 400_000, (min(counts), max(counts))

@@ -3,8 +3,8 @@
 A run is any folder under SWEEP_DIR holding metrics.json (or a Hydra job folder, .hydra/,
 whose metrics.json is not written yet). For each it shows the command-line overrides
 that distinguish it from the other runs (from .hydra/overrides.yaml: only the keys whose
-values differ), status, steps, seconds, params, train and val loss, then the command
-that reruns the best run. Finished runs come first by val loss; running, then stopped or
+values differ), the model it trains, status, steps, seconds, params, train and val loss,
+then the command that reruns the best run. Runs of different models rank side by side. Finished runs come first by val loss; running, then stopped or
 failed runs follow. It only reads, so it is safe to run while a sweep is still going.
 
     wavenet-report runs/multirun/2026-11-28/10-00-00
@@ -47,6 +47,11 @@ class Job:
         return str(self.metrics.get("status", "no metrics"))
 
     @property
+    def model(self) -> str:
+        """The model it trains: from metrics.json, or its `model=` override before that exists."""
+        return str(self.metrics.get("model") or self.override_values().get("model") or MISSING)
+
+    @property
     def val_loss(self) -> float | None:
         return _finite(self.metrics.get("val_loss"))
 
@@ -78,11 +83,12 @@ def find_jobs(root: Path) -> list[Job]:
 
 
 def distinguishing_keys(jobs: list[Job]) -> list[str]:
-    """Override keys whose value is not the same in every job (unset counts as a value)."""
+    """Override keys whose value is not the same in every job (unset counts as a value);
+    `model` has its own column."""
     values = [job.override_values() for job in jobs]
     keys = []
     for key in dict.fromkeys(k for v in values for k in v):  # first-seen order
-        if len({v.get(key) for v in values}) > 1:
+        if key != "model" and len({v.get(key) for v in values}) > 1:
             keys.append(key)
     return keys
 
@@ -108,11 +114,11 @@ def rerun_command(job: Job) -> str:
 
 
 def table_rows(ranked: list[Job], keys: list[str]) -> list[dict[str, Any]]:
-    """One flat dict per job: job, each distinguishing key, status and the numbers."""
+    """One flat dict per job: job, model, each distinguishing key, status and the numbers."""
     rows = []
     for job in ranked:
         overrides = job.override_values()
-        row: dict[str, Any] = {"job": job.name}
+        row: dict[str, Any] = {"job": job.name, "model": job.model}
         row.update({key: overrides.get(key, MISSING) for key in keys})
         row["status"] = job.status
         for column in NUMBER_COLUMNS:
@@ -160,6 +166,7 @@ def print_table(report: dict[str, Any], console: Console) -> None:
     # Folder names and override values may hold rich's markup characters ([...]): escaped.
     table = Table(title=f"{len(report['jobs'])} runs in {escape(report['sweep_dir'])}", title_justify="left")
     table.add_column("job")
+    table.add_column("model")
     for key in keys:
         table.add_column(escape(key))
     table.add_column("status")
@@ -168,7 +175,8 @@ def print_table(report: dict[str, Any], console: Console) -> None:
     for row in report["jobs"]:
         style = STATUS_STYLE.get(row["status"], "")
         status = escape(str(row["status"]))
-        cells = [escape(row["job"]), *(escape(str(row[k])) for k in keys), f"[{style}]{status}[/]" if style else status]
+        cells = [escape(row["job"]), escape(row["model"]), *(escape(str(row[k])) for k in keys),
+                 f"[{style}]{status}[/]" if style else status]
         cells += [_fmt(column, row[column]) for column in NUMBER_COLUMNS]
         table.add_row(*cells)
     console.print(table)
@@ -181,7 +189,7 @@ def print_table(report: dict[str, Any], console: Console) -> None:
 
 
 def csv_text(report: dict[str, Any]) -> str:
-    columns = ["job", *report["override_keys"], "status", *NUMBER_COLUMNS]
+    columns = ["job", "model", *report["override_keys"], "status", *NUMBER_COLUMNS]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()

@@ -1,0 +1,64 @@
+"""`model=gru`: the recurrent baseline, makemore.py's GRU run by torch's fused `nn.GRU`.
+
+embedding (n_embd) -> a GRU of `depth` layers and n_hidden units, started from a learned
+state, read over '.' + the word so far -> linear head to the next character's logits.
+makemore writes the GRU cell by hand and steps it in Python; `nn.GRU` computes the same
+recurrence (torch's gate layout) in one fused op per layer, several times faster on a CPU.
+
+The context is the lecture's window of block_size characters, read from its start token
+(models/sequence.py), so a batch of whole words trains every position in one pass and
+the lecture's val windows score the same model. It knows nothing of configs beyond its
+own options, of training or of files.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from wavenet_harness.models.conv import check_dropout
+from wavenet_harness.models.sequence import StartAlignedModel
+from wavenet_harness.models.tree import ModelConfigError
+
+
+class GRULanguageModel(StartAlignedModel):
+    def __init__(self, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, layers: int, dropout: float):
+        super().__init__(block_size, vocab_size)
+        self.dropout = float(dropout)
+        self.embedding = nn.Embedding(vocab_size, n_embd)
+        self.gru = nn.GRU(n_embd, n_hidden, num_layers=layers, batch_first=True,
+                          dropout=self.dropout if layers > 1 else 0.0)
+        self.start = nn.Parameter(torch.zeros(layers, 1, n_hidden))  # the learned state before the first token
+        self.output = nn.Linear(n_hidden, vocab_size)
+
+    def features(self, tokens: torch.Tensor) -> torch.Tensor:
+        x = F.dropout(self.embedding(tokens), self.dropout, self.training)
+        h0 = self.start.expand(-1, tokens.shape[0], -1).contiguous()
+        out, _ = self.gru(x, h0)
+        return F.dropout(out, self.dropout, self.training)
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:
+        return self.output(h)
+
+
+def gru_param_count(vocab_size: int, n_embd: int, n_hidden: int, layers: int) -> int:
+    """Embedding + GRU (3 gates: input and recurrent weights and biases per layer) + start state + head."""
+    gru = 3 * n_hidden * (n_embd + n_hidden + 2) + (layers - 1) * 3 * n_hidden * (2 * n_hidden + 2)
+    return vocab_size * n_embd + gru + layers * n_hidden + (n_hidden + 1) * vocab_size
+
+
+def check_gru(block_size: int, n_embd: int, n_hidden: int, depth: int, dropout: float = 0.0) -> None:
+    """The rules of model=gru's keys, before any data loads."""
+    if depth < 1:
+        raise ModelConfigError(f"depth={depth} is not allowed: model=gru needs at least one GRU layer")
+    check_dropout(dropout)
+
+
+def build_gru(
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 1, dropout: float = 0.0,
+) -> GRULanguageModel:
+    """n_embd: embedding width; n_hidden: GRU units; depth: GRU layers; dropout: on the
+    embeddings, between layers and before the head."""
+    check_gru(block_size, n_embd, n_hidden, depth, dropout)
+    return GRULanguageModel(vocab_size, block_size, n_embd, n_hidden, depth, dropout)
