@@ -346,7 +346,9 @@ def _print_throughput(summary: dict[str, dict], peak: float) -> None:
             f"{s['compile_seconds']:.1f}" if s["compile_seconds"] is not None else "",
         ])
     print(f"\nthroughput at batch {BATCH}, 1 thread; matmul peak measured here: {peak:.1f} GFLOP/s (fp32, 1 thread)")
-    print("conv: samples are predictions (every position of 32 words per step)")
+    word_paths = [p for p in ("conv", *ZOO_PATHS) if p in summary]
+    if word_paths:
+        print(f"{', '.join(word_paths)}: samples are predictions (every position of {BATCH} words per step)")
     print("ratios: median over rounds of the path's steps/s over the notebook loop's, run in the same worker\n")
     print(_table(rows, ["path", "steps/s", "samples/s", "GFLOP/s", "of peak", "peak RSS MB (+growth)",
                         "steps/s vs notebook", "samples/s vs notebook", "compile s"]))

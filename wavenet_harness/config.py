@@ -4,7 +4,7 @@ Hydra and the typed schema (schema.py) already reject unknown groups, unknown ke
 values of the wrong type while composing; `validate` checks the keys `+key=value` can
 still add, and the values. It states the top-level rules itself and asks each option's
 owner for the rest:
-  model=...             models/__init__.py (builder options, tree shape, dropout)
+  model=...             models/__init__.py (builder options; each model's rules: tree shape, dropout, heads)
   fast/compile/amp      models/fused.py
   optim=..., schedule=...   training/optim.py
   device                training/device.py

@@ -175,3 +175,26 @@ def test_training_on_every_position_lowers_the_loss(name):
 def test_option_mistakes_are_one_clear_line_before_data_loads(overrides, message):
     with pytest.raises(ConfigError, match="^" + message.replace("(", r"\(").replace(".", r"\.")):
         validate(compose(*overrides))
+
+
+@pytest.mark.parametrize("name,options", ZOO[::2])
+def test_evaluation_in_chunks_gives_the_same_logits(name, options, monkeypatch):
+    from wavenet_harness.models import sequence
+
+    model = _model(name, options, 8, 1).eval()
+    X, _ = build_windows(WORDS, VOCAB, 8)
+    with torch.no_grad():
+        whole = model(X)[0]
+        monkeypatch.setattr(sequence, "EVAL_CHUNK", 7)
+        torch.testing.assert_close(model(X)[0], whole, rtol=1e-6, atol=1e-6)
+
+
+def test_every_model_reports_the_same_hparams_columns():
+    from wavenet_harness.training.job import NOT_HPARAMS, OPTION_COLUMNS
+    from wavenet_harness.tracking.tensorboard import hparam_values
+
+    columns = {name: hparam_values(compose(f"model={name}"), 1, NOT_HPARAMS, OPTION_COLUMNS)
+               for name in ("hier", "conv", "wavenet", "gru", "transformer")}
+    assert len({tuple(sorted(values)) for values in columns.values()}) == 1
+    assert columns["transformer"]["model.n_head"] == 4 and columns["hier"]["model.n_head"] == 0
+    assert columns["wavenet"]["model.norm"] == "none" and columns["gru"]["model.dropout"] == 0.0

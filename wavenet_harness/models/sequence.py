@@ -31,6 +31,16 @@ from torch import nn
 from wavenet_harness.models.layers import next_char_loss
 
 START_TOKEN = 0  # '.', the vocabulary's index 0: the start padding and the end token
+# Windows per pass when no gradient is kept (evaluation hands over up to 65,536 at once):
+# every window's activations are block_size positions deep, so bound the peak memory.
+EVAL_CHUNK = 4096
+
+
+def in_chunks(logits_of, windows: torch.Tensor) -> torch.Tensor:
+    """logits_of(windows), EVAL_CHUNK windows at a time when no gradient is kept (rows are independent)."""
+    if torch.is_grad_enabled() or windows.shape[0] <= EVAL_CHUNK:
+        return logits_of(windows)
+    return torch.cat([logits_of(part) for part in windows.split(EVAL_CHUNK)])
 
 
 def start_aligned(windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,13 +73,14 @@ class StartAlignedModel(nn.Module):
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, lengths: torch.Tensor | None = None):
         """Windows (B, block_size) -> ((B, vocab) logits, loss); with `lengths`, whole words
         (a WordBatches batch) -> ((B, positions, vocab) logits, loss over every position)."""
-        if lengths is not None:
-            logits = self.forward_sequence(idx)
-        else:
-            tokens, last = start_aligned(idx)
-            h = self.features(tokens)
-            logits = self.head(h[torch.arange(h.shape[0], device=h.device), last])
+        logits = self.forward_sequence(idx) if lengths is not None else in_chunks(self.forward_windows, idx)
         return logits, next_char_loss(logits, targets)
+
+    def forward_windows(self, windows: torch.Tensor) -> torch.Tensor:
+        """(N, block_size) windows -> (N, vocab): each read from its start token, the output at its last character."""
+        tokens, last = start_aligned(windows)
+        h = self.features(tokens)
+        return self.head(h[torch.arange(h.shape[0], device=h.device), last])
 
     def forward_sequence(self, seq: torch.Tensor) -> torch.Tensor:
         """(B, L) rows of block_size '.'s + word + padding -> (B, L - block_size + 1, vocab):

@@ -35,6 +35,7 @@ from torch import nn
 from wavenet_harness.errors import one_of
 from wavenet_harness.models.conv import check_dropout
 from wavenet_harness.models.layers import next_char_loss
+from wavenet_harness.models.sequence import in_chunks
 from wavenet_harness.models.tree import ModelConfigError
 
 NORMS = ("none", "layer")
@@ -100,9 +101,10 @@ class WaveNet(nn.Module):
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, lengths: torch.Tensor | None = None):
         """Windows (B, block_size) -> ((B, vocab) logits, loss); with `lengths`, whole words
         (a WordBatches batch) -> ((B, positions, vocab) logits, loss over every position)."""
-        logits = self.forward_sequence(idx)
         if lengths is None:
-            logits = logits[:, 0]
+            logits = in_chunks(lambda windows: self.forward_sequence(windows)[:, 0], idx)
+        else:
+            logits = self.forward_sequence(idx)
         return logits, next_char_loss(logits, targets)
 
     def forward_sequence(self, seq: torch.Tensor) -> torch.Tensor:
