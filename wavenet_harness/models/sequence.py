@@ -46,7 +46,7 @@ def in_chunks(logits_of, windows: torch.Tensor) -> torch.Tensor:
 def start_aligned(windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, T) '.'-padded windows -> (tokens shifted to begin at the start token, index of
     each window's last character in them)."""
-    N, T = windows.shape
+    T = windows.shape[1]
     read = windows != START_TOKEN
     # k leading '.'s (T for an all-'.' window: the start of a word); k-1 of them are padding
     leading = torch.where(read.any(1), read.int().argmax(1), torch.full_like(read[:, 0], T, dtype=torch.long))
