@@ -3,6 +3,7 @@ samples and diagnostics, and proof that samples and diagnostics leave training u
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,9 @@ def texts(events: EventAccumulator, tag: str) -> dict[int, str]:
 
 def hparams_plugin(events: EventAccumulator) -> dict:
     content = events.PluginTagToContent("hparams")
+    # No experiment summary: TensorBoard builds it from every session, marking what differs.
+    assert hparams_metadata.EXPERIMENT_TAG not in content
     return {
-        "experiment": hparams_metadata.parse_experiment_plugin_data(content[hparams_metadata.EXPERIMENT_TAG]),
         "start": hparams_metadata.parse_session_start_info_plugin_data(content[hparams_metadata.SESSION_START_INFO_TAG]),
         "end": hparams_metadata.parse_session_end_info_plugin_data(content[hparams_metadata.SESSION_END_INFO_TAG])
         if hparams_metadata.SESSION_END_INFO_TAG in content
@@ -58,7 +60,7 @@ def test_loss_smoother_means_of_windows_and_partial_tail():
 
 
 def _drive_tracker(tb_dir: Path, status: str = "ok", loss_every: int = 1, sampler=None) -> None:
-    hparams = {"lr": 0.1, "model": "hier", "n_hidden": 8, "params": 641}
+    hparams = {"lr": 0.1, "model": "hier", "n_hidden": 8, "params": 641, "fast": False}
     tracker = TensorBoardTracker(tb_dir, hparams, loss_every=loss_every, smooth_window=25, sampler=sampler)
     for step, loss in enumerate(LOSSES):
         tracker.on_train_loss(step, loss, 0.1 if step < 45 else 0.01)
@@ -74,27 +76,52 @@ def test_tracker_tags_and_values(tmp_path):
     _drive_tracker(tmp_path / "tb", sampler=lambda step: f"- name{step}")
     events = read_events(tmp_path / "tb")
 
-    loss = scalars(events, "train/loss")
+    loss = scalars(events, "loss/train")
     assert [s for s, _ in loss] == list(range(60))
     assert [v for _, v in loss] == pytest.approx(LOSSES, rel=1e-6)  # stored as float32
-    smooth = scalars(events, "train/loss_smooth")
+    smooth = scalars(events, "loss/train_smooth")
     assert [s for s, _ in smooth] == [24, 49, 59]
     means = [sum(LOSSES[0:25]) / 25, sum(LOSSES[25:50]) / 25, sum(LOSSES[50:60]) / 10]
     assert [v for _, v in smooth] == pytest.approx(means, rel=1e-6)
-    assert scalars(events, "train/lr") == [(0, pytest.approx(0.1)), (45, pytest.approx(0.01))]
-    assert [s for s, _ in scalars(events, "val/loss")] == [20, 40, 60]
-    # hparams/val_loss follows every evaluation, without a duplicate point at the end
-    assert scalars(events, "hparams/val_loss") == [(20, pytest.approx(2.31)), (40, pytest.approx(2.11)),
-                                                   (60, pytest.approx(2.2))]
-    assert scalars(events, "hparams/train_loss") == [(60, pytest.approx(2.1))]
+    lr = dict(scalars(events, "lr"))
+    assert (lr[44], lr[45]) == (pytest.approx(0.1), pytest.approx(0.01))  # the drop is one step wide
+    assert scalars(events, "loss/val") == [(20, pytest.approx(2.31)), (40, pytest.approx(2.11)), (60, pytest.approx(2.2))]
+    assert scalars(events, "loss/train_split") == [(60, pytest.approx(2.1))]
     assert texts(events, "samples") == {20: "- name20", 40: "- name40", 60: "- name60"}
+    assert not any(tag.startswith("hparams/") for tag in events.Tags()["scalars"])  # no metric twice
 
     plugin = hparams_plugin(events)
-    assert {m.name.tag for m in plugin["experiment"].metric_infos} == {"hparams/val_loss", "hparams/train_loss"}
-    assert {h.name for h in plugin["experiment"].hparam_infos} == {"lr", "model", "n_hidden", "params"}
     start = plugin["start"].hparams
     assert start["n_hidden"].number_value == 8 and start["model"].string_value == "hier"
+    assert start["fast"].WhichOneof("kind") == "bool_value" and start["fast"].bool_value is False
     assert plugin["end"].status == Status.Value("STATUS_SUCCESS")
+    assert 0 < plugin["start"].start_time_secs <= plugin["end"].end_time_secs
+
+
+def test_lr_is_drawn_as_the_schedule_is(tmp_path):
+    """A step stays a step between logged points; a curve is sampled every loss_every steps."""
+    _drive_tracker(tmp_path / "tb", loss_every=10)
+    step_schedule = scalars(read_events(tmp_path / "tb"), "lr")
+    assert step_schedule == [(s, pytest.approx(0.1)) for s in (0, 10, 20, 30, 40, 44)] + [
+        (s, pytest.approx(0.01)) for s in (45, 50, 59)]
+
+    tracker = TensorBoardTracker(tmp_path / "cos", {"lr": 0.1}, loss_every=10, smooth_window=25)
+    curve = [0.05 * (1 + math.cos(math.pi * s / 40)) for s in range(40)]
+    for step, lr in enumerate(curve):
+        tracker.on_train_loss(step, 3.0, lr)
+    tracker.on_end({"status": "ok", "steps": 40})
+    logged = scalars(read_events(tmp_path / "cos"), "lr")
+    assert [s for s, _ in logged] == [0, 10, 20, 30, 39]
+    assert [v for _, v in logged] == pytest.approx([curve[s] for s, _ in logged], rel=1e-6)
+
+
+def test_hparam_values_keep_swept_whole_numbers_numeric_and_show_the_others_as_text():
+    cfg = compose("n_hidden=64")
+    values = hparam_values(cfg, 100, NOT_HPARAMS, OPTION_COLUMNS, swept={"n_hidden"})
+    assert (values["n_hidden"], values["max_steps"], values["params"]) == (64, "200000", "100")
+    assert values["lr"] == 0.1 and values["fast"] is False
+    alone = hparam_values(cfg, 100, NOT_HPARAMS, OPTION_COLUMNS, swept=set())
+    assert alone["n_hidden"] == "64"
 
 
 def test_a_running_job_already_has_its_hparams_row(tmp_path):
@@ -111,17 +138,18 @@ def test_a_running_job_already_has_its_hparams_row(tmp_path):
 def test_loss_every_thins_train_loss_but_not_the_smoothing(tmp_path):
     _drive_tracker(tmp_path / "tb", loss_every=10)
     events = read_events(tmp_path / "tb")
-    assert [s for s, _ in scalars(events, "train/loss")] == [0, 10, 20, 30, 40, 50]
-    assert [s for s, _ in scalars(events, "train/loss_smooth")] == [24, 49, 59]
+    assert [s for s, _ in scalars(events, "loss/train")] == [0, 10, 20, 30, 40, 50]
+    assert [s for s, _ in scalars(events, "loss/train_smooth")] == [24, 49, 59]
     assert "samples" not in events.Tags()["tensors"]
 
 
 def test_interrupted_run_leaves_its_partial_window_to_the_resumed_run(tmp_path):
     _drive_tracker(tmp_path / "tb", status="interrupted")
     events = read_events(tmp_path / "tb")
-    assert [s for s, _ in scalars(events, "train/loss_smooth")] == [24, 49]
+    assert [s for s, _ in scalars(events, "loss/train_smooth")] == [24, 49]
     assert hparams_plugin(events)["end"].status == Status.Value("STATUS_UNKNOWN")
-    assert scalars(events, "hparams/val_loss")[-1][1] != scalars(events, "hparams/val_loss")[-1][1]  # NaN
+    assert [s for s, _ in scalars(events, "loss/val")] == [20, 40]  # its last evaluation stays its metric
+    assert "loss/train_split" not in events.Tags()["scalars"]
 
 
 def test_every_job_reports_the_same_hparam_keys():
@@ -168,15 +196,20 @@ def test_diagnostics_match_the_lecture_formulas():
     assert len(diagnostics.tanh_layers) == 3
     for name, out in tanh_outputs.items():
         expected = (out.abs() > 0.97).float().mean().item() * 100
-        assert writer.scalars[(f"diagnostics/tanh_saturation/{name}", 0)] == pytest.approx(expected)
-        assert (f"diagnostics/activations/{name}", 0) in writer.histograms
-        assert (f"diagnostics/activation_grads/{name}", 0) in writer.histograms
-    for name, p in model.named_parameters():
-        assert (f"diagnostics/grads/{name}", 0) in writer.histograms
+        assert writer.scalars[(f"network/tanh_saturation/{name}", 0)] == pytest.approx(expected)
+        assert (f"network/activations/{name}", 0) in writer.histograms
+        assert (f"network/activation_grads/{name}", 0) in writer.histograms
+    assert [name for name, _ in diagnostics.tanh_layers] == ["level1/tanh", "level2/tanh", "level3/tanh"]
+    readable = dict(zip((name for name, _ in model.named_parameters()), (name for name, _ in diagnostics.params)))
+    assert readable["layers.0.weight"] == "embedding/weight" and readable["layers.13.bias"] == "output/bias"
+    assert readable["layers.3.gamma"] == "level1/batchnorm/gamma"
+    for param_name, p in model.named_parameters():
+        name = readable[param_name]
+        assert (f"network/grads/{name}", 0) in writer.histograms
         if p.ndim == 2:  # the lecture's ud: (lr * grad).std() / data.std(), after the update
             lecture = ((0.1 * p.grad).std() / p.data.std()).log10().item()
-            assert writer.scalars[(f"diagnostics/update_ratio/{name}", 0)] == pytest.approx(lecture, abs=1e-4)
-            assert update_to_data_log10(p.detach() - before[name], p.detach()) == pytest.approx(lecture, abs=1e-4)
+            assert writer.scalars[(f"network/update_ratio/{name}", 0)] == pytest.approx(lecture, abs=1e-4)
+            assert update_to_data_log10(p.detach() - before[param_name], p.detach()) == pytest.approx(lecture, abs=1e-4)
 
     # step 1 is not a diagnostics step: nothing more is written
     written = len(writer.scalars)
@@ -199,33 +232,32 @@ def test_samples_and_diagnostics_leave_training_bit_exact(tmp_path, tiny_words_f
                                 "log.diagnostics_every=20")
     assert plain["status"] == watched["status"] == "ok"
     assert (watched["train_loss"], watched["val_loss"]) == (plain["train_loss"], plain["val_loss"])
-    assert scalars(events, "train/loss") == scalars(plain_events, "train/loss")
+    assert scalars(events, "loss/train") == scalars(plain_events, "loss/train")
 
     # the smoothed curve of a real run: window 25 over 60 steps
-    losses = [v for _, v in scalars(events, "train/loss")]
+    losses = [v for _, v in scalars(events, "loss/train")]
     assert len(losses) == 60
-    smooth = scalars(events, "train/loss_smooth")
+    smooth = scalars(events, "loss/train_smooth")
     assert [s for s, _ in smooth] == [24, 49, 59]
     means = [sum(losses[0:25]) / 25, sum(losses[25:50]) / 25, sum(losses[50:60]) / 10]
     assert [v for _, v in smooth] == pytest.approx(means, rel=1e-6)
-    assert scalars(events, "val/loss")[-1] == (60, pytest.approx(watched["val_loss"]))
-    assert scalars(events, "hparams/val_loss")[-1] == (60, pytest.approx(watched["val_loss"]))
-    assert scalars(events, "hparams/train_loss") == [(60, pytest.approx(watched["train_loss"]))]
-    start = hparams_plugin(events)["start"].hparams
-    assert start["params"].number_value == watched["params"] and start["n_hidden"].number_value == 8
+    assert scalars(events, "loss/val")[-1] == (60, pytest.approx(watched["val_loss"]))
+    assert scalars(events, "loss/train_split") == [(60, pytest.approx(watched["train_loss"]))]
+    start = hparams_plugin(events)["start"].hparams  # a single run: whole numbers read as written
+    assert start["params"].string_value == str(watched["params"]) and start["n_hidden"].string_value == "8"
 
     samples = texts(events, "samples")
     assert sorted(samples) == [20, 40, 60]
     assert all(len(text.splitlines()) == 3 for text in samples.values())
 
     tags = events.Tags()
-    saturation = [t for t in tags["scalars"] if t.startswith("diagnostics/tanh_saturation/")]
+    saturation = [t for t in tags["scalars"] if t.startswith("network/tanh_saturation/")]
     assert len(saturation) == 3  # one per tanh layer of the depth-3 tree
     for tag in saturation:
         steps = [s for s, _ in scalars(events, tag)]
         assert steps == [0, 20, 40] and all(0 <= v <= 100 for _, v in scalars(events, tag))
-    assert any(t.startswith("diagnostics/update_ratio/") for t in tags["scalars"])
+    assert any(t.startswith("network/update_ratio/") for t in tags["scalars"])
     for kind in ("activations", "activation_grads", "grads"):
-        assert any(t.startswith(f"diagnostics/{kind}/") for t in tags["histograms"])
-    assert not any(t.startswith("diagnostics/") for t in plain_events.Tags()["scalars"])
+        assert any(t.startswith(f"network/{kind}/") for t in tags["histograms"])
+    assert not any(t.startswith("network/") for t in plain_events.Tags()["scalars"])
     assert "samples" not in plain_events.Tags()["tensors"]

@@ -2,12 +2,17 @@
 
 Every `every` steps, for that step's forward pass, backward pass and update:
 
-  diagnostics/tanh_saturation/<layer>   % of the tanh layer's outputs with |out| > 0.97
-  diagnostics/activations/<layer>       histogram of the tanh layer's outputs
-  diagnostics/activation_grads/<layer>  histogram of the loss gradient at those outputs
-  diagnostics/grads/<param>             histogram of each parameter's gradient
-  diagnostics/update_ratio/<param>      log10(std(update) / std(data)); the lecture's rule
-                                        of thumb: about -3 is healthy
+  network/tanh_saturation/<layer>   % of the tanh layer's outputs with |out| > 0.97
+  network/activations/<layer>       histogram of the tanh layer's outputs
+  network/activation_grads/<layer>  histogram of the loss gradient at those outputs
+  network/grads/<param>             histogram of each parameter's gradient
+  network/update_ratio/<param>      log10(std(update) / std(data)); the lecture's rule
+                                    of thumb: about -3 is healthy
+
+Layers are named by what they are, not by their index: `embedding`, `level1/linear`,
+`level1/batchnorm`, `level1/tanh`, ... (`hidden1/...` in the flat MLP) and `output`, and
+parameters by their layer: `level1/linear/weight`, `level2/batchnorm/gamma`. The tags
+start with `network/` so that they sort after the loss curves in TensorBoard.
 
 The update is measured as the parameter after the step minus before it, which for the
 lecture's SGD is `-lr * grad` (the lecture's formula) and stays right for AdamW.
@@ -29,7 +34,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from wavenet_harness.models.layers import Tanh
+from wavenet_harness.models.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh
 
 SATURATION_THRESHOLD = 0.97
 
@@ -40,8 +45,9 @@ class Diagnostics:
     def __init__(self, model: nn.Module, writer, every: int = 1000, start_step: int = 0):
         self.writer = writer
         self.every = max(1, every)
-        self.tanh_layers = [(name, m) for name, m in model.named_modules() if isinstance(m, (Tanh, nn.Tanh))]
-        self.params = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        names = readable_layer_names(model)
+        self.tanh_layers = [(names.get(name, name), m) for name, m in model.named_modules() if isinstance(m, (Tanh, nn.Tanh))]
+        self.params = [(readable_param_name(name, names), p) for name, p in model.named_parameters() if p.requires_grad]
         self.outputs: dict[str, torch.Tensor] = {}
         self.output_grads: dict[str, torch.Tensor] = {}
         self.before: dict[str, torch.Tensor] = {}
@@ -85,16 +91,16 @@ class Diagnostics:
     def _write(self, step: int) -> None:
         for name, out in self.outputs.items():
             saturated = (out.abs() > SATURATION_THRESHOLD).float().mean().item() * 100
-            self.writer.add_scalar(f"diagnostics/tanh_saturation/{name}", saturated, step)
-            self.writer.add_histogram(f"diagnostics/activations/{name}", out.float().cpu(), step)
+            self.writer.add_scalar(f"network/tanh_saturation/{name}", saturated, step)
+            self.writer.add_histogram(f"network/activations/{name}", out.float().cpu(), step)
         for name, grad in self.output_grads.items():
-            self.writer.add_histogram(f"diagnostics/activation_grads/{name}", grad.float().cpu(), step)
+            self.writer.add_histogram(f"network/activation_grads/{name}", grad.float().cpu(), step)
         for name, p in self.params:
             if p.grad is not None:
-                self.writer.add_histogram(f"diagnostics/grads/{name}", p.grad.detach().float().cpu(), step)
+                self.writer.add_histogram(f"network/grads/{name}", p.grad.detach().float().cpu(), step)
             ratio = update_to_data_log10(p.detach() - self.before[name], p.detach())
             if ratio is not None:
-                self.writer.add_scalar(f"diagnostics/update_ratio/{name}", ratio, step)
+                self.writer.add_scalar(f"network/update_ratio/{name}", ratio, step)
 
     def close(self) -> None:
         for hook in self.hooks:
@@ -109,3 +115,44 @@ def update_to_data_log10(update: torch.Tensor, data: torch.Tensor) -> float | No
     if not (update_std > 0 and data_std > 0 and math.isfinite(update_std) and math.isfinite(data_std)):
         return None
     return math.log10(update_std / data_std)
+
+
+KIND_NAMES = {Embedding: "embedding", Linear: "linear", BatchNorm1d: "batchnorm", Tanh: "tanh", nn.Tanh: "tanh"}
+
+
+def readable_layer_names(model: nn.Module) -> dict[str, str]:
+    """{'layers.4': 'level1/tanh', ...} for the lecture's stacks; other modules keep their names.
+
+    A level is a Linear with what follows it up to the next Linear; the last Linear is the
+    output. The hier tree (and conv) flattens before every level, the MLP only once, so
+    their levels read `level<k>` and `hidden<k>`.
+    """
+    stacks = [(name, m.layers) for name, m in model.named_modules() if isinstance(getattr(m, "layers", None), nn.ModuleList)]
+    if not stacks:
+        return {}
+    prefix, layers = stacks[0]  # the model itself, or the one a wrapper (amp) holds
+    prefix = f"{prefix}.layers." if prefix else "layers."
+    modules = list(layers)
+    linears = [i for i, m in enumerate(modules) if isinstance(m, Linear)]
+    if not linears:
+        return {}
+    flattens = sum(isinstance(m, FlattenConsecutive) for m in modules)
+    level_word = "level" if flattens > 1 else "hidden"
+    names, level = {}, 0
+    for index, module in enumerate(modules):
+        kind = KIND_NAMES.get(type(module))
+        if kind is None:
+            continue
+        if index == linears[-1]:
+            names[f"{prefix}{index}"] = "output"
+            continue
+        if isinstance(module, Linear):
+            level += 1
+        names[f"{prefix}{index}"] = kind if level == 0 else f"{level_word}{level}/{kind}"
+    return names
+
+
+def readable_param_name(name: str, layer_names: dict[str, str]) -> str:
+    """'layers.2.weight' -> 'level1/linear/weight'; unknown names with '/' for '.'."""
+    module, _, param = name.rpartition(".")
+    return f"{layer_names[module]}/{param}" if module in layer_names else name.replace(".", "/")

@@ -1,20 +1,26 @@
 """Run outputs that only listen to the trainer: TensorBoard events and metrics.json.
 
-TensorBoard tags are a contract other tools read:
-  train/loss         minibatch loss, every `log.loss_every` steps
-  train/loss_smooth  mean over consecutive non-overlapping windows of `log.smooth_window`
+TensorBoard tags are a contract other tools read; their names sort so that the loss
+curves come first in TensorBoard's Time Series:
+  loss/train         minibatch loss, every `log.loss_every` steps
+  loss/train_smooth  mean over consecutive non-overlapping windows of `log.smooth_window`
                      steps (the lecture's `torch.tensor(lossi).view(-1, 1000).mean(1)`),
                      logged at each window's last step; a partial window at the end
-  train/lr           whenever the learning rate changes
-  val/loss           every eval_interval steps and at the end
-  hparams/val_loss, hparams/train_loss   the HParams dashboard's metrics (val at every
-                     evaluation, so a running sweep already shows in the HParams tab)
+  loss/val           the validation split's loss, every eval_interval steps and at the end
+  loss/train_split   the whole training split's loss (eval mode), once at the end
+  lr                 the learning rate every `log.loss_every` steps, plus the last step
+                     before and the first step after each jump, so a step schedule is
+                     drawn as a step and a cosine as a curve
   samples            text: a few names sampled at each evaluation (`tensorboard_sampler`)
-  diagnostics/...    with log.diagnostics=true (see diagnostics.py)
+  network/...        with log.diagnostics=true (see diagnostics.py)
 
-HParams: every job writes the same flat set of hyperparameters (`hparam_values`) when it
-starts and its end status when it finishes, so the HParams tab pointed at a multirun
-directory shows one row per job.
+HParams: every job writes a session start (its flat hyperparameters, typed: booleans as
+booleans, numbers as numbers, and its start time) when it starts and a session end (status,
+end time) when it finishes. No job writes an experiment summary, so TensorBoard builds the
+experiment from all sessions under its logdir: it marks the hyperparameters whose values
+differ between them and lists those first, and takes every scalar tag above as a metric.
+A job of a sweep writes into tb/<its swept values>/ (`run_label`), so TensorBoard's run
+names say which job a curve is.
 
 `check_log` holds the rules of the `log` config group. Tracking only listens: nothing
 here draws from the global random generator or changes what the loop computes; it knows
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from typing import Any, Callable
 
 import torch
@@ -32,16 +39,14 @@ import torch
 from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams.api_pb2 import Status
-from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData, SessionEndInfo
+from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
 from torch.utils.tensorboard import SummaryWriter
-from torch.utils.tensorboard.summary import hparams as hparams_summary
 from torch.utils.tensorboard.summary import text as text_summary
 
 from wavenet_harness.errors import ConfigError, is_int
 from wavenet_harness.data import Vocabulary
 from wavenet_harness.models.sampling import generate
 
-HPARAM_METRICS = ("hparams/val_loss", "hparams/train_loss")
 CONFIG_GROUPS = ("model", "optim", "schedule")
 # The HParams plugin knows success, failure and unknown: a stopped run (to be resumed, or
 # pruned by a sweeper) is neither a success nor a failure.
@@ -64,7 +69,8 @@ def flatten_hparams(tree: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def hparam_values(cfg: dict[str, Any], params: int, exclude=(), option_columns: dict[str, Any] | None = None) -> dict[str, Any]:
+def hparam_values(cfg: dict[str, Any], params: int, exclude=(), option_columns: dict[str, Any] | None = None,
+                  swept=None) -> dict[str, Any]:
     """The flat hyperparameters a job reports to the HParams tab; the same keys for every job.
 
     Every top-level scalar and plain section (data.*) of the config, the chosen model,
@@ -72,6 +78,11 @@ def hparam_values(cfg: dict[str, Any], params: int, exclude=(), option_columns: 
     takes its columns from one job's summary, so options that only some choices of a
     config group have ({'optim.momentum': 0.0, ...}, declared by their owners) are filled
     with the value that means "off" where the chosen option lacks them.
+
+    `swept`: the keys a sweep varies (None: unknown, all numbers stay numbers). TensorBoard's
+    HParams tab prints every number with five significant digits (3000 as "3000.0"), so a
+    whole number that is not swept is reported as text ("3000"); swept ones stay numbers
+    so that their axes in the parallel-coordinates and scatter views are ordered.
     """
     values: dict[str, Any] = {}
     for key, value in cfg.items():
@@ -85,16 +96,43 @@ def hparam_values(cfg: dict[str, Any], params: int, exclude=(), option_columns: 
     for key, off in (option_columns or {}).items():
         values[key] = everything.get(key, off)
     values["params"] = params
+    if swept is not None:
+        values = {key: _whole_number_as_text(value) if key not in swept else value for key, value in values.items()}
     return values
 
 
-def _session_end_summary(status: str) -> Summary:
-    """The HParams plugin's end-of-session record (torch's helper always says success)."""
-    info = SessionEndInfo(status=Status.Value(SESSION_STATUS.get(status, "STATUS_FAILURE")))
-    content = HParamsPluginData(session_end_info=info, version=hparams_metadata.PLUGIN_DATA_VERSION)
+def _whole_number_as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def session_start_summary(hparams: dict[str, Any], start_time: float) -> Summary:
+    """The HParams plugin's start-of-session record, each value with its own type.
+
+    (torch's helper writes booleans as the numbers 0 and 1, and tensorboard's own needs
+    TensorFlow.)
+    """
+    info = SessionStartInfo(start_time_secs=start_time)
+    for name, value in hparams.items():
+        if isinstance(value, bool):  # before int: a bool is an int in Python
+            info.hparams[name].bool_value = value
+        elif isinstance(value, (int, float)):
+            info.hparams[name].number_value = value
+        else:
+            info.hparams[name].string_value = str(value)
+    return _hparams_summary(hparams_metadata.SESSION_START_INFO_TAG, HParamsPluginData(session_start_info=info))
+
+
+def session_end_summary(status: str, end_time: float) -> Summary:
+    """The HParams plugin's end-of-session record: Success, Failure or Unknown, and when."""
+    status_value = Status.Value(SESSION_STATUS.get(status, "STATUS_FAILURE"))
+    info = SessionEndInfo(status=status_value, end_time_secs=end_time)
+    return _hparams_summary(hparams_metadata.SESSION_END_INFO_TAG, HParamsPluginData(session_end_info=info))
+
+
+def _hparams_summary(tag: str, content: HParamsPluginData) -> Summary:
+    content.version = hparams_metadata.PLUGIN_DATA_VERSION
     plugin = SummaryMetadata.PluginData(plugin_name=hparams_metadata.PLUGIN_NAME, content=content.SerializeToString())
-    value = Summary.Value(tag=hparams_metadata.SESSION_END_INFO_TAG, metadata=SummaryMetadata(plugin_data=plugin))
-    return Summary(value=[value])
+    return Summary(value=[Summary.Value(tag=tag, metadata=SummaryMetadata(plugin_data=plugin))])
 
 
 class LossSmoother:
@@ -140,32 +178,25 @@ class TensorBoardTracker:
         self.loss_every = max(1, loss_every)
         self.smoother = LossSmoother(max(1, smooth_window))
         self.last_step = start_step - 1
-        self.last_lr: float | None = None
-        self.last_val_loss: float | None = None
+        self.lr_curve = LearningRateCurve()
         # sampler(step) -> markdown text of a few sampled names, written at each evaluation.
         self.sampler = sampler
         # Written at the start, so a job that is still running (or dies) has its HParams row.
-        experiment, session_start, _ = hparams_summary(hparams, {tag: 0.0 for tag in HPARAM_METRICS})
-        file_writer = self.writer._get_file_writer()
-        file_writer.add_summary(experiment)
-        file_writer.add_summary(session_start)
+        self.writer._get_file_writer().add_summary(session_start_summary(hparams, time.time()))
 
     def on_train_loss(self, step: int, loss: float, lr: float) -> None:
-        if lr != self.last_lr:
-            self.writer.add_scalar("train/lr", lr, step)
-            self.last_lr = lr
+        for lr_step, value in self.lr_curve.points(step, lr, step % self.loss_every == 0):
+            self.writer.add_scalar("lr", value, lr_step)
         if step % self.loss_every == 0:
-            self.writer.add_scalar("train/loss", loss, step)
+            self.writer.add_scalar("loss/train", loss, step)
         if math.isfinite(loss):
             smooth = self.smoother.add(loss)
             if smooth is not None:
-                self.writer.add_scalar("train/loss_smooth", smooth, step)
+                self.writer.add_scalar("loss/train_smooth", smooth, step)
         self.last_step = step
 
     def on_eval(self, step: int, val_loss: float) -> None:
-        self.writer.add_scalar("val/loss", val_loss, step)
-        self.writer.add_scalar("hparams/val_loss", val_loss, step)
-        self.last_val_loss = val_loss
+        self.writer.add_scalar("loss/val", val_loss, step)
         if self.sampler is not None:
             summary = text_summary("samples", self.sampler(step))
             summary.value[0].tag = "samples"  # torch would append "/text_summary"
@@ -178,28 +209,71 @@ class TensorBoardTracker:
         # here would leave a stray partial point in the resumed run's curve.
         tail = self.smoother.flush() if status != "interrupted" else None
         if tail is not None:
-            self.writer.add_scalar("train/loss_smooth", tail, self.last_step)
-        step = max(int(metrics.get("steps") or 0), 0)
-        val_loss = _finite_or_nan(metrics.get("val_loss"))
-        if val_loss != self.last_val_loss:  # NaN for a run that ended without a final evaluation
-            self.writer.add_scalar("hparams/val_loss", val_loss, step)
-        self.writer.add_scalar("hparams/train_loss", _finite_or_nan(metrics.get("train_loss")), step)
-        self.writer._get_file_writer().add_summary(_session_end_summary(status))
+            self.writer.add_scalar("loss/train_smooth", tail, self.last_step)
+        last_lr = self.lr_curve.last_point()
+        if last_lr is not None:
+            self.writer.add_scalar("lr", last_lr[1], last_lr[0])
+        if metrics.get("train_loss") is not None:
+            step = max(int(metrics.get("steps") or 0), 0)
+            self.writer.add_scalar("loss/train_split", float(metrics["train_loss"]), step)
+        self.writer._get_file_writer().add_summary(session_end_summary(status, time.time()))
         self.writer.close()
 
     def state_dict(self) -> dict:
-        return {"smoother": self.smoother.state_dict(), "last_lr": self.last_lr}
+        return {"smoother": self.smoother.state_dict(), "last_lr": self.lr_curve.lr, "lr_curve": self.lr_curve.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.smoother.load_state_dict(state["smoother"])
-        self.last_lr = state["last_lr"]
+        self.lr_curve.load_state_dict(state.get("lr_curve") or {"lr": state.get("last_lr")})
 
     def close(self) -> None:
         self.writer.close()
 
 
-def _finite_or_nan(value) -> float:
-    return float(value) if value is not None else float("nan")
+class LearningRateCurve:
+    """Which (step, lr) points draw the schedule as it is, with TensorBoard's straight lines.
+
+    A point at every `loss_every` step draws a cosine as a curve. When the lr jumps after
+    holding for at least two steps (the step schedule's drop), the last step of the old
+    value is added before the first step of the new one, so the line drops straight down
+    instead of sloping from the previous point. A lr that changes at every step (cosine,
+    warmup) needs no extra points.
+    """
+
+    def __init__(self):
+        self.lr: float | None = None  # the lr at the last step seen
+        self.since: int | None = None  # the step it took that value
+        self.step: int | None = None  # the last step seen
+        self.logged_step: int | None = None  # the last step written
+
+    def points(self, step: int, lr: float, on_cadence: bool) -> list[tuple[int, float]]:
+        out: list[tuple[int, float]] = []
+        first = self.lr is None
+        jump = not first and lr != self.lr and self.step is not None and self.step > self.since
+        if jump and self.logged_step != self.step:
+            out.append((self.step, self.lr))
+        if first or jump or on_cadence:
+            out.append((step, lr))
+        if first or lr != self.lr:
+            self.lr, self.since = lr, step
+        self.step = step
+        if out:
+            self.logged_step = out[-1][0]
+        return out
+
+    def last_point(self) -> tuple[int, float] | None:
+        """The last step seen, if it was not written: where the curve ends."""
+        if self.step is None or self.lr is None or self.logged_step == self.step:
+            return None
+        self.logged_step = self.step
+        return self.step, self.lr
+
+    def state_dict(self) -> dict:
+        return {"lr": self.lr, "since": self.since, "step": self.step, "logged_step": self.logged_step}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.lr = state.get("lr")
+        self.since, self.step, self.logged_step = state.get("since"), state.get("step"), state.get("logged_step")
 
 
 def samples_markdown(words: list[str], known: set[str]) -> str:
