@@ -48,12 +48,14 @@ def test_multirun_writes_one_run_directory_per_job(tmp_path, tiny_words_file, cl
     jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit())
     assert [p.name for p in jobs] == ["0", "1"]
     params = []
-    for job in jobs:
+    for job, n_hidden in zip(jobs, (4, 8)):
         metrics = read_metrics(job)
         assert metrics["status"] == "ok" and metrics["steps"] == 60
         params.append(metrics["params"])
-        assert list((job / "tb").glob("events.out.tfevents.*"))
+        # each job's TensorBoard run is named by what the sweep varies
+        assert list((job / "tb" / f"n_hidden={n_hidden}").glob("events.out.tfevents.*"))
     assert params[0] < params[1]  # n_hidden 4 vs 8
+    assert f"tensorboard --logdir {sweep_dir}" in result.stdout  # the end screen points at the whole sweep
 
 
 def test_bad_value_is_one_line_and_exit_code_2(tmp_path, tiny_words_file, cli):

@@ -26,6 +26,7 @@ from wavenet_harness.schema import explain_config_error
 from wavenet_harness.sweeps import launch as sweep
 from wavenet_harness.tracking import rundir
 from wavenet_harness.tracking.console import print_summary
+from wavenet_harness.tracking.tensorboard import swept_overrides
 from wavenet_harness.training.job import run_training
 
 PROG = "wavenet-train"
@@ -51,8 +52,10 @@ def train_task(cfg: DictConfig) -> float:
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     plain = OmegaConf.to_container(cfg, resolve=True)
     plain["threads"] = sweep.job_threads(plain.get("threads", 0), hydra_cfg.launcher if multirun else None)
+    swept = _swept_overrides(hydra_cfg) if multirun else []
     try:
-        metrics = run_training(plain, Path(run_dir), on_claim=lambda folder: _save_hydra_files(folder, cfg))
+        metrics = run_training(plain, Path(run_dir), on_claim=lambda folder: _save_hydra_files(folder, cfg),
+                               swept=swept)
     except Exception as err:
         if multirun and isinstance(err, rundir.RunDirTaken):  # another run's directory: leave it be
             error_line(PROG, f"job {hydra_cfg.job.num}: {err}")
@@ -91,6 +94,24 @@ def _interrupted_exit_code(metrics: dict) -> int:
     """128 + the signal's number, as a shell reports a process stopped by it (Ctrl-C: 130)."""
     name = metrics.get("signal") or "Ctrl-C"
     return 130 if name == "Ctrl-C" else 128 + int(getattr(signal, name, signal.SIGINT))
+
+
+def _swept_overrides(hydra_cfg) -> list[str]:
+    """This job's overrides that the sweep's command line did not give to every job.
+
+    Every sweeper saves the sweep's own config (with the command line's overrides, e.g.
+    `lr=0.05,0.1`) in the sweep dir (multirun.yaml) before it launches a job.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    job = [str(o) for o in hydra_cfg.overrides.task]
+    try:
+        saved = OmegaConf.load(Path(hydra_cfg.sweep.dir) / rundir.SWEEP_CONFIG_NAME)
+        parsed = OverridesParser.create().parse_overrides([str(o) for o in saved.hydra.overrides.task])
+        fixed = {o.get_key_element().lstrip("+~") for o in parsed if not o.is_sweep_override()}
+    except Exception:  # no readable multirun.yaml (an unusual sweeper): every override names the job
+        fixed = set()
+    return swept_overrides(job, fixed)
 
 
 def main() -> None:

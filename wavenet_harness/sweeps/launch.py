@@ -7,7 +7,8 @@ Three pieces, used by cli/train.py and conf/train.yaml:
                   status "failed" with the error, and the sweep goes on
   SweepSummary    a Hydra callback: at the end of a multirun it reads every job's
                   metrics.json (so it works for jobs run in other processes or machines),
-                  prints one screen of counts and exits 1 only when every job failed
+                  prints one screen of counts, the best job and the TensorBoard command for
+                  the whole sweep, and exits 1 only when every job failed
 
 Job directories are read and written through tracking/rundir.py; this module knows
 nothing of training itself.
@@ -132,7 +133,8 @@ def every_job_failed(jobs: list[JobOutcome]) -> bool:
 def format_summary(jobs: list[JobOutcome], sweep_dir: Path) -> str:
     counts = count_statuses(jobs)
     shown = [f"{counts[s]} {s}" for s in STATUSES if counts[s] or s in ("ok", "failed", "diverged", "pruned")]
-    lines = [f"sweep: {len(jobs)} jobs: " + ", ".join(shown), f"sweep dir: {sweep_dir}"]
+    lines = [f"sweep: {len(jobs)} jobs: " + ", ".join(shown), f"sweep dir: {sweep_dir}",
+             f"dashboard: tensorboard --logdir {sweep_dir}   (every job's curves, and HParams: one row per job)"]
     finished = [job for job in jobs if job.status == "ok" and job.val_loss is not None]
     if finished:
         best = min(finished, key=lambda job: job.val_loss)

@@ -3,11 +3,14 @@
 A run directory (one job of wavenet-train) holds:
   metrics.json           status ("running" while it trains), losses, params, steps, seconds
   checkpoint.pt          the latest checkpoint (training/checkpoint.py writes its content)
-  tb/                    TensorBoard events (tracking/tensorboard.py)
+  tb/                    TensorBoard events (tracking/tensorboard.py); a job of a sweep writes
+                         them to tb/<its swept values>/ (e.g. tb/lr=0.05/), so that
+                         TensorBoard's run names say which job a curve is
   traceback.txt          a multirun job that crashed: the whole traceback
   cli.log                Hydra's job log (opened only once something is logged)
   .hydra/overrides.yaml  the command-line overrides Hydra saved for the job
-A sweep directory holds job directories (0/, 1/, ...) and, for an Optuna search, optuna.journal.
+A sweep directory holds job directories (0/, 1/, ...), Hydra's multirun.yaml (the sweep's
+config and command line) and, for an Optuna search, optuna.journal.
 
 Every file is written through `write_atomic` (temporary file + rename), so a reader
 never sees half a file, and every JSON through `json_text`, so none holds a bare NaN.
@@ -48,6 +51,7 @@ TENSORBOARD_DIR = "tb"
 TRACEBACK_NAME = "traceback.txt"
 LOG_NAME = "cli.log"
 JOURNAL_NAME = "optuna.journal"
+SWEEP_CONFIG_NAME = "multirun.yaml"  # Hydra's: the sweep's config and command-line overrides
 OVERRIDES_PATH = Path(".hydra") / "overrides.yaml"
 HYDRA_DIR = ".hydra"
 
@@ -114,6 +118,11 @@ def write_json_atomic(path: str | os.PathLike, payload: dict) -> None:
         f.write("\n")
 
     write_atomic(path, dump)
+
+
+def tensorboard_dir(run_dir: Path, label: str = "") -> Path:
+    """Where a run's TensorBoard events go: tb/, or tb/<label>/ for a job of a sweep."""
+    return Path(run_dir) / TENSORBOARD_DIR / label if label else Path(run_dir) / TENSORBOARD_DIR
 
 
 def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:

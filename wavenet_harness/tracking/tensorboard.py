@@ -135,6 +135,35 @@ def _hparams_summary(tag: str, content: HParamsPluginData) -> Summary:
     return Summary(value=[Summary.Value(tag=tag, metadata=SummaryMetadata(plugin_data=plugin))])
 
 
+# Overrides that say how a job of a sweep is run, not what it trains.
+BOOKKEEPING_OVERRIDES = ("+optuna.", "optuna.", "hydra.", "resume=")
+MAX_LABEL_CHARS = 120
+
+
+def swept_overrides(job_overrides: list[str], fixed_keys: set[str]) -> list[str]:
+    """The job's own overrides: those whose key the sweep's command line did not fix.
+
+    For `--multirun lr=0.05,0.1 max_steps=3000` (fixed: max_steps), the job with
+    `lr=0.05 max_steps=3000` gets ['lr=0.05']; an Optuna trial gets the values it tries.
+    """
+    return [o for o in job_overrides
+            if override_key(o) not in fixed_keys and not o.lstrip("+~").startswith(BOOKKEEPING_OVERRIDES)]
+
+
+def override_key(override: str) -> str:
+    return override.partition("=")[0].lstrip("+~")
+
+
+def override_keys(overrides: list[str]) -> set[str]:
+    return {override_key(o) for o in overrides}
+
+
+def run_label(overrides: list[str]) -> str:
+    """A TensorBoard run's name from a job's swept overrides: 'lr=0.05 n_hidden=64'."""
+    label = " ".join(overrides).replace("/", "_")
+    return label[:MAX_LABEL_CHARS].strip()
+
+
 class LossSmoother:
     """Means over consecutive non-overlapping windows of `window` losses."""
 

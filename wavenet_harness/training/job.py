@@ -27,7 +27,9 @@ from wavenet_harness.sweeps.study import SWEEPER_KEYS, job_listeners
 from wavenet_harness.tracking import rundir
 from wavenet_harness.tracking.console import ProgressBar
 from wavenet_harness.tracking.diagnostics import Diagnostics
-from wavenet_harness.tracking.tensorboard import TensorBoardTracker, hparam_values, tensorboard_sampler
+from wavenet_harness.tracking.tensorboard import (
+    TensorBoardTracker, hparam_values, override_keys, run_label, tensorboard_sampler,
+)
 from wavenet_harness.training import checkpoint as ckpt
 from wavenet_harness.training.device import resolve_device
 from wavenet_harness.training.loop import DivergenceCheck, TrainResult, TrainSettings, pass_on_signal, train
@@ -113,12 +115,15 @@ class Job:
 def run_training(
     cfg: dict[str, Any], run_dir: Path, base_dir: Path | None = None, listeners: Sequence[Any] = (),
     on_claim: Callable[[Path], None] | None = None,
+    swept: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Train one job described by `cfg` into `run_dir`; return its metrics dict.
 
     `listeners` join the run's own (e.g. a sweeper's pruning reporter; an Optuna trial's
     is added here from the config). `on_claim(run_dir)` runs once every check has passed
-    and the directory is this run's (the CLI writes Hydra's .hydra/ files there).
+    and the directory is this run's (the CLI writes Hydra's .hydra/ files there). `swept`:
+    the overrides this job of a sweep does not share with the others (['lr=0.05']); they
+    name its TensorBoard run and keep their numbers numeric in HParams.
     Errors in the config, data, run directory or checkpoint raise (ConfigError, DataError,
     RunDirError, CheckpointError) before anything is written; a failed or diverged run is
     a result.
@@ -137,7 +142,7 @@ def run_training(
     train_xy = (data.train.X.to(device), data.train.Y.to(device))
     val_xy = (data.val.X.to(device), data.val.Y.to(device))
     metrics = _start_metrics(job)
-    tracker, watchers = _trackers(job, metrics["params"])
+    tracker, watchers = _trackers(job, metrics["params"], swept)
     listeners = [*listeners, *job_listeners(cfg)]
     log = cfg["log"]
     with ProgressBar(cfg["max_steps"], job.start_step, enabled=log["progress"]) as progress:
@@ -225,13 +230,14 @@ def _start_metrics(job: Job) -> dict[str, Any]:
     return metrics
 
 
-def _trackers(job: Job, params: int) -> tuple[TensorBoardTracker, list[Any]]:
+def _trackers(job: Job, params: int, swept: Sequence[str] = ()) -> tuple[TensorBoardTracker, list[Any]]:
     """The TensorBoard tracker (with its samples) and, with log.diagnostics, the diagnostics."""
     cfg, log = job.cfg, job.cfg["log"]
-    hparams = hparam_values(cfg, params, exclude=NOT_HPARAMS, option_columns=OPTION_COLUMNS)
+    hparams = hparam_values(cfg, params, exclude=NOT_HPARAMS, option_columns=OPTION_COLUMNS,
+                            swept=override_keys(list(swept)))
     sampler = tensorboard_sampler(job.model, job.data.vocab, job.data.train.words, log.get("samples", 0), cfg["seed"])
     tracker = TensorBoardTracker(
-        job.run_dir / rundir.TENSORBOARD_DIR, hparams, loss_every=log["loss_every"], smooth_window=log["smooth_window"],
+        rundir.tensorboard_dir(job.run_dir, run_label(list(swept))), hparams, loss_every=log["loss_every"], smooth_window=log["smooth_window"],
         start_step=job.start_step, sampler=sampler,
     )
     watchers = []
