@@ -19,7 +19,8 @@ def test_report_csv_and_json_hold_the_same_table(sweep, cli):
     assert "wavenet-train max_steps=100 data.path=words.txt n_hidden=16 lr=0.1" in table
 
     rows = list(csv.DictReader(io.StringIO((sweep / "r.csv").read_text())))
-    assert list(rows[0]) == ["job", "model", "n_hidden", "lr", "status", "steps", "seconds", "params", "train_loss", "val_loss"]
+    assert list(rows[0]) == ["job", "model", "n_hidden", "lr", "status", "steps", "max_steps", "seconds", "params",
+                             "train_loss", "val_loss"]
     assert [(r["job"], r["val_loss"]) for r in rows] == [
         ("1", "2.3"), ("10", "2.4"), ("0", "2.5"), ("2", ""), ("3", ""), ("11", "")]
     as_json = json.loads((sweep / "r.json").read_text())
@@ -33,6 +34,16 @@ def test_report_while_nothing_has_finished(tmp_path, cli):
     make_run(tmp_path, "0", ["n_hidden=8"], **numbers(status="running"))
     out = cli.in_process("wavenet-report", [str(tmp_path)]).stdout
     assert "running" in out and "no run has finished yet" in out
+
+
+def test_a_running_job_shows_its_step_out_of_max_steps_and_last_val_loss(tmp_path, cli):
+    make_run(tmp_path, "0", ["n_hidden=8"], **numbers(2.25))
+    make_run(tmp_path, "1", ["n_hidden=9"], status="running", steps=1500, max_steps=6000, seconds=12.0,
+             params=641, train_loss=None, val_loss=2.4567)
+    out = cli.in_process("wavenet-report", [str(tmp_path)]).stdout
+    (running,) = [line for line in out.splitlines() if "│ running" in line]
+    assert "1,500 / 6,000" in running and "2.4567" in running
+    assert report.build_report(tmp_path)["jobs"][1]["max_steps"] == 6000
 
 
 @pytest.mark.parametrize("argv, expected", [

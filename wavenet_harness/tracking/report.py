@@ -4,8 +4,11 @@ A run is any folder under SWEEP_DIR holding metrics.json (or a Hydra job folder,
 whose metrics.json is not written yet). For each it shows the command-line overrides
 that distinguish it from the other runs (from .hydra/overrides.yaml: only the keys whose
 values differ), the model it trains, status, steps, seconds, params, train and val loss,
-then the command that reruns the best run. Runs of different models rank side by side. Finished runs come first by val loss; running, then stopped or
-failed runs follow. It only reads, so it is safe to run while a sweep is still going.
+then the command that reruns the best run. Runs of different models rank side by side.
+Finished runs come first by val loss; running, then stopped or failed runs follow. It only
+reads, so it is safe to run while a sweep is still going: a running job shows the step it
+has reached out of max_steps and its last val loss (its metrics.json is rewritten at every
+evaluation and checkpoint).
 
     wavenet-report runs/multirun/2026-11-28/10-00-00
     wavenet-report runs/ --csv report.csv --json -      # the same table for other tools
@@ -31,7 +34,8 @@ from rich.table import Table
 from wavenet_harness.tracking import rundir
 from wavenet_harness.tracking.rundir import METRICS_NAME, RunDirError, find_run_dirs, read_metrics, read_overrides
 
-NUMBER_COLUMNS = ("steps", "seconds", "params", "train_loss", "val_loss")
+NUMBER_COLUMNS = ("steps", "max_steps", "seconds", "params", "train_loss", "val_loss")
+TABLE_COLUMNS = tuple(c for c in NUMBER_COLUMNS if c != "max_steps")  # the table shows "step / max" instead
 MISSING = "-"  # an override a run did not set
 
 
@@ -158,6 +162,13 @@ def _fmt(column: str, value: Any) -> str:
     return str(value)
 
 
+def _steps_cell(row: dict[str, Any]) -> str:
+    """A running job's progress as 'step / max_steps'; a finished one's steps."""
+    if row["status"] == "running" and row.get("steps") is not None and row.get("max_steps"):
+        return f"{int(row['steps']):,} / {int(row['max_steps']):,}"
+    return _fmt("steps", row.get("steps"))
+
+
 STATUS_STYLE = {"ok": "green", "running": "cyan", "diverged": "red", "failed": "red", "pruned": "yellow"}
 
 
@@ -170,14 +181,14 @@ def print_table(report: dict[str, Any], console: Console) -> None:
     for key in keys:
         table.add_column(escape(key))
     table.add_column("status")
-    for column in NUMBER_COLUMNS:
+    for column in TABLE_COLUMNS:
         table.add_column(column.replace("_", " "), justify="right")
     for row in report["jobs"]:
         style = STATUS_STYLE.get(row["status"], "")
         status = escape(str(row["status"]))
         cells = [escape(row["job"]), escape(row["model"]), *(escape(str(row[k])) for k in keys),
                  f"[{style}]{status}[/]" if style else status]
-        cells += [_fmt(column, row[column]) for column in NUMBER_COLUMNS]
+        cells += [_steps_cell(row) if column == "steps" else _fmt(column, row[column]) for column in TABLE_COLUMNS]
         table.add_row(*cells)
     console.print(table)
     best = report["best"]

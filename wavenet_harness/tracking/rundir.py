@@ -1,7 +1,9 @@
 """The run directory: the one owner of its file names, statuses and how they are written and read.
 
 A run directory (one job of wavenet-train) holds:
-  metrics.json           status ("running" while it trains), losses, params, steps, seconds
+  metrics.json           status ("running" while it trains), losses, params, steps, seconds;
+                         while it trains, rewritten at every evaluation and checkpoint with
+                         the step reached, the last val loss and the seconds so far (LiveMetrics)
   checkpoint.pt          the latest checkpoint (training/checkpoint.py writes its content)
   tb/                    TensorBoard events (tracking/tensorboard.py); a job of a sweep writes
                          them to tb/<its swept values>/ (e.g. tb/lr=0.05/), so that
@@ -39,6 +41,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable, IO
 
@@ -127,6 +130,35 @@ def tensorboard_dir(run_dir: Path, label: str = "") -> Path:
 
 def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
     write_json_atomic(run_dir / METRICS_NAME, metrics)
+
+
+class LiveMetrics:
+    """A trainer listener that keeps metrics.json current while the run trains.
+
+    At every evaluation (and, through `checkpoint`, every checkpoint) it writes the step
+    reached, the last val loss and the seconds so far, atomically, so `wavenet-report`
+    can show the progress of a run that is still going.
+    """
+
+    def __init__(self, run_dir: Path, metrics: dict[str, Any]):
+        self.run_dir = Path(run_dir)
+        self.metrics = metrics  # the run's own dict: what it holds at the end is written at the end
+        self.started = time.perf_counter()
+
+    def on_train_loss(self, step: int, loss: float, lr: float) -> None:
+        pass
+
+    def on_eval(self, step: int, val_loss: float) -> None:
+        self.update(step, val_loss=val_loss)
+
+    def checkpoint(self, step: int) -> None:
+        self.update(step)
+
+    def update(self, step: int, **values: Any) -> None:
+        if self.metrics.get("status") != "running":
+            return
+        self.metrics.update(steps=step, seconds=round(time.perf_counter() - self.started, 3), **values)
+        write_metrics(self.run_dir, self.metrics)
 
 
 def read_metrics(run_dir: Path) -> dict[str, Any]:

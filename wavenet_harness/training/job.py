@@ -144,13 +144,19 @@ def run_training(
     metrics = _start_metrics(job)
     tracker, watchers = _trackers(job, metrics["params"], swept)
     listeners = [*listeners, *job_listeners(cfg)]
+    live = rundir.LiveMetrics(run_dir, metrics)  # metrics.json follows each evaluation and checkpoint
+
+    def save_checkpoint(step: int) -> None:
+        job.save_checkpoint(step, tracker)
+        live.checkpoint(step)
+
     log = cfg["log"]
     with ProgressBar(cfg["max_steps"], job.start_step, enabled=log["progress"]) as progress:
         try:
             result = train(
                 job.model, job.optimizer, schedule_from_config(cfg), train_xy, val_xy, _settings(cfg, device, data.vocab.size),
-                listeners=[tracker, progress, *watchers, *listeners], start_step=job.start_step,
-                save_checkpoint=lambda step: job.save_checkpoint(step, tracker),
+                listeners=[tracker, progress, live, *watchers, *listeners], start_step=job.start_step,
+                save_checkpoint=save_checkpoint,
                 batches=batches_from_config(cfg, data, train_xy),
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
