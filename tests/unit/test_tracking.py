@@ -3,6 +3,7 @@ samples and diagnostics, and proof that samples and diagnostics leave training u
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -261,3 +262,30 @@ def test_samples_and_diagnostics_leave_training_bit_exact(tmp_path, tiny_words_f
         assert any(t.startswith(f"network/{kind}/") for t in tags["histograms"])
     assert not any(t.startswith("network/") for t in plain_events.Tags()["scalars"])
     assert "samples" not in plain_events.Tags()["tensors"]
+
+
+class MetricsFileReader:
+    """A listener that reads metrics.json as `wavenet-report` would, at every step."""
+
+    def __init__(self, path: Path):
+        self.path, self.seen = path, {}
+
+    def on_train_loss(self, step, loss, lr):
+        self.seen[step] = json.loads(self.path.read_text())
+
+    def on_eval(self, step, val_loss):
+        pass
+
+
+def test_metrics_json_follows_every_evaluation_and_checkpoint(tmp_path, tiny_words_file):
+    cfg = compose_config(f"data.path={tiny_words_file}", *TINY_OVERRIDES, "checkpoint_interval=30")
+    reader = MetricsFileReader(tmp_path / "run" / "metrics.json")
+    final = run_training(cfg, tmp_path / "run", listeners=[reader])
+    assert reader.seen[5]["steps"] == 0 and reader.seen[5]["val_loss"] is None
+    after_eval = reader.seen[20]  # evaluated at step 20 (eval_interval=20)
+    assert (after_eval["status"], after_eval["steps"], after_eval["max_steps"]) == ("running", 20, 60)
+    assert after_eval["val_loss"] is not None and after_eval["seconds"] > 0
+    after_checkpoint = reader.seen[30]  # checkpoint at step 30, no evaluation there
+    assert after_checkpoint["steps"] == 30 and after_checkpoint["val_loss"] == after_eval["val_loss"]
+    assert reader.seen[40]["steps"] == 40 and reader.seen[40]["val_loss"] != after_eval["val_loss"]
+    assert final["status"] == "ok" and final["steps"] == 60
