@@ -63,3 +63,14 @@ def test_bad_value_is_one_line_and_exit_code_2(tmp_path, tiny_words_file, cli):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "block_size=6" in result.stderr and "multiple of 4" in result.stderr
+
+
+def test_help_names_the_program_its_groups_and_most_used_keys(tmp_path):
+    result = run_cli(["--help"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("wavenet-train: train ") and "Hydra" not in first
+    for group in ("model: conv, hier, mlp", "optim: adamw, sgd", "schedule: constant, cosine, step", "experiment:"):
+        assert group in result.stdout
+    for key in ("n_hidden=128", "max_steps=200000", "lr=0.1", "data.path=data/names.txt", "resume=false"):
+        assert key in result.stdout
