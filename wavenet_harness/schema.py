@@ -24,6 +24,8 @@ from hydra.core.config_store import ConfigStore
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
 
+from wavenet_harness.extras import has_extra, missing_extra_message
+
 SCHEMA_NAME = "train_schema"
 
 
@@ -102,6 +104,8 @@ def _null_group(argv: list[str]) -> str | None:
 
 def explain_config_error(err: BaseException, argv: list[str] = ()) -> str | None:
     """One line for a mistake Hydra or OmegaConf found in the config; None if it is not one."""
+    if "submitit" in str(err) and not has_extra("slurm"):  # hydra/launcher=slurm without its extra
+        return f"hydra/launcher: {missing_extra_message('slurm')}"
     if isinstance(err, ValueError) and str(err).startswith("Config group override must be a string"):
         group = _null_group(list(argv))
         given = f"{group}=null" if group else "a config group set to null"

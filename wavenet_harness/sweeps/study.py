@@ -25,6 +25,7 @@ import importlib.util
 import math
 from typing import Any
 
+from wavenet_harness.extras import has_extra, missing_extra_message
 from wavenet_harness.training.loop import StopTraining
 
 TRIAL_KEY = "optuna"
@@ -54,6 +55,8 @@ def open_storage(name: str) -> Any:
     from optuna.storages import JournalStorage, RDBStorage
     from optuna.storages.journal import JournalFileBackend
 
+    if name.startswith("postgresql") and not has_extra("postgres"):
+        raise StudyConfigError(f"hydra.sweeper.storage=postgresql://...: {missing_extra_message('postgres')}")
     if "://" in name:
         name = _with_installed_driver(name)
         # SQLite serialises writers: wait for the lock rather than fail a trial.

@@ -1,0 +1,43 @@
+"""Optional extras: which feature needs which installed package, and what to say when it is missing.
+
+The core install trains, sweeps (basic and joblib launchers) and searches with Optuna on
+one machine. Three features need packages most users never use, so they are extras of
+pyproject.toml:
+
+  postgres   a shared Optuna study in PostgreSQL (hydra.sweeper.storage=postgresql://...)
+  slurm      hydra/launcher=slurm and submitit_local (hydra-submitit-launcher)
+  dashboard  optuna-dashboard, Optuna's own web view of a search
+
+Choosing one of these features without its extra ends with one line naming the pip command.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+# extra -> (what it enables, modules of which any one is enough)
+EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "postgres": ("a PostgreSQL storage needs a PostgreSQL driver", ("psycopg", "psycopg2")),
+    "slurm": ("the SLURM and submitit launchers need hydra-submitit-launcher", ("hydra_plugins.hydra_submitit_launcher",)),
+    "dashboard": ("optuna-dashboard is", ("optuna_dashboard",)),
+}
+
+
+def installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package is missing
+        return False
+
+
+def has_extra(extra: str) -> bool:
+    return any(installed(module) for module in EXTRAS[extra][1])
+
+
+def install_command(extra: str) -> str:
+    return f'pip install -e ".[{extra}]"'
+
+
+def missing_extra_message(extra: str) -> str:
+    """'hydra/launcher=slurm ... is not installed: pip install -e ".[slurm]"' style line."""
+    return f"{EXTRAS[extra][0]}, which is not installed; install it with: {install_command(extra)}"
