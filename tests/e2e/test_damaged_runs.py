@@ -105,8 +105,9 @@ def test_eval_json_of_a_model_with_nan_weights_is_valid_json_with_a_status(train
     run_dir = _damaged_copy(trained, tmp_path, _nan_weights)
     code, out, err = cli.in_process("wavenet-eval", [str(run_dir), "--json"])
     assert code == 0, err
-    [result] = json.loads(out, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
-    assert result["loss"] is None and result["status"] == "non_finite"
+    printed = json.loads(out, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+    [result] = printed["runs"]
+    assert result["loss"] is None and result["status"] == "non_finite" and printed["mean"] is None
     code, _, err = cli.in_process("wavenet-sample", [str(run_dir)])
     _one_line(code, err, "wavenet-sample", "the model's outputs are not finite numbers")
 

@@ -18,13 +18,15 @@ def test_val_split_gives_the_runs_own_val_loss(tmp_path, tiny_words_file, cli, m
 
     code, out, err = cli.in_process("wavenet-eval", [str(run_dir), "--split", "val", "--json"])
     assert code == 0 and err == ""
-    [val] = json.loads(out)
+    [val] = json.loads(out)["runs"]
     # the saved model rebuilt from its config must score what training measured at the end
     assert val["loss"] == pytest.approx(read_metrics(run_dir)["val_loss"], rel=1e-6)
     assert val["step"] == 60
 
     code, out, _ = cli.in_process("wavenet-eval", [str(run_dir), "--split", "test", "--json"])
-    [test] = json.loads(out)
+    printed = json.loads(out)
+    [test] = printed["runs"]
+    assert printed["mean"] == test["loss"]
     assert code == 0 and test["split"] == "test" and test["loss"] != val["loss"]
     assert 0 < test["loss"] < 3.3 + 1.0
 
@@ -40,6 +42,10 @@ def test_console_script_on_two_runs_and_bad_input(tmp_path, tiny_words_file, cli
     assert len(lines) == 3 and "test loss" in lines[0] and lines[2].startswith("mean ")
     losses = [float(line.split("test loss ")[1].split()[0]) for line in lines[:2]]
     assert abs(float(lines[2].split()[1]) - sum(losses) / 2) < 2e-4  # the printed losses are rounded
+    proc = cli.in_process("wavenet-eval", [str(tmp_path / "a"), str(tmp_path / "b"), "--split", "test", "--json"])
+    printed = json.loads(proc.stdout)
+    assert printed["mean"] == pytest.approx(sum(r["loss"] for r in printed["runs"]) / 2)
+    assert abs(printed["mean"] - float(lines[2].split()[1])) < 1e-4
 
     for argv, expected in [
         ([str(tmp_path / "nowhere")], "does not exist"),

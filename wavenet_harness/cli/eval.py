@@ -8,6 +8,8 @@ the checkpoint's config and evaluates the saved model in eval mode.
     wavenet-eval runs/2026-11-28/10-00-00 --split test
     wavenet-eval runs/multirun/2026-11-28/12-00-00/0 runs/multirun/2026-11-28/12-00-00/1 --split test --json
 
+--json prints {"runs": [one object per run], "split", "mean", "min", "max"}.
+
 The run is loaded by training/trained.py; this module only reads the command line and prints.
 """
 
@@ -57,15 +59,20 @@ def main(argv: list[str] | None = None) -> None:
     with one_line_errors(PROG):
         args = _parser().parse_args(argv)
         results = [evaluate_run(path, args.split, args.data) for path in args.paths]
+    summary = summarise(results)
     if args.json:
-        print(json_text(results, indent=2))
+        print(json_text({"runs": results, **summary}, indent=2))
         return
     for r in results:
         print(f"{r['path']}  {r['split']} loss {r['loss']:.4f}  ({r['predictions']} predictions, step {r['step']})")
     if len(results) > 1:
-        losses = [r["loss"] for r in results]
-        mean = sum(losses) / len(losses)
-        print(f"mean {mean:.4f} over {len(losses)} runs (min {min(losses):.4f}, max {max(losses):.4f})")
+        print(f"mean {summary['mean']:.4f} over {len(results)} runs (min {summary['min']:.4f}, max {summary['max']:.4f})")
+
+
+def summarise(results: list[dict]) -> dict:
+    """The mean, min and max loss over the runs (for one run: its loss)."""
+    losses = [r["loss"] for r in results]
+    return {"split": results[0]["split"], "mean": sum(losses) / len(losses), "min": min(losses), "max": max(losses)}
 
 
 if __name__ == "__main__":
