@@ -1,0 +1,171 @@
+"""The README stays true by construction: every command in its bash blocks runs, shortened.
+
+Commands are read from README.md (tests/readme_commands.py), shortened (few steps, one
+thread, a tiny words file) and run in README order in a scratch folder, so that examples
+that build on each other (a sweep, then its report) do so here too. Only commands whose
+comment says they need a cluster, a GPU or a database host are skipped. `pip install`
+lines are checked against pyproject.toml's extras rather than run, and the test command
+(`python3 -m pytest`) only collects, as running the suite inside itself would never end.
+torch.compile and the scripts/ benchmarks take minutes even when shortened: they run in
+the slow suite (`pytest -m slow tests/test_readme.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from pathlib import Path
+
+import pytest
+from readme_commands import ENTRY_POINTS, Workspace, readme_commands, run_subprocess, shorten
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text()
+DRIVER = Path(__file__).resolve().parent / "readme_commands.py"
+
+
+def is_slow(argv: list[str]) -> bool:
+    return "compile=true" in argv or (argv[0].startswith("python") and argv[1:2] != ["-m"] and
+                                      any(a.startswith("scripts/") for a in argv[1:2]))
+
+
+def plan(ws: Workspace) -> list[tuple[object, list[str]]]:
+    """(README command, shortened argv) in README order; skipped ones have argv []."""
+    steps = []
+    for command in readme_commands(README):
+        steps.append((command, [] if command.needs else shorten(command, ws)))
+    return steps
+
+
+def _env(ws: Workspace) -> dict:
+    return dict(os.environ, HYDRA_FULL_ERROR="0", PYTHONUNBUFFERED="1", WAVENET_NAMES=str(ws.words))
+
+
+def run_in_driver(cases: list[list[str]], ws: Workspace) -> list[dict]:
+    """Every console-script command in one process (torch is imported once)."""
+    cases_file = ws.root / "readme_cases.json"
+    cases_file.write_text(json.dumps(cases))
+    done = subprocess.run([sys.executable, str(DRIVER), str(cases_file)], cwd=ws.root, env=_env(ws),
+                          capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def check_pip(argv: list[str]) -> dict:
+    """`pip install -e ".[a,b]"`: the extras it names exist in pyproject.toml."""
+    extras = set(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    named = {e for a in argv for group in re.findall(r"\[([^\]]+)\]", a) for e in group.split(",")}
+    unknown = named - extras
+    return {"argv": argv, "rc": 1 if unknown or argv[:2] != ["pip", "install"] else 0,
+            "stdout": "", "stderr": f"unknown extras: {sorted(unknown)}" if unknown else ""}
+
+
+def check_tensorboard(argv: list[str], ws: Workspace) -> dict:
+    """`tensorboard --logdir X`: X holds event files TensorBoard can read."""
+    result = run_subprocess([shutil.which("tensorboard") or "tensorboard", "--inspect", *argv[1:]], timeout=120)
+    if "No event files found" in result["stdout"] + result["stderr"]:
+        result["rc"] = 1
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def check_optuna_dashboard(argv: list[str]) -> dict:
+    """`optuna-dashboard STORAGE`: it serves the study's page on loopback."""
+    port = _free_port()
+    process = subprocess.Popen([shutil.which("optuna-dashboard") or "optuna-dashboard", *argv[1:], "--host",
+                                "127.0.0.1", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as response:
+                    studies = response.read().decode()
+                    name = Path(argv[1]).parent.name  # runs/sweeps/<study_name>/optuna.journal
+                    return {"argv": argv, "rc": 0 if f'"{name}"' in studies else 1, "stdout": studies[:2000], "stderr": ""}
+            except OSError:
+                time.sleep(0.5)
+        return {"argv": argv, "rc": 1, "stdout": "", "stderr": "optuna-dashboard did not serve"}
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def run_outside(argv: list[str], ws: Workspace) -> dict:
+    program = argv[0]
+    if program == "pip":
+        return check_pip(argv)
+    if program == "tensorboard":
+        return check_tensorboard(argv, ws)
+    if program == "optuna-dashboard":
+        return check_optuna_dashboard(argv)
+    if argv[:3] in (["python3", "-m", "pytest"], ["python", "-m", "pytest"]):
+        return run_subprocess([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                               str(REPO / "tests")], timeout=300)
+    if program in ("python", "python3"):
+        argv = [sys.executable, str(REPO / argv[1]), *argv[2:]]
+    return run_subprocess(argv, timeout=1800)
+
+
+def failures(results: list[dict]) -> list[str]:
+    """Each command that did not work: nonzero exit, or a plain sweep with a failed job."""
+    bad = []
+    for result in results:
+        failed_jobs = re.search(r"sweep: \d+ jobs: .*?(\d+) failed", result["stdout"])
+        optuna = any(a.startswith(("hparams_search=", "hydra/sweeper=")) for a in result["argv"])
+        if result["rc"] != 0 or (failed_jobs and int(failed_jobs.group(1)) and not optuna):
+            bad.append(f"{shlex.join(result['argv'])}\n  exit {result['rc']}\n  {result['stderr'][-1500:]}"
+                       f"\n  {result['stdout'][-800:]}")
+    return bad
+
+
+def run_readme(tmp_path: Path, slow: bool) -> tuple[list[dict], list]:
+    ws = Workspace.create(tmp_path)
+    steps = plan(ws)
+    runnable = [argv for _, argv in steps if argv and is_slow(argv) == slow]
+    in_process = [argv for argv in runnable if argv[0] in ENTRY_POINTS]
+    outside = [argv for argv in runnable if argv[0] not in ENTRY_POINTS]
+    cwd = os.getcwd()
+    results = run_in_driver(in_process, ws) if in_process else []
+    try:
+        os.chdir(ws.root)
+        results += [run_outside(argv, ws) for argv in outside]
+    finally:
+        os.chdir(cwd)
+    return results, steps
+
+
+def test_readme_marks_only_cluster_gpu_and_database_commands_as_skipped():
+    commands = readme_commands(README)
+    assert len(commands) > 40
+    skipped = [c for c in commands if c.needs]
+    assert skipped and all(c.needs.lower() in ("slurm cluster", "cluster", "gpu", "database host") for c in skipped)
+    assert any(c.argv[0] == "wavenet-train" and "--multirun" in c.argv for c in commands)
+
+
+def test_every_readme_command_runs_shortened(tmp_path):
+    results, steps = run_readme(tmp_path, slow=False)
+    assert len(results) >= 40
+    bad = failures(results)
+    assert not bad, f"{len(bad)} README commands failed:\n\n" + "\n\n".join(bad)
+
+
+@pytest.mark.slow
+def test_every_slow_readme_command_runs_shortened(tmp_path):
+    results, _ = run_readme(tmp_path, slow=True)
+    bad = failures(results)
+    assert not bad, f"{len(bad)} README commands failed:\n\n" + "\n\n".join(bad)
