@@ -14,12 +14,13 @@ the runs the earlier commands made.
     python tests/readme_commands.py CASES.json     # run shortened commands in this process
 
 run as a driver, it executes a list of shortened commands in one Python process, the way
-tests/cli_batch.py runs wavenet-train, and prints one JSON result per command.
+helpers.py's `cli.batch` runs wavenet-train, and prints one JSON result per command.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import json
 import os
@@ -30,6 +31,8 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from helpers import ENTRY_POINTS
 
 NEEDS = re.compile(r"#.*\bneeds (?:a |an )?(SLURM cluster|cluster|GPU|database host)\b", re.IGNORECASE)
 SHELL_LANGUAGES = ("bash", "sh", "shell")
@@ -191,18 +194,8 @@ def shorten(command: ReadmeCommand, ws: Workspace) -> list[str]:
 
 # ------------------------------------------------------------------ the driver
 
-ENTRY_POINTS = {
-    "wavenet-train": "wavenet_harness.cli:main",
-    "wavenet-sample": "wavenet_harness.sample:main",
-    "wavenet-report": "wavenet_harness.report:main",
-    "wavenet-eval": "wavenet_harness.evaluate:main",
-    "wavenet-study": "wavenet_harness.study_report:main",
-}
-
-
 def _entry(program: str):
-    module, _, name = ENTRY_POINTS[program].partition(":")
-    return getattr(__import__(module, fromlist=[name]), name)
+    return importlib.import_module(ENTRY_POINTS[program]).main
 
 
 def run_in_process(argv: list[str], base_env: dict) -> dict:

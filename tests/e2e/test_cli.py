@@ -65,8 +65,8 @@ def test_bad_value_is_one_line_and_exit_code_2(tmp_path, tiny_words_file, cli):
     assert "block_size=6" in result.stderr and "multiple of 4" in result.stderr
 
 
-def test_help_names_the_program_its_groups_and_most_used_keys(tmp_path):
-    result = run_cli(["--help"], cwd=tmp_path)
+def test_help_names_the_program_its_groups_and_most_used_keys(tmp_path, cli):
+    result = cli(["--help"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     first = result.stdout.splitlines()[0]
     assert first.startswith("wavenet-train: train ") and "Hydra" not in first

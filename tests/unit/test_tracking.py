@@ -278,7 +278,7 @@ class MetricsFileReader:
 
 
 def test_metrics_json_follows_every_evaluation_and_checkpoint(tmp_path, tiny_words_file):
-    cfg = compose_config(f"data.path={tiny_words_file}", *TINY_OVERRIDES, "checkpoint_interval=30")
+    cfg = compose(f"data.path={tiny_words_file}", *TINY_OVERRIDES, "checkpoint_interval=30")
     reader = MetricsFileReader(tmp_path / "run" / "metrics.json")
     final = run_training(cfg, tmp_path / "run", listeners=[reader])
     assert reader.seen[5]["steps"] == 0 and reader.seen[5]["val_loss"] is None

@@ -18,18 +18,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import TINY_OVERRIDES, run_cli
+
+from helpers import TINY_OVERRIDES, CliRunner, write_tiny_words
 
 ALL_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
 
 
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory) -> Path:
-    from conftest import write_tiny_words
-
     root = tmp_path_factory.mktemp("tb_sweep")
     words = write_tiny_words(root)
-    result = run_cli(["--multirun", "lr=0.05,0.2", *TINY_OVERRIDES, f"data.path={words}", f"hydra.sweep.dir={root / 'sweep'}"],
+    result = CliRunner()(["--multirun", "lr=0.05,0.2", *TINY_OVERRIDES, f"data.path={words}", f"hydra.sweep.dir={root / 'sweep'}"],
                      cwd=root)
     assert result.returncode == 0, result.stderr[-3000:]
     return root / "sweep"

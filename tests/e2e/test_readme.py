@@ -26,11 +26,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from readme_commands import ENTRY_POINTS, Workspace, readme_commands, run_subprocess, shorten
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import ENTRY_POINTS, REPO
+from readme_commands import Workspace, readme_commands, run_subprocess, shorten
+
 README = (REPO / "README.md").read_text()
-DRIVER = Path(__file__).resolve().parent / "readme_commands.py"
+DRIVER = REPO / "tests" / "readme_commands.py"
 
 
 def is_slow(argv: list[str]) -> bool:
