@@ -16,7 +16,7 @@ from tensorboard.plugins.hparams.api_pb2 import Status
 from helpers import TINY_OVERRIDES, compose
 from wavenet_harness.models import build_model
 from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log10
-from wavenet_harness.tracking.tensorboard import LossSmoother, TensorBoardTracker, hparam_values
+from wavenet_harness.tracking.tensorboard import LossSmoother, TensorBoardTracker, hparam_values, run_label, swept_overrides
 from wavenet_harness.training.job import NOT_HPARAMS, OPTION_COLUMNS, run_training
 from wavenet_harness.training.optim import PlainSGD
 
@@ -289,3 +289,12 @@ def test_metrics_json_follows_every_evaluation_and_checkpoint(tmp_path, tiny_wor
     assert after_checkpoint["steps"] == 30 and after_checkpoint["val_loss"] == after_eval["val_loss"]
     assert reader.seen[40]["steps"] == 40 and reader.seen[40]["val_loss"] != after_eval["val_loss"]
     assert final["status"] == "ok" and final["steps"] == 60
+
+
+def test_a_sweep_job_is_named_by_the_values_only_it_has():
+    job = ["lr=0.0016994284286846403", "max_steps=3000", "data.path=/data/words.txt", "+optuna.trial=3", "n_hidden=64"]
+    own = swept_overrides(job, fixed_keys={"max_steps", "data.path"})
+    assert own == ["lr=0.0016994284286846403", "n_hidden=64"]
+    assert run_label(own) == "lr=0.001699 n_hidden=64"
+    assert run_label(["data.path=/a/b.txt"]) == "data.path=_a_b.txt"  # one folder, not three
+    assert run_label([]) == ""

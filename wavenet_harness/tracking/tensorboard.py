@@ -159,9 +159,23 @@ def override_keys(overrides: list[str]) -> set[str]:
 
 
 def run_label(overrides: list[str]) -> str:
-    """A TensorBoard run's name from a job's swept overrides: 'lr=0.05 n_hidden=64'."""
-    label = " ".join(overrides).replace("/", "_")
+    """A TensorBoard run's name from a job's swept overrides: 'lr=0.05 n_hidden=64'.
+
+    Long decimals (an Optuna trial's lr=0.0016994284286846403) are shown to 4 significant
+    digits, so the name stays readable in TensorBoard's run list.
+    """
+    label = " ".join(_short_override(o) for o in overrides).replace("/", "_")
     return label[:MAX_LABEL_CHARS].strip()
+
+
+def _short_override(override: str) -> str:
+    key, sep, value = override.partition("=")
+    if not sep or "." not in value:
+        return override
+    try:
+        return f"{key}={float(value):.4g}"
+    except ValueError:
+        return override
 
 
 class LossSmoother:
