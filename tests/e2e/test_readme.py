@@ -4,8 +4,9 @@ Commands are read from README.md (tests/readme_commands.py), shortened (few step
 thread, a tiny words file) and run in README order in a scratch folder, so that examples
 that build on each other (a sweep, then its report) do so here too. Only commands whose
 comment says they need a cluster, a GPU or a database host are skipped. `pip install`
-lines are checked against pyproject.toml's extras rather than run, and the test command
-(`python3 -m pytest`) only collects, as running the suite inside itself would never end.
+lines are checked against pyproject.toml's extras rather than run, the test command
+(`python3 -m pytest`) only collects, as running the suite inside itself would never end,
+and `kill <pid>` is sent to a training run started for it.
 torch.compile and the scripts/ benchmarks take minutes even when shortened: they run in
 the slow suite (`pytest -m slow tests/test_readme.py`).
 """
@@ -106,8 +107,30 @@ def check_optuna_dashboard(argv: list[str]) -> dict:
         process.wait(timeout=20)
 
 
+def check_kill(argv: list[str], ws: Workspace) -> dict:
+    """`kill <pid>` (or `kill -USR1 <pid>`) of a training run: it stops as interrupted, with
+    its checkpoint, and exits with 128 + the signal's number."""
+    run_dir = ws.root / "runs" / "readme-killed"
+    process = subprocess.Popen(["wavenet-train", "max_steps=100000000", "eval_interval=0", "checkpoint_interval=0",
+                                "threads=1", "log.progress=false", f"data.path={ws.words}", f"hydra.run.dir={run_dir}"],
+                               cwd=ws.root, env=_env(ws), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (run_dir / "metrics.json").exists():
+        time.sleep(0.2)
+    time.sleep(1.0)  # well into training
+    done = subprocess.run([a if a != "<pid>" else str(process.pid) for a in argv], capture_output=True, text=True)
+    out, err = process.communicate(timeout=120)
+    signal_number = 10 if "-USR1" in argv else 15
+    metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
+    ok = done.returncode == 0 and process.returncode == 128 + signal_number and metrics.get("status") == "interrupted"
+    return {"argv": argv, "rc": 0 if ok else 1, "stdout": out[-2000:],
+            "stderr": f"exit {process.returncode}, status {metrics.get('status')}\n{err[-2000:]}"}
+
+
 def run_outside(argv: list[str], ws: Workspace) -> dict:
     program = argv[0]
+    if program == "kill":
+        return check_kill(argv, ws)
     if program == "pip":
         return check_pip(argv)
     if program == "tensorboard":
