@@ -41,8 +41,8 @@ SHORT_KEYS = {
     "max_steps": "20", "eval_interval": "10", "checkpoint_interval": "10", "threads": "1",
     "log.progress": "false", "log.diagnostics_every": "5", "log.samples": "2",
 }
-# Keys that make a schedule cosine, whose default warmup (1000) is longer than the short run.
-COSINE = ("schedule=cosine", "experiment=fast", "experiment=tuned", "hparams_search=conv_optuna")
+# Choices that can set the schedule; a cosine one's warmup (200-1000 steps) is longer than the short run.
+SCHEDULE_SETTERS = ("schedule=", "experiment=", "hparams_search=")
 DATED_SWEEP = re.compile(r"runs/multirun/(?:\d{4}-\d\d-\d\d/\d\d-\d\d-\d\d|<date>/<time>)")
 DATED_RUN = re.compile(r"runs/\d{4}-\d\d-\d\d/\d\d-\d\d-\d\d")
 WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn", "abigail", "kate",
@@ -135,11 +135,21 @@ def _is_override(token: str) -> bool:
     return "=" in token and not token.startswith("-")
 
 
+def uses_cosine(args: list[str]) -> bool:
+    """Whether the command's config (its fixed overrides, composed) trains with the cosine schedule."""
+    fixed = [a for a in args if _is_override(a) and "," not in a and not a.lstrip("+~").startswith("hydra")]
+    if not any(a.startswith(SCHEDULE_SETTERS) for a in fixed):
+        return False
+    from wavenet_harness.config import compose_config
+
+    return compose_config(fixed)["schedule"]["name"] == "cosine"
+
+
 def shorten_train(args: list[str], ws: Workspace) -> list[str]:
     """A wavenet-train command line that does the same thing in a few steps."""
     kept = [a for a in args if not (_is_override(a) and _key(a) in (*SHORT_KEYS, "data.path"))]
     short = [f"{k}={v}" for k, v in SHORT_KEYS.items()] + [f"data.path={ws.words}"]
-    if any(a in COSINE for a in args):
+    if uses_cosine(args):
         short.append("schedule.warmup_steps=2")
     optuna = any(a.startswith(("hparams_search=", "hydra/sweeper=")) for a in args)
     if optuna:
