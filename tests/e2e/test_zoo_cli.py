@@ -83,7 +83,7 @@ def test_sample_and_eval_rebuild_the_trained_model(zoo, name, cli):
     assert all(line.startswith("e") for line in out.splitlines()[:4])
     code, out, err = cli.in_process("wavenet-eval", [str(run_dir), "--split", "val", "--json"])
     assert code == 0 and err == ""
-    assert json.loads(out)[0]["loss"] == pytest.approx(read_metrics(run_dir)["val_loss"], rel=1e-6)
+    assert json.loads(out)["runs"][0]["loss"] == pytest.approx(read_metrics(run_dir)["val_loss"], rel=1e-6)
 
 
 def test_report_ranks_the_models_side_by_side(zoo, cli):

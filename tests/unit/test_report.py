@@ -32,4 +32,5 @@ def test_runs_of_different_models_rank_side_by_side_with_their_model_and_params(
     assert "model" not in result["override_keys"]  # it has its own column
     rows = [(r["job"], r["model"], r["params"], r["val_loss"]) for r in result["jobs"]]
     assert rows == [("gru", "gru", 170_000, 1.93), ("conv", "conv", 120_000, 1.95), ("transformer", "transformer", None, None)]
-    assert report.csv_text(result).splitlines()[0] == "job,model,n_hidden,status,steps,seconds,params,train_loss,val_loss"
+    assert report.csv_text(result).splitlines()[0] == (
+        "job,model,n_hidden,status,steps,max_steps,seconds,params,train_loss,val_loss")
