@@ -11,7 +11,10 @@ arithmetic. This module computes the same math with far fewer ops:
   the lecture's unbiased-variance batchnorm, see below) and a tanh, and their gradients
   (native batchnorm backward, tanh backward, two matmuls).
 - The parameter list and the level layout are worked out once, not per step.
-- The optimizer's side (one multi-tensor update) is training/optim.py's ForeachSGD.
+- `FastSequential.train_step` runs a whole step without building an autograd graph
+  (forward, cross-entropy, backward) and, with the lecture's plain SGD, applies the
+  update too; the training loop calls it when nothing needs to look inside the step.
+  Otherwise the optimizer's side (one multi-tensor update) is training/optim.py's ForeachSGD.
 - `compile=true` hands the hand-written forward and backward (pure tensor functions,
   no autograd inside) to torch.compile, which fuses the pointwise work into a few
   kernels; the time spent compiling is measured and reported as `compile_seconds`.
@@ -122,6 +125,43 @@ def fused_backward(dlogits, idx, emb, weights, w_out, saved, eps: float):
     return d_emb, d_weights[::-1], d_gammas[::-1], d_betas[::-1], d_w_out, d_b_out
 
 
+def fused_loss_and_grads(idx, targets, emb, weights, gammas, betas, running_means, running_vars, w_out, b_out,
+                         groups: tuple[int, ...], eps: float, momentum: float):
+    """A whole training step's math without autograd: the mean cross-entropy and every gradient.
+
+    The loss and its gradient are the ops autograd runs for F.cross_entropy (log_softmax,
+    nll_loss and their backwards), so the numbers are those of the autograd path.
+    Gradients come back flat, in the order of FastSequential._params.
+    """
+    logits, saved = fused_forward(idx, emb, weights, gammas, betas, running_means, running_vars, w_out, b_out,
+                                  groups, eps, momentum)
+    logp = torch._log_softmax(logits, 1, False)
+    loss, total_weight = torch.ops.aten.nll_loss_forward(logp, targets, None, 1, -100)
+    dlogp = torch.ops.aten.nll_loss_backward(torch.ones_like(loss), logp, targets, None, 1, -100, total_weight)
+    dlogits = torch._log_softmax_backward_data(dlogp, logp, 1, logp.dtype)
+    d_emb, d_w, d_g, d_b, d_w_out, d_b_out = fused_backward(dlogits, idx, emb, weights, w_out, saved, eps)
+    grads = [d_emb]
+    for triple in zip(d_w, d_g, d_b):
+        grads.extend(triple)
+    return loss, [*grads, d_w_out, d_b_out]
+
+
+def fused_sgd_step(lr, params, idx, targets, running_means, running_vars, groups: tuple[int, ...], eps: float,
+                   momentum: float):
+    """Forward, loss, backward and the SGD update `p -= lr * grad` in one function.
+
+    `lr` is a 0-d tensor so that a compiled step does not recompile when the schedule
+    changes it.
+    """
+    n = len(groups)
+    loss, grads = fused_loss_and_grads(
+        idx, targets, params[0], params[1 : 3 * n + 1 : 3], params[2 : 3 * n + 1 : 3], params[3 : 3 * n + 1 : 3],
+        running_means, running_vars, params[-2], params[-1], groups, eps, momentum,
+    )
+    torch._foreach_sub_(params, torch._foreach_mul(grads, lr))
+    return loss
+
+
 class _FusedStep(torch.autograd.Function):
     """One autograd node for the whole model: forward and backward from the kernels above."""
 
@@ -171,11 +211,35 @@ class FastSequential(Sequential):
         self._params += [self.output.weight, self.output.bias]
         self.compiled = compile
         self.compile_seconds = 0.0
-        if compile:
-            self._forward_kernel = self._timed_first_call(torch.compile(fused_forward, dynamic=False, fullgraph=True))
-            self._backward_kernel = self._timed_first_call(torch.compile(fused_backward, dynamic=False, fullgraph=True))
-        else:
-            self._forward_kernel, self._backward_kernel = fused_forward, fused_backward
+        self._lr = torch.zeros((), dtype=self.embedding.weight.dtype)  # the SGD step's lr, as a tensor
+        kernels = (fused_forward, fused_backward, fused_loss_and_grads, fused_sgd_step)
+        if compile:  # each kernel compiles on its first call, so only the ones a run uses cost time
+            kernels = tuple(self._timed_first_call(torch.compile(k, dynamic=False, fullgraph=True)) for k in kernels)
+        self._forward_kernel, self._backward_kernel, self._grads_kernel, self._sgd_kernel = kernels
+
+    @torch.no_grad()
+    def train_step(self, idx: torch.Tensor, targets: torch.Tensor, sgd_lr: float | None = None) -> torch.Tensor:
+        """One training step with no autograd graph at all; returns the mean loss.
+
+        With `sgd_lr` the plain SGD update `p -= lr * grad` is applied here too (with
+        compile=true inside the same compiled graph); without it the gradients are left
+        in p.grad for the optimizer (AdamW). The training loop uses this in place of
+        forward + backward when no listener needs to see inside the step.
+        """
+        running_means = [m.running_mean for m in self.norms]
+        running_vars = [m.running_var for m in self.norms]
+        if sgd_lr is not None:
+            if self._lr.device != idx.device:
+                self._lr = self._lr.to(idx.device)
+            self._lr.fill_(sgd_lr)
+            return self._sgd_kernel(self._lr, self._params, idx, targets, running_means, running_vars,
+                                    self.groups, self.eps, self.momentum)
+        emb, weights, gammas, betas, w_out, b_out = self._unpack(self._params)
+        loss, grads = self._grads_kernel(idx, targets, emb, weights, gammas, betas, running_means, running_vars,
+                                         w_out, b_out, self.groups, self.eps, self.momentum)
+        for p, g in zip(self._params, grads):
+            p.grad = g
+        return loss
 
     def _timed_first_call(self, fn):
         """Wrap a compiled function so its first call (the compile) is added to compile_seconds."""
