@@ -31,7 +31,7 @@ from wavenet_harness.tracking.tensorboard import (
     TensorBoardTracker, hparam_values, override_keys, run_label, tensorboard_sampler,
 )
 from wavenet_harness.training import checkpoint as ckpt
-from wavenet_harness.training.device import resolve_device
+from wavenet_harness.training.device import TORCH_DEFAULT_THREADS, auto_threads, resolve_device
 from wavenet_harness.training.loop import DivergenceCheck, TrainResult, TrainSettings, pass_on_signal, train
 from wavenet_harness.training.optim import (
     OPTIM_HPARAM_COLUMNS, SCHEDULE_HPARAM_COLUMNS, build_optimizer_from_config, schedule_from_config,
@@ -132,10 +132,9 @@ def run_training(
     validate(cfg)
     rundir.check_free(run_dir, cfg.get("resume"))
     device = resolve_device(cfg["device"])
-    if cfg.get("threads"):
-        torch.set_num_threads(cfg["threads"])
     data = within_memory(lambda: load_dataset(cfg, base_dir), "dataset")
     job = _build_job(cfg, run_dir, data, device, data_identity(cfg, data, base_dir))
+    torch.set_num_threads(_threads(cfg, device, num_params(job.model)))
     rundir.claim(run_dir, cfg.get("resume"))  # from here on the directory is this run's
     if on_claim is not None:
         on_claim(run_dir)
@@ -181,6 +180,20 @@ def _build_job(cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.
     model.to(device)
     job.model = wrap_amp(model, cfg.get("amp"), device)  # amp=bf16: autocast forward
     return job
+
+
+def _threads(cfg: dict[str, Any], device: torch.device, params: int) -> int:
+    """The `threads` key, or with threads=0 a count that suits the step's size (auto_threads).
+
+    model=conv with all positions counts words per batch, each about block_size rows of work.
+    """
+    if cfg.get("threads"):
+        return cfg["threads"]
+    if device.type != "cpu":
+        return TORCH_DEFAULT_THREADS
+    model = cfg["model"]
+    rows = cfg["batch_size"] * (cfg["block_size"] if model.get("name") == "conv" and model.get("all_positions") else 1)
+    return auto_threads(params, rows)
 
 
 def _resume_source(cfg: dict[str, Any], run_dir: Path) -> Path | None:
