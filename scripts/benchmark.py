@@ -1,38 +1,54 @@
-"""Side-by-side speed of the notebook's loop, the harness's lecture path and its fast paths.
+"""How long a person waits for `wavenet-train`, against the notebook's own loop, measured in one run.
 
-    python scripts/benchmark.py --quick     # throughput only, one round (about a minute quiet)
-    python scripts/benchmark.py             # full: 3 rounds, and time to quality over 3 seeds
+    python scripts/benchmark.py --quick       # every path end to end, short runs, one round
+    python scripts/benchmark.py               # 20,000 steps per path, 3 interleaved rounds
+    python scripts/benchmark.py --quality     # experiment=fast to val <= 1.993, 3 seeds
+    python scripts/benchmark.py --scale       # steps/s, samples/s, peak memory over model and batch sizes
 
-Throughput: each path trains the lecture's final WaveNet (76,579 parameters) at batch 32
-with SGD on one thread, in its own subprocess (so peak memory is its own), in rounds that
-alternate the paths; the median of the rounds is reported. Figures that matter are the
-ratios against the notebook's own loop (wavenet_harness/reference.py): every worker also
-runs that loop just before and after its path, and the ratio is taken inside the worker,
-because a shared machine's speed drifts from one minute to the next.
+Fair by construction:
+- The reference is the notebook's loop (wavenet_harness/reference.py) at its fastest
+  thread count on this machine: it is timed at 1 thread and at every core, and the
+  faster one is used for everything after.
+- Every harness path is run end to end through the real CLI in a subprocess
+  (`wavenet-train ... hydra.run.dir=<tmp>`), and its time is `seconds` from
+  metrics.json: training, evaluations (eval_interval 10,000, the lecture's cadence),
+  checkpoints and compilation included. The notebook's end-to-end time is its loop plus
+  its final train and val split losses, in a subprocess too.
+- Beside that, each path's in-process steps/s (timed steps after a warm-up), taken in
+  a worker that also runs the notebook loop before and after, so its ratio survives a
+  shared machine's drift.
+- Paths run in interleaved rounds (the order rotates each round); the median and the
+  spread (min-max) over rounds are printed, ratios taken within a round.
+- The load average is printed before and after, with a warning when the machine is
+  not quiet: ratios measured under load flatter whichever path waits less on memory.
 
-  notebook      the lecture's loop, verbatim (the reference)
-  harness       train.train with the lecture-exact model and PlainSGD (experiment=lecture_hier)
-  fast          fast=true: fused forward, hand-written backward, one-op SGD
-  fast+compile  compile=true: the same, compiled by torch.compile (compile time shown apart)
-  conv          model=conv: 32 whole words per step, a prediction at every position
-  wavenet, gru, transformer   (only when named in --paths) the model group's defaults
-                (conf/model/), 32 whole words per step like conv; not the lecture's model,
-                so their ratios compare cost per step, not the same work
+Paths: notebook (the reference), default (the lecture-exact path, bit for bit the
+notebook's numbers), fast (fast=true), fast+compile (fast=true compile=true) and conv
+(model=conv: batch_size words, a prediction at every position; steps/s and samples/s
+both shown, samples being predictions).
 
-GFLOP/s counts matmul FLOPs only (torch.utils.flop_counter over the eager path) and is set
-against this machine's single-thread fp32 matmul peak measured in the same run. Memory is
-the worker process's peak resident set size (ru_maxrss: Python, torch, data and model
-together), and its growth over the RSS just before the model was built.
+Compile caching: torch.compile (inductor) caches compiled kernels on disk, by default
+in /tmp/torchinductor_$USER, or in $TORCHINDUCTOR_CACHE_DIR when set. The first
+`compile=true` run of a shape compiles cold (tens of seconds on 2 cores); later runs of
+the same shape load from the cache (a few seconds). This script gives the compiled path
+a fresh cache directory, reports that first (cold) run's compile time apart, then
+measures the rounds with the now warm cache, which is what a user running twice sees.
 
-Time to quality: wall seconds from start (data loading included) until the validation
-loss first reaches 1.993 with `experiment=fast`, against the notebook's 200k-step run,
-which is estimated as 200,000 / its measured steps/s (not run in full).
+--quality: `wavenet-train experiment=fast seed=S` for 3 seeds through the CLI; each
+run's final val loss over the whole val split and its metrics.json seconds, against 1/15
+of the notebook's 200k-step time (200,000 / its best steps/s, plus its evaluation).
+
+--scale: for the notebook, fast and conv paths over n_hidden and batch size, each point
+in its own subprocess (so its peak memory is its own): steps/s, samples/s, peak RSS and
+its growth over the RSS before the model was built, at the thread count threads=0 picks.
+Prints a markdown table. This file is a script: nothing imports it, and it imports no tests.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -43,12 +59,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 # (the package itself comes from the install: the repo root on sys.path would make Hydra load hydra_plugins twice)
-
+DATA = REPO / "data" / "names.txt"
+CORES = os.cpu_count() or 1
 TARGET_VAL_LOSS = 1.993
 NOTEBOOK_STEPS = 200_000
-PATHS = ("notebook", "harness", "fast", "fast+compile", "conv")
-ZOO_PATHS = ("wavenet", "gru", "transformer")  # run only when --paths names them
-BATCH = 32
+QUALITY_FACTOR = 15
+QUIET_LOAD = 0.5  # 1-minute load average above which the machine is not quiet
+PATHS = {  # path -> wavenet-train overrides (the lecture's model, batch 32, SGD)
+    "default": [],
+    "fast": ["fast=true"],
+    "fast+compile": ["fast=true", "compile=true"],
+    "conv": ["model=conv"],
+}
 
 
 # ----------------------------------------------------------------------------- workers
@@ -58,33 +80,42 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def _load_data():
+def _load_data(block_size: int = 8):
     from wavenet_harness.data import build_dataset, ensure_names_file, read_words
 
-    path = ensure_names_file(REPO / "data" / "names.txt")
-    return build_dataset(read_words(path), 8)
+    return build_dataset(read_words(ensure_names_file(DATA)), block_size)
 
 
-def worker_peak(seconds: float) -> dict:
-    """Best single-thread fp32 matmul rate over a few sizes (the machine's practical peak)."""
+def _notebook_rate(data, steps: int, n_hidden: int = 128, batch: int = 32) -> float:
+    """steps/s of the notebook's loop (its own model), after a short warm-up."""
+    from wavenet_harness import reference as nb
+
+    model = nb.notebook_hier(data.vocab.size, n_hidden=n_hidden)
+    nb.notebook_train(model, data.train.X, data.train.Y, 3, batch)
+    start = time.perf_counter()
+    nb.notebook_train(model, data.train.X, data.train.Y, steps, batch)
+    return steps / (time.perf_counter() - start)
+
+
+def worker_notebook(threads: int, steps: int, end_to_end: bool) -> dict:
+    """The notebook: its loop's steps/s, or (end_to_end) its loop plus its final split losses."""
     import torch
 
-    torch.set_num_threads(1)
-    best = 0.0
-    for n in (256, 512, 1024):
-        a, b = torch.randn(n, n), torch.randn(n, n)
-        a @ b
-        deadline = time.perf_counter() + seconds / 3
-        while time.perf_counter() < deadline:
-            start = time.perf_counter()
-            for _ in range(4):
-                a @ b
-            best = max(best, 4 * 2 * n**3 / (time.perf_counter() - start) / 1e9)
-    return {"peak_gflops": best}
+    from wavenet_harness import reference as nb
+
+    torch.set_num_threads(threads)
+    data = _load_data()
+    if not end_to_end:
+        return {"steps_per_s": _notebook_rate(data, steps)}
+    start = time.perf_counter()
+    model = nb.notebook_hier(data.vocab.size)
+    nb.notebook_train(model, data.train.X, data.train.Y, steps)
+    losses = [nb.notebook_split_loss(model, split.X, split.Y) for split in (data.train, data.val)]
+    return {"seconds": time.perf_counter() - start, "train_loss": losses[0], "val_loss": losses[1]}
 
 
 class _StepTimer:
-    """A train.train listener: times steps [warmup, warmup + steps), then stops the run."""
+    """A training-loop listener: times steps [warmup, warmup + steps), then stops the run."""
 
     def __init__(self, warmup: int, steps: int):
         self.warmup, self.end = warmup, warmup + steps
@@ -103,312 +134,297 @@ class _StepTimer:
         pass
 
 
-def _matmul_flops_per_step(step_fn, steps: int = 5) -> float:
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    with counter:
-        for _ in range(steps):
-            step_fn()
-    return counter.get_total_flops() / steps
-
-
-def _notebook_rate(data, steps: int) -> float:
-    """steps/s of the notebook's loop, run here as a local reference (its own model and seed)."""
-    from wavenet_harness import reference as nb
-
-    model = nb.notebook_hier(data.vocab.size)
-    nb.notebook_train(model, data.train.X, data.train.Y, 20)
-    start = time.perf_counter()
-    nb.notebook_train(model, data.train.X, data.train.Y, steps)
-    return steps / (time.perf_counter() - start)
-
-
-def _harness_path(path: str, data):
-    """The model, its optimizer and its batch source for one of the harness's paths."""
-    from wavenet_harness.data import WindowBatches
-    from wavenet_harness.models.conv import WordBatches, build_conv
-    from wavenet_harness.models.fused import FastSequential
-    from wavenet_harness.models.tree import build_hier
-    from wavenet_harness.training.optim import ForeachSGD, PlainSGD
-
-    batches = WindowBatches(data.train.X, data.train.Y, BATCH)
-    if path == "harness":
-        model, opt_cls = build_hier(data.vocab.size, 8, 24, 128, 3), PlainSGD
-    elif path in ("fast", "fast+compile"):
-        model = FastSequential(build_hier(data.vocab.size, 8, 24, 128, 3), compile=path == "fast+compile")
-        opt_cls = ForeachSGD
-    elif path == "conv":
-        model, opt_cls = build_conv(data.vocab.size, 8, 24, 128, 3), PlainSGD
-        batches = WordBatches(data.train.words, data.vocab.stoi, 8, BATCH)
-    elif path in ZOO_PATHS:
-        from wavenet_harness.config import compose_config
-        from wavenet_harness.models import build_model_from_config
-
-        cfg = compose_config([f"model={path}"])
-        model, opt_cls = build_model_from_config(cfg, data.vocab.size), PlainSGD
-        batches = WordBatches(data.train.words, data.vocab.stoi, cfg["block_size"], BATCH)
-    else:
-        raise SystemExit(f"unknown path {path!r}")
-    return model, opt_cls(model.parameters(), lr=0.1), batches
-
-
-def _notebook_throughput(data, warmup: int, steps: int) -> dict:
-    from wavenet_harness import reference as nb
-
-    X, Y = data.train.X, data.train.Y
-    model = nb.notebook_hier(data.vocab.size)
-    nb.notebook_train(model, X, Y, warmup)
-    start = time.perf_counter()
-    nb.notebook_train(model, X, Y, steps)
-    return {"seconds": time.perf_counter() - start, "samples_per_step": BATCH,
-            "flops_per_step": _matmul_flops_per_step(lambda: nb.notebook_train(model, X, Y, 1))}
-
-
-def _harness_throughput(path: str, data, warmup: int, steps: int) -> dict:
+def _path_setup(path: str, data, n_hidden: int = 128, batch: int = 32):
+    """The model, optimizer and batches a path's `wavenet-train` run builds (lr 0.1 SGD)."""
     import torch
 
-    from wavenet_harness.models.fused import FastSequential
-    from wavenet_harness.models.tree import build_hier
+    from wavenet_harness.config import compose_config
+    from wavenet_harness.models import batches_from_config, build_model_from_config
+    from wavenet_harness.training.optim import build_optimizer_from_config
+
+    cfg = compose_config([*PATHS[path], f"n_hidden={n_hidden}", f"batch_size={batch}"])
+    torch.manual_seed(42)
+    model = build_model_from_config(cfg, data.vocab.size)
+    batches = batches_from_config(cfg, data, (data.train.X, data.train.Y))
+    return model, build_optimizer_from_config(cfg, model), batches
+
+
+def _path_rate(path: str, data, steps: int, n_hidden: int = 128, batch: int = 32) -> float:
+    """steps/s of a harness path through the training loop, after 10% warm-up steps."""
     from wavenet_harness.training.loop import TrainSettings, train
     from wavenet_harness.training.optim import build_schedule
 
-    torch.manual_seed(42)
-    model, optimizer, batches = _harness_path(path, data)
+    model, optimizer, batches = _path_setup(path, data, n_hidden, batch)
+    warmup = max(2, steps // 10)
     timer = _StepTimer(warmup, steps)
-    total = warmup + steps
-    train(model, optimizer, build_schedule("step", 0.1, total), (data.train.X, data.train.Y),
-          (data.val.X, data.val.Y), TrainSettings(max_steps=total, batch_size=BATCH), listeners=[timer],
+    train(model, optimizer, build_schedule("step", 0.1, warmup + steps), (data.train.X, data.train.Y),
+          (data.val.X, data.val.Y), TrainSettings(max_steps=warmup + steps, batch_size=batch), listeners=[timer],
           batches=batches)
-    out: dict = {"seconds": timer.seconds, "samples_per_step": BATCH}
-    if path == "conv" or path in ZOO_PATHS:
-        predictions = sum(len(w) + 1 for w in data.train.words) / len(data.train.words)
-        out["samples_per_step"] = BATCH * predictions  # predictions, one per position
-    counted = model
-    if path == "fast+compile":
-        out["compile_seconds"] = model.compile_seconds
-        counted = FastSequential(build_hier(data.vocab.size, 8, 24, 128, 3))  # same FLOPs, countable
-    out["flops_per_step"] = _matmul_flops_per_step(lambda: counted(*batches.draw())[1].backward())
-    return out
+    return steps / timer.seconds
 
 
-def worker_throughput(path: str, warmup: int, steps: int, ref_steps: int = 0) -> dict:
+def worker_steps(path: str, steps: int, ref_steps: int) -> dict:
+    """A path's in-process steps/s at 1 thread, with the notebook loop run before and after it."""
     import torch
 
     torch.set_num_threads(1)
     data = _load_data()
-    # The notebook loop right before and after this path, in the same process: the
-    # ratio to it is what survives a shared machine's drifting speed.
-    local_ref = [_notebook_rate(data, ref_steps)] if ref_steps and path != "notebook" else []
+    before = _notebook_rate(data, ref_steps)
+    rate = _path_rate(path, data, steps)
+    after = _notebook_rate(data, ref_steps)
+    return {"steps_per_s": rate, "local_notebook_steps_per_s": (before + after) / 2}
+
+
+def worker_scale(path: str, n_hidden: int, batch: int, seconds: float) -> dict:
+    """One point of --scale: steps/s for about `seconds`, peak RSS, at the threads=0 choice."""
+    import torch
+
+    from wavenet_harness.training.device import auto_threads
+
+    data = _load_data()
     baseline = _rss_mb()
-    out: dict = {"path": path, "steps": steps}
-    if path == "notebook":
-        out.update(_notebook_throughput(data, warmup, steps))
-    else:
-        out.update(_harness_throughput(path, data, warmup, steps))
-    out["peak_rss_mb"] = _rss_mb()
-    out["rss_growth_mb"] = out["peak_rss_mb"] - baseline
-    if local_ref:
-        local_ref.append(_notebook_rate(data, ref_steps))
-        out["local_notebook_steps_per_s"] = statistics.mean(local_ref)
-    return out
-
-
-def worker_time_to_quality(seed: int, max_seconds: float) -> dict:
-    """experiment=fast through run_training (the CLI's path) until val <= target."""
-    from wavenet_harness.config import compose_config
-    from wavenet_harness.training.job import run_training
-    from wavenet_harness.training.loop import StopTraining
-
-    started = time.perf_counter()
-    cfg = compose_config(["experiment=fast", f"seed={seed}", "threads=1", "log.progress=false"])
-    cfg["data"]["path"] = str(REPO / "data" / "names.txt")
-
-    class Watch:
-        reached = None
-        evals: list = []
-
-        def on_train_loss(self, step, loss, lr):
-            pass
-
-        def on_eval(self, step, val_loss):
-            elapsed = time.perf_counter() - started
-            self.evals.append((step, round(val_loss, 4), round(elapsed, 1)))
-            if self.reached is None and val_loss <= TARGET_VAL_LOSS:
-                self.reached = (step, elapsed, val_loss)
-            if self.reached is not None or elapsed > max_seconds:
-                raise StopTraining("benchmark-done")
-
-    watch = Watch()
-    with tempfile.TemporaryDirectory() as run_dir:
-        try:
-            metrics = run_training(cfg, Path(run_dir), base_dir=REPO, listeners=[watch])
-            status = metrics["status"]
-        except StopTraining:  # raised from the final evaluation, outside the loop
-            status = "benchmark-done"
-    return {
-        "seed": seed,
-        "reached": watch.reached is not None,
-        "seconds": watch.reached[1] if watch.reached else None,
-        "step": watch.reached[0] if watch.reached else None,
-        "val_loss": watch.reached[2] if watch.reached else (watch.evals[-1][1] if watch.evals else None),
-        "status": status,
-        "evals": watch.evals,
-    }
+    probe = _path_setup("fast", data, n_hidden, 1)[0]
+    params = sum(p.numel() for p in probe.parameters())
+    rows = batch * (8 if path == "conv" else 1)  # conv: batch counts words, ~block_size rows each
+    threads = auto_threads(params, rows)
+    torch.set_num_threads(threads)
+    steps, rate = 2, 0.0
+    while True:  # double the steps until the timed part lasts `seconds`
+        rate = _notebook_rate(data, steps, n_hidden, batch) if path == "notebook" else \
+            _path_rate(path, data, steps, n_hidden, batch)
+        if steps / rate >= seconds or steps >= 4096:
+            break
+        steps = min(4096, max(steps * 2, int(steps * seconds / (steps / rate) * 1.2)))
+    samples = batch * (sum(len(w) + 1 for w in data.train.words) / len(data.train.words) if path == "conv" else 1)
+    return {"path": path, "n_hidden": n_hidden, "batch": batch, "params": params, "threads": threads,
+            "steps_per_s": rate, "samples_per_s": rate * samples, "peak_rss_mb": _rss_mb(),
+            "rss_growth_mb": _rss_mb() - baseline}
 
 
 # ------------------------------------------------------------------------------ parent
 
 
-def _run_worker(args: list[str], timeout: float) -> dict:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--worker", *args], capture_output=True, text=True, timeout=timeout, cwd=REPO
-    )
+def _run_worker(args: list[str], timeout: float = 1800) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--worker", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO)
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-1:] or ["(no output)"]
         raise RuntimeError(f"worker {' '.join(args)} failed: {tail[0]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+def _as_worker(args: list[str]) -> None:
+    """One measurement in this fresh process; its result is the last line on stdout."""
+    kind, *rest = args
+    if kind == "notebook":
+        result = worker_notebook(int(rest[0]), int(rest[1]), rest[2] == "e2e")
+    elif kind == "steps":
+        result = worker_steps(rest[0], int(rest[1]), int(rest[2]))
+    else:
+        result = worker_scale(rest[0], int(rest[1]), int(rest[2]), float(rest[3]))
+    print(json.dumps(result))
+
+
+def run_cli(overrides: list[str], env: dict | None = None) -> dict:
+    """`wavenet-train` end to end in a subprocess; its metrics.json."""
+    with tempfile.TemporaryDirectory() as run_dir:
+        command = ["wavenet-train", f"data.path={DATA}", "log.progress=false", f"hydra.run.dir={run_dir}", *overrides]
+        proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env={**os.environ, **(env or {})})
+        metrics_file = Path(run_dir) / "metrics.json"
+        if proc.returncode != 0 or not metrics_file.exists():
+            tail = proc.stderr.strip().splitlines()[-1:] or ["(no output)"]
+            raise RuntimeError(f"{' '.join(command)} failed: {tail[0]}")
+        return json.loads(metrics_file.read_text())
+
+
+def _table(rows: list[list], header: list[str]) -> str:
+    rows = [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+def _spread(values: list[float], fmt: str = "{:.2f}") -> str:
+    """median (min-max), or the one value."""
+    if len(values) == 1:
+        return fmt.format(values[0])
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def check_load(when: str) -> float:
+    load1, load5, _ = os.getloadavg()
+    print(f"load average {when}: {load1:.2f} (1 min), {load5:.2f} (5 min) on {CORES} cores", flush=True)
+    if load1 > QUIET_LOAD:
+        print(f"WARNING: the machine is not quiet (1-min load {load1:.2f} > {QUIET_LOAD}); "
+              "these figures are indicative only", flush=True)
+    return load1
+
+
+def best_notebook_threads(steps: int, rounds: int) -> tuple[int, dict[int, float]]:
+    """The notebook loop's steps/s at 1 thread and at every core (median of rounds); the faster count."""
+    counts = sorted({1, CORES})
+    rates = {t: [] for t in counts}
+    for _ in range(rounds):
+        for t in counts:
+            rates[t].append(_run_worker(["notebook", str(t), str(steps), "rate"])["steps_per_s"])
+    medians = {t: statistics.median(r) for t, r in rates.items()}
+    best = max(medians, key=medians.get)
+    print("notebook loop steps/s by threads: " + ", ".join(f"{t}: {_spread(r, '{:.0f}')}" for t, r in rates.items())
+          + f" -> reference at {best} thread(s)", flush=True)
+    return best, medians
+
+
+def cold_compile(steps: int, cache_dir: str) -> float:
+    """One compile=true run with an empty inductor cache (which it fills): its compile seconds."""
+    metrics = run_cli([*PATHS["fast+compile"], "max_steps=200", "eval_interval=0", "checkpoint_interval=0"],
+                      env={"TORCHINDUCTOR_CACHE_DIR": cache_dir})
+    print(f"fast+compile, cold cache: compile {metrics.get('compile_seconds', 0):.1f} s "
+          f"(TORCHINDUCTOR_CACHE_DIR={cache_dir}); the rounds below use it warm", flush=True)
+    return metrics.get("compile_seconds", 0.0)
+
+
+def end_to_end_round(r: int, paths: list[str], steps: int, threads: int, cache_dir: str) -> dict[str, dict]:
+    """One round: the notebook and each path end to end, in an order rotated by the round number."""
+    order = ["notebook", *paths]
+    order = order[r % len(order):] + order[: r % len(order)]
+    cadence = [f"max_steps={steps}", f"eval_interval={min(10_000, steps // 2)}"]
+    out = {}
+    for path in order:
+        if path == "notebook":
+            out[path] = _run_worker(["notebook", str(threads), str(steps), "e2e"])
+        else:
+            out[path] = run_cli([*PATHS[path], *cadence], env={"TORCHINDUCTOR_CACHE_DIR": cache_dir})
+        extra = f", compile {out[path]['compile_seconds']:.1f} s" if "compile_seconds" in out[path] else ""
+        print(f"  round {r + 1}: {path:13s} {out[path]['seconds']:7.1f} s end to end "
+              f"(val {out[path]['val_loss']:.4f}{extra})", flush=True)
+    return out
+
+
+def steps_round(r: int, paths: list[str], steps: dict[str, int]) -> dict[str, dict]:
+    """One round of in-process steps/s, each path beside the notebook loop in its own worker."""
+    out = {}
+    for path in paths:
+        out[path] = _run_worker(["steps", path, str(steps[path]), str(steps["notebook"])])
+        m = out[path]
+        print(f"  round {r + 1}: {path:13s} {m['steps_per_s']:7.0f} steps/s in process "
+              f"({m['steps_per_s'] / m['local_notebook_steps_per_s']:.2f}x the notebook loop beside it)", flush=True)
+    return out
+
+
+def print_speed(paths: list[str], e2e: list[dict], inproc: list[dict], steps: int, samples_per_word: float) -> None:
+    """The speed table: end-to-end seconds and ratio, in-process steps/s and ratio, per path."""
+    nb_seconds = [rnd["notebook"]["seconds"] for rnd in e2e]
+    rows = [["notebook", _spread(nb_seconds, "{:.1f}"), _spread([steps / s for s in nb_seconds], "{:.0f}"),
+             "1.00x", "", "1.00x", ""]]
+    for path in paths:
+        seconds = [rnd[path]["seconds"] for rnd in e2e]
+        ratios = [rnd["notebook"]["seconds"] / rnd[path]["seconds"] for rnd in e2e]
+        rate = [m[path]["steps_per_s"] for m in inproc]
+        in_ratio = [m[path]["steps_per_s"] / m[path]["local_notebook_steps_per_s"] for m in inproc]
+        compile_s = [rnd[path].get("compile_seconds") for rnd in e2e if rnd[path].get("compile_seconds") is not None]
+        samples = f" ({statistics.median(ratios) * samples_per_word:.2f}x samples/s)" if path == "conv" else ""
+        rows.append([path, _spread(seconds, "{:.1f}"), _spread([steps / s for s in seconds], "{:.0f}"),
+                     _spread(ratios) + "x" + samples, _spread(rate, "{:.0f}"), _spread(in_ratio) + "x",
+                     _spread(compile_s, "{:.1f}") if compile_s else ""])
+    print(f"\n{steps:,} steps, batch 32, SGD, the lecture's WaveNet; end to end = metrics.json seconds "
+          "(notebook: loop + final split losses); median (min-max) over rounds\n")
+    print(_table(rows, ["path", "end-to-end s", "steps/s e2e", "vs notebook e2e", "steps/s in process",
+                        "vs notebook in process", "compile s (warm)"]))
+
+
+def speed(args: argparse.Namespace) -> None:
+    """The default mode: every path end to end and in process against the notebook at its best threads."""
+    paths = [p for p in args.paths.split(",") if p]
+    rounds = args.rounds or (1 if args.quick else 3)
+    steps = args.steps or (2000 if args.quick else 20_000)
+    threads, _ = best_notebook_threads(300 if args.quick else 1000, rounds)
+    cache_dir = tempfile.mkdtemp(prefix="benchmark-inductor-")
+    if "fast+compile" in paths:
+        cold_compile(steps, cache_dir)
+    inproc_steps = {"notebook": 300, "default": 600, "fast": 1500, "fast+compile": 1500, "conv": 300}
+    if not args.quick:
+        inproc_steps = {path: n * 3 for path, n in inproc_steps.items()}
+    e2e, inproc = [], []
+    for r in range(rounds):
+        e2e.append(end_to_end_round(r, paths, steps, threads, cache_dir))
+        inproc.append(steps_round(r, paths, inproc_steps))
+    data = _load_data()
+    samples_per_word = sum(len(w) + 1 for w in data.train.words) / len(data.train.words)
+    print_speed(paths, e2e, inproc, steps, samples_per_word)
+    if args.json:
+        args.json.write_text(json.dumps({"notebook_threads": threads, "end_to_end": e2e, "in_process": inproc}))
+
+
+def quality(args: argparse.Namespace) -> None:
+    """experiment=fast over seeds, end to end, against 1/15 of the notebook's 200k-step time."""
+    seeds = args.seeds or (1 if args.quick else 3)
+    threads, rates = best_notebook_threads(1000, 1 if args.quick else 3)
+    eval_seconds = _run_worker(["notebook", str(threads), "1", "e2e"])["seconds"]  # one step + its split losses
+    notebook_seconds = NOTEBOOK_STEPS / rates[threads] + eval_seconds
+    budget = notebook_seconds / QUALITY_FACTOR
+    print(f"notebook, 200k steps: {notebook_seconds:.0f} s (200,000 / {rates[threads]:.0f} steps/s at {threads} "
+          f"thread(s) + {eval_seconds:.1f} s for its split losses); budget 1/{QUALITY_FACTOR}: {budget:.1f} s",
+          flush=True)
+    rows = []
+    for seed in range(42, 42 + seeds):
+        m = run_cli(["experiment=fast", f"seed={seed}"])
+        ok = m["val_loss"] <= TARGET_VAL_LOSS and m["seconds"] <= budget
+        rows.append([seed, f"{m['val_loss']:.4f}", f"{m['seconds']:.1f}", f"{notebook_seconds / m['seconds']:.1f}x",
+                     "yes" if ok else "no"])
+        print(f"  seed {seed}: val {m['val_loss']:.4f} in {m['seconds']:.1f} s", flush=True)
+    print(f"\nexperiment=fast end to end (final val over the whole val split; metrics.json seconds)\n")
+    print(_table(rows, ["seed", "val loss", "seconds", "less than the notebook's 200k", f"val <= {TARGET_VAL_LOSS} "
+                        f"within {budget:.1f} s"]))
+
+
+def scale(args: argparse.Namespace) -> None:
+    """--scale: a markdown table of steps/s, samples/s and peak memory per path, n_hidden and batch."""
+    hiddens = (64, 1024) if args.quick else (64, 256, 1024)
+    batches = (32, 4096) if args.quick else (32, 512, 4096)
+    seconds = 0.5 if args.quick else 1.5
+    rows, results = [], []
+    for n_hidden in hiddens:
+        for batch in batches:
+            for path in ("notebook", "fast", "conv"):
+                m = _run_worker(["scale", path, str(n_hidden), str(batch), str(seconds)])
+                results.append(m)
+                rows.append([n_hidden, f"{m['params']:,}", batch, path, m["threads"], f"{m['steps_per_s']:,.1f}",
+                             f"{m['samples_per_s']:,.0f}", f"{m['peak_rss_mb']:.0f} (+{m['rss_growth_mb']:.0f})"])
+                print(f"  n_hidden {n_hidden}, batch {batch}, {path}: {m['steps_per_s']:.1f} steps/s", flush=True)
+    print("\nconv: batch counts words and samples are predictions (every position of each word); "
+          "memory: the worker's peak RSS MB (+ growth over the RSS before the model)\n")
+    print(_table(rows, ["n_hidden", "params", "batch", "path", "threads", "steps/s", "samples/s", "peak RSS MB"]))
+    if args.json:
+        args.json.write_text(json.dumps(results))
 
 
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer steps, one round, no time to quality")
-    parser.add_argument("--rounds", type=int, help="throughput rounds (default: 1 quick, 3 full)")
-    parser.add_argument("--seeds", type=int, help="time-to-quality seeds (default: 1 quick, 3 full)")
-    parser.add_argument("--paths", default=",".join(PATHS),
-                        help="comma-separated subset of " + ", ".join(PATHS + ZOO_PATHS))
-    parser.add_argument("--no-quality", action="store_true", help="skip the time-to-quality part")
-    parser.add_argument("--json", type=Path, help="also write all measurements here")
+    parser.add_argument("--quick", action="store_true", help="short runs, one round (one seed, a small grid)")
+    parser.add_argument("--quality", action="store_true", help="time to val <= 1.993 with experiment=fast")
+    parser.add_argument("--scale", action="store_true", help="cost over n_hidden and batch size")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default: 1 quick, 3 full)")
+    parser.add_argument("--steps", type=int, help="end-to-end steps per run (default: 2000 quick, 20000 full)")
+    parser.add_argument("--seeds", type=int, help="--quality seeds (default: 1 quick, 3 full)")
+    parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated subset of " + ", ".join(PATHS))
+    parser.add_argument("--json", type=Path, help="also write the measurements here")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     return parser.parse_args()
-
-
-def _as_worker(worker_args: list[str]) -> None:
-    """One measurement in this fresh process; its result is the last line on stdout."""
-    kind, *rest = worker_args
-    if kind == "peak":
-        result = worker_peak(float(rest[0]))
-    elif kind == "throughput":
-        result = worker_throughput(rest[0], int(rest[1]), int(rest[2]), int(rest[3]) if len(rest) > 3 else 0)
-    else:
-        result = worker_time_to_quality(int(rest[0]), float(rest[1]))
-    print(json.dumps(result))
-
-
-def _measure_throughput(paths: list[str], steps: dict[str, int], rounds: int) -> dict[str, list[dict]]:
-    runs: dict[str, list[dict]] = {p: [] for p in paths}
-    for r in range(rounds):
-        for p in paths:
-            runs[p].append(_run_worker(
-                ["throughput", p, str(max(20, steps[p] // 10)), str(steps[p]), str(steps["notebook"] // 2)], 1200
-            ))
-            m = runs[p][-1]
-            local = m.get("local_notebook_steps_per_s")
-            versus = f"  ({steps[p] / m['seconds'] / local:.2f}x the notebook loop run beside it)" if local else ""
-            print(f"  round {r + 1}: {p:13s} {steps[p] / m['seconds']:8.1f} steps/s{versus}", flush=True)
-    return runs
-
-
-def _summarise(runs: dict[str, list[dict]], steps: dict[str, int]) -> dict[str, dict]:
-    summary = {}
-    for p, measured in runs.items():
-        rate = statistics.median(steps[p] / m["seconds"] for m in measured)
-        last = measured[-1]
-        if p == "notebook":
-            ratio = 1.0
-        else:  # median over rounds of (this path / the notebook loop run in the same process)
-            ratio = statistics.median(steps[p] / m["seconds"] / m["local_notebook_steps_per_s"] for m in measured)
-        summary[p] = {
-            "ratio": ratio,
-            "steps_per_s": rate,
-            "samples_per_s": rate * last["samples_per_step"],
-            "gflops": rate * last["flops_per_step"] / 1e9,
-            "peak_rss_mb": max(m["peak_rss_mb"] for m in measured),
-            "rss_growth_mb": max(m["rss_growth_mb"] for m in measured),
-            "compile_seconds": last.get("compile_seconds"),
-        }
-    return summary
-
-
-def _print_throughput(summary: dict[str, dict], peak: float) -> None:
-    rows = []
-    for p, s in summary.items():
-        rows.append([
-            p, f"{s['steps_per_s']:.0f}", f"{s['samples_per_s']:,.0f}", f"{s['gflops']:.2f}",
-            f"{100 * s['gflops'] / peak:.1f}%", f"{s['peak_rss_mb']:.0f} (+{s['rss_growth_mb']:.0f})",
-            f"{s['ratio']:.2f}x", f"{s['ratio'] * s['samples_per_s'] / s['steps_per_s'] / BATCH:.2f}x",
-            f"{s['compile_seconds']:.1f}" if s["compile_seconds"] is not None else "",
-        ])
-    print(f"\nthroughput at batch {BATCH}, 1 thread; matmul peak measured here: {peak:.1f} GFLOP/s (fp32, 1 thread)")
-    word_paths = [p for p in ("conv", *ZOO_PATHS) if p in summary]
-    if word_paths:
-        print(f"{', '.join(word_paths)}: samples are predictions (every position of {BATCH} words per step)")
-    print("ratios: median over rounds of the path's steps/s over the notebook loop's, run in the same worker\n")
-    print(_table(rows, ["path", "steps/s", "samples/s", "GFLOP/s", "of peak", "peak RSS MB (+growth)",
-                        "steps/s vs notebook", "samples/s vs notebook", "compile s"]))
-
-
-def _time_to_quality(seeds: int, notebook_steps_per_s: float) -> list[dict]:
-    notebook_seconds = NOTEBOOK_STEPS / notebook_steps_per_s
-    print(f"\ntime to val loss <= {TARGET_VAL_LOSS} with experiment=fast ({seeds} seed(s)):", flush=True)
-    quality = []
-    for seed in range(42, 42 + seeds):
-        result = _run_worker(["quality", str(seed), str(max(300.0, notebook_seconds))], 3600)
-        quality.append(result)
-        where = f"step {result['step']}, {result['seconds']:.1f} s" if result["reached"] else "not reached"
-        print(f"  seed {seed}: {where} (val {result['val_loss']:.4f})", flush=True)
-    reached = [q["seconds"] for q in quality if q["reached"]]
-    if reached:
-        mean = statistics.mean(reached)
-        print(f"\n| run | wall seconds to val <= {TARGET_VAL_LOSS} | vs notebook |\n|---|---|---|")
-        print(f"| notebook, 200k steps (estimate: 200,000 / {notebook_steps_per_s:.0f} steps/s) "
-              f"| {notebook_seconds:.0f} | 1x |")
-        print(f"| experiment=fast, mean of {len(reached)}/{len(quality)} seed(s) | {mean:.1f} "
-              f"| {notebook_seconds / mean:.1f}x less |")
-    else:
-        print("  experiment=fast did not reach the target in this run")
-    return quality
 
 
 def main() -> None:
     args = _parse_args()
     if args.worker:
-        _as_worker(args.worker)
-        return
-    paths = [p for p in args.paths.split(",") if p]
-    unknown = [p for p in paths if p not in PATHS + ZOO_PATHS]
-    if unknown or "notebook" not in paths:
-        print(f"benchmark: --paths must include notebook and use only {', '.join(PATHS + ZOO_PATHS)}", file=sys.stderr)
-        sys.exit(2)
-    rounds = args.rounds or (1 if args.quick else 3)
-    seeds = args.seeds or (1 if args.quick else 3)
-    # Timed steps per path: enough for ~5-20 s each on a 2-core machine (the fast paths run more).
-    quick_steps = {"notebook": 300, "harness": 400, "fast": 1000, "fast+compile": 1000, "conv": 200,
-                   **dict.fromkeys(ZOO_PATHS, 100)}
-    full_steps = {"notebook": 1000, "harness": 1500, "fast": 4000, "fast+compile": 4000, "conv": 600,
-                  **dict.fromkeys(ZOO_PATHS, 300)}
-    steps = quick_steps if args.quick else full_steps
-
-    print(f"benchmark: {'quick' if args.quick else 'full'}, {rounds} round(s), 1 thread, batch {BATCH}", flush=True)
-    peak = statistics.median(_run_worker(["peak", "3"], 120)["peak_gflops"] for _ in range(rounds))
-    runs = _measure_throughput(paths, steps, rounds)
-    summary = _summarise(runs, steps)
-    _print_throughput(summary, peak)
-
-    quality = []
-    if args.quick and not args.seeds:
-        print("\ntime to quality: skipped in --quick (run without it, or add --seeds 1)")
-    elif not args.no_quality:
-        quality = _time_to_quality(seeds, summary["notebook"]["steps_per_s"])
-    if args.json:
-        args.json.write_text(json.dumps({"peak_gflops": peak, "runs": runs, "summary": summary, "quality": quality},
-                                        indent=2))
+        return _as_worker(args.worker)
+    unknown = [p for p in args.paths.split(",") if p and p not in PATHS]
+    if unknown:
+        sys.exit(f"benchmark: unknown path(s) {', '.join(unknown)}; choose from {', '.join(PATHS)}")
+    started = time.perf_counter()
+    check_load("before")
+    mode = quality if args.quality else scale if args.scale else speed
+    mode(args)
+    print(f"\n({time.perf_counter() - started:.0f} s wall)")
+    check_load("after")
 
 
 if __name__ == "__main__":
