@@ -41,6 +41,7 @@ of the notebook's 200k-step time (200,000 / its best steps/s, plus its evaluatio
 --scale: for the notebook, fast and conv paths over n_hidden and batch size, each point
 in its own subprocess (so its peak memory is its own): steps/s, samples/s, peak RSS and
 its growth over the RSS before the model was built, at the thread count threads=0 picks.
+model=conv gets batch / 8 words per step, about as many predictions as `batch` windows.
 Prints a markdown table. This file is a script: nothing imports it, and it imports no tests.
 """
 
@@ -65,6 +66,7 @@ TARGET_VAL_LOSS = 1.993
 NOTEBOOK_STEPS = 200_000
 QUALITY_FACTOR = 15
 QUIET_LOAD = 0.5  # 1-minute load average above which the machine is not quiet
+CONV_WINDOWS_PER_WORD = 8  # --scale: model=conv gets batch / 8 words (names.txt: ~7.3 predictions a word)
 PATHS = {  # path -> wavenet-train overrides (the lecture's model, batch 32, SGD)
     "default": [],
     "fast": ["fast=true"],
@@ -185,7 +187,9 @@ def worker_scale(path: str, n_hidden: int, batch: int, seconds: float) -> dict:
     baseline = _rss_mb()
     probe = _path_setup("fast", data, n_hidden, 1)[0]
     params = sum(p.numel() for p in probe.parameters())
-    rows = batch * (8 if path == "conv" else 1)  # conv: batch counts words, ~block_size rows each
+    if path == "conv":  # batch counts words, each about 8 windows: as many predictions as `batch` windows
+        batch = max(1, batch // CONV_WINDOWS_PER_WORD)
+    rows = batch * (CONV_WINDOWS_PER_WORD if path == "conv" else 1)  # as job._threads counts them
     threads = auto_threads(params, rows)
     torch.set_num_threads(threads)
     steps, rate = 2, 0.0
@@ -225,11 +229,11 @@ def _as_worker(args: list[str]) -> None:
     print(json.dumps(result))
 
 
-def run_cli(overrides: list[str], env: dict | None = None) -> dict:
+def run_cli(overrides: list[str]) -> dict:
     """`wavenet-train` end to end in a subprocess; its metrics.json."""
     with tempfile.TemporaryDirectory() as run_dir:
         command = ["wavenet-train", f"data.path={DATA}", "log.progress=false", f"hydra.run.dir={run_dir}", *overrides]
-        proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env={**os.environ, **(env or {})})
+        proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
         metrics_file = Path(run_dir) / "metrics.json"
         if proc.returncode != 0 or not metrics_file.exists():
             tail = proc.stderr.strip().splitlines()[-1:] or ["(no output)"]
@@ -274,16 +278,15 @@ def best_notebook_threads(steps: int, rounds: int) -> tuple[int, dict[int, float
     return best, medians
 
 
-def cold_compile(steps: int, cache_dir: str) -> float:
-    """One compile=true run with an empty inductor cache (which it fills): its compile seconds."""
-    metrics = run_cli([*PATHS["fast+compile"], "max_steps=200", "eval_interval=0", "checkpoint_interval=0"],
-                      env={"TORCHINDUCTOR_CACHE_DIR": cache_dir})
+def cold_compile(cache_dir: str) -> float:
+    """One compile=true run with the still empty inductor cache (which it fills): its compile seconds."""
+    metrics = run_cli([*PATHS["fast+compile"], "max_steps=200", "eval_interval=0", "checkpoint_interval=0"])
     print(f"fast+compile, cold cache: compile {metrics.get('compile_seconds', 0):.1f} s "
           f"(TORCHINDUCTOR_CACHE_DIR={cache_dir}); the rounds below use it warm", flush=True)
     return metrics.get("compile_seconds", 0.0)
 
 
-def end_to_end_round(r: int, paths: list[str], steps: int, threads: int, cache_dir: str) -> dict[str, dict]:
+def end_to_end_round(r: int, paths: list[str], steps: int, threads: int) -> dict[str, dict]:
     """One round: the notebook and each path end to end, in an order rotated by the round number."""
     order = ["notebook", *paths]
     order = order[r % len(order):] + order[: r % len(order)]
@@ -293,7 +296,7 @@ def end_to_end_round(r: int, paths: list[str], steps: int, threads: int, cache_d
         if path == "notebook":
             out[path] = _run_worker(["notebook", str(threads), str(steps), "e2e"])
         else:
-            out[path] = run_cli([*PATHS[path], *cadence], env={"TORCHINDUCTOR_CACHE_DIR": cache_dir})
+            out[path] = run_cli([*PATHS[path], *cadence])
         extra = f", compile {out[path]['compile_seconds']:.1f} s" if "compile_seconds" in out[path] else ""
         print(f"  round {r + 1}: {path:13s} {out[path]['seconds']:7.1f} s end to end "
               f"(val {out[path]['val_loss']:.4f}{extra})", flush=True)
@@ -338,15 +341,16 @@ def speed(args: argparse.Namespace) -> None:
     rounds = args.rounds or (1 if args.quick else 3)
     steps = args.steps or (2000 if args.quick else 20_000)
     threads, _ = best_notebook_threads(300 if args.quick else 1000, rounds)
-    cache_dir = tempfile.mkdtemp(prefix="benchmark-inductor-")
+    # A fresh inductor cache for every process this run starts: cold once, then warm.
+    cache_dir = os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="benchmark-inductor-")
     if "fast+compile" in paths:
-        cold_compile(steps, cache_dir)
+        cold_compile(cache_dir)
     inproc_steps = {"notebook": 300, "default": 600, "fast": 1500, "fast+compile": 1500, "conv": 300}
     if not args.quick:
         inproc_steps = {path: n * 3 for path, n in inproc_steps.items()}
     e2e, inproc = [], []
     for r in range(rounds):
-        e2e.append(end_to_end_round(r, paths, steps, threads, cache_dir))
+        e2e.append(end_to_end_round(r, paths, steps, threads))
         inproc.append(steps_round(r, paths, inproc_steps))
     data = _load_data()
     samples_per_word = sum(len(w) + 1 for w in data.train.words) / len(data.train.words)
@@ -388,11 +392,12 @@ def scale(args: argparse.Namespace) -> None:
             for path in ("notebook", "fast", "conv"):
                 m = _run_worker(["scale", path, str(n_hidden), str(batch), str(seconds)])
                 results.append(m)
-                rows.append([n_hidden, f"{m['params']:,}", batch, path, m["threads"], f"{m['steps_per_s']:,.1f}",
+                shown_batch = f"{m['batch']} words" if path == "conv" else batch
+                rows.append([n_hidden, f"{m['params']:,}", shown_batch, path, m["threads"], f"{m['steps_per_s']:,.1f}",
                              f"{m['samples_per_s']:,.0f}", f"{m['peak_rss_mb']:.0f} (+{m['rss_growth_mb']:.0f})"])
                 print(f"  n_hidden {n_hidden}, batch {batch}, {path}: {m['steps_per_s']:.1f} steps/s", flush=True)
-    print("\nconv: batch counts words and samples are predictions (every position of each word); "
-          "memory: the worker's peak RSS MB (+ growth over the RSS before the model)\n")
+    print(f"\nconv: batch / {CONV_WINDOWS_PER_WORD} words per step (about as many predictions as `batch` windows); "
+          "samples are predictions; memory: the worker's peak RSS MB (+ growth over the RSS before the model)\n")
     print(_table(rows, ["n_hidden", "params", "batch", "path", "threads", "steps/s", "samples/s", "peak RSS MB"]))
     if args.json:
         args.json.write_text(json.dumps(results))
