@@ -25,7 +25,9 @@ Fair by construction:
 Paths: notebook (the reference), default (the lecture-exact path, bit for bit the
 notebook's numbers), fast (fast=true), fast+compile (fast=true compile=true) and conv
 (model=conv: batch_size words, a prediction at every position; steps/s and samples/s
-both shown, samples being predictions).
+both shown, samples being predictions). Only when --paths names them: wavenet, gru and
+transformer, the model zoo at its group's defaults, trained on words like conv; not the
+lecture's model, so their ratios compare cost, not the same work.
 
 Compile caching: torch.compile (inductor) caches compiled kernels on disk, by default
 in /tmp/torchinductor_$USER, or in $TORCHINDUCTOR_CACHE_DIR when set. The first
@@ -73,6 +75,10 @@ PATHS = {  # path -> wavenet-train overrides (the lecture's model, batch 32, SGD
     "fast+compile": ["fast=true", "compile=true"],
     "conv": ["model=conv"],
 }
+# The model zoo, run only when --paths names them: each model group's defaults, batch_size
+# whole words like conv; not the lecture's model, so their ratios compare cost, not the same work.
+ZOO_PATHS = {name: [f"model={name}"] for name in ("wavenet", "gru", "transformer")}
+WORD_PATHS = ("conv", *ZOO_PATHS)  # batch counts words; samples are predictions
 
 
 # ----------------------------------------------------------------------------- workers
@@ -136,22 +142,23 @@ class _StepTimer:
         pass
 
 
-def _path_setup(path: str, data, n_hidden: int = 128, batch: int = 32):
-    """The model, optimizer and batches a path's `wavenet-train` run builds (lr 0.1 SGD)."""
+def _path_setup(path: str, data, n_hidden: int | None = None, batch: int = 32):
+    """The model, optimizer and batches a path's `wavenet-train` run builds (n_hidden: the config's unless given)."""
     import torch
 
     from wavenet_harness.config import compose_config
     from wavenet_harness.models import batches_from_config, build_model_from_config
     from wavenet_harness.training.optim import build_optimizer_from_config
 
-    cfg = compose_config([*PATHS[path], f"n_hidden={n_hidden}", f"batch_size={batch}"])
+    shape = [f"n_hidden={n_hidden}"] if n_hidden is not None else []
+    cfg = compose_config([*{**PATHS, **ZOO_PATHS}[path], *shape, f"batch_size={batch}"])
     torch.manual_seed(42)
     model = build_model_from_config(cfg, data.vocab.size)
     batches = batches_from_config(cfg, data, (data.train.X, data.train.Y))
     return model, build_optimizer_from_config(cfg, model), batches
 
 
-def _path_rate(path: str, data, steps: int, n_hidden: int = 128, batch: int = 32) -> float:
+def _path_rate(path: str, data, steps: int, n_hidden: int | None = None, batch: int = 32) -> float:
     """steps/s of a harness path through the training loop, after 10% warm-up steps."""
     from wavenet_harness.training.loop import TrainSettings, train
     from wavenet_harness.training.optim import build_schedule
@@ -296,7 +303,7 @@ def end_to_end_round(r: int, paths: list[str], steps: int, threads: int) -> dict
         if path == "notebook":
             out[path] = _run_worker(["notebook", str(threads), str(steps), "e2e"])
         else:
-            out[path] = run_cli([*PATHS[path], *cadence])
+            out[path] = run_cli([*{**PATHS, **ZOO_PATHS}[path], *cadence])
         extra = f", compile {out[path]['compile_seconds']:.1f} s" if "compile_seconds" in out[path] else ""
         print(f"  round {r + 1}: {path:13s} {out[path]['seconds']:7.1f} s end to end "
               f"(val {out[path]['val_loss']:.4f}{extra})", flush=True)
@@ -325,7 +332,7 @@ def print_speed(paths: list[str], e2e: list[dict], inproc: list[dict], steps: in
         rate = [m[path]["steps_per_s"] for m in inproc]
         in_ratio = [m[path]["steps_per_s"] / m[path]["local_notebook_steps_per_s"] for m in inproc]
         compile_s = [rnd[path].get("compile_seconds") for rnd in e2e if rnd[path].get("compile_seconds") is not None]
-        samples = f" ({statistics.median(ratios) * samples_per_word:.2f}x samples/s)" if path == "conv" else ""
+        samples = f" ({statistics.median(ratios) * samples_per_word:.2f}x samples/s)" if path in WORD_PATHS else ""
         rows.append([path, _spread(seconds, "{:.1f}"), _spread([steps / s for s in seconds], "{:.0f}"),
                      _spread(ratios) + "x" + samples, _spread(rate, "{:.0f}"), _spread(in_ratio) + "x",
                      _spread(compile_s, "{:.1f}") if compile_s else ""])
@@ -345,7 +352,8 @@ def speed(args: argparse.Namespace) -> None:
     cache_dir = os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="benchmark-inductor-")
     if "fast+compile" in paths:
         cold_compile(cache_dir)
-    inproc_steps = {"notebook": 300, "default": 600, "fast": 1500, "fast+compile": 1500, "conv": 300}
+    inproc_steps = {"notebook": 300, "default": 600, "fast": 1500, "fast+compile": 1500, "conv": 300,
+                    **dict.fromkeys(ZOO_PATHS, 100)}
     if not args.quick:
         inproc_steps = {path: n * 3 for path, n in inproc_steps.items()}
     e2e, inproc = [], []
@@ -411,7 +419,8 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default: 1 quick, 3 full)")
     parser.add_argument("--steps", type=int, help="end-to-end steps per run (default: 2000 quick, 20000 full)")
     parser.add_argument("--seeds", type=int, help="--quality seeds (default: 1 quick, 3 full)")
-    parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated subset of " + ", ".join(PATHS))
+    parser.add_argument("--paths", default=",".join(PATHS),
+                        help="comma-separated, from " + ", ".join([*PATHS, *ZOO_PATHS]) + " (default: the first four)")
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -421,9 +430,9 @@ def main() -> None:
     args = _parse_args()
     if args.worker:
         return _as_worker(args.worker)
-    unknown = [p for p in args.paths.split(",") if p and p not in PATHS]
+    unknown = [p for p in args.paths.split(",") if p and p not in {**PATHS, **ZOO_PATHS}]
     if unknown:
-        sys.exit(f"benchmark: unknown path(s) {', '.join(unknown)}; choose from {', '.join(PATHS)}")
+        sys.exit(f"benchmark: unknown path(s) {', '.join(unknown)}; choose from {', '.join([*PATHS, *ZOO_PATHS])}")
     started = time.perf_counter()
     check_load("before")
     mode = quality if args.quality else scale if args.scale else speed

@@ -20,7 +20,7 @@ import torch
 from wavenet_harness.config import validate
 from wavenet_harness.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words, sha256_of
 from wavenet_harness.errors import ConfigError
-from wavenet_harness.models import HPARAM_COLUMNS, batches_from_config, build_model_from_config, num_params
+from wavenet_harness.models import HPARAM_COLUMNS, WORD_MODELS, batches_from_config, build_model_from_config, num_params
 from wavenet_harness.models.fused import speed_report, wrap_amp
 from wavenet_harness.passwords import mask_secrets
 from wavenet_harness.sweeps.study import SWEEPER_KEYS, job_listeners
@@ -185,15 +185,16 @@ def _build_job(cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.
 def _threads(cfg: dict[str, Any], device: torch.device, params: int) -> int:
     """The `threads` key, or with threads=0 a count that suits the step's size (auto_threads).
 
-    model=conv with all positions counts words per batch, each about block_size rows of work.
+    Models trained on whole words (model=conv with all positions, the WORD_MODELS) count
+    words per batch, each about block_size rows of work.
     """
     if cfg.get("threads"):
         return cfg["threads"]
     if device.type != "cpu":
         return TORCH_DEFAULT_THREADS
-    model = cfg["model"]
-    rows = cfg["batch_size"] * (cfg["block_size"] if model.get("name") == "conv" and model.get("all_positions") else 1)
-    return auto_threads(params, rows)
+    name, all_positions = cfg["model"].get("name"), cfg["model"].get("all_positions")
+    words = name in WORD_MODELS or (name == "conv" and all_positions)
+    return auto_threads(params, cfg["batch_size"] * (cfg["block_size"] if words else 1))
 
 
 def _resume_source(cfg: dict[str, Any], run_dir: Path) -> Path | None:
