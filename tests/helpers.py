@@ -78,6 +78,24 @@ def numbers(val_loss=None, status="ok"):
                 val_loss=val_loss)
 
 
+def assert_identical(a, b, where: str) -> None:
+    """Nested dicts/lists of tensors and plain values, equal bit for bit."""
+    import torch  # only the checkpoint tests need it; the CLI helpers stay light
+
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            assert_identical(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_identical(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, where
+
+
 def assert_one_error_line(rc: int, stderr: str, expected: str, prog: str = "wavenet-train") -> None:
     """Exit code 2, no traceback, and one line on stderr that says what is wrong."""
     lines = [line for line in stderr.splitlines() if line.strip()]

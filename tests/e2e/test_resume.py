@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import TINY_WORDS, assert_one_error_line, read_metrics, write_tiny_words
+from helpers import TINY_WORDS, assert_identical, assert_one_error_line, read_metrics, write_tiny_words
 from wavenet_harness.training.checkpoint import CheckpointError, load_checkpoint
 
 MAX_STEPS, CHECKPOINT_EVERY = 240, 40
@@ -72,22 +72,6 @@ def assert_same_run(run_dir: Path, reference_dir: Path) -> None:
     assert a["step"] == b["step"] == MAX_STEPS
     for part in ("model", "optimizer", "rng", "tracker"):
         assert_identical(a[part], b[part], part)
-
-
-def assert_identical(a, b, where: str) -> None:
-    """Nested dicts/lists of tensors and plain values, equal bit for bit."""
-    if isinstance(a, torch.Tensor):
-        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b), where
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for key in a:
-            assert_identical(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_identical(x, y, f"{where}[{i}]")
-    else:
-        assert a == b, where
 
 
 def broken_checkpoints(root: Path, reference: Path) -> tuple[dict, Path]:

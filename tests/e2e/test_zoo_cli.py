@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from helpers import REPO, read_metrics, write_tiny_words
+from helpers import REPO, assert_identical, read_metrics, write_tiny_words
 
 MODELS = {  # each with dropout on, so resuming must restore the random state it draws from
     "wavenet": ["model=wavenet", "model.norm=layer", "model.dropout=0.1", "block_size=8"],
@@ -23,22 +23,6 @@ TINY = ["batch_size=8", "n_embd=8", "n_hidden=16", "eval_interval=20", "log.prog
 
 def load(run_dir):
     return torch.load(run_dir / "checkpoint.pt", weights_only=True)
-
-
-def assert_identical(a, b, where: str) -> None:
-    """Nested dicts/lists of tensors and plain values, equal bit for bit."""
-    if isinstance(a, torch.Tensor):
-        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b), where
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for key in a:
-            assert_identical(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_identical(x, y, f"{where}[{i}]")
-    else:
-        assert a == b, where
 
 
 @pytest.fixture(scope="module")
