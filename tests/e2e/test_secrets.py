@@ -10,15 +10,12 @@ checkpoints, TensorBoard events, the journal) is searched for the password.
 from __future__ import annotations
 
 import os
-import pwd
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 from helpers import REPO, TINY_OVERRIDES, read_metrics
-from test_sweep_optuna_cli import _free_port, _postgres_bin
+from postgres_server import postgres_server
 
 from wavenet_harness.passwords import has_password, mask_secrets, masked, move_storage_password_to_env
 
@@ -46,33 +43,9 @@ def test_a_password_on_the_command_line_moves_to_pgpassword():
 
 @pytest.fixture
 def postgres_with_password():
-    """A PostgreSQL server on loopback that asks for the password: (port, password)."""
-    bindir = _postgres_bin()
-    if bindir is None:
-        pytest.skip("no PostgreSQL server binary (pg_ctl) on this machine: apt-get install postgresql")
-    as_user: list[str] = []
-    home = Path(tempfile.mkdtemp(prefix="wavenet-pgpw-"))
-    if os.geteuid() == 0:
-        try:
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no 'postgres' user to run the server as")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    (home / "pw").write_text(PASSWORD + "\n")
-    if as_user:
-        os.chown(home, user.pw_uid, user.pw_gid)
-        os.chown(home / "pw", user.pw_uid, user.pw_gid)
-    data, port = home / "data", _free_port()
-    run = lambda *cmd: subprocess.run([*as_user, *map(str, cmd)], check=True, capture_output=True, text=True)  # noqa: E731
-    run(bindir / "initdb", "-D", data, "-U", "postgres", "--auth=scram-sha-256", f"--pwfile={home / 'pw'}", "-N")
-    options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run(bindir / "pg_ctl", "-D", data, "-l", home / "server.log", "-o", options, "-w", "-t", "60", "start")
-    try:
+    """A PostgreSQL server on loopback that asks for the password: its port."""
+    with postgres_server(PASSWORD) as port:
         yield port
-    finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def _sweep(words: Path, sweep_dir: Path, storage: str, study: str, env: dict) -> subprocess.CompletedProcess:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import optuna
@@ -18,6 +15,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
 from helpers import REPO, TINY_OVERRIDES, read_metrics
+from postgres_server import postgres_server
 from wavenet_harness.sweeps.study import open_storage
 
 
@@ -98,46 +96,11 @@ def test_trials_end_ok_failed_pruned_diverged_and_a_rerun_resumes_the_study(tmp_
     assert "sweep: 7 jobs: 3 ok, 1 failed, 1 diverged, 1 pruned, 1 interrupted" in second.stdout
 
 
-def _postgres_bin() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).parent
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    return versions[-1].parent if versions else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def postgres_url():
     """A throwaway PostgreSQL server on loopback, started and stopped by the test."""
-    bindir = _postgres_bin()
-    if bindir is None:
-        pytest.skip("no PostgreSQL server binary (pg_ctl) on this machine: apt-get install postgresql")
-    as_user: list[str] = []
-    home = Path(tempfile.mkdtemp(prefix="wavenet-pg-"))
-    if os.geteuid() == 0:  # the server refuses to run as root: run it as the postgres user
-        try:
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no 'postgres' user to run the server as")
-        os.chown(home, user.pw_uid, user.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = home / "data", _free_port()
-    run = lambda *cmd: subprocess.run([*as_user, *map(str, cmd)], check=True, capture_output=True, text=True)  # noqa: E731
-    run(bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-N")
-    options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run(bindir / "pg_ctl", "-D", data, "-l", home / "server.log", "-o", options, "-w", "-t", "60", "start")
-    try:
+    with postgres_server() as port:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def test_two_workers_share_one_study_through_postgresql(tmp_path, tiny_words_file, postgres_url):
