@@ -45,6 +45,7 @@ def test_summary_counts_best_and_importances(sweep_dir):
     assert best["model_params"] == 1000 + best["trial"] and best["minutes"] == pytest.approx(best["trial"] + 1)
     assert summary["importances"]["x"] > summary["importances"]["y"]
     assert summary["wall_minutes"] >= 0
+    assert summary["trial_minutes"] == pytest.approx(sum(range(1, 13)))  # 12 runs of 1..12 minutes; others had none
 
 
 def test_cli_markdown_and_bad_input(sweep_dir, tmp_path, cli):
@@ -58,3 +59,17 @@ def test_cli_markdown_and_bad_input(sweep_dir, tmp_path, cli):
                            ([str(sweep_dir), "--study", "other"], "the storage holds toy")]:
         code, _, err = cli.in_process("wavenet-study", argv)
         assert code == 2 and len(err.strip().splitlines()) == 1 and expected in err, err
+
+
+def test_run_dirs_recorded_relative_to_another_folder_are_found_in_the_sweep_folder(tmp_path, monkeypatch):
+    # a search run from its project folder records runs/sweeps/<name>/<job>; wavenet-study may run elsewhere
+    storage = open_storage(str(tmp_path / study_report.JOURNAL_NAME))
+    study = optuna.create_study(study_name="toy", storage=storage)
+    trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    (tmp_path / "0").mkdir()
+    (tmp_path / "0" / "metrics.json").write_text(json.dumps({"params": 4321, "seconds": 90.0}))
+    trial.set_user_attr("run_dir", "runs/sweeps/toy/0")
+    study.tell(trial, 2.5)
+    monkeypatch.chdir(tmp_path.parent)
+    summary = study_report.summarise(study, 1, tmp_path)
+    assert summary["best"][0]["model_params"] == 4321 and summary["trial_minutes"] == pytest.approx(1.5)

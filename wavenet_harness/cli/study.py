@@ -2,7 +2,8 @@
 
 It opens the study that `hparams_search=...` wrote (the optuna.journal in the sweep
 folder, or --storage URL) and prints:
-  - how many trials finished, were pruned or failed, and the search's wall time;
+  - how many trials finished, were pruned or failed, the search's wall time and the
+    trials' run time summed (CPU-minutes when each trial has one thread);
   - the best trials with their parameters, model size and minutes;
   - which parameters mattered: Optuna's fANOVA importances over the finished trials.
 It only reads, so it is safe while the search is still running.
@@ -66,12 +67,16 @@ def _open_study(args: argparse.Namespace) -> Any:
     return optuna.load_study(study_name=study_name, storage=storage)
 
 
-def _run_metrics(trial: Any) -> dict[str, Any]:
-    metrics = read_metrics(Path(str(trial.user_attrs.get("run_dir", ""))))
+def _run_metrics(trial: Any, sweep_dir: Path | None = None) -> dict[str, Any]:
+    run_dir = Path(str(trial.user_attrs.get("run_dir", "")))
+    if sweep_dir is not None and not run_dir.is_absolute() and not run_dir.is_dir():
+        # recorded relative to where the search ran; its jobs live in the sweep folder
+        run_dir = sweep_dir / run_dir.name
+    metrics = read_metrics(run_dir)
     return {} if metrics.get("status") == "unreadable" else metrics
 
 
-def summarise(study: Any, top: int) -> dict[str, Any]:
+def summarise(study: Any, top: int, sweep_dir: Path | None = None) -> dict[str, Any]:
     import optuna
     from optuna.trial import TrialState
 
@@ -83,10 +88,13 @@ def summarise(study: Any, top: int) -> dict[str, Any]:
     starts = [t.datetime_start for t in trials if t.datetime_start]
     ends = [t.datetime_complete for t in trials if t.datetime_complete]
     wall_minutes = (max(ends) - min(starts)).total_seconds() / 60 if starts and ends else None
+    # The trials' own run time summed (pruned ones too): the search's cost in machine time,
+    # CPU-minutes when each trial has one thread.
+    trial_minutes = sum(_run_metrics(t, sweep_dir).get("seconds") or 0.0 for t in trials) / 60
     complete = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
     best = []
     for t in complete[:top]:
-        metrics = _run_metrics(t)
+        metrics = _run_metrics(t, sweep_dir)
         seconds = metrics.get("seconds")
         best.append({"trial": t.number, "val_loss": t.value, "params": t.params,
                      "model_params": metrics.get("params"), "minutes": seconds / 60 if seconds else None})
@@ -94,7 +102,7 @@ def summarise(study: Any, top: int) -> dict[str, Any]:
     if len(complete) >= 2 and len({t.value for t in complete}) > 1:
         importances = dict(optuna.importance.get_param_importances(study, target=None))
     return {"study": study.study_name, "trials": len(trials), "counts": counts, "wall_minutes": wall_minutes,
-            "best": best, "importances": importances}
+            "trial_minutes": trial_minutes, "best": best, "importances": importances}
 
 
 def _value(v: Any) -> str:
@@ -106,7 +114,7 @@ def _print_text(summary: dict[str, Any], markdown: bool) -> None:
     wall = f"{summary['wall_minutes']:.1f} min" if summary["wall_minutes"] is not None else "-"
     print(f"study {summary['study']}: {summary['trials']} trials: {c['complete']} finished, {c['pruned']} pruned, "
           f"{c['fail']} failed, {c['running'] + c['waiting']} running or waiting, {c['interrupted']} interrupted "
-          f"and asked again; wall time {wall}")
+          f"and asked again; wall time {wall}, trials' run time {summary['trial_minutes']:.1f} min in all")
     if not summary["best"]:
         print("no finished trials yet")
         return
@@ -138,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
         args = _parser().parse_args(argv)
         if args.top < 1:
             raise UsageError(f"--top {args.top} is not allowed: give a positive whole number")
-        summary = summarise(_open_study(args), args.top)
+        summary = summarise(_open_study(args), args.top, Path(args.sweep_dir) if args.sweep_dir else None)
     if args.json:
         print(json_text(summary, indent=2, default=str))
     else:

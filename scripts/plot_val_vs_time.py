@@ -1,0 +1,90 @@
+"""Val loss against training time for finished runs, as one PNG (the README's leaderboard plot).
+
+    python scripts/plot_val_vs_time.py \
+        --run tuned_transformer=runs/multirun/<date>/<time>/0 \
+        --run tuned_transformer=runs/multirun/<date>/<time>/1 \
+        --run lecture=runs/<date>/<time>-<id> \
+        --out docs/img/val_vs_time.png
+
+Each --run is LABEL=RUN_DIR; runs that share a label (the seeds of one recipe) share a
+colour, one line each. Time is wall-clock minutes since the run's first logged event, read
+from its TensorBoard events (wavenet_harness/tracking/curves.py), so evaluations count;
+plot runs that each had the machine to themselves, or say that they did not. A dashed
+line marks the lecture's val 1.993 (--reference). Needs matplotlib: pip install -e ".[plots]".
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from wavenet_harness.extras import has_extra, install_command
+from wavenet_harness.tracking.curves import CurveError, val_curve
+
+
+def parse_run(text: str) -> tuple[str, Path]:
+    label, sep, run_dir = text.partition("=")
+    if not sep or not label or not run_dir:
+        raise argparse.ArgumentTypeError(f"expected LABEL=RUN_DIR, got {text!r}")
+    return label, Path(run_dir)
+
+
+def plot(curves: dict[str, list[list]], out: Path, reference: float | None, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    lowest = min(p.val_loss for runs in curves.values() for run in runs for p in run)
+    for colour, (label, runs) in enumerate(curves.items()):
+        for i, run in enumerate(runs):
+            ax.plot([p.minutes for p in run], [p.val_loss for p in run], color=f"C{colour}", marker=".",
+                    linewidth=1.2, alpha=0.85, label=label if i == 0 else None)
+    if reference is not None:
+        ax.axhline(reference, color="grey", linestyle="--", linewidth=1, label=f"lecture val {reference}")
+    ax.set_ylim(lowest - 0.01, max(lowest + 0.25, (reference or lowest) + 0.08))
+    ax.set_xlabel("minutes of training (evaluations included)")
+    ax.set_ylabel("val loss (whole val split)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def fail(message: str) -> None:
+    print(f"plot_val_vs_time: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", action="append", type=parse_run, required=True, metavar="LABEL=RUN_DIR",
+                        help="a run to plot; repeat it, one per run (seeds share a label)")
+    parser.add_argument("--out", type=Path, default=Path("docs/img/val_vs_time.png"), help="the PNG to write")
+    parser.add_argument("--reference", type=float, default=1.993, help="a dashed line at this val loss (0: none)")
+    parser.add_argument("--title", default="val loss against training time")
+    args = parser.parse_args(argv)
+    if not has_extra("plots"):
+        fail(f"plotting needs matplotlib: {install_command('plots')}")
+    curves: dict[str, list[list]] = defaultdict(list)
+    for label, run_dir in args.run:
+        try:
+            curves[label].append(val_curve(run_dir))
+        except CurveError as err:
+            fail(str(err))
+    plot(curves, args.out, args.reference or None, args.title)
+    for label, runs in curves.items():
+        finals = ", ".join(f"{run[-1].val_loss:.4f} at {run[-1].minutes:.1f} min" for run in runs)
+        print(f"{label}: {finals}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

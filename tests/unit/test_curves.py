@@ -1,0 +1,69 @@
+"""Val-vs-time curves read back from TensorBoard events, and the script that plots them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from torch.utils.tensorboard import SummaryWriter
+
+from wavenet_harness.tracking.curves import CurveError, val_curve
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "plot_val_vs_time.py"
+
+
+def fake_run(run_dir: Path, start: float, vals: dict[int, float], sub: str = "") -> Path:
+    """A run dir whose tb/ holds an lr point at `start` and loss/val at start + step seconds."""
+    writer = SummaryWriter(str(run_dir / "tb" / sub) if sub else str(run_dir / "tb"))
+    writer.add_scalar("lr", 0.1, 0, walltime=start)
+    for step, val in vals.items():
+        writer.add_scalar("loss/val", val, step, walltime=start + step)
+    writer.close()
+    return run_dir
+
+
+def test_val_curve_is_timed_from_the_first_event(tmp_path):
+    run = fake_run(tmp_path / "run", 1000.0, {120: 2.5, 60: 2.8, 240: 2.1})
+    curve = val_curve(run)
+    assert [p.step for p in curve] == [60, 120, 240]
+    assert [p.val_loss for p in curve] == pytest.approx([2.8, 2.5, 2.1])
+    assert [p.minutes for p in curve] == pytest.approx([1.0, 2.0, 4.0])
+
+
+def test_a_sweep_jobs_events_one_level_down_are_found(tmp_path):
+    run = fake_run(tmp_path / "job", 50.0, {30: 2.0}, sub="lr=0.1")
+    assert val_curve(run)[0].minutes == pytest.approx(0.5)
+
+
+def test_a_folder_without_events_or_val_is_refused(tmp_path):
+    with pytest.raises(CurveError, match="no TensorBoard events"):
+        val_curve(tmp_path)
+    writer = SummaryWriter(str(tmp_path / "only_train" / "tb"))
+    writer.add_scalar("loss/train", 3.0, 1)
+    writer.close()
+    with pytest.raises(CurveError, match="no loss/val"):
+        val_curve(tmp_path / "only_train")
+
+
+def test_the_script_writes_a_png_and_prints_the_final_points(tmp_path):
+    a = fake_run(tmp_path / "a", 0.0, {60: 2.4, 600: 2.0})
+    b = fake_run(tmp_path / "b", 0.0, {60: 2.5, 300: 1.98})
+    out = tmp_path / "plot.png"
+    done = subprocess.run([sys.executable, str(SCRIPT), "--run", f"seeded={a}", "--run", f"seeded={b}",
+                           "--out", str(out)], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "seeded: 2.0000 at 10.0 min, 1.9800 at 5.0 min" in done.stdout
+
+
+@pytest.mark.parametrize("run_arg, message", [("no-equals-sign", "expected LABEL=RUN_DIR"),
+                                              ("x=/nonexistent/run", "has no TensorBoard events")])
+def test_the_script_refuses_bad_runs_in_one_line(tmp_path, run_arg, message):
+    done = subprocess.run([sys.executable, str(SCRIPT), "--run", run_arg, "--out", str(tmp_path / "p.png")],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "p.png").exists()
