@@ -9,8 +9,9 @@
 Each --run is LABEL=RUN_DIR; runs that share a label (the seeds of one recipe) share a
 colour, one line each. Time is wall-clock minutes since the run's first logged event, read
 from its TensorBoard events (wavenet_harness/tracking/curves.py), so evaluations count;
-plot runs that each had the machine to themselves, or say that they did not. A dashed
-line marks the lecture's val 1.993 (--reference). Needs matplotlib: pip install -e ".[plots]".
+plot runs that shared the machine alike, or say that they did not. Horizontal lines mark
+results given as numbers (--reference LABEL=VAL_LOSS; by default the lecture's val 1.993).
+Needs matplotlib: pip install -e ".[plots]".
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ def parse_run(text: str) -> tuple[str, Path]:
     return label, Path(run_dir)
 
 
-def plot(curves: dict[str, list[list]], out: Path, reference: float | None, title: str) -> None:
+def parse_reference(text: str) -> tuple[str, float]:
+    label, sep, value = text.rpartition("=")
+    try:
+        return (label if sep else f"val {value}"), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected [LABEL=]VAL_LOSS, got {text!r}") from None
+
+
+def plot(curves: dict[str, list[list]], out: Path, references: list[tuple[str, float]], title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -43,9 +52,11 @@ def plot(curves: dict[str, list[list]], out: Path, reference: float | None, titl
         for i, run in enumerate(runs):
             ax.plot([p.minutes for p in run], [p.val_loss for p in run], color=f"C{colour}", marker=".",
                     linewidth=1.2, alpha=0.85, label=label if i == 0 else None)
-    if reference is not None:
-        ax.axhline(reference, color="grey", linestyle="--", linewidth=1, label=f"lecture val {reference}")
-    ax.set_ylim(lowest - 0.01, max(lowest + 0.25, (reference or lowest) + 0.08))
+    styles = ["--", ":", "-."]
+    for i, (label, value) in enumerate(references):
+        ax.axhline(value, color="grey", linestyle=styles[i % len(styles)], linewidth=1, label=f"{label} ({value})")
+    highest_reference = max((value for _, value in references), default=lowest)
+    ax.set_ylim(min(lowest, *(v for _, v in references)) - 0.01, max(lowest + 0.25, highest_reference + 0.08))
     ax.set_xlabel("minutes of training (evaluations included)")
     ax.set_ylabel("val loss (whole val split)")
     ax.set_title(title)
@@ -67,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", action="append", type=parse_run, required=True, metavar="LABEL=RUN_DIR",
                         help="a run to plot; repeat it, one per run (seeds share a label)")
     parser.add_argument("--out", type=Path, default=Path("docs/img/val_vs_time.png"), help="the PNG to write")
-    parser.add_argument("--reference", type=float, default=1.993, help="a dashed line at this val loss (0: none)")
+    parser.add_argument("--reference", action="append", type=parse_reference, metavar="[LABEL=]VAL_LOSS",
+                        help="a horizontal line at this val loss, e.g. for a result without its runs; "
+                             "repeat it for more (default: lecture=1.993)")
     parser.add_argument("--title", default="val loss against training time")
     args = parser.parse_args(argv)
     if not has_extra("plots"):
@@ -78,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             curves[label].append(val_curve(run_dir))
         except CurveError as err:
             fail(str(err))
-    plot(curves, args.out, args.reference or None, args.title)
+    plot(curves, args.out, args.reference or [("lecture", 1.993)], args.title)
     for label, runs in curves.items():
         finals = ", ".join(f"{run[-1].val_loss:.4f} at {run[-1].minutes:.1f} min" for run in runs)
         print(f"{label}: {finals}")

@@ -53,16 +53,19 @@ def test_the_script_writes_a_png_and_prints_the_final_points(tmp_path):
     b = fake_run(tmp_path / "b", 0.0, {60: 2.5, 300: 1.98})
     out = tmp_path / "plot.png"
     done = subprocess.run([sys.executable, str(SCRIPT), "--run", f"seeded={a}", "--run", f"seeded={b}",
-                           "--out", str(out)], capture_output=True, text=True, cwd=REPO)
+                           "--reference", "lecture=1.993", "--reference", "1.9459", "--out", str(out)],
+                          capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "seeded: 2.0000 at 10.0 min, 1.9800 at 5.0 min" in done.stdout
 
 
-@pytest.mark.parametrize("run_arg, message", [("no-equals-sign", "expected LABEL=RUN_DIR"),
-                                              ("x=/nonexistent/run", "has no TensorBoard events")])
-def test_the_script_refuses_bad_runs_in_one_line(tmp_path, run_arg, message):
-    done = subprocess.run([sys.executable, str(SCRIPT), "--run", run_arg, "--out", str(tmp_path / "p.png")],
+@pytest.mark.parametrize("args, message", [(["--run", "no-equals-sign"], "expected LABEL=RUN_DIR"),
+                                          (["--run", "x=/nonexistent/run"], "has no TensorBoard events"),
+                                          (["--run", "x=/nonexistent/run", "--reference", "conv=low"],
+                                           "expected [LABEL=]VAL_LOSS")])
+def test_the_script_refuses_bad_input_in_one_line(tmp_path, args, message):
+    done = subprocess.run([sys.executable, str(SCRIPT), *args, "--out", str(tmp_path / "p.png")],
                           capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
