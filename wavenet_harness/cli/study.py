@@ -90,11 +90,12 @@ def summarise(study: Any, top: int, sweep_dir: Path | None = None) -> dict[str, 
     wall_minutes = (max(ends) - min(starts)).total_seconds() / 60 if starts and ends else None
     # The trials' own run time summed (pruned ones too): the search's cost in machine time,
     # CPU-minutes when each trial has one thread.
-    trial_minutes = sum(_run_metrics(t, sweep_dir).get("seconds") or 0.0 for t in trials) / 60
+    metrics_by_trial = {t.number: _run_metrics(t, sweep_dir) for t in trials}  # each file read once
+    trial_minutes = sum(m.get("seconds") or 0.0 for m in metrics_by_trial.values()) / 60
     complete = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
     best = []
     for t in complete[:top]:
-        metrics = _run_metrics(t, sweep_dir)
+        metrics = metrics_by_trial[t.number]
         seconds = metrics.get("seconds")
         best.append({"trial": t.number, "val_loss": t.value, "params": t.params,
                      "model_params": metrics.get("params"), "minutes": seconds / 60 if seconds else None})
