@@ -23,7 +23,8 @@ def test_cli_conv_trains_on_every_position_end_to_end(tmp_path, tiny_words_file,
     assert metrics["val_loss"] < 3.3  # below log(27): it learned from the words
 
 
-TUNED_PRESETS = {"tuned": "conv", "tuned_conv": "conv", "tuned_wavenet": "wavenet", "tuned_transformer": "transformer"}
+TUNED_PRESETS = {"tuned": "conv", "tuned_conv": "conv", "tuned_wavenet": "wavenet", "tuned_gru": "gru",
+                 "tuned_transformer": "transformer"}
 
 
 def test_every_shipped_tuned_preset_is_tested():
