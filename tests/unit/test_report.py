@@ -34,3 +34,34 @@ def test_runs_of_different_models_rank_side_by_side_with_their_model_and_params(
     assert rows == [("gru", "gru", 170_000, 1.93), ("conv", "conv", 120_000, 1.95), ("transformer", "transformer", None, None)]
     assert report.csv_text(result).splitlines()[0] == (
         "job,model,n_hidden,status,steps,max_steps,seconds,params,train_loss,val_loss")
+
+
+def test_a_boolean_spelled_as_a_sweep_job_records_it_is_the_same_value(tmp_path):
+    # a multirun job's overrides.yaml holds log.progress=False, a single run's log.progress=false
+    make_run(tmp_path, "single", ["log.progress=false", "n_hidden=8"], **numbers(2.0))
+    make_run(tmp_path, "job", ["log.progress=False", "n_hidden=9"], **numbers(2.1))
+    result = report.build_report(tmp_path)
+    assert result["override_keys"] == ["n_hidden"]
+
+
+def test_an_override_of_a_metrics_column_is_not_a_second_column(tmp_path):
+    # max_steps is both an override and metrics.json's own field: one column, not two
+    make_run(tmp_path, "short", ["max_steps=100", "n_hidden=8"], **dict(numbers(2.0), max_steps=100))
+    make_run(tmp_path, "long", ["max_steps=200", "n_hidden=8"], **dict(numbers(1.9), max_steps=200))
+    result = report.build_report(tmp_path)
+    assert result["override_keys"] == []
+    assert [row["max_steps"] for row in result["jobs"]] == [200, 100]
+    assert report.csv_text(result).splitlines()[0].split(",").count("max_steps") == 1
+
+
+def test_a_job_short_of_its_end_shows_how_far_it_got():
+    assert report._steps_cell({"status": "pruned", "steps": 3000, "max_steps": 8000}) == "3,000 / 8,000"
+    assert report._steps_cell({"status": "running", "steps": 1500, "max_steps": 6000}) == "1,500 / 6,000"
+    assert report._steps_cell({"status": "ok", "steps": 8000, "max_steps": 8000}) == "8,000"
+    assert report._steps_cell({"status": "no metrics", "steps": None, "max_steps": None}) == "-"
+
+
+def test_the_table_rounds_sampled_floats_and_leaves_other_values_as_given():
+    assert report._override_cell("0.21539834816417347") == "0.2154"
+    assert report._override_cell("1e-05") == "1e-05"
+    assert [report._override_cell(v) for v in ("128", "layer", "none", "-", "a.b")] == ["128", "layer", "none", "-", "a.b"]

@@ -64,7 +64,9 @@ class Job:
         values = {}
         for item in self.overrides:
             key, sep, value = item.partition("=")
-            values[key.lstrip("+~")] = value if sep else ""
+            # a sweep's jobs record booleans as Python writes them (False), a single run as
+            # typed (false): one spelling, so that the same value never looks like two
+            values[key.lstrip("+~")] = value.lower() if value in ("True", "False") else value
         return values
 
 
@@ -88,11 +90,11 @@ def find_jobs(root: Path) -> list[Job]:
 
 def distinguishing_keys(jobs: list[Job]) -> list[str]:
     """Override keys whose value is not the same in every job (unset counts as a value);
-    `model` has its own column."""
+    `model` and the metrics' own columns (max_steps) are shown from metrics.json instead."""
     values = [job.override_values() for job in jobs]
     keys = []
     for key in dict.fromkeys(k for v in values for k in v):  # first-seen order
-        if key != "model" and len({v.get(key) for v in values}) > 1:
+        if key != "model" and key not in NUMBER_COLUMNS and len({v.get(key) for v in values}) > 1:
             keys.append(key)
     return keys
 
@@ -163,10 +165,22 @@ def _fmt(column: str, value: Any) -> str:
 
 
 def _steps_cell(row: dict[str, Any]) -> str:
-    """A running job's progress as 'step / max_steps'; a finished one's steps."""
-    if row["status"] == "running" and row.get("steps") is not None and row.get("max_steps"):
-        return f"{int(row['steps']):,} / {int(row['max_steps']):,}"
-    return _fmt("steps", row.get("steps"))
+    """'step / max_steps' for a job short of its end (running, pruned, failed); else its steps."""
+    steps, max_steps = row.get("steps"), row.get("max_steps")
+    if steps is not None and max_steps and int(steps) < int(max_steps):
+        return f"{int(steps):,} / {int(max_steps):,}"
+    return _fmt("steps", steps)
+
+
+def _override_cell(value: str) -> str:
+    """A sampled float (0.21539834816417347) as 4 significant digits in the table; the CSV and
+    JSON keep what the run was given."""
+    if "." in value or "e" in value.lower():
+        try:
+            return f"{float(value):.4g}"
+        except ValueError:
+            pass
+    return value
 
 
 STATUS_STYLE = {"ok": "green", "running": "cyan", "diverged": "red", "failed": "red", "pruned": "yellow"}
@@ -186,7 +200,7 @@ def print_table(report: dict[str, Any], console: Console) -> None:
     for row in report["jobs"]:
         style = STATUS_STYLE.get(row["status"], "")
         status = escape(str(row["status"]))
-        cells = [escape(row["job"]), escape(row["model"]), *(escape(str(row[k])) for k in keys),
+        cells = [escape(row["job"]), escape(row["model"]), *(escape(_override_cell(str(row[k]))) for k in keys),
                  f"[{style}]{status}[/]" if style else status]
         cells += [_steps_cell(row) if column == "steps" else _fmt(column, row[column]) for column in TABLE_COLUMNS]
         table.add_row(*cells)
