@@ -21,6 +21,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
 from wavenet_harness.extras import has_extra, install_command
 from wavenet_harness.tracking.curves import CurveError, val_curve
 
@@ -68,13 +69,8 @@ def plot(curves: dict[str, list[list]], out: Path, references: list[tuple[str, f
     plt.close(fig)
 
 
-def fail(message: str) -> None:
-    print(f"plot_val_vs_time: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineArgumentParser(prog="plot_val_vs_time", description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="append", type=parse_run, required=True, metavar="LABEL=RUN_DIR",
                         help="a run to plot; repeat it, one per run (seeds share a label)")
     parser.add_argument("--out", type=Path, default=Path("docs/img/val_vs_time.png"), help="the PNG to write")
@@ -82,22 +78,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="a horizontal line at this val loss, e.g. for a result without its runs; "
                              "repeat it for more (default: lecture=1.993)")
     parser.add_argument("--title", default="val loss against training time")
-    args = parser.parse_args(argv)
-    if not has_extra("plots"):
-        fail(f"plotting needs matplotlib: {install_command('plots')}")
-    curves: dict[str, list[list]] = defaultdict(list)
-    for label, run_dir in args.run:
-        try:
-            curves[label].append(val_curve(run_dir))
-        except CurveError as err:
-            fail(str(err))
+    with one_line_errors(parser.prog):
+        args = parser.parse_args(argv)
+        if not has_extra("plots"):
+            raise UsageError(f"plotting needs matplotlib: {install_command('plots')}")
+        curves: dict[str, list[list]] = defaultdict(list)
+        for label, run_dir in args.run:
+            try:
+                curves[label].append(val_curve(run_dir))
+            except CurveError as err:
+                raise UsageError(str(err)) from None
     plot(curves, args.out, args.reference or [("lecture", 1.993)], args.title)
     for label, runs in curves.items():
         finals = ", ".join(f"{run[-1].val_loss:.4f} at {run[-1].minutes:.1f} min" for run in runs)
         print(f"{label}: {finals}")
     print(f"wrote {args.out}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
