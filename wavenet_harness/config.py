@@ -109,14 +109,14 @@ def config_dir() -> str:
 
 
 def register_plugins() -> None:
-    """What Hydra needs registered before composing train.yaml: the schema, the sweeper,
-    the SLURM launcher and the run directory's `${wavenet_unique:}` token."""
+    """What Hydra needs registered before composing train.yaml: the schema, the sweeper
+    and the run directory's `${wavenet_unique:}` token. The SLURM launcher is registered
+    only when a sweep chooses it (hydra_plugins/wavenet_slurm_launcher), so a core install
+    without the [slurm] extra never imports it."""
     from hydra_plugins.wavenet_optuna_sweeper import register as register_sweeper
-    from hydra_plugins.wavenet_slurm_launcher import register as register_slurm_launcher
     from wavenet_harness.tracking.rundir import register_unique_resolver
 
     register_sweeper()
-    register_slurm_launcher()
     register_schema()
     register_unique_resolver()
 

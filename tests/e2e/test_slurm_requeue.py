@@ -23,7 +23,7 @@ from submitit.core.utils import DelayedSubmission, JobPaths
 from helpers import TINY_OVERRIDES, read_metrics
 from test_resume import assert_identical
 
-from hydra_plugins.wavenet_slurm_launcher import RequeueingSlurmLauncher, resumed_overrides
+from hydra_plugins.wavenet_slurm_launcher._launcher import RequeueingSlurmLauncher, resumed_overrides
 from wavenet_harness.config import compose_config
 from wavenet_harness.training.job import run_training
 
@@ -127,5 +127,5 @@ def test_without_submitit_a_stop_signal_only_stops_the_run(tmp_path, tiny_words_
 
 def test_slurm_launcher_config_points_at_the_requeueing_launcher():
     cfg = compose_config(["hydra/launcher=slurm"], hydra_config=True)
-    assert cfg.hydra.launcher._target_ == "hydra_plugins.wavenet_slurm_launcher.RequeueingSlurmLauncher"
+    assert cfg.hydra.launcher._target_ == "hydra_plugins.wavenet_slurm_launcher._launcher.RequeueingSlurmLauncher"
     assert cfg.hydra.launcher.max_num_timeout > 0 and cfg.hydra.launcher.signal_delay_s > 0

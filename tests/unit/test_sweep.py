@@ -91,7 +91,7 @@ def test_launcher_presets_and_search_space_compose():
 
     slurm = compose_config(["hydra/launcher=slurm", "hparams_search=hier_optuna"], hydra_config=True)
     parallel = compose_config(["hydra/launcher=parallel"], hydra_config=True)
-    assert slurm.hydra.launcher._target_.endswith("wavenet_slurm_launcher.RequeueingSlurmLauncher")
+    assert slurm.hydra.launcher._target_.endswith("wavenet_slurm_launcher._launcher.RequeueingSlurmLauncher")
     assert slurm.hydra.launcher.cpus_per_task == 4
     assert slurm.hydra.sweeper._target_.endswith("WavenetOptunaSweeper")
     assert {"n_embd", "n_hidden", "block_size", "depth", "lr", "batch_size", "optim", "schedule"} <= set(
