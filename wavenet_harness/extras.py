@@ -15,6 +15,7 @@ Choosing one of these features without its extra ends with one line naming the p
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 # extra -> (what it enables, modules of which any one is enough)
 EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -36,8 +37,19 @@ def has_extra(extra: str) -> bool:
     return any(installed(module) for module in EXTRAS[extra][1])
 
 
+def _source_checkout() -> Path | None:
+    """The checkout this package runs from (pyproject.toml beside it), or None for an installed copy."""
+    top = Path(__file__).resolve().parents[1]
+    return top if (top / "pyproject.toml").is_file() else None
+
+
 def install_command(extra: str) -> str:
-    return f'pip install -e ".[{extra}]"'
+    """What the user types: the editable form from a checkout, the package name otherwise."""
+    checkout = _source_checkout()
+    if checkout is None:
+        return f'pip install "wavenet-harness[{extra}]"'
+    where = "." if checkout == Path.cwd().resolve() else str(checkout)
+    return f'pip install -e "{where}[{extra}]"'
 
 
 def missing_extra_message(extra: str) -> str:

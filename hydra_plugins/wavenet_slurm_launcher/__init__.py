@@ -8,6 +8,8 @@ a core install without the extra never imports it.
 
 from __future__ import annotations
 
+from hydra.experimental.callback import Callback
+
 LAUNCHER_TARGET = "hydra_plugins.wavenet_slurm_launcher._launcher.RequeueingSlurmLauncher"
 
 
@@ -21,7 +23,7 @@ def register() -> None:
     Plugins.instance().register(RequeueingSlurmLauncher)
 
 
-class RegisterWhenChosen:
+class RegisterWhenChosen(Callback):
     """Hydra callback (conf/train.yaml hydra.callbacks): registers the launcher when a multirun
     chose it, before Hydra instantiates the sweeper and its launcher."""
 

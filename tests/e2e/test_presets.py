@@ -34,15 +34,16 @@ def test_every_shipped_tuned_preset_is_tested():
 
 @pytest.mark.parametrize("preset", sorted(TUNED_PRESETS))
 def test_cli_tuned_preset_runs_end_to_end_at_full_size(tmp_path, tiny_words_file, cli, preset):
-    # each experiment=tuned* as shipped (its widths and dropout), only shortened
+    # each experiment=tuned* as shipped (its widths and dropout), only shortened: its warmup scales
     run_dir = tmp_path / "run"
     proc = cli(
         [f"experiment={preset}", "max_steps=40", "batch_size=8", "eval_interval=20", "checkpoint_interval=0",
-         "schedule.warmup_steps=5", "log.progress=false", "threads=1",
+         "log.progress=false", "threads=1",
          f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}"],
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
+    assert "wavenet-train: note: schedule.warmup_steps=200 scaled to 4 (10% of max_steps=40)" in proc.stderr
     metrics = read_metrics(run_dir)
     assert metrics["status"] == "ok" and metrics["model"] == TUNED_PRESETS[preset]
     assert metrics["steps"] == 40 and math.isfinite(metrics["val_loss"])

@@ -164,3 +164,15 @@ def test_model_search_spaces_share_conv_optunas_budget_and_keep_params_in_bounds
         validate(cfg)
         counts.append(num_params(build_model_from_config(cfg, vocab_size=27)))
     assert 85_000 <= min(counts) and max(counts) <= 400_000, (min(counts), max(counts))
+
+
+def test_a_shortened_preset_scales_its_warmup_and_an_explicit_one_is_kept():
+    from wavenet_harness.training.optim import fit_warmup
+
+    preset = {"max_steps": 300, "schedule": {"name": "cosine", "warmup_steps": 200}}
+    assert "scaled to 30" in fit_warmup(preset, explicit=False)
+    assert preset["schedule"]["warmup_steps"] == 30
+    typed = {"max_steps": 300, "schedule": {"name": "cosine", "warmup_steps": 200}}
+    assert fit_warmup(typed, explicit=True) is None and typed["schedule"]["warmup_steps"] == 200
+    full = {"max_steps": 36000, "schedule": {"name": "cosine", "warmup_steps": 200}}
+    assert fit_warmup(full, explicit=False) is None and full["schedule"]["warmup_steps"] == 200

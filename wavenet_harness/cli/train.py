@@ -28,6 +28,7 @@ from wavenet_harness.tracking import rundir
 from wavenet_harness.tracking.console import print_summary
 from wavenet_harness.tracking.tensorboard import swept_overrides
 from wavenet_harness.training.job import run_training
+from wavenet_harness.training.optim import fit_warmup
 
 PROG = "wavenet-train"
 # Loaded in every process that runs a job (joblib and submitit workers too).
@@ -53,6 +54,7 @@ def train_task(cfg: DictConfig) -> float:
     plain = OmegaConf.to_container(cfg, resolve=True)
     plain["threads"] = sweep.job_threads(plain.get("threads", 0), hydra_cfg.launcher if multirun else None)
     swept = _swept_overrides(hydra_cfg) if multirun else []
+    _fit_warmup_to_length(plain, hydra_cfg)
     try:
         metrics = run_training(plain, Path(run_dir), on_claim=lambda folder: _save_hydra_files(folder, cfg),
                                swept=swept)
@@ -79,6 +81,15 @@ def train_task(cfg: DictConfig) -> float:
             sys.exit(130)
     val_loss = metrics.get("val_loss")
     return float(val_loss) if val_loss is not None else math.nan
+
+
+def _fit_warmup_to_length(plain: dict, hydra_cfg) -> None:
+    """A preset shortened with max_steps gets a warmup that fits (training/optim.fit_warmup)."""
+    typed = {str(o).lstrip("+~").split("=", 1)[0] for o in hydra_cfg.overrides.task}
+    if isinstance(plain.get("schedule"), dict):
+        note = fit_warmup(plain, explicit="schedule.warmup_steps" in typed)
+        if note:
+            print(f"{PROG}: note: {note}", file=sys.stderr)
 
 
 def _save_hydra_files(run_dir: Path, cfg: DictConfig) -> None:

@@ -271,6 +271,29 @@ def schedule_from_config(cfg: dict[str, Any]) -> Schedule:
     return build_schedule(cfg["schedule"]["name"], cfg["lr"], cfg["max_steps"], **options)
 
 
+# A warmup a preset chose for its own length, kept for a run shortened with max_steps,
+# would take the whole run: it is cut to this share of max_steps instead.
+SHORTENED_WARMUP_SHARE = 0.1
+
+
+def fit_warmup(cfg: dict[str, Any], explicit: bool) -> str | None:
+    """Scale a preset's warmup to a shortened run, in place; return the line that says so.
+
+    `explicit`: schedule.warmup_steps was given on the command line; then it is the
+    user's choice, kept as is and checked like any value (more than max_steps is refused).
+    """
+    schedule = cfg["schedule"]
+    warmup = schedule.get("warmup_steps")
+    if explicit or not is_int(warmup) or not is_int(cfg.get("max_steps")):
+        return None
+    cap = int(cfg["max_steps"] * SHORTENED_WARMUP_SHARE)
+    if warmup <= max(cap, 0) or warmup <= 0:
+        return None
+    schedule["warmup_steps"] = cap
+    return (f"schedule.warmup_steps={warmup} scaled to {cap} ({SHORTENED_WARMUP_SHARE:.0%} of max_steps={cfg['max_steps']}) "
+            "for this shortened run; set schedule.warmup_steps to choose")
+
+
 def check_schedule(cfg: dict[str, Any]) -> None:
     schedule = cfg["schedule"]
     one_of("schedule", schedule.get("name"), tuple(SCHEDULES))
