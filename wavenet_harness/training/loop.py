@@ -292,6 +292,12 @@ def train(
             stopped.extra["signal"] = interrupt_requested.name
             stopped.stop_request = interrupt_requested
             return stopped
+        if status == "pruned":
+            # A pruned run stopped on its own and its model is sound: its whole-split train
+            # loss at that step sits beside its last val loss (HParams draws a job only
+            # when it has every metric it shows).
+            train_loss = evaluate(model, *train_data)
+            return TrainResult(status, steps.step, time.perf_counter() - started, train_loss=train_loss, error=error)
         if status != "ok":
             return TrainResult(status, steps.step, time.perf_counter() - started, error=error)
         # Still inside: a stop signal now lets the finished run save and score itself.
