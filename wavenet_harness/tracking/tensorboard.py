@@ -56,6 +56,7 @@ from torch.utils.tensorboard.summary import text as text_summary
 from wavenet_harness.errors import ConfigError, is_int
 from wavenet_harness.data import Vocabulary
 from wavenet_harness.models.sampling import generate
+from wavenet_harness.tracking.report import short_names
 
 CONFIG_GROUPS = ("model", "optim", "schedule")
 # The HParams plugin knows success, failure and unknown: a stopped run (to be resumed, or
@@ -218,9 +219,7 @@ def run_label(overrides: list[str]) -> str:
     MAX_LABEL_CHARS the label ends with '+N' for the N values left out. The job's folder
     (its number) leads the run name; the HParams table has every value in full.
     """
-    keys = [override_key(o) for o in overrides]
-    tails = [key.rpartition(".")[2] for key in keys]
-    short = [tail if tails.count(tail) == 1 else key for key, tail in zip(keys, tails)]
+    short = short_names([override_key(o) for o in overrides])
     items = [f"{name}={_short_value(o.partition('=')[2])}" if "=" in o else o for name, o in zip(short, overrides)]
     label = ""
     for shown, item in enumerate(items):
