@@ -157,7 +157,7 @@ def _check_read_at_a_glance(url: str, swept: list[str], jobs: int) -> list[dict]
     names = [info["name"] for info in experiment["hparamInfos"]]
     assert sorted(names[:len(swept)]) == sorted(swept)
     assert [info["name"] for info in experiment["hparamInfos"] if info.get("differs")] == names[:len(swept)]
-    assert {"model", "params", "max_steps"} <= set(names) and not {"amp", "compile", "block_size"} & set(names)
+    assert {"model", "params"} <= set(names) and not {"amp", "compile", "block_size", "max_steps"} & set(names)
     tags = {tag for run_tags in _get(f"{url}/data/plugin/scalars/tags").values() for tag in run_tags}
     assert "opt/lr" in tags and not tags & set(names), "a scalar tag shares a hyperparameter's name"
     sessions = _sessions(url, experiment)
@@ -169,6 +169,7 @@ def _check_read_at_a_glance(url: str, swept: list[str], jobs: int) -> list[dict]
         assert all(session["hparams"].get(name) is not None for name in names[:SHOWN]), shown
         for name in ("max_steps", "params"):  # whole numbers as written, in order as text
             assert re.fullmatch(r" *\d+", session["hparams"][name]), session["hparams"][name]
+        assert isinstance(session["hparams"]["lr"], float)
     return sessions
 
 

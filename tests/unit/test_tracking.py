@@ -341,5 +341,5 @@ def test_a_search_trial_name_fits_one_legend_line():
     trial = ["n_embd=48", "n_hidden=173", "depth=4", "model.dropout=0.21539834816417347", "model.residual=true",
              "lr=0.0016994284286846403", "optim.weight_decay=0.0452", "batch_size=64"]
     label = run_label(trial)
-    assert label == "n_embd=48 n_hidden=173 depth=4 dropout=0.215 +4"  # the values left out are counted
+    assert label == "n_embd=48 n_hidden=173 depth=4 +5"  # the values left out are counted
     assert run_label(["model.dropout=0.1", "optim.dropout=0.2"]) == "model.dropout=0.1 optim.dropout=0.2"

@@ -24,7 +24,7 @@ booleans, floats as numbers, whole numbers as right-aligned text so that they pr
 written and still sort in order) when it starts and a session end (status, end time) when
 it finishes. A job of a sweep also writes the experiment (`experiment_summary`): its
 metrics in the order a sweep is read (METRIC_TAGS: val loss first) and its columns, the
-swept keys (marked as differing) then a few that matter (LEADING_COLUMNS); constants are
+swept keys (marked as differing) then the model and its size (LEADING_COLUMNS); constants are
 left out of the columns, since TensorBoard ticks the first five columns it is given. A
 single run writes no experiment, so that TensorBoard builds one from all sessions under
 its logdir and marks the keys that differ between them itself. A job of a sweep writes
@@ -70,8 +70,9 @@ VAL_BEST_TAG = "loss/val_best"
 # TensorBoard shows the first five, colours parallel coordinates by the first, and draws
 # a job there only when it has a value for every metric shown.
 METRIC_TAGS = ("loss/val", "loss/train_split", VAL_BEST_TAG, "loss/train_smooth", "loss/train")
-# Columns after the swept keys: which model, how big, how long.
-LEADING_COLUMNS = ("model", "params", "max_steps")
+# Columns after the swept keys: which model, how big. TensorBoard's table puts the metrics
+# after the ticked columns, so each column more pushes val loss further right.
+LEADING_COLUMNS = ("model", "params")
 # Whole numbers are reported as text right-aligned to this width: TensorBoard prints every
 # number with five significant digits (128 as "128.00") but text as written, and sorts
 # text by characters, which for right-aligned digits is numeric order. Browsers do not
@@ -188,7 +189,7 @@ def _hparams_summary(tag: str, content: HParamsPluginData) -> Summary:
 # Overrides that say how a job of a sweep is run, not what it trains.
 BOOKKEEPING_OVERRIDES = ("+optuna.", "optuna.", "hydra.", "resume=")
 # A run name longer than this wraps in TensorBoard's legend; the HParams table has the rest.
-MAX_LABEL_CHARS = 48
+MAX_LABEL_CHARS = 40
 
 
 def swept_overrides(job_overrides: list[str], fixed_keys: set[str]) -> list[str]:
