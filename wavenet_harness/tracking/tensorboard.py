@@ -131,26 +131,23 @@ def experiment_summary(hparams: dict[str, Any], swept: Sequence[str]) -> Summary
     """The HParams plugin's experiment: its metrics (METRIC_TAGS, in order) and columns.
 
     Columns: the `swept` keys, marked as differing (TensorBoard lists those first), then
-    LEADING_COLUMNS. Each is typed by this job's value; a boolean's domain is both values,
-    and a column the sweep does not vary has this job's value as its one value. Every job
-    of a sweep writes the same experiment (TensorBoard reads one per logdir).
+    LEADING_COLUMNS. Each is typed by this job's value. Only a boolean gets a domain (both
+    values): one job cannot know the values the others will have, and a domain that
+    missed some would offer a filter that hides their rows. Every job of a sweep writes the
+    same experiment (TensorBoard reads one per logdir).
     """
     experiment = api_pb2.Experiment()
     names = [*(k for k in swept if k in hparams), *(k for k in LEADING_COLUMNS if k in hparams and k not in swept)]
     for name in names:
-        value, differs = hparams[name], name in swept
-        info = experiment.hparam_infos.add(name=name, differs=differs)
+        value = hparams[name]
+        info = experiment.hparam_infos.add(name=name, differs=name in swept)
         if isinstance(value, bool):
             info.type = api_pb2.DATA_TYPE_BOOL
             info.domain_discrete.extend([False, True])
         elif isinstance(value, (int, float)):
             info.type = api_pb2.DATA_TYPE_FLOAT64
-            if not differs:
-                info.domain_interval.min_value = info.domain_interval.max_value = float(value)
         else:
             info.type = api_pb2.DATA_TYPE_STRING
-            if not differs:
-                info.domain_discrete.extend([str(value)])
     for tag in METRIC_TAGS:
         experiment.metric_infos.add(name=api_pb2.MetricName(tag=tag))
     return _hparams_summary(hparams_metadata.EXPERIMENT_TAG, HParamsPluginData(experiment=experiment))
