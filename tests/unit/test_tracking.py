@@ -161,6 +161,23 @@ def test_val_best_is_a_staircase_that_ends_on_the_best_value_under_default_smoot
     assert smoothed < min(raw) + 1e-4
 
 
+def test_val_best_of_a_resumed_run_is_the_uninterrupted_runs():
+    evals = {20: 2.5, 40: 2.3, 60: 2.4, 80: 2.2}
+
+    def drive(curve, steps):
+        return [point for step in steps for point in curve.points(step, evals[step])]
+
+    straight = ValBestCurve()
+    whole = drive(straight, [20, 40, 60, 80]) + straight.end_points(80)
+    first = ValBestCurve()
+    before = drive(first, [20, 40])  # stopped at step 50: no tail, its state goes into the checkpoint
+    resumed = ValBestCurve()
+    resumed.load_state_dict(first.state_dict())
+    after = drive(resumed, [60, 80]) + resumed.end_points(80)
+    assert before + after == whole
+    assert [v for s, v in whole if s > 80] == [2.2] * ValBestCurve.TAIL_POINTS
+
+
 def test_a_running_job_already_has_its_hparams_row(tmp_path):
     tracker = TensorBoardTracker(tmp_path / "tb", {"lr": 0.1, "params": 641}, loss_every=1, smooth_window=25)
     for step in range(20):
