@@ -21,11 +21,15 @@ class SamplerConf:
 
 @dataclass
 class PrunerConf:
-    name: str = "median"  # median | successive_halving | none
+    name: str = "median"  # median | successive_halving | hyperband | none
     n_startup_trials: int = 5  # median: finished trials before any pruning
     n_warmup_steps: int = 0  # median: no pruning before this training step
-    min_resource: Any = "auto"  # successive_halving: steps of the first rung ("auto" or a number)
-    reduction_factor: int = 4  # successive_halving: keep 1 of every reduction_factor at each rung
+    # successive_halving, hyperband: steps of the first rung (successive_halving also "auto")
+    min_resource: Any = "auto"
+    # hyperband: steps of a full trial ("auto": the longest finished trial's; set it to
+    # max_steps, or nothing is pruned before a first trial has run to the end)
+    max_resource: Any = "auto"
+    reduction_factor: int = 4  # keep 1 of every reduction_factor at each rung
 
 
 @dataclass

@@ -34,7 +34,7 @@ SWEEPER_KEYS = (TRIAL_KEY,)
 
 # The study remembers its pruner here, so jobs rebuild the sweeper's pruner from storage.
 PRUNER_ATTR = "wavenet_pruner"
-PRUNERS = ("median", "successive_halving", "none")
+PRUNERS = ("median", "successive_halving", "hyperband", "none")
 # The objective's name in Optuna's storage, so optuna-dashboard does not call it "Objective 0".
 METRIC_NAME = "val_loss"
 # fANOVA importances from fewer finished trials than this are a hint, not a ranking.
@@ -69,20 +69,56 @@ def open_storage(name: str) -> Any:
     return JournalStorage(JournalFileBackend(name))
 
 
+def _whole(spec: dict[str, Any], key: str, default: Any, low: int, auto: bool = False) -> Any:
+    """spec[key] as a whole number >= low (or "auto" where allowed); else one line naming it."""
+    value = spec.get(key, default)
+    if auto and value == "auto":
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)  # "2000" from a command line that quoted it
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        wanted = f"a whole number >= {low}" + (' or "auto"' if auto else "")
+        raise StudyConfigError(f"hydra.sweeper.pruner.{key}={value!r} is not allowed: {wanted}")
+    return value
+
+
 def build_pruner(spec: dict[str, Any] | None) -> Any:
+    """The pruner a spec names (hydra.sweeper.pruner); every value checked, one line if wrong.
+
+    Resources are training steps, the step of each reported val loss. Hyperband runs
+    several successive-halving brackets, from one that prunes from min_resource on to
+    one that prunes hardly at all, so a curve that starts slowly still has a bracket
+    where it is judged late.
+    """
     import optuna
 
     spec = dict(spec or {})
     name = spec.pop("name", "none") or "none"
     if name == "median":
         return optuna.pruners.MedianPruner(
-            n_startup_trials=int(spec.get("n_startup_trials", 5)), n_warmup_steps=int(spec.get("n_warmup_steps", 0))
+            n_startup_trials=_whole(spec, "n_startup_trials", 5, 0), n_warmup_steps=_whole(spec, "n_warmup_steps", 0, 0)
         )
     if name == "successive_halving":
-        min_resource = spec.get("min_resource", "auto")
         return optuna.pruners.SuccessiveHalvingPruner(
-            min_resource=min_resource if min_resource == "auto" else int(min_resource),
-            reduction_factor=int(spec.get("reduction_factor", 4)),
+            min_resource=_whole(spec, "min_resource", "auto", 1, auto=True),
+            reduction_factor=_whole(spec, "reduction_factor", 4, 2),
+        )
+    if name == "hyperband":
+        if spec.get("min_resource", "auto") == "auto":  # Optuna's Hyperband has no "auto" for it
+            raise StudyConfigError(
+                "hydra.sweeper.pruner.min_resource='auto' is not allowed with hyperband: give the steps of the "
+                "first rung, e.g. ${eval_interval}"
+            )
+        min_resource = _whole(spec, "min_resource", 1, 1)
+        max_resource = _whole(spec, "max_resource", "auto", 1, auto=True)
+        reduction_factor = _whole(spec, "reduction_factor", 4, 2)
+        if max_resource != "auto" and max_resource <= min_resource:
+            raise StudyConfigError(
+                f"hydra.sweeper.pruner.max_resource={max_resource} is not allowed: it must be above "
+                f"min_resource={min_resource} (both in training steps)"
+            )
+        return optuna.pruners.HyperbandPruner(
+            min_resource=min_resource, max_resource=max_resource, reduction_factor=reduction_factor
         )
     if name == "none":
         return optuna.pruners.NopPruner()
