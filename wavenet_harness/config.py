@@ -30,6 +30,7 @@ from wavenet_harness.schema import DataSchema, schema_keys
 from wavenet_harness.schema import register as register_schema
 from wavenet_harness.sweeps.study import SWEEPER_KEYS
 from wavenet_harness.tracking.tensorboard import check_log
+from wavenet_harness.training.averaging import check_ema_decay
 from wavenet_harness.training.device import check_device
 from wavenet_harness.training.optim import check_optim, check_schedule
 
@@ -47,6 +48,7 @@ def validate(cfg: dict) -> None:
         whole_number(key, cfg[key], allow_zero=True)
     positive_float("lr", cfg["lr"])
     _check_diverge_factor(cfg.get("diverge_factor", 0))
+    check_ema_decay(cfg.get("ema_decay", 0.0))
     check_device(cfg["device"])
     check_model_config(cfg)
     check_speed_options(cfg)

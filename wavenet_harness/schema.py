@@ -50,6 +50,7 @@ class TrainSchema:
     eval_interval: int = 10000
     checkpoint_interval: int = 10000
     diverge_factor: float = 10.0
+    ema_decay: float = 0.0
     # false, true, or the path of a run directory / checkpoint: OmegaConf 2.3 has no
     # Union of primitives, so config.py checks it.
     resume: Any = False

@@ -49,7 +49,7 @@ def evaluate_run(path: str, split: str, data_option: str | None = None) -> dict:
     part = dataset.split(split)
     with torch.no_grad():
         loss = evaluate(run.model(), part.X, part.Y)
-    return {"path": str(path), "checkpoint": str(run.checkpoint), "step": run.step, "split": split,
+    return {"path": str(path), "checkpoint": str(run.checkpoint), "step": run.step, "weights": run.weights, "split": split,
             "words": len(part.words), "predictions": int(part.Y.shape[0]), "loss": loss,
             # A model with NaN weights scores NaN: JSON says null, and this says why.
             "status": "ok" if math.isfinite(loss) else "non_finite"}
@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json_text({"runs": results, **summary}, indent=2))
         return
     for r in results:
-        print(f"{r['path']}  {r['split']} loss {r['loss']:.4f}  ({r['predictions']} predictions, step {r['step']})")
+        print(f"{r['path']}  {r['split']} loss {r['loss']:.4f}  ({r['predictions']} predictions, step {r['step']}"
+              f"{', ema weights' if r['weights'] == 'ema' else ''})")
     if len(results) > 1:
         print(f"mean {summary['mean']:.4f} over {len(results)} runs (min {summary['min']:.4f}, max {summary['max']:.4f})")
 

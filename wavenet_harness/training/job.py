@@ -30,7 +30,7 @@ from wavenet_harness.tracking.diagnostics import Diagnostics
 from wavenet_harness.tracking.tensorboard import (
     TensorBoardTracker, hparam_values, override_keys, run_label, tensorboard_sampler,
 )
-from wavenet_harness.training import checkpoint as ckpt
+from wavenet_harness.training import averaging, checkpoint as ckpt
 from wavenet_harness.training.device import TORCH_DEFAULT_THREADS, auto_threads, resolve_device
 from wavenet_harness.training.loop import DivergenceCheck, TrainResult, TrainSettings, pass_on_signal, train
 from wavenet_harness.training.optim import (
@@ -95,6 +95,7 @@ class Job:
     identity: dict[str, Any]
     start_step: int = 0
     tracker_state: dict | None = None
+    averaged: averaging.WeightAverage | None = None  # ema_decay > 0: the weights scored and saved beside the raw
 
     def save_checkpoint(self, step: int, tracker: TensorBoardTracker) -> None:
         ckpt.save_checkpoint(
@@ -108,6 +109,7 @@ class Job:
                 "config": mask_secrets(self.cfg),  # a sweep job's storage URL, password masked
                 "vocab": list(self.data.vocab.chars),
                 "data": self.identity,
+                **averaging.checkpoint_entry(self.averaged),
             },
         )
 
@@ -156,7 +158,7 @@ def run_training(
                 job.model, job.optimizer, schedule_from_config(cfg), train_xy, val_xy, _settings(cfg, device, data.vocab.size),
                 listeners=[tracker, progress, live, *watchers, *listeners], start_step=job.start_step,
                 save_checkpoint=save_checkpoint,
-                batches=batches_from_config(cfg, data, train_xy),
+                batches=batches_from_config(cfg, data, train_xy), averaged=job.averaged,
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
             result = TrainResult("failed", metrics["steps"], 0.0, error=f"{type(err).__name__}: {err}")
@@ -173,11 +175,13 @@ def _build_job(cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.
     within_memory(lambda: torch.manual_seed(cfg["seed"]), "random generator")
     model = within_memory(lambda: build_model_from_config(cfg, data.vocab.size), "model")
     optimizer = build_optimizer_from_config(cfg, model)
-    job = Job(cfg, run_dir, data, device, model, optimizer, identity)
+    job = Job(cfg, run_dir, data, device, model, optimizer, identity, averaged=averaging.weight_average(cfg, model))
     source = _resume_source(cfg, run_dir)
     if source is not None:
         job.start_step, job.tracker_state = _restore(source, job)
     model.to(device)
+    if job.averaged is not None:
+        job.averaged.to(device)
     job.model = wrap_amp(model, cfg.get("amp"), device)  # amp=bf16: autocast forward
     return job
 
@@ -221,6 +225,7 @@ def _restore(source: Path, job: Job) -> tuple[int, Any]:
         job.model.load_state_dict(state["model"])
         job.optimizer.load_state_dict(state["optimizer"])
         ckpt.set_rng_state(state["rng"])
+        averaging.restore(job.averaged, state, source)
         step = int(state["step"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         if isinstance(err, ckpt.CheckpointError):

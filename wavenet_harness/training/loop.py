@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from wavenet_harness.data import WindowBatches
+from wavenet_harness.training.averaging import WeightAverage
 from wavenet_harness.training.optim import Schedule, is_plain_sgd, unwrapped_step
 from wavenet_harness.training.evaluation import EvalSplit, evaluate, evaluate_split  # noqa: F401 (evaluate: re-exported)
 
@@ -215,16 +216,19 @@ def train(
     start_step: int = 0,
     save_checkpoint: Callable[[int], None] | None = None,
     batches: Batches | None = None,
+    averaged: WeightAverage | None = None,
 ) -> TrainResult:
     """Run steps start_step .. max_steps-1; a checkpoint saved at step s resumes at s.
 
     Batches come from `batches` (default: the lecture's random windows of `train_data`;
     model=conv may train on whole words instead). Evaluation always scores the windows, so
     losses stay comparable across models (models that read words score them a word at a
-    time: the same number, cheaper); the final train loss is over `train_data`.
+    time: the same number, cheaper); the final train loss is over `train_data`. With
+    `averaged` (ema_decay > 0) every evaluation, listener and result scores the average of
+    the weights, updated after each step; the raw weights' final val loss is `val_loss_raw`.
     """
     batches = batches if batches is not None else WindowBatches(*train_data, settings.batch_size)
-    steps = _Steps(model, optimizer, schedule, settings, listeners, save_checkpoint, start_step)
+    steps = _Steps(model, optimizer, schedule, settings, listeners, save_checkpoint, start_step, averaged)
     started = time.perf_counter()
     val_split = EvalSplit.of(*val_data)  # prepared once, evaluated every eval_interval
     model.train()
@@ -252,14 +256,20 @@ def train(
         val_loss = steps.evaluate(val_split)
         _report_eval(listeners, steps.step, val_loss)
         train_loss = steps.evaluate(EvalSplit.of(*train_data))
+        if averaged is not None:
+            steps.extra["val_loss_raw"] = evaluate_split(model, val_split)
         return steps.result("ok", time.perf_counter() - started, train_loss=train_loss, val_loss=val_loss)
 
 
 class _Steps:
     """The loop's state between steps: the step to run next, the learning rate, the losses."""
 
-    def __init__(self, model, optimizer, schedule, settings: TrainSettings, listeners, save_checkpoint, start_step: int):
+    def __init__(self, model, optimizer, schedule, settings: TrainSettings, listeners, save_checkpoint, start_step: int,
+                 averaged: WeightAverage | None = None):
         self.model, self.optimizer, self.schedule, self.settings = model, optimizer, schedule, settings
+        self.averaged = averaged
+        self.scored = model if averaged is None else averaged.model  # the weights every evaluation scores
+        self.extra = {"scored_weights": "raw" if averaged is None else "ema"}  # for metrics.json
         self.listeners, self.save_checkpoint = listeners, save_checkpoint
         self.step = start_step
         self.lr: float | None = None
@@ -302,13 +312,14 @@ class _Steps:
 
     def evaluate(self, split: EvalSplit) -> float:
         started = time.perf_counter()
-        loss = evaluate_split(self.model, split)
+        loss = evaluate_split(self.scored, split)
         self.eval_seconds += time.perf_counter() - started
         return loss
 
     def result(self, status: str, seconds: float, **fields) -> TrainResult:
         result = TrainResult(status, self.step, seconds, **fields)
         result.extra["eval_seconds"] = round(self.eval_seconds, 3)
+        result.extra.update(self.extra)
         return result
 
     def one_step(self, batches: Batches) -> None:
@@ -328,5 +339,7 @@ class _Steps:
             self.optimizer_step()
         for hook in self.update_hooks:
             hook(self.step)
+        if self.averaged is not None:
+            self.averaged.update(self.step)
         self.losses.add(self.step, loss, self.lr)
         self.step += 1

@@ -16,6 +16,7 @@ from torch import nn
 from wavenet_harness.data import DataError, Vocabulary, read_words, sha256_of
 from wavenet_harness.models import build_model_from_config
 from wavenet_harness.tracking.rundir import checkpoint_in
+from wavenet_harness.training.averaging import scored_weights
 from wavenet_harness.training.checkpoint import CheckpointError, load_checkpoint
 
 
@@ -30,12 +31,17 @@ class TrainedRun:
     def step(self) -> int | None:
         return self.state.get("step")
 
+    @property
+    def weights(self) -> str:
+        """Which weights `model()` holds: "ema" (the run's average, ema_decay) or "raw"."""
+        return "ema" if scored_weights(self.state) is not self.state.get("model") else "raw"
+
     def model(self) -> nn.Module:
         """The plain layer-by-layer model with the trained weights (a fused or compiled
         training path buys nothing outside training)."""
         try:
             model = build_model_from_config(dict(self.config, fast=False, compile=False), self.vocab.size)
-            model.load_state_dict(self.state["model"])
+            model.load_state_dict(scored_weights(self.state))  # the average, when the run kept one
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
             detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise CheckpointError(f"{self.checkpoint} does not hold a usable model (damaged?): {detail[:200]}") from None
