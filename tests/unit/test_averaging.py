@@ -94,3 +94,23 @@ def test_averaging_leaves_the_training_itself_unchanged():
     assert result.extra["val_loss_raw"] == plain.val_loss  # the raw weights, scored as the plain run
     assert result.val_loss != plain.val_loss and evals[-1] == result.val_loss and plain_evals[-1] == plain.val_loss
     assert any(not torch.equal(a, b) for a, b in zip(averaged.model.parameters(), model.parameters()))
+
+
+def test_buffers_reassigned_by_the_model_are_still_copied():
+    """The lecture's batchnorm assigns new running-statistics tensors each step."""
+
+    class Reassigns(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(2))
+            self.register_buffer("running_mean", torch.zeros(2))
+
+        def step(self):
+            self.running_mean = self.running_mean + 1.0  # a new tensor, as layers.BatchNorm1d does
+
+    model = Reassigns()
+    average = WeightAverage(model, 0.5)
+    for step in range(3):
+        model.step()
+        average.update(step)
+    assert torch.equal(average.model.running_mean, torch.full((2,), 3.0))

@@ -43,10 +43,11 @@ class WeightAverage:
         self._pair_tensors()
 
     def _pair_tensors(self) -> None:
-        """(averaged, source) tensors, collected again whenever the models move."""
+        """(averaged, source) parameters, collected again whenever the models move. Buffers
+        are looked up at each update: the lecture's batchnorm assigns new running-statistics
+        tensors every step instead of updating them in place."""
         self._averaged = list(self.model.parameters())
         self._weights = list(self.source.parameters())
-        self._buffers = list(zip(self.model.buffers(), self.source.buffers()))
 
     def decay_at(self, step: int) -> float:
         """The decay of the update after training step `step` (0 for the first)."""
@@ -57,7 +58,7 @@ class WeightAverage:
         d = self.decay_at(step)
         torch._foreach_mul_(self._averaged, d)
         torch._foreach_add_(self._averaged, [w.detach() for w in self._weights], alpha=1 - d)
-        for averaged, buffer in self._buffers:
+        for averaged, buffer in zip(self.model.buffers(), self.source.buffers()):
             averaged.copy_(buffer)
 
     def to(self, device: torch.device) -> "WeightAverage":
