@@ -30,6 +30,9 @@ class PrunerConf:
     # max_steps, or nothing is pruned before a first trial has run to the end)
     max_resource: Any = "auto"
     reduction_factor: int = 4  # keep 1 of every reduction_factor at each rung
+    # hyperband: the first bootstrap_count trials to reach a rung stop there; later ones
+    # go on only if they beat them (0: the first to arrive always goes on)
+    bootstrap_count: int = 0
 
 
 @dataclass

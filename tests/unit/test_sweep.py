@@ -189,3 +189,45 @@ def test_a_shortened_preset_scales_its_warmup_and_an_explicit_one_is_kept():
     assert fit_warmup(typed, explicit=True) is None and typed["schedule"]["warmup_steps"] == 200
     full = {"max_steps": 36000, "schedule": {"name": "cosine", "warmup_steps": 200}}
     assert fit_warmup(full, explicit=False) is None and full["schedule"]["warmup_steps"] == 200
+
+
+@pytest.mark.parametrize("model", ["gru", "transformer"])
+def test_long_searches_keep_their_familys_space_and_search_at_full_length(model):
+    # <family>_long: the family's search space plus ema_decay, at the recipe's 36,000 steps,
+    # constant lr after a warmup (a step's lr does not depend on max_steps), Hyperband on
+    # every evaluation, two trials at a time on one thread each.
+    from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions
+    from optuna.distributions import CategoricalDistribution
+    from wavenet_harness.config import compose_config, validate
+    from wavenet_harness.models import build_model_from_config, num_params
+    from wavenet_harness.sweeps.study import build_pruner
+
+    short = compose_config([f"hparams_search={model}_optuna"], hydra_config=True)
+    search = compose_config([f"hparams_search={model}_long"], hydra_config=True)
+    assert search.max_steps == 36000 and search.eval_interval == 1000 and search.threads == 1
+    assert search.schedule.name == "constant" and search.schedule.warmup_steps > 0 and search.ema_decay > 0
+    assert search.hydra.launcher == short.hydra.launcher and search.hydra.sweeper.n_jobs == 2
+    pruner = OmegaConf.to_container(search.hydra.sweeper.pruner, resolve=True)
+    assert pruner["name"] == "hyperband"
+    assert (pruner["min_resource"], pruner["max_resource"]) == (search.eval_interval, search.max_steps)
+    hyperband = build_pruner(pruner)
+    assert hyperband._max_resource == 36000
+    space = build_distributions(OmegaConf.to_container(search.hydra.sweeper.params))
+    short_space = build_distributions(OmegaConf.to_container(short.hydra.sweeper.params))
+    assert {k: v for k, v in space.items() if k != "ema_decay"} == short_space
+    assert 0.0 in space["ema_decay"].choices and all(0 <= d < 1 for d in space["ema_decay"].choices)
+    corners = {k: (d.choices if isinstance(d, CategoricalDistribution) else (d.low, d.high)) for k, d in space.items()}
+    for values in ({k: v[0] for k, v in corners.items()}, {k: v[-1] for k, v in corners.items()}):
+        cfg = compose_config([f"hparams_search={model}_long", *(f"{k}={v}" for k, v in values.items())])
+        validate(cfg)
+        assert 85_000 <= num_params(build_model_from_config(cfg, vocab_size=27)) <= 400_000
+
+
+def test_constant_schedule_warms_up_and_then_does_not_depend_on_max_steps():
+    from wavenet_harness.training.optim import build_schedule
+
+    plain = build_schedule("constant", 0.01, 100)
+    assert [plain(s) for s in (0, 50, 99)] == [0.01, 0.01, 0.01]  # warmup 0: the lr itself, as before
+    short, long = build_schedule("constant", 0.01, 100, warmup_steps=4), build_schedule("constant", 0.01, 36000, warmup_steps=4)
+    assert [short(s) for s in range(6)] == [0.0025, 0.005, 0.0075, 0.01, 0.01, 0.01]
+    assert all(short(s) == long(s) for s in range(100))

@@ -129,3 +129,13 @@ def test_hyperband_prunes_a_worse_curve_at_its_first_rung():
     later_worse = [n for n in first[1:] if n >= 2]
     assert first and first[0] not in pruned
     assert later_worse and all(pruned.get(n) == 10 for n in later_worse), (brackets, pruned)
+
+
+def test_hyperband_bootstrap_count():
+    from wavenet_harness.sweeps.study import build_pruner
+
+    assert build_pruner(dict(HYPERBAND, bootstrap_count=1))._bootstrap_count == 1
+    with pytest.raises(StudyConfigError, match=r"bootstrap_count > 0 needs max_resource in steps"):
+        build_pruner({"name": "hyperband", "min_resource": 10, "bootstrap_count": 1})
+    with pytest.raises(StudyConfigError, match=r"bootstrap_count=-1 is not allowed"):
+        build_pruner(dict(HYPERBAND, bootstrap_count=-1))

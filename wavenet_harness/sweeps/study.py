@@ -117,8 +117,12 @@ def build_pruner(spec: dict[str, Any] | None) -> Any:
                 f"hydra.sweeper.pruner.max_resource={max_resource} is not allowed: it must be above "
                 f"min_resource={min_resource} (both in training steps)"
             )
+        bootstrap_count = _whole(spec, "bootstrap_count", 0, 0)
+        if bootstrap_count and max_resource == "auto":
+            raise StudyConfigError("hydra.sweeper.pruner.bootstrap_count > 0 needs max_resource in steps, not \"auto\"")
         return optuna.pruners.HyperbandPruner(
-            min_resource=min_resource, max_resource=max_resource, reduction_factor=reduction_factor
+            min_resource=min_resource, max_resource=max_resource, reduction_factor=reduction_factor,
+            bootstrap_count=bootstrap_count,
         )
     if name == "none":
         return optuna.pruners.NopPruner()

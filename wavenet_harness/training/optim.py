@@ -202,8 +202,13 @@ def check_optim(cfg: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- schedules
 
 
-def _constant(lr: float, max_steps: int) -> Schedule:
-    return lambda step: lr
+def _constant(lr: float, max_steps: int, warmup_steps: int = 0) -> Schedule:
+    # A linear warmup, then lr to the end: the lr at step s does not depend on max_steps,
+    # so a run stopped at s is the run with max_steps=s (what a multi-fidelity search needs).
+    warmup = int(warmup_steps)
+    if not warmup:
+        return lambda step: lr
+    return lambda step: lr * (step + 1) / warmup if step < warmup else lr
 
 
 def _step(lr: float, max_steps: int, decay_at: float, factor: float) -> Schedule:
@@ -226,10 +231,6 @@ def _cosine(lr: float, max_steps: int, warmup_steps: int, min_lr_ratio: float) -
     return cosine
 
 
-def _check_nothing(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
-    pass
-
-
 def _check_step(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
     decay_at = schedule.get("decay_at")
     if not is_number(decay_at) or not 0 <= decay_at <= 1:
@@ -237,14 +238,18 @@ def _check_step(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
     positive_float("schedule.factor", schedule.get("factor"))
 
 
-def _check_cosine(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
-    warmup = schedule.get("warmup_steps")
+def _check_warmup(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
+    warmup = schedule.get("warmup_steps", 0)
     if not is_int(warmup) or warmup < 0:
         raise ConfigError(f"schedule.warmup_steps={warmup!r} is not allowed: a whole number >= 0")
     if warmup > cfg["max_steps"]:
         raise ConfigError(
             f"schedule.warmup_steps={warmup} is not allowed: more warmup steps than max_steps={cfg['max_steps']}"
         )
+
+
+def _check_cosine(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
+    _check_warmup(schedule, cfg)
     ratio = schedule.get("min_lr_ratio")
     if not is_number(ratio) or not 0 <= ratio <= 1:
         raise ConfigError(f"schedule.min_lr_ratio={ratio!r} is not allowed: a number in [0, 1]")
@@ -252,7 +257,7 @@ def _check_cosine(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
 
 SCHEDULES: dict[str, Choice] = {
     "step": Choice({"decay_at": 0.75, "factor": 0.1}, _step, _check_step),
-    "constant": Choice({}, _constant, _check_nothing),
+    "constant": Choice({"warmup_steps": 0}, _constant, _check_warmup),
     "cosine": Choice({"warmup_steps": 0, "min_lr_ratio": 0.0}, _cosine, _check_cosine),
 }
 SCHEDULE_HPARAM_COLUMNS: dict[str, Any] = {"warmup_steps": 0}
