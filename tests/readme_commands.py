@@ -41,7 +41,7 @@ SHORT_KEYS = {
     "max_steps": "20", "eval_interval": "10", "checkpoint_interval": "10", "threads": "1",
     "log.progress": "false", "log.diagnostics_every": "5", "log.samples": "2",
 }
-# Choices that can set the schedule; a cosine one's warmup (200-1000 steps) is longer than the short run.
+# Choices that can set the schedule; a warmup (200-1000 steps) is longer than the short run.
 SCHEDULE_SETTERS = ("schedule=", "experiment=", "hparams_search=")
 DATED_SWEEP = re.compile(r"runs/multirun/(?:\d{4}-\d\d-\d\d/\d\d-\d\d-\d\d|<date>/<time>)")
 DATED_RUN = re.compile(r"runs/\d{4}-\d\d-\d\d/\d\d-\d\d-\d\d")
@@ -159,21 +159,23 @@ def _is_override(token: str) -> bool:
     return "=" in token and not token.startswith("-")
 
 
-def uses_cosine(args: list[str]) -> bool:
-    """Whether the command's config (its fixed overrides, composed) trains with the cosine schedule."""
+def uses_warmup(args: list[str]) -> bool:
+    """Whether the command's config (its fixed overrides, composed) warms its lr up (cosine, or
+    constant with warmup_steps), a warmup longer than the shortened run."""
     fixed = [a for a in args if _is_override(a) and "," not in a and not a.lstrip("+~").startswith("hydra")]
     if not any(a.startswith(SCHEDULE_SETTERS) for a in fixed):
         return False
     from wavenet_harness.config import compose_config
 
-    return compose_config(fixed)["schedule"]["name"] == "cosine"
+    schedule = compose_config(fixed)["schedule"]
+    return schedule["name"] == "cosine" or bool(schedule.get("warmup_steps"))
 
 
 def shorten_train(args: list[str], ws: Workspace) -> list[str]:
     """A wavenet-train command line that does the same thing in a few steps."""
     kept = [a for a in args if not (_is_override(a) and _key(a) in (*SHORT_KEYS, "data.path"))]
     short = [f"{k}={v}" for k, v in SHORT_KEYS.items()] + [f"data.path={ws.words}"]
-    if uses_cosine(args):
+    if uses_warmup(args):
         short.append("schedule.warmup_steps=2")
     optuna = any(a.startswith(("hparams_search=", "hydra/sweeper=")) for a in args)
     if optuna:
