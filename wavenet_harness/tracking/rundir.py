@@ -16,8 +16,8 @@ config and command line) and, for an Optuna search, optuna.journal.
 
 Every file is written through `write_atomic` (temporary file + rename), so a reader
 never sees half a file, and every JSON through `json_text`, so none holds a bare NaN.
-This module imports nothing from the rest of the package: data, checkpoints, the job,
-reports and sweeps all build on it.
+This module imports nothing from the rest of the package but passwords.py (which imports
+nothing): data, checkpoints, the job, reports and sweeps all build on it.
 
 A run directory belongs to one run (README "When things go wrong"):
   - default directories end in a random token (`runs/<date>/<H-M-S>-<token>`,
@@ -27,6 +27,11 @@ A run directory belongs to one run (README "When things go wrong"):
     (or `resume=<that directory>`); anything else is refused before a byte is written;
   - a run claims its directory by creating metrics.json exclusively, so of two runs
     racing for one directory exactly one goes on;
+  - one process at a time works in a run directory or a sweep folder: it holds an
+    exclusive flock on the folder's `.lock` (with its pid inside) from its claim until it
+    ends; a second process (two resume=true, a sweep resumed while it still runs) is
+    refused in one line naming the holder's pid. The kernel drops the lock when the
+    holder dies, even by SIGKILL, so a crash never leaves a folder locked;
   - Hydra's `.hydra/` files are written by the job once every check has passed
     (train.yaml sets `hydra.output_subdir: null`; Hydra's cli.log is opened only when
     something is logged), and a refused run removes the folders Hydra made for it.
@@ -34,6 +39,7 @@ A run directory belongs to one run (README "When things go wrong"):
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -48,6 +54,8 @@ from typing import Any, Callable, IO
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from wavenet_harness.passwords import masked
+
 METRICS_NAME = "metrics.json"
 CHECKPOINT_NAME = "checkpoint.pt"
 TENSORBOARD_DIR = "tb"
@@ -57,6 +65,7 @@ JOURNAL_NAME = "optuna.journal"
 SWEEP_CONFIG_NAME = "multirun.yaml"  # Hydra's: the sweep's config and command-line overrides
 OVERRIDES_PATH = Path(".hydra") / "overrides.yaml"
 HYDRA_DIR = ".hydra"
+LOCK_NAME = ".lock"  # flock'ed by the one process working in a run directory or sweep folder
 
 # How a job can end; "missing" is a job directory without metrics.json (killed before it began).
 STATUSES = ("ok", "failed", "diverged", "pruned", "interrupted", "running", "missing")
@@ -250,6 +259,7 @@ def check_free(run_dir: Path, resume: Any) -> None:
     """Refuse a directory that holds a run unless this run continues it."""
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirTaken(f"run directory {run_dir} is a file, not a folder; choose another hydra.run.dir")
+    check_not_locked(run_dir)
     markers = run_markers(run_dir)
     if markers and not resumes_in_place(resume, run_dir):
         raise RunDirTaken(
@@ -258,14 +268,81 @@ def check_free(run_dir: Path, resume: Any) -> None:
         )
 
 
-def claim(run_dir: Path, resume: Any) -> None:
-    """Make the directory and take it: metrics.json created exclusively (kept by a resume)."""
+class FolderLock:
+    """An exclusive flock on <folder>/.lock, held while this process works in the folder.
+
+    The lock file is never removed (removing it while another process waits on it would let
+    two processes hold "the" lock); it holds the pid of the last holder, for the message a
+    second process gets. Closing the file (release(), garbage collection, process death)
+    drops the lock.
+    """
+
+    def __init__(self, folder: Path, file: IO):
+        self.folder, self.file = folder, file
+
+    def release(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+
+
+def _in_use(folder: Path, what: str, lock_file: IO) -> RunDirTaken:
+    lock_file.seek(0)
+    pid = lock_file.read(32).strip() or "unknown"
+    lock_file.close()
+    return RunDirTaken(f"{folder} is in use by another process (pid {pid}); one process at a time works in a {what}: "
+                       f"wait for it to end (or stop it), or leave out hydra.{'sweep' if what == 'sweep folder' else 'run'}"
+                       ".dir for a new folder")
+
+
+def lock_folder(folder: Path, what: str = "run directory") -> FolderLock:
+    """Take the folder's lock (it must exist) or raise RunDirTaken naming the holder's pid."""
+    try:
+        lock_file = open(folder / LOCK_NAME, "a+")  # never truncates another holder's pid
+    except OSError as err:
+        raise RunDirTaken(f"cannot write in the {what} {folder}: {err.strerror or err}") from None
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise _in_use(folder, what, lock_file) from None
+    lock_file.seek(0)
+    lock_file.truncate()
+    lock_file.write(f"{os.getpid()}\n")
+    lock_file.flush()
+    return FolderLock(folder, lock_file)
+
+
+def check_not_locked(folder: Path, what: str = "run directory") -> None:
+    """Refuse early (before any work) a folder another live process holds; writes nothing."""
+    try:
+        lock_file = open(folder / LOCK_NAME)
+    except OSError:
+        return  # no lock file (or unreadable): the claim decides
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise _in_use(folder, what, lock_file) from None
+    lock_file.close()
+
+
+def claim(run_dir: Path, resume: Any) -> FolderLock:
+    """Make the directory and take it: its lock for as long as the run goes on, and
+    metrics.json created exclusively (kept by a resume). The caller releases the lock."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise RunDirTaken(f"cannot create the run directory {run_dir}: {err.strerror or err}") from None
+    lock = lock_folder(run_dir)
     if resumes_in_place(resume, run_dir):
-        return
+        return lock
+    try:
+        _create_metrics_exclusively(run_dir)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def _create_metrics_exclusively(run_dir: Path) -> None:
     try:
         fd = os.open(run_dir / METRICS_NAME, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
@@ -308,16 +385,22 @@ def remove_if_empty(folders: list[Path]) -> None:
 
 # The folders Hydra is about to create for this process's single run (see RunDirGuard).
 CREATED_FOR_THIS_RUN: list[Path] = []
+# The sweep folder this process sweeps into: locked until the process ends.
+SWEEP_LOCKS: list[FolderLock] = []
+OPTUNA_SWEEPER = "wavenet_optuna"
 
 
 class RunDirGuard(Callback):
     """Hydra callback (conf/train.yaml hydra.callbacks), before Hydra makes any folder.
 
     A single run notes which folders of its run directory do not exist yet, so a refused
-    run can remove them again. A multirun on hydra/launcher=slurm without SLURM is refused,
-    and so is a multirun into a sweep folder that already holds a sweep's jobs, unless
-    resume=true (the Optuna sweeper's folder is its study's home: running the same command
-    again continues the study, in new job folders).
+    run can remove them again. A multirun is refused (one line, exit 2, nothing written):
+    on hydra/launcher=slurm without SLURM; with hydra.launcher.n_jobs=0; into a sweep
+    folder another live process sweeps into (its lock); into a folder that already holds a
+    sweep's jobs unless resume=true; a search (hydra/sweeper=wavenet_optuna) into a folder
+    that holds a plain sweep or another study's search (a search folder is its study's
+    home: running the same command again continues the study, in new job folders). Then
+    the sweep folder is made and locked for the rest of the process.
     """
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -328,12 +411,61 @@ class RunDirGuard(Callback):
         if "slurm" in launcher.lower() and shutil.which("sbatch") is None:  # before the sweep folder is made
             _refuse("hydra/launcher=slurm needs a SLURM cluster (no sbatch on this machine); "
                     "use hydra/launcher=parallel here")
+        if "joblib" in launcher.lower() and config.hydra.launcher.get("n_jobs") == 0:
+            _refuse("hydra.launcher.n_jobs=0 is not allowed: give the number of jobs to run at once "
+                    "(1 or more; -1: one per core)")
         sweep_dir = Path(str(config.hydra.sweep.dir))
-        optuna = "wavenet_optuna" in str(config.hydra.sweeper.get("_target_", "")).lower()
-        if optuna or config.get("resume") is True or not (sweep_dir / "multirun.yaml").exists():
-            return
-        _refuse(f"{sweep_dir} already holds a sweep (multirun.yaml); continue its jobs with resume=true "
-                f"hydra.sweep.dir={sweep_dir}, or leave out hydra.sweep.dir for a new folder")
+        try:
+            if sweep_dir.is_dir():
+                check_not_locked(sweep_dir, "sweep folder")
+            problem = _sweep_folder_problem(config, sweep_dir)
+            if problem:
+                _refuse(problem)
+            try:
+                sweep_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                _refuse(f"cannot create the sweep folder {sweep_dir}: {err.strerror or err}")
+            SWEEP_LOCKS.append(lock_folder(sweep_dir, "sweep folder"))
+        except RunDirTaken as err:
+            _refuse(str(err))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        while SWEEP_LOCKS:  # a sweep that raised keeps its lock until the process ends
+            SWEEP_LOCKS.pop().release()
+
+
+def _sweep_kind(sweeper: Any) -> str:
+    target = str(sweeper.get("_target_", "")) if sweeper is not None else ""
+    return "search" if OPTUNA_SWEEPER in target.lower() else "sweep"
+
+
+def _sweep_folder_problem(config: DictConfig, sweep_dir: Path) -> str | None:
+    """Why this multirun may not use `sweep_dir` (None: it may)."""
+    saved_path = sweep_dir / SWEEP_CONFIG_NAME
+    if not saved_path.exists():
+        return None
+    kind = _sweep_kind(config.hydra.sweeper)
+    try:
+        saved = OmegaConf.load(saved_path)
+        saved_sweeper = saved.hydra.sweeper
+    except Exception:  # damaged or not Hydra's: whose folder it is cannot be told
+        return f"{sweep_dir} holds a {SWEEP_CONFIG_NAME} that cannot be read; leave out hydra.sweep.dir for a new folder"
+    saved_kind = _sweep_kind(saved_sweeper)
+    fresh = "leave out hydra.sweep.dir for a new folder"
+    if kind != saved_kind:
+        what = "an Optuna search" if saved_kind == "search" else "a plain sweep"
+        return f"{sweep_dir} holds {what}; a {kind} cannot continue it there: {fresh}"
+    if kind == "search":
+        for key in ("study_name", "storage"):
+            mine, theirs = masked(str(config.hydra.sweeper.get(key))), masked(str(saved_sweeper.get(key)))
+            if mine != theirs:
+                return (f"{sweep_dir} holds the search with hydra.sweeper.{key}={masked(str(theirs))}; continue it with "
+                        f"that {key}, or {fresh}")
+        return None
+    if config.get("resume") is not True:
+        return (f"{sweep_dir} already holds a sweep ({SWEEP_CONFIG_NAME}); continue its jobs with resume=true "
+                f"hydra.sweep.dir={sweep_dir}, or {fresh}")
+    return None
 
 
 def _refuse(message: str) -> None:

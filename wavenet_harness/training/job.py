@@ -135,7 +135,16 @@ def run_training(
     data = within_memory(lambda: load_dataset(cfg, base_dir), "dataset")
     job = _build_job(cfg, run_dir, data, device, data_identity(cfg, data, base_dir))
     torch.set_num_threads(_threads(cfg, device, num_params(job.model)))
-    rundir.claim(run_dir, cfg.get("resume"))  # from here on the directory is this run's
+    lock = rundir.claim(run_dir, cfg.get("resume"))  # from here on the directory is this run's
+    try:
+        return _train_claimed(job, cfg, run_dir, data, device, listeners, on_claim, swept)
+    finally:
+        lock.release()  # the next job of a sweep in this process may be handed the same folder
+
+
+def _train_claimed(job: "Job", cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.device,
+                   listeners: Sequence[Any], on_claim: Callable[[Path], None] | None, swept: Sequence[str]) -> dict:
+    """run_training once the directory is this process's: write, train, finish."""
     if on_claim is not None:
         on_claim(run_dir)
     train_xy = (data.train.X.to(device), data.train.Y.to(device))
