@@ -32,7 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from wavenet_harness.passwords import has_password, mask_secrets, masked
+from wavenet_harness.passwords import has_password, mask_secrets, masked, remember_secrets_in
 from wavenet_harness.sweeps.study import (
     PRUNER_ATTR, StudyConfigError, build_pruner, build_sampler, open_storage, quoted, trial_overrides,
 )
@@ -143,7 +143,7 @@ class StudySearch:
             return self._sweep(arguments)
         except StudyConfigError as err:
             # Bad input: one line and exit 2, never a traceback.
-            print(f"wavenet-train: error: {err}", file=sys.stderr)
+            print(masked(f"wavenet-train: error: {err}"), file=sys.stderr)
             sys.exit(2)
 
     def _sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
@@ -155,6 +155,8 @@ class StudySearch:
         if not space:
             raise StudyConfigError("the search space is empty: set hydra.sweeper.params (see conf/hparams_search/)")
 
+        if s["storage"]:
+            remember_secrets_in(s["storage"])  # masked wherever it shows up from here on
         if s["storage"] and has_password(s["storage"]):
             # Only a password typed on the command line is moved to PGPASSWORD (cli/train.py);
             # one from a config file would be written into every job's files.

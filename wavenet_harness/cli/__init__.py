@@ -16,6 +16,7 @@ import sys
 from typing import Iterator
 
 from wavenet_harness.errors import CheckpointError, ConfigError, DataError
+from wavenet_harness.passwords import masked
 from wavenet_harness.tracking.rundir import RunDirError
 
 
@@ -27,8 +28,9 @@ USER_ERRORS = (UsageError, ConfigError, DataError, CheckpointError, RunDirError)
 
 
 def error_line(prog: str, message: str) -> None:
-    """One plain line on stderr, no traceback: what went wrong and what to do."""
-    print(f"{prog}: error: {message}", file=sys.stderr)
+    """One plain line on stderr, no traceback: what went wrong and what to do (any database
+    password in it masked: errors often quote what the user typed)."""
+    print(masked(f"{prog}: error: {message}"), file=sys.stderr)
 
 
 @contextlib.contextmanager
