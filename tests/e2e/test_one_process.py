@@ -46,13 +46,18 @@ def test_a_second_lock_names_the_holder_and_a_killed_holder_leaves_none(tmp_path
     rundir.lock_folder(folder).release()
 
 
+def _untouched(run_dir):
+    """Every file of a run but its lock file, with its modification time."""
+    return sorted((p.relative_to(run_dir), p.stat().st_mtime_ns) for p in run_dir.rglob("*") if p.name != rundir.LOCK_NAME)
+
+
 def test_a_run_directory_in_use_refuses_a_second_resume_and_a_sweep_folder_a_second_sweep(tmp_path, tiny_words_file,
                                                                                          cli):
     run_dir = tmp_path / "run"
     first = cli([*TINY_OVERRIDES, "max_steps=20", f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}"],
                 cwd=REPO)
     assert first.returncode == 0, first.stderr[-2000:]
-    before = sorted((p.relative_to(run_dir), p.stat().st_mtime_ns) for p in run_dir.rglob("*") if p.name != ".lock")
+    before = _untouched(run_dir)
     sweep_dir = tmp_path / "sweep"
     sweep_dir.mkdir()
     held = [rundir.lock_folder(run_dir), rundir.lock_folder(sweep_dir, "sweep folder")]
@@ -69,10 +74,10 @@ def test_a_run_directory_in_use_refuses_a_second_resume_and_a_sweep_folder_a_sec
     for result in results:
         assert_one_error_line(result["rc"], result["stderr"], f"is in use by another process (pid {os.getpid()})")
     # Nothing of the run was touched, and the sweep folder holds no job.
-    after = sorted((p.relative_to(run_dir), p.stat().st_mtime_ns) for p in run_dir.rglob("*") if p.name != ".lock")
+    after = _untouched(run_dir)
     assert after == before
     assert read_metrics(run_dir)["steps"] == 20
-    assert sorted(p.name for p in sweep_dir.iterdir()) == [".lock"]
+    assert sorted(p.name for p in sweep_dir.iterdir()) == [rundir.LOCK_NAME]
 
 
 PLAIN = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
@@ -103,4 +108,4 @@ def test_a_search_continues_only_its_own_study_in_its_own_folder(tmp_path, tiny_
     assert_one_error_line(results[2]["rc"], results[2]["stderr"], "holds an Optuna search; a sweep cannot continue it")
     for folder, text in saved.items():  # nothing written over, no job started
         assert (folder / "multirun.yaml").read_text() == text
-        assert sorted(p.name for p in folder.iterdir() if p.name != ".lock") == ["multirun.yaml"]
+        assert sorted(p.name for p in folder.iterdir() if p.name != rundir.LOCK_NAME) == ["multirun.yaml"]

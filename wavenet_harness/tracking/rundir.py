@@ -28,7 +28,7 @@ A run directory belongs to one run (README "When things go wrong"):
   - a run claims its directory by creating metrics.json exclusively, so of two runs
     racing for one directory exactly one goes on;
   - one process at a time works in a run directory or a sweep folder: it holds an
-    exclusive flock on the folder's `.lock` (with its pid inside) from its claim until it
+    exclusive flock on the folder's `.wavenet.lock` (with its pid inside) from its claim until it
     ends; a second process (two resume=true, a sweep resumed while it still runs) is
     refused in one line naming the holder's pid. The kernel drops the lock when the
     holder dies, even by SIGKILL, so a crash never leaves a folder locked;
@@ -40,6 +40,7 @@ A run directory belongs to one run (README "When things go wrong"):
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import math
 import os
@@ -65,7 +66,7 @@ JOURNAL_NAME = "optuna.journal"
 SWEEP_CONFIG_NAME = "multirun.yaml"  # Hydra's: the sweep's config and command-line overrides
 OVERRIDES_PATH = Path(".hydra") / "overrides.yaml"
 HYDRA_DIR = ".hydra"
-LOCK_NAME = ".lock"  # flock'ed by the one process working in a run directory or sweep folder
+LOCK_NAME = ".wavenet.lock"  # flock'ed by the one process working in a run directory or sweep folder
 
 # How a job can end; "missing" is a job directory without metrics.json (killed before it began).
 STATUSES = ("ok", "failed", "diverged", "pruned", "interrupted", "running", "missing")
@@ -170,13 +171,35 @@ class LiveMetrics:
         write_metrics(self.run_dir, self.metrics)
 
 
+class NotARegularFile(OSError):
+    """A FIFO, socket or device where a run's file should be: never read (it could block forever)."""
+
+
+def read_regular_text(path: str | os.PathLike) -> str:
+    """A file's text, refusing anything but a regular file without blocking on it
+    (O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever)."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotARegularFile(f"{path} is not a regular file (a FIFO, socket or device?)")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, encoding="utf-8", errors="replace") as f:
+            fd = -1  # the file object closes it now
+            return f.read()
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
 def read_metrics(run_dir: Path) -> dict[str, Any]:
-    """A run's metrics.json ({} if absent, status "unreadable" if damaged)."""
+    """A run's metrics.json ({} if absent, status "unreadable" if damaged or not a file)."""
     path = Path(run_dir) / METRICS_NAME
     if not path.exists():
         return {}
     try:
-        metrics = json.loads(path.read_text())
+        metrics = json.loads(read_regular_text(path))
     except (OSError, ValueError):
         return {"status": "unreadable"}
     return metrics if isinstance(metrics, dict) else {"status": "unreadable"}
@@ -187,7 +210,7 @@ def read_overrides(run_dir: Path) -> list[str]:
     import yaml
 
     try:
-        items = yaml.safe_load((Path(run_dir) / OVERRIDES_PATH).read_text())
+        items = yaml.safe_load(read_regular_text(Path(run_dir) / OVERRIDES_PATH))
     except (OSError, yaml.YAMLError):
         return []
     return [str(item) for item in items] if isinstance(items, list) else []
@@ -214,6 +237,39 @@ def sweep_job_dirs(sweep_dir: Path) -> list[Path]:
     candidates = [p for p in sweep_dir.iterdir() if p.is_dir()] if sweep_dir.is_dir() else []
     ordered = sorted(candidates, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name))
     return [p for p in ordered if is_job_dir(p)]
+
+
+# Files that make a folder a run's or a sweep's for tools that write outputs (not tb/: a
+# project folder may well hold a tb/ of its own).
+OWNED_MARKERS = (METRICS_NAME, CHECKPOINT_NAME, str(OVERRIDES_PATH), SWEEP_CONFIG_NAME, JOURNAL_NAME, LOCK_NAME)
+
+
+def owning_run_folder(path: Path) -> Path | None:
+    """The run directory or sweep folder `path` lies in (itself included), if any."""
+    resolved = Path(os.path.abspath(path))
+    try:
+        resolved = resolved.resolve()  # a symlink into a run is inside it
+    except OSError:
+        pass
+    for folder in (resolved, *resolved.parents):
+        if any((folder / marker).exists() for marker in OWNED_MARKERS):
+            return folder
+    return None
+
+
+def check_output_path(path: Path, suffixes: tuple[str, ...], what: str) -> None:
+    """Refuse an output path (a report, a plot) that would write over a run's files: any
+    path inside a run directory or sweep folder, anything but a regular file, or an
+    existing file of another kind (its name does not end in one of `suffixes`)."""
+    owner = owning_run_folder(Path(os.path.abspath(path)).parent)  # "run/.." is not inside run
+    if owner is not None:
+        raise RunDirError(f"{what} {path} is inside {owner}, which holds a run or a sweep: tools never write among "
+                          "a run's files; give a path outside it")
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise RunDirError(f"{what} {path} exists and is not a regular file; give a new file name")
+    if path.exists() and path.suffix.lower() not in suffixes:
+        raise RunDirError(f"{what} {path} exists and is not a {' or '.join(suffixes)} file; "
+                          "give a new file name (nothing was written)")
 
 
 def checkpoint_in(path: Path) -> Path:
@@ -269,7 +325,7 @@ def check_free(run_dir: Path, resume: Any) -> None:
 
 
 class FolderLock:
-    """An exclusive flock on <folder>/.lock, held while this process works in the folder.
+    """An exclusive flock on <folder>/.wavenet.lock, held while this process works in the folder.
 
     The lock file is never removed (removing it while another process waits on it would let
     two processes hold "the" lock); it holds the pid of the last holder, for the message a
@@ -300,6 +356,9 @@ def lock_folder(folder: Path, what: str = "run directory") -> FolderLock:
         lock_file = open(folder / LOCK_NAME, "a+")  # never truncates another holder's pid
     except OSError as err:
         raise RunDirTaken(f"cannot write in the {what} {folder}: {err.strerror or err}") from None
+    if not Path(folder / LOCK_NAME).is_file():
+        lock_file.close()
+        raise RunDirTaken(f"{folder / LOCK_NAME} is not a regular file; remove it to use this {what}")
     try:
         fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -314,6 +373,7 @@ def lock_folder(folder: Path, what: str = "run directory") -> FolderLock:
 def check_not_locked(folder: Path, what: str = "run directory") -> None:
     """Refuse early (before any work) a folder another live process holds; writes nothing."""
     try:
+        read_regular_text(folder / LOCK_NAME)  # not a FIFO someone left there (it would block)
         lock_file = open(folder / LOCK_NAME)
     except OSError:
         return  # no lock file (or unreadable): the claim decides
@@ -446,7 +506,7 @@ def _sweep_folder_problem(config: DictConfig, sweep_dir: Path) -> str | None:
         return None
     kind = _sweep_kind(config.hydra.sweeper)
     try:
-        saved = OmegaConf.load(saved_path)
+        saved = OmegaConf.load(io.StringIO(read_regular_text(saved_path)))
         saved_sweeper = saved.hydra.sweeper
     except Exception:  # damaged or not Hydra's: whose folder it is cannot be told
         return f"{sweep_dir} holds a {SWEEP_CONFIG_NAME} that cannot be read; leave out hydra.sweep.dir for a new folder"
