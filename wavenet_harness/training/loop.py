@@ -22,6 +22,7 @@ from typing import Any, Callable, Protocol, Sequence
 import torch
 from torch import nn
 
+from wavenet_harness import interrupts
 from wavenet_harness.data import WindowBatches
 from wavenet_harness.training.optim import Schedule, is_plain_sgd, unwrapped_step
 
@@ -141,17 +142,23 @@ def evaluate(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> float:
     return evaluate_split(model, EvalSplit.of(X, Y))
 
 
+# Rows per forward pass of an evaluation: a few thousand keep the activations in cache,
+# which at the lecture's sizes is about 3x faster than one huge batch.
+EVAL_CHUNK = 2048
+
+
 @torch.inference_mode()
-def evaluate_split(model: nn.Module, split: EvalSplit, chunk: int = 2048) -> float:
-    """evaluate() on a prepared split. Chunks of a few thousand rows keep the activations
-    in cache, which at the lecture's sizes is about 3x faster than one huge batch."""
+def evaluate_split(model: nn.Module, split: EvalSplit, chunk: int | None = None) -> float:
+    """evaluate() on a prepared split, EVAL_CHUNK rows at a time; a stop signal between
+    chunks raises interrupts.Interrupted."""
+    chunk = chunk or EVAL_CHUNK
     was_training = model.training
     model.eval()
     try:
-        logps = [
-            torch.log_softmax(model(split.contexts[start : start + chunk])[0].float(), dim=-1)
-            for start in range(0, split.contexts.shape[0], chunk)
-        ]
+        logps = []
+        for start in range(0, split.contexts.shape[0], chunk):
+            interrupts.check()  # a stop signal ends a long evaluation between chunks
+            logps.append(torch.log_softmax(model(split.contexts[start : start + chunk])[0].float(), dim=-1))
         logp = torch.cat(logps)
         if split.inverse is None:
             picked = logp.gather(1, split.Y[:, None])[:, 0]
@@ -189,17 +196,20 @@ class StopRequest:
 
 @contextlib.contextmanager
 def stop_signals_as_flag():
-    """Turn Ctrl-C, SIGTERM, SIGUSR1 and SIGUSR2 into a flag checked between steps, so no
-    step is left half done and the run can save a checkpoint before it stops."""
+    """Turn Ctrl-C, SIGTERM, SIGUSR1 and SIGUSR2 into a flag checked between steps (and
+    between chunks of an evaluation or of sampling: interrupts.check), so no step is left
+    half done and the run can save a checkpoint before it stops."""
     requested = StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield requested
         return
     for signum in STOP_SIGNALS:
         requested.previous[signum] = signal.signal(signum, requested.set)
+    interrupts.watch(requested.is_set)  # evaluation and sampling check it too
     try:
         yield requested
     finally:
+        interrupts.watch(None)
         for signum, handler in requested.previous.items():
             signal.signal(signum, handler)
 
@@ -287,20 +297,26 @@ def train(
             status, error = steps.run(batches, val_split, interrupt_requested)
         except StopTraining as stop:
             status, error = stop.status, (str(stop) if str(stop) != stop.status else None)
+        if status == "ok":
+            # The checkpoint first: a stop signal during the final scoring (which may take
+            # long) ends the run as interrupted, and its resume only scores it.
+            if save_checkpoint:
+                save_checkpoint(steps.step)
+            try:
+                val_loss = evaluate_split(model, val_split)
+                _report_eval(listeners, steps.step, val_loss)
+                train_loss = evaluate(model, *train_data)
+            except interrupts.Interrupted:
+                status, error = "interrupted", f"interrupted by {interrupt_requested.name} while scoring step {steps.step}"
+            else:
+                return TrainResult("ok", steps.step, time.perf_counter() - started, train_loss=train_loss,
+                                   val_loss=val_loss)
         if status == "interrupted":
             stopped = TrainResult(status, steps.step, time.perf_counter() - started, error=error)
             stopped.extra["signal"] = interrupt_requested.name
             stopped.stop_request = interrupt_requested
             return stopped
-        if status != "ok":
-            return TrainResult(status, steps.step, time.perf_counter() - started, error=error)
-        # Still inside: a stop signal now lets the finished run save and score itself.
-        if save_checkpoint:
-            save_checkpoint(steps.step)
-        val_loss = evaluate_split(model, val_split)
-        _report_eval(listeners, steps.step, val_loss)
-        train_loss = evaluate(model, *train_data)
-        return TrainResult("ok", steps.step, time.perf_counter() - started, train_loss=train_loss, val_loss=val_loss)
+        return TrainResult(status, steps.step, time.perf_counter() - started, error=error)
 
 
 class _Steps:
@@ -341,7 +357,10 @@ class _Steps:
                 if diverged:
                     return "diverged", diverged
             if evaluating:
-                _report_eval(self.listeners, step, evaluate_split(self.model, val_split))
+                try:
+                    _report_eval(self.listeners, step, evaluate_split(self.model, val_split))
+                except interrupts.Interrupted:  # mid-evaluation or mid-sampling: save the step reached
+                    continue  # the check at the top of the loop saves and returns
             if self.save_checkpoint and settings.checkpoint_interval and step % settings.checkpoint_interval == 0:
                 if not at_end:
                     self.save_checkpoint(step)
