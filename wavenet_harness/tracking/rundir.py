@@ -39,6 +39,7 @@ A run directory belongs to one run (README "When things go wrong"):
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import io
 import json
@@ -84,6 +85,18 @@ class RunDirError(ValueError):
 
 class RunDirTaken(RunDirError):
     """The run directory holds (or was just taken by) another run; nothing was written."""
+
+
+class RunDirFull(RunDirError):
+    """A write in the run directory failed for want of space (or quota, or a size limit)."""
+
+
+# errno values that mean "no room to write", not "you may not write here".
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def is_disk_full(err: BaseException) -> bool:
+    return isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[IO], None], binary: bool = False, suffix: str = ".tmp") -> Path:

@@ -12,6 +12,7 @@ module knows nothing of configs beyond the shape keys the model registry names.
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import warnings
@@ -48,8 +49,14 @@ def _as_tuple(value):
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """torch.save to a temporary file in the same folder, then rename over the old one."""
-    write_atomic(path, lambda f: torch.save(dict(state, format_version=FORMAT_VERSION), f), binary=True)
+    """torch.save to a temporary file in the same folder, then rename over the old one.
+
+    Serialised in memory first: torch.save writing straight to a file turns a full disk
+    into a RuntimeError about zip offsets, while a plain write raises the OSError
+    (ENOSPC) that says what happened. Either way the old checkpoint is untouched."""
+    buffer = io.BytesIO()
+    torch.save(dict(state, format_version=FORMAT_VERSION), buffer)
+    write_atomic(path, lambda f: f.write(buffer.getbuffer()), binary=True)
 
 
 def find_checkpoint(path: str | os.PathLike) -> Path:

@@ -95,8 +95,16 @@ class Job:
     identity: dict[str, Any]
     start_step: int = 0
     tracker_state: dict | None = None
+    saved_step: int | None = None  # the step of the checkpoint in run_dir, if it holds one of this run
 
     def save_checkpoint(self, step: int, tracker: TensorBoardTracker) -> None:
+        try:
+            self._save_checkpoint(step, tracker)
+        except OSError as err:  # name the file: a failed write() does not
+            raise OSError(err.errno, err.strerror, str(self.run_dir / rundir.CHECKPOINT_NAME)) from err
+        self.saved_step = step
+
+    def _save_checkpoint(self, step: int, tracker: TensorBoardTracker) -> None:
         ckpt.save_checkpoint(
             self.run_dir / rundir.CHECKPOINT_NAME,
             {
@@ -138,6 +146,15 @@ def run_training(
     lock = rundir.claim(run_dir, cfg.get("resume"))  # from here on the directory is this run's
     try:
         return _train_claimed(job, cfg, run_dir, data, device, listeners, on_claim, swept)
+    except OSError as err:
+        if not rundir.is_disk_full(err):
+            raise
+        # Every file is written atomically, so what was there before is whole: say which checkpoint that is.
+        kept = (f"the checkpoint saved before (step {job.saved_step}) is intact" if job.saved_step is not None
+                else "no checkpoint had been saved")
+        where = err.filename or run_dir
+        raise rundir.RunDirFull(f"cannot write in {where}: {err.strerror or err} (free some space and resume "
+                                f"with resume=true hydra.run.dir={run_dir}); {kept}") from None
     finally:
         lock.release()  # the next job of a sweep in this process may be handed the same folder
 
@@ -169,7 +186,10 @@ def _train_claimed(job: "Job", cfg: dict[str, Any], run_dir: Path, data: Dataset
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
             result = TrainResult("failed", metrics["steps"], 0.0, error=f"{type(err).__name__}: {err}")
-            _finish(metrics, result, run_dir, tracker)
+            try:
+                _finish(metrics, result, run_dir, tracker)
+            except OSError:  # a full disk may refuse this too: the crash itself is what to tell
+                pass
             raise
     result.extra.update(speed_report(job.model))  # fast path: compile_seconds
     metrics = _finish(metrics, result, run_dir, tracker)
@@ -186,6 +206,8 @@ def _build_job(cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.
     source = _resume_source(cfg, run_dir)
     if source is not None:
         job.start_step, job.tracker_state = _restore(source, job)
+        if source.resolve() == (run_dir / rundir.CHECKPOINT_NAME).resolve():
+            job.saved_step = job.start_step
     model.to(device)
     job.model = wrap_amp(model, cfg.get("amp"), device)  # amp=bf16: autocast forward
     return job
