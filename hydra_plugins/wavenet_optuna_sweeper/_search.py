@@ -14,6 +14,7 @@ not count, and its parameters are asked again.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -124,6 +125,27 @@ def counted_trials(study: optuna.Study) -> int:
     return total
 
 
+def check_journal_ends_whole(journal: Path) -> None:
+    """Refuse a journal whose last record was cut mid-write (a killed process, a full disk).
+
+    Optuna skips such a line when it reads, but appends the next record straight after it,
+    which turns the cut line into a damaged one in the middle of the file: the search would
+    then fail later, in a traceback. Nothing is changed here; the user decides.
+    """
+    try:
+        with open(journal, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(max(0, size - 1))
+            last = f.read(1)
+    except FileNotFoundError:
+        return
+    if last != b"\n":
+        raise StudyConfigError(f"{journal} ends in a cut record (a process was stopped while writing it): keep a copy, "
+                               f"then remove its last, incomplete line (sed -i '$ d' {journal}) and run again")
+
+
 class StudySearch:
     def __init__(self, sweeper: Any, settings: dict[str, Any]):
         self.sweeper = sweeper  # the Hydra Sweeper: its launcher and batch validation
@@ -141,8 +163,10 @@ class StudySearch:
     def sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
         try:
             return self._sweep(arguments)
-        except StudyConfigError as err:
-            # Bad input: one line and exit 2, never a traceback.
+        except (StudyConfigError, json.JSONDecodeError) as err:
+            # Bad input (or a journal damaged while the search ran): one line and exit 2, never a traceback.
+            if isinstance(err, json.JSONDecodeError):
+                err = StudyConfigError(f"the study's journal is damaged ({err}); keep a copy and remove the bad line")
             print(masked(f"wavenet-train: error: {err}"), file=sys.stderr)
             sys.exit(2)
 
@@ -168,6 +192,8 @@ class StudySearch:
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(OmegaConf.create(mask_secrets(OmegaConf.to_container(self.config))), sweep_dir / "multirun.yaml")
         storage_name = s["storage"] or str((sweep_dir / JOURNAL_NAME).resolve())
+        if not s["storage"]:
+            check_journal_ends_whole(Path(storage_name))
         storage, study = self._open_study(storage_name)
         study.set_user_attr(PRUNER_ATTR, s["pruner"])
         study_id = storage.get_study_id_from_name(s["study_name"])

@@ -10,14 +10,30 @@ tests, scripts) do.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
+import os
 import sys
-from typing import Iterator
 
-from wavenet_harness.errors import CheckpointError, ConfigError, DataError
-from wavenet_harness.passwords import masked
-from wavenet_harness.tracking.rundir import RunDirError
+
+def _interrupted_quietly(exc_type, exc, tb, previous=sys.excepthook) -> None:
+    """Ctrl-C that reaches the top (in the first seconds, while torch and Hydra import):
+    one line, not a traceback through the import machinery. Nothing was written yet; the
+    interpreter still ends as a process stopped by SIGINT (exit 130 in a shell)."""
+    if issubclass(exc_type, KeyboardInterrupt):
+        prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "wavenet-harness"
+        print(f"{prog}: interrupted (Ctrl-C)", file=sys.stderr)
+        return
+    previous(exc_type, exc, tb)
+
+
+sys.excepthook = _interrupted_quietly  # first, before the slow imports below and in each script
+
+import argparse  # noqa: E402  (after the hook on purpose)
+import contextlib  # noqa: E402
+from typing import Iterator  # noqa: E402
+
+from wavenet_harness.errors import CheckpointError, ConfigError, DataError  # noqa: E402
+from wavenet_harness.passwords import masked  # noqa: E402
+from wavenet_harness.tracking.rundir import RunDirError  # noqa: E402
 
 
 class UsageError(Exception):
