@@ -57,7 +57,7 @@ def train_task(cfg: DictConfig) -> float:
     _fit_warmup_to_length(plain, hydra_cfg)
     try:
         metrics = run_training(plain, Path(run_dir), on_claim=lambda folder: _save_hydra_files(folder, cfg),
-                               swept=swept)
+                               swept=swept, overrides=[str(o) for o in hydra_cfg.overrides.task])
     except Exception as err:
         if multirun and isinstance(err, rundir.RunDirTaken):  # another run's directory: leave it be
             error_line(PROG, f"job {hydra_cfg.job.num}: {err}")

@@ -8,6 +8,9 @@ A run directory (one job of wavenet-train) holds:
   tb/                    TensorBoard events (tracking/tensorboard.py); a job of a sweep writes
                          them to tb/<its swept values>/ (e.g. tb/lr=0.05/), so that
                          TensorBoard's run names say which job a curve is
+  starts.json            every start of the run (the first, then each resume): when, the
+                         command-line overrides (passwords masked), the step it began at and
+                         its max_steps, so a run extended by a resume can be rerun exactly
   traceback.txt          a multirun job that crashed: the whole traceback
   cli.log                Hydra's job log (opened only once something is logged)
   .hydra/overrides.yaml  the command-line overrides Hydra saved for the job
@@ -64,6 +67,7 @@ TENSORBOARD_DIR = "tb"
 TRACEBACK_NAME = "traceback.txt"
 LOG_NAME = "cli.log"
 JOURNAL_NAME = "optuna.journal"
+STARTS_NAME = "starts.json"  # every start of the run: its overrides, the step it began at, its max_steps
 SWEEP_CONFIG_NAME = "multirun.yaml"  # Hydra's: the sweep's config and command-line overrides
 OVERRIDES_PATH = Path(".hydra") / "overrides.yaml"
 HYDRA_DIR = ".hydra"
@@ -227,6 +231,23 @@ def read_overrides(run_dir: Path) -> list[str]:
     except (OSError, yaml.YAMLError):
         return []
     return [str(item) for item in items] if isinstance(items, list) else []
+
+
+def read_starts(run_dir: Path) -> list[dict[str, Any]]:
+    """The run's starts, oldest first ([] if it has no readable starts.json)."""
+    try:
+        starts = json.loads(read_regular_text(Path(run_dir) / STARTS_NAME)).get("starts")
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [s for s in starts if isinstance(s, dict)] if isinstance(starts, list) else []
+
+
+def record_start(run_dir: Path, overrides: list[str], from_step: int, max_steps: int) -> None:
+    """Add this start to starts.json (written by the process holding the run's lock)."""
+    starts = read_starts(run_dir)
+    starts.append({"started_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "from_step": from_step,
+                   "max_steps": max_steps, "overrides": list(overrides)})
+    write_json_atomic(Path(run_dir) / STARTS_NAME, {"starts": starts})
 
 
 def write_traceback(run_dir: Path, text: str) -> None:

@@ -92,6 +92,35 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 IDENTITY_KEYS = (("data.split_seed", "split seed"), ("optim.name", "optimizer"), ("schedule.name", "schedule"))
 
 
+# What a resume may change: how long it trains (max_steps, to extend it), how it is watched,
+# where it runs, and where the same words file now lies (its sha256 is checked). Every other
+# key is the training itself; each start's overrides are kept in the run's starts.json.
+RESUME_MAY_CHANGE = ("max_steps", "log.*", "device", "threads", "eval_interval", "checkpoint_interval",
+                     "diverge_factor", "data.path", "resume", "optuna.*")
+
+
+def _flat(cfg: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(cfg, dict):
+        return {prefix: cfg}
+    flat: dict[str, Any] = {}
+    for key, value in cfg.items():
+        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return flat
+
+
+def _may_change(key: str) -> bool:
+    return any(key == allowed or (allowed.endswith(".*") and key.startswith(allowed[:-1]))
+               or (allowed.endswith(".*") and key == allowed[:-2]) for allowed in RESUME_MAY_CHANGE)
+
+
+def changed_training_keys(saved_cfg: dict[str, Any], cfg: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key, trained value, this run's value) for each training key a resume would change.
+    A key the checkpoint does not hold (saved before the key existed) is not compared."""
+    saved, now = _flat(saved_cfg), _flat(cfg)
+    return [(key, saved[key], now.get(key)) for key in sorted(saved)
+            if not _may_change(key) and key in now and saved[key] != now[key]]
+
+
 def _dotted(cfg: Any, key: str) -> Any:
     for part in key.split("."):
         cfg = cfg.get(part) if isinstance(cfg, dict) else None
@@ -126,6 +155,13 @@ def check_identity(
         raise CheckpointError(
             f"cannot resume from {source}: data.path={cfg['data']['path']} is not the words file it was trained on "
             "(its sha256 differs); give the original file"
+        )
+    changed = changed_training_keys(saved_cfg, cfg)
+    if changed:
+        shown = ", ".join(f"{key}={old!r} (this run: {new!r})" for key, old, new in changed[:4])
+        raise CheckpointError(
+            f"cannot resume from {source}: it was trained with {shown}; a resume continues the same training, so "
+            f"only {', '.join(RESUME_MAY_CHANGE)} may change: give the run's values, or start a new run"
         )
     step = state.get("step")
     if isinstance(step, int) and step > cfg["max_steps"]:

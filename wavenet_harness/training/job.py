@@ -124,6 +124,7 @@ def run_training(
     cfg: dict[str, Any], run_dir: Path, base_dir: Path | None = None, listeners: Sequence[Any] = (),
     on_claim: Callable[[Path], None] | None = None,
     swept: Sequence[str] = (),
+    overrides: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Train one job described by `cfg` into `run_dir`; return its metrics dict.
 
@@ -131,7 +132,8 @@ def run_training(
     is added here from the config). `on_claim(run_dir)` runs once every check has passed
     and the directory is this run's (the CLI writes Hydra's .hydra/ files there). `swept`:
     the overrides this job of a sweep does not share with the others (['lr=0.05']); they
-    name its TensorBoard run and keep their numbers numeric in HParams.
+    name its TensorBoard run and keep their numbers numeric in HParams. `overrides`: the
+    command line's, recorded with this start in the run's starts.json.
     Errors in the config, data, run directory or checkpoint raise (ConfigError, DataError,
     RunDirError, CheckpointError) before anything is written; a failed or diverged run is
     a result.
@@ -145,7 +147,7 @@ def run_training(
     torch.set_num_threads(_threads(cfg, device, num_params(job.model)))
     lock = rundir.claim(run_dir, cfg.get("resume"))  # from here on the directory is this run's
     try:
-        return _train_claimed(job, cfg, run_dir, data, device, listeners, on_claim, swept)
+        return _train_claimed(job, cfg, run_dir, data, device, listeners, on_claim, swept, overrides)
     except OSError as err:
         if not rundir.is_disk_full(err):
             raise
@@ -160,10 +162,12 @@ def run_training(
 
 
 def _train_claimed(job: "Job", cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.device,
-                   listeners: Sequence[Any], on_claim: Callable[[Path], None] | None, swept: Sequence[str]) -> dict:
+                   listeners: Sequence[Any], on_claim: Callable[[Path], None] | None, swept: Sequence[str],
+                   overrides: Sequence[str]) -> dict:
     """run_training once the directory is this process's: write, train, finish."""
     if on_claim is not None:
         on_claim(run_dir)
+    rundir.record_start(run_dir, mask_secrets(list(overrides)), job.start_step, cfg["max_steps"])
     train_xy = (data.train.X.to(device), data.train.Y.to(device))
     val_xy = (data.val.X.to(device), data.val.Y.to(device))
     metrics = _start_metrics(job)
