@@ -214,7 +214,8 @@ class StudySearch:
             try:  # a search key the config does not have: the user's mistake, told in one line
                 self.sweeper.validate_batch_is_legal(batch)
             except Exception as err:
-                for trial in trials:
+                for trial in trials:  # the user's mistake, not the trial's: it must not count toward n_trials
+                    trial.set_user_attr("requeued", True)
                     study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
                 raise StudyConfigError(f"the trial overrides {batch[0]} do not compose: {one_line(err)}") from None
             try:

@@ -71,3 +71,13 @@ def test_ctrl_c_while_importing_is_one_line_and_ends_as_sigint():
                           timeout=120)
     assert done.stderr.strip().splitlines() == ["wavenet-train: interrupted (Ctrl-C)"], done.stderr
     assert done.returncode in (-signal.SIGINT, 128 + signal.SIGINT)
+
+
+def test_a_typo_in_a_search_key_is_refused_and_does_not_use_up_a_trial(tmp_path, tiny_words_file, cli):
+    search = ["--multirun", "hydra/sweeper=wavenet_optuna", *TINY_OVERRIDES, "max_steps=10",
+              f"data.path={tiny_words_file}", f"hydra.sweep.dir={tmp_path / 'search'}", "hydra.sweeper.n_trials=1"]
+    typo = cli([*search, "+hydra.sweeper.params.lrr={type:float,low:0.01,high:0.5}"], cwd=tmp_path)
+    assert typo.returncode == 2 and "do not compose" in typo.stderr and "Traceback" not in typo.stderr, typo.stderr
+    fixed = cli([*search, "+hydra.sweeper.params.lr={type:float,low:0.01,high:0.5}"], cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+    assert "0 of 1 trials already there" in fixed.stdout and "sweep: 1 jobs: 1 ok" in fixed.stdout, fixed.stdout
