@@ -18,7 +18,7 @@ from wavenet_harness.data import build_dataset
 from wavenet_harness.errors import ConfigError
 from wavenet_harness.models.tree import build_mlp
 from wavenet_harness.tracking.tensorboard import check_log, tensorboard_sampler
-from wavenet_harness.training import loop
+from wavenet_harness.training import evaluation, loop
 from wavenet_harness.training.optim import build_schedule
 
 
@@ -43,7 +43,7 @@ class SignalsOnce(torch.nn.Module):
 
 @pytest.fixture
 def data(monkeypatch):
-    monkeypatch.setattr(loop, "EVAL_CHUNK", 16)  # many chunks from a tiny split
+    monkeypatch.setattr(evaluation, "EVAL_CHUNK", 16)  # many chunks from a tiny split
     dataset = build_dataset(TINY_WORDS * 30, 3)
     assert loop.EvalSplit.of(dataset.val.X, dataset.val.Y).contexts.shape[0] > 3 * 16
     return dataset
