@@ -501,6 +501,9 @@ class RunDirGuard(Callback):
         CREATED_FOR_THIS_RUN[:] = missing_ancestors(Path(str(config.hydra.run.dir)))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # A multirun earlier in this process (tests run many) may have ended without
+        # on_multirun_end (a summary that exits first): its sweep is over, so is its lock.
+        self.on_multirun_end(config)
         launcher = str(config.hydra.launcher.get("_target_", ""))
         if "slurm" in launcher.lower() and shutil.which("sbatch") is None:  # before the sweep folder is made
             _refuse("hydra/launcher=slurm needs a SLURM cluster (no sbatch on this machine); "
