@@ -35,7 +35,8 @@ def test_a_second_lock_names_the_holder_and_a_killed_holder_leaves_none(tmp_path
 
     # A holder killed with SIGKILL: the next process gets the folder at once.
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from wavenet_harness.tracking import rundir; lock = rundir.lock_folder(Path(sys.argv[1])); "
+                               "from wavenet_harness.tracking import rundir; "
+                               "lock = rundir.lock_folder(Path(sys.argv[1])); "
                                "print('locked', flush=True); time.sleep(600)", str(folder)],
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
@@ -48,7 +49,8 @@ def test_a_second_lock_names_the_holder_and_a_killed_holder_leaves_none(tmp_path
 
 def _untouched(run_dir):
     """Every file of a run but its lock file, with its modification time."""
-    return sorted((p.relative_to(run_dir), p.stat().st_mtime_ns) for p in run_dir.rglob("*") if p.name != rundir.LOCK_NAME)
+    return sorted((p.relative_to(run_dir), p.stat().st_mtime_ns) for p in run_dir.rglob("*")
+                  if p.name != rundir.LOCK_NAME)
 
 
 def test_a_run_directory_in_use_refuses_a_second_resume_and_a_sweep_folder_a_second_sweep(tmp_path, tiny_words_file,
@@ -63,7 +65,8 @@ def test_a_run_directory_in_use_refuses_a_second_resume_and_a_sweep_folder_a_sec
     held = [rundir.lock_folder(run_dir), rundir.lock_folder(sweep_dir, "sweep folder")]
     try:
         cases = [
-            [*TINY_OVERRIDES, "max_steps=40", f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}", "resume=true"],
+            [*TINY_OVERRIDES, "max_steps=40", f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}",
+             "resume=true"],
             ["--multirun", *TINY_OVERRIDES, f"data.path={tiny_words_file}", f"hydra.sweep.dir={sweep_dir}",
              "lr=0.1,0.2", "resume=true"],
         ]
@@ -104,7 +107,8 @@ def test_a_search_continues_only_its_own_study_in_its_own_folder(tmp_path, tiny_
          "resume=true"],
     ], tmp_path)
     assert_one_error_line(results[0]["rc"], results[0]["stderr"], "holds a plain sweep; a search cannot continue it")
-    assert_one_error_line(results[1]["rc"], results[1]["stderr"], "holds the search with hydra.sweeper.study_name=theirs")
+    assert_one_error_line(results[1]["rc"], results[1]["stderr"],
+                          "holds the search with hydra.sweeper.study_name=theirs")
     assert_one_error_line(results[2]["rc"], results[2]["stderr"], "holds an Optuna search; a sweep cannot continue it")
     for folder, text in saved.items():  # nothing written over, no job started
         assert (folder / "multirun.yaml").read_text() == text

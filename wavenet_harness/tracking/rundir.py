@@ -376,12 +376,12 @@ class FolderLock:
 
 
 def _in_use(folder: Path, what: str, lock_file: IO) -> RunDirTaken:
+    key = "hydra.sweep.dir" if what == "sweep folder" else "hydra.run.dir"
     lock_file.seek(0)
     pid = lock_file.read(32).strip() or "unknown"
     lock_file.close()
     return RunDirTaken(f"{folder} is in use by another process (pid {pid}); one process at a time works in a {what}: "
-                       f"wait for it to end (or stop it), or leave out hydra.{'sweep' if what == 'sweep folder' else 'run'}"
-                       ".dir for a new folder")
+                       f"wait for it to end (or stop it), or leave out {key} for a new folder")
 
 
 def lock_folder(folder: Path, what: str = "run directory") -> FolderLock:
@@ -531,6 +531,9 @@ class RunDirGuard(Callback):
             SWEEP_LOCKS.pop().release()
 
 
+FRESH_SWEEP = "leave out hydra.sweep.dir for a new folder"
+
+
 def _sweep_kind(sweeper: Any) -> str:
     target = str(sweeper.get("_target_", "")) if sweeper is not None else ""
     return "search" if OPTUNA_SWEEPER in target.lower() else "sweep"
@@ -546,9 +549,9 @@ def _sweep_folder_problem(config: DictConfig, sweep_dir: Path) -> str | None:
         saved = OmegaConf.load(io.StringIO(read_regular_text(saved_path)))
         saved_sweeper = saved.hydra.sweeper
     except Exception:  # damaged or not Hydra's: whose folder it is cannot be told
-        return f"{sweep_dir} holds a {SWEEP_CONFIG_NAME} that cannot be read; leave out hydra.sweep.dir for a new folder"
+        return f"{sweep_dir} holds a {SWEEP_CONFIG_NAME} that cannot be read; {FRESH_SWEEP}"
     saved_kind = _sweep_kind(saved_sweeper)
-    fresh = "leave out hydra.sweep.dir for a new folder"
+    fresh = FRESH_SWEEP
     if kind != saved_kind:
         what = "an Optuna search" if saved_kind == "search" else "a plain sweep"
         return f"{sweep_dir} holds {what}; a {kind} cannot continue it there: {fresh}"
@@ -556,8 +559,8 @@ def _sweep_folder_problem(config: DictConfig, sweep_dir: Path) -> str | None:
         for key in ("study_name", "storage"):
             mine, theirs = masked(str(config.hydra.sweeper.get(key))), masked(str(saved_sweeper.get(key)))
             if mine != theirs:
-                return (f"{sweep_dir} holds the search with hydra.sweeper.{key}={masked(str(theirs))}; continue it with "
-                        f"that {key}, or {fresh}")
+                return (f"{sweep_dir} holds the search with hydra.sweeper.{key}={masked(str(theirs))}; "
+                        f"continue it with that {key}, or {fresh}")
         return None
     if config.get("resume") is not True:
         return (f"{sweep_dir} already holds a sweep ({SWEEP_CONFIG_NAME}); continue its jobs with resume=true "

@@ -247,7 +247,8 @@ def train(
                 _report_eval(listeners, steps.step, val_loss)
                 train_loss = steps.evaluate(EvalSplit.of(*train_data))
             except interrupts.Interrupted:
-                status, error = "interrupted", f"interrupted by {interrupt_requested.name} while scoring step {steps.step}"
+                status = "interrupted"
+                error = f"interrupted by {interrupt_requested.name} while scoring step {steps.step}"
             else:
                 return steps.result("ok", time.perf_counter() - started, train_loss=train_loss, val_loss=val_loss)
         if status == "interrupted":
