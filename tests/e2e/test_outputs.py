@@ -59,3 +59,12 @@ def test_report_does_not_block_on_a_fifo_in_a_run_folder(tmp_path, cli):
     assert result.returncode == 0, result.stderr
     jobs = {job["job"]: job for job in json.loads(result.stdout)["jobs"]}
     assert jobs["ok"]["status"] == "ok" and jobs["run"]["status"] not in ("ok", "running")
+
+
+def test_sample_and_eval_refuse_a_fifo_checkpoint_without_blocking(tmp_path, cli):
+    run = tmp_path / "run"
+    run.mkdir()
+    os.mkfifo(run / "checkpoint.pt")
+    for entry in ("wavenet-sample", "wavenet-eval"):
+        result = cli([str(run)], cwd=tmp_path, entry=entry, timeout=120)
+        assert_one_error_line(result.returncode, result.stderr, "checkpoint.pt is not a regular file", prog=entry)

@@ -310,11 +310,12 @@ def checkpoint_in(path: Path) -> Path:
     """The checkpoint a user means by `path`: the file itself, or the one in a run directory."""
     if not path.exists():
         raise RunDirError(f"{path} does not exist; give a run directory or a checkpoint file")
-    if path.is_dir():
-        if not (path / CHECKPOINT_NAME).is_file():
-            raise RunDirError(f"{path} holds no {CHECKPOINT_NAME}; give the directory of a wavenet-train run")
-        return path / CHECKPOINT_NAME
-    return path
+    candidate = path / CHECKPOINT_NAME if path.is_dir() else path
+    if candidate.exists() and not candidate.is_file():  # a FIFO or device: reading it may block forever
+        raise RunDirError(f"{candidate} is not a regular file; give a checkpoint wavenet-train wrote")
+    if not candidate.is_file():
+        raise RunDirError(f"{path} holds no {CHECKPOINT_NAME}; give the directory of a wavenet-train run")
+    return candidate
 
 
 # ---------------------------------------------------------------- a run directory belongs to one run

@@ -63,8 +63,9 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
     """Accept a checkpoint file or a run directory that holds one."""
     path = Path(path)
     candidate = path / CHECKPOINT_NAME if path.is_dir() else path
-    if not candidate.is_file():
-        where = f"{path} holds no {CHECKPOINT_NAME}" if path.is_dir() else f"{path} does not exist"
+    if not candidate.is_file():  # a FIFO or device is never opened: reading one may block forever
+        where = (f"{path} holds no {CHECKPOINT_NAME}" if path.is_dir() else
+                 f"{candidate} is not a regular file" if candidate.exists() else f"{path} does not exist")
         raise CheckpointError(f"cannot resume: {where}")
     return candidate
 
