@@ -113,3 +113,18 @@ def test_a_search_continues_only_its_own_study_in_its_own_folder(tmp_path, tiny_
     for folder, text in saved.items():  # nothing written over, no job started
         assert (folder / "multirun.yaml").read_text() == text
         assert sorted(p.name for p in folder.iterdir() if p.name != rundir.LOCK_NAME) == ["multirun.yaml"]
+
+
+def test_workers_of_one_search_share_its_folder_and_nobody_else_does(tmp_path):
+    folder = tmp_path / "search"
+    folder.mkdir()
+    first = rundir.lock_folder(folder, "sweep folder", shared=True)
+    second = rundir.lock_folder(folder, "sweep folder", shared=True)  # a second worker of the same study
+    with pytest.raises(rundir.RunDirTaken, match=f"pid {os.getpid()}"):
+        rundir.check_not_locked(folder, "sweep folder")  # a plain sweep, or anything exclusive
+    first.release()
+    second.release()
+    exclusive = rundir.lock_folder(folder, "sweep folder")
+    with pytest.raises(rundir.RunDirTaken):
+        rundir.check_not_locked(folder, "sweep folder", shared=True)
+    exclusive.release()

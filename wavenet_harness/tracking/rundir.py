@@ -31,10 +31,12 @@ A run directory belongs to one run (README "When things go wrong"):
   - a run claims its directory by creating metrics.json exclusively, so of two runs
     racing for one directory exactly one goes on;
   - one process at a time works in a run directory or a sweep folder: it holds an
-    exclusive flock on the folder's `.wavenet.lock` (with its pid inside) from its claim until it
-    ends; a second process (two resume=true, a sweep resumed while it still runs) is
-    refused in one line naming the holder's pid. The kernel drops the lock when the
-    holder dies, even by SIGKILL, so a crash never leaves a folder locked;
+    exclusive flock on the folder's `.wavenet.lock` (with its pid inside) from its claim
+    until it ends (the workers of one Optuna search share theirs: the study gives each
+    other trials, each in its own job folder); a second process (two resume=true, a sweep
+    resumed while it still runs) is refused in one line naming the holder's pid. The
+    kernel drops the lock when the holder dies, even by SIGKILL, so a crash never leaves a
+    folder locked;
   - Hydra's `.hydra/` files are written by the job once every check has passed
     (train.yaml sets `hydra.output_subdir: null`; Hydra's cli.log is opened only when
     something is logged), and a refused run removes the folders Hydra made for it.
@@ -385,8 +387,10 @@ def _in_use(folder: Path, what: str, lock_file: IO) -> RunDirTaken:
                        f"wait for it to end (or stop it), or leave out {key} for a new folder")
 
 
-def lock_folder(folder: Path, what: str = "run directory") -> FolderLock:
-    """Take the folder's lock (it must exist) or raise RunDirTaken naming the holder's pid."""
+def lock_folder(folder: Path, what: str = "run directory", shared: bool = False) -> FolderLock:
+    """Take the folder's lock (it must exist) or raise RunDirTaken naming the holder's pid.
+    `shared`: the workers of one Optuna search may share its folder (each trial has its own
+    job folder, and the study hands each worker other trials); nobody else may."""
     try:
         lock_file = open(folder / LOCK_NAME, "a+")  # never truncates another holder's pid
     except OSError as err:
@@ -395,7 +399,7 @@ def lock_folder(folder: Path, what: str = "run directory") -> FolderLock:
         lock_file.close()
         raise RunDirTaken(f"{folder / LOCK_NAME} is not a regular file; remove it to use this {what}")
     try:
-        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(lock_file, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
         raise _in_use(folder, what, lock_file) from None
     lock_file.seek(0)
@@ -405,15 +409,16 @@ def lock_folder(folder: Path, what: str = "run directory") -> FolderLock:
     return FolderLock(folder, lock_file)
 
 
-def check_not_locked(folder: Path, what: str = "run directory") -> None:
-    """Refuse early (before any work) a folder another live process holds; writes nothing."""
+def check_not_locked(folder: Path, what: str = "run directory", shared: bool = False) -> None:
+    """Refuse early (before any work) a folder another live process holds (`shared`: one
+    that another process holds exclusively); writes nothing."""
     try:
         read_regular_text(folder / LOCK_NAME)  # not a FIFO someone left there (it would block)
         lock_file = open(folder / LOCK_NAME)
     except OSError:
         return  # no lock file (or unreadable): the claim decides
     try:
-        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(lock_file, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
         raise _in_use(folder, what, lock_file) from None
     lock_file.close()
@@ -491,7 +496,8 @@ class RunDirGuard(Callback):
     A single run notes which folders of its run directory do not exist yet, so a refused
     run can remove them again. A multirun is refused (one line, exit 2, nothing written):
     on hydra/launcher=slurm without SLURM; with hydra.launcher.n_jobs=0; into a sweep
-    folder another live process sweeps into (its lock); into a folder that already holds a
+    folder another live process sweeps into (its lock; the workers of one search share
+    theirs, as docs/sweeps.md runs them); into a folder that already holds a
     sweep's jobs unless resume=true; a search (hydra/sweeper=wavenet_optuna) into a folder
     that holds a plain sweep or another study's search (a search folder is its study's
     home: running the same command again continues the study, in new job folders). Then
@@ -513,9 +519,10 @@ class RunDirGuard(Callback):
             _refuse("hydra.launcher.n_jobs=0 is not allowed: give the number of jobs to run at once "
                     "(1 or more; -1: one per core)")
         sweep_dir = Path(str(config.hydra.sweep.dir))
+        search = _sweep_kind(config.hydra.sweeper) == "search"  # its workers may share the folder
         try:
             if sweep_dir.is_dir():
-                check_not_locked(sweep_dir, "sweep folder")
+                check_not_locked(sweep_dir, "sweep folder", shared=search)
             problem = _sweep_folder_problem(config, sweep_dir)
             if problem:
                 _refuse(problem)
@@ -523,7 +530,7 @@ class RunDirGuard(Callback):
                 sweep_dir.mkdir(parents=True, exist_ok=True)
             except OSError as err:
                 _refuse(f"cannot create the sweep folder {sweep_dir}: {err.strerror or err}")
-            SWEEP_LOCKS.append(lock_folder(sweep_dir, "sweep folder"))
+            SWEEP_LOCKS.append(lock_folder(sweep_dir, "sweep folder", shared=search))
         except RunDirTaken as err:
             _refuse(str(err))
 
