@@ -256,6 +256,15 @@ def train(
             stopped.extra["signal"] = interrupt_requested.name
             stopped.stop_request = interrupt_requested
             return stopped
+        if status == "pruned":
+            # A pruned run stopped on its own and its model is sound: its whole-split train
+            # loss at that step sits beside its last val loss (HParams draws a job only
+            # when it has every metric it shows).
+            try:
+                train_loss = steps.evaluate(EvalSplit.of(*train_data))
+            except interrupts.Interrupted:  # stopped while scoring: still pruned, without it
+                train_loss = None
+            return steps.result(status, time.perf_counter() - started, train_loss=train_loss, error=error)
         return steps.result(status, time.perf_counter() - started, error=error)
 
 
