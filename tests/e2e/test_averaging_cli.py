@@ -85,7 +85,7 @@ def test_a_resumed_run_with_averaging_ends_bit_for_bit_as_the_uninterrupted_one(
 
 def test_a_run_without_averaging_is_not_resumed_with_it(runs):
     result = runs["results"]["averaging a plain run"]
-    assert_one_error_line(result["rc"], result["stderr"], "with ema_decay=0.9: it was trained without weight averaging")
+    assert_one_error_line(result["rc"], result["stderr"], "it was trained with ema_decay=0.0 (this run: 0.9)")
 
 
 def test_eval_and_sample_use_the_average(runs, cli):

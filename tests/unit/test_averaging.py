@@ -114,3 +114,13 @@ def test_buffers_reassigned_by_the_model_are_still_copied():
         model.step()
         average.update(step)
     assert torch.equal(average.model.running_mean, torch.full((2,), 3.0))
+
+
+def test_a_checkpoint_without_an_average_is_not_resumed_with_one(tmp_path):
+    """Checkpoints from before ema_decay existed hold no average and no ema_decay key."""
+    from wavenet_harness.errors import CheckpointError
+    from wavenet_harness.training.averaging import restore
+
+    restore(None, {"model": {}}, tmp_path / "checkpoint.pt")  # no average wanted: nothing to do
+    with pytest.raises(CheckpointError, match=r"with ema_decay=0.9: it was trained without weight averaging"):
+        restore(WeightAverage(_model(), 0.9), {"model": {}}, tmp_path / "checkpoint.pt")
