@@ -57,7 +57,7 @@ class WeightAverage:
     def update(self, step: int) -> None:
         d = self.decay_at(step)
         torch._foreach_mul_(self._averaged, d)
-        torch._foreach_add_(self._averaged, [w.detach() for w in self._weights], alpha=1 - d)
+        torch._foreach_add_(self._averaged, self._weights, alpha=1 - d)
         for averaged, buffer in zip(self.model.buffers(), self.source.buffers()):
             averaged.copy_(buffer)
 
