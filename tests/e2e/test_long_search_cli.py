@@ -39,3 +39,11 @@ def test_a_shortened_long_search_prunes_with_hyperband(tmp_path, tiny_words_file
         if trial.state == TrialState.COMPLETE:  # what the pruner saw last is what the run scored
             assert sorted(trial.intermediate_values) == [10, 20, 30, 40]
             assert trial.intermediate_values[40] == pytest.approx(metrics["val_loss"]) == trial.value
+    # The recipe: the best val at any evaluation, pruned trials too, with its step.
+    code, out, err = cli.in_process("wavenet-study", [sweep_dir, "--any-step", "--top", "3"])
+    assert code == 0, err
+    best_trial, best_step = min(((t.number, s) for t in trials for s in t.intermediate_values),
+                                key=lambda ts: (study.trials[ts[0]].intermediate_values[ts[1]], ts[1]))
+    assert "best val at any evaluation" in out
+    assert out.split("best val at any evaluation")[1].splitlines()[2].split()[:3] == [
+        str(best_trial), f"{study.trials[best_trial].intermediate_values[best_step]:.4f}", str(best_step)]

@@ -86,3 +86,27 @@ def test_importances_from_few_finished_trials_carry_a_caveat(tmp_path, cli):
     assert "| parameter" not in out and "importance" in out
     assert out.strip().splitlines()[-1] == (
         "note: importances rest on 3 finished trials (fewer than 10): read them as a hint, not a ranking")
+
+
+def test_any_step_ranks_finished_and_pruned_trials_by_their_best_evaluation(tmp_path, cli):
+    # For a search whose lr does not depend on max_steps, a trial's best evaluation is a recipe.
+    storage = open_storage(str(tmp_path / study_report.JOURNAL_NAME))
+    study = optuna.create_study(study_name="anytime", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
+    space = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    curves = [({10: 2.0, 20: 1.5, 30: 1.7}, "complete"), ({10: 1.8}, "pruned"), ({10: 1.9, 20: 1.6, 30: 1.6}, "complete")]
+    for curve, state in curves:
+        trial = study.ask(space)
+        for step, value in curve.items():
+            trial.report(value, step)
+        if state == "pruned":
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(trial, curve[max(curve)])
+    ranked = study_report.summarise(study, 5, tmp_path, any_step=True)["best_at_any_step"]
+    assert [(r["trial"], r["val_loss"], r["step"], r["state"]) for r in ranked] == [
+        (0, 1.5, 20, "complete"), (2, 1.6, 20, "complete"), (1, 1.8, 10, "pruned")]
+    assert "best_at_any_step" not in study_report.summarise(study, 5, tmp_path)
+    code, out, err = cli.in_process("wavenet-study", [str(tmp_path), "--any-step", "--top", "2", "--markdown"])
+    assert code == 0, err
+    assert "| trial | val loss | step | state | x |" in out and "| 0 | 1.5000 | 20 | complete |" in out
+    assert "| 1 | 1.8000 |" not in out  # --top 2

@@ -11,6 +11,12 @@ It only reads, so it is safe while the search is still running.
 
     wavenet-study runs/sweeps/conv_optuna
     wavenet-study runs/sweeps/conv_optuna --top 3 --markdown      # tables to paste
+    wavenet-study runs/sweeps/transformer_long --any-step         # best val at any evaluation
+
+--any-step also ranks every trial, finished or pruned, by its best val loss at any
+evaluation, with that step: for searches whose lr does not depend on max_steps (the
+`_long` searches: constant lr, averaged weights) the trial's config with max_steps set to
+that step is that very run, so the best of them is the recipe.
 
 The study is opened through sweeps/study.py, the trials' run directories read through
 tracking/rundir.py; Optuna is imported only when the command runs.
@@ -38,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--study", default=None, help="study name (default: the only study in the storage)")
     parser.add_argument("--top", type=int, default=5, help="how many best trials to list (default 5)")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument("--any-step", action="store_true",
+                        help="also rank trials (pruned ones too) by their best val at any evaluation, with its step")
     parser.add_argument("--json", action="store_true", help="print JSON for programs instead of text")
     return parser
 
@@ -78,7 +86,21 @@ def _run_metrics(trial: Any, sweep_dir: Path | None = None) -> dict[str, Any]:
     return {} if metrics.get("status") == "unreadable" else metrics
 
 
-def summarise(study: Any, top: int, sweep_dir: Path | None = None) -> dict[str, Any]:
+def best_at_any_step(trials: list[Any], top: int) -> list[dict[str, Any]]:
+    """Finished and pruned trials ranked by their lowest reported val loss, with its step
+    (the earliest, on a tie)."""
+    from optuna.trial import TrialState
+
+    rows = []
+    for t in trials:
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.intermediate_values:
+            step, value = min(t.intermediate_values.items(), key=lambda item: (item[1], item[0]))
+            rows.append({"trial": t.number, "val_loss": value, "step": step, "state": t.state.name.lower(),
+                         "params": t.params})
+    return sorted(rows, key=lambda row: (row["val_loss"], row["trial"]))[:top]
+
+
+def summarise(study: Any, top: int, sweep_dir: Path | None = None, any_step: bool = False) -> dict[str, Any]:
     import optuna
     from optuna.trial import TrialState
 
@@ -106,9 +128,12 @@ def summarise(study: Any, top: int, sweep_dir: Path | None = None) -> dict[str, 
     importances = {}
     if len(complete) >= 2 and len({t.value for t in complete}) > 1:
         importances = dict(optuna.importance.get_param_importances(study, target=None))
-    return {"study": study.study_name, "trials": len(trials), "counts": counts, "wall_minutes": wall_minutes,
-            "trial_minutes": trial_minutes, "best": best, "importances": importances,
-            "importance_caveat": importance_caveat(len(complete)) if importances else None}
+    summary = {"study": study.study_name, "trials": len(trials), "counts": counts, "wall_minutes": wall_minutes,
+               "trial_minutes": trial_minutes, "best": best, "importances": importances,
+               "importance_caveat": importance_caveat(len(complete)) if importances else None}
+    if any_step:
+        summary["best_at_any_step"] = best_at_any_step(trials, top)
+    return summary
 
 
 def _value(v: Any) -> str:
@@ -121,6 +146,7 @@ def _print_text(summary: dict[str, Any], markdown: bool) -> None:
     print(f"study {summary['study']}: {summary['trials']} trials: {c['complete']} finished, {c['pruned']} pruned, "
           f"{c['fail']} failed, {c['running'] + c['waiting']} running or waiting, {c['interrupted']} interrupted "
           f"and asked again; wall time {wall}, trials' run time {summary['trial_minutes']:.1f} min in all")
+    _print_any_step(summary.get("best_at_any_step"), markdown)
     if not summary["best"]:
         print("no finished trials yet")
         return
@@ -135,6 +161,21 @@ def _print_text(summary: dict[str, Any], markdown: bool) -> None:
         _print_table(["parameter", "importance"], [[k, f"{v:.2f}"] for k, v in summary["importances"].items()], markdown)
         if summary["importance_caveat"]:
             print(("\n> " if markdown else "") + f"note: {summary['importance_caveat']}")
+
+
+def _print_any_step(rows: list[dict[str, Any]] | None, markdown: bool) -> None:
+    if rows is None:
+        return
+    if not rows:
+        print("no trial has reported a val loss yet\n")
+        return
+    print("best val at any evaluation (the trial's config with max_steps=<step> ends there when its lr does "
+          "not depend on max_steps):")
+    keys = list(rows[0]["params"])
+    _print_table(["trial", "val loss", "step", "state", *keys],
+                 [[str(r["trial"]), f"{r['val_loss']:.4f}", str(r["step"]), r["state"],
+                   *(_value(r["params"].get(k)) for k in keys)] for r in rows], markdown)
+    print()
 
 
 def _print_table(header: list[str], rows: list[list[str]], markdown: bool) -> None:
@@ -156,7 +197,8 @@ def main(argv: list[str] | None = None) -> None:
         args = _parser().parse_args(argv)
         if args.top < 1:
             raise UsageError(f"--top {args.top} is not allowed: give a positive whole number")
-        summary = summarise(_open_study(args), args.top, Path(args.sweep_dir) if args.sweep_dir else None)
+        summary = summarise(_open_study(args), args.top, Path(args.sweep_dir) if args.sweep_dir else None,
+                            any_step=args.any_step)
     if args.json:
         print(json_text(summary, indent=2, default=str))
     else:
