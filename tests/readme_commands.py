@@ -222,7 +222,7 @@ def shorten(command: ReadmeCommand, ws: Workspace) -> list[str]:
             overrides = [a for a in args[1:] if not (_is_override(a) and _key(a) in SHORT_KEYS)]
             short = [f"{k}={v}" for k, v in SHORT_KEYS.items() if k in ("max_steps", "eval_interval", "threads")]
             return [program, args[0], *overrides, *short, f"data.path={ws.words}"]
-        if args[0].endswith("plot_val_vs_time.py"):  # LABEL=<example run dir> -> the runs made above
+        if args[0].endswith(("plot_val_vs_time.py", "plot_search_budget.py")):  # LABEL=<example run dir> -> runs made above
             return [program, args[0], *resolve_paths(args[1:], ws)]
         if args[0].endswith("benchmark_sweep.py"):
             return [program, args[0], "--jobs", "2", "--parallel", "2", "--steps", "20", "--data", str(ws.words)]
