@@ -68,10 +68,6 @@ class RequeueingSlurmLauncher(SlurmLauncher):
             self._refuse("hydra/launcher=slurm needs a SLURM cluster (no sbatch on this machine); "
                          "use hydra/launcher=parallel here")
         assert self.config is not None
-        storage = self.config.hydra.sweeper.get("storage")
-        unreachable = slurm_jobs.check_password_reachable(storage)
-        if unreachable:
-            self._refuse(unreachable)
         executor = self._executor()
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)

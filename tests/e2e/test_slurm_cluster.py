@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -71,8 +72,10 @@ def _wait_until(check, what: str, timeout: float = 120, every: float = 0.2):
 
 
 def _slurm_job_ids(sweep_dir: Path) -> list[str]:
-    """The SLURM jobs submitit made for a sweep: one folder each in .submitit/."""
-    return sorted(p.name for p in (sweep_dir / ".submitit").iterdir() if re.fullmatch(r"\d+(_\d+)?", p.name))
+    """The SLURM jobs submitit ran for a sweep: a folder each in .submitit/ with the job's log
+    (J for a lone job, J_T for task T of array J; an array's own folder J holds no log)."""
+    folders = (sweep_dir / ".submitit").iterdir()
+    return sorted(p.name for p in folders if re.fullmatch(r"\d+(_\d+)?", p.name) and any(p.glob("*_log.out")))
 
 
 def test_a_sweep_through_sbatch_ends_as_the_same_sweep_on_joblib(slurm, tmp_path, tiny_words_file):
@@ -211,25 +214,42 @@ def test_a_password_the_compute_nodes_cannot_read_is_refused_in_one_line(slurm, 
     assert "secret" not in result[1] + result[2]
 
 
+def _job_python_pids(cluster, job_id: str) -> list[int]:
+    """The job's Python processes on the node (scontrol listpids: the node is this machine)."""
+    pids = []
+    own_id = cluster.run("squeue", "--noheader", f"--jobs={job_id}", "--format=%A").strip()  # J_T -> its own id
+    for line in cluster.run("scontrol", "listpids", own_id).splitlines()[1:]:
+        pid = int(line.split()[0])
+        try:
+            if b"submitit.core._submit" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                pids.append(pid)
+        except OSError:
+            pass
+    assert pids, f"no Python process of job {job_id}"
+    return pids
+
+
 def test_a_failed_and_a_killed_job_are_one_line_each_not_a_hang(slurm, tmp_path, tiny_words_file):
     # Four jobs: lr=-1 is refused by the job's config checks (twice), lr=0.1 trains 60 steps,
-    # and the 200000-step one is killed mid-run (SIGKILL to it and its batch shell, as an
-    # out-of-memory kill or a node failure): it never writes a result, and with no SLURM
-    # accounting here, only squeue can tell that it is gone.
+    # and the 200000-step one is killed mid-run (SIGKILL to its step, as the kernel's
+    # out-of-memory killer would): it never writes a result, and with no SLURM accounting
+    # here, only squeue can tell that it is gone. (scancel, even --signal=KILL, sends SIGTERM
+    # first: the job saves its checkpoint and is "interrupted", to be resumed.)
     sweep_dir = tmp_path / "sweep"
     sweep = _start(["--multirun", *TINY_OVERRIDES, *ON_SLURM, f"data.path={tiny_words_file}",
                     f"hydra.sweep.dir={sweep_dir}", "lr=-1,0.1", "max_steps=60,200000"], slurm)
-    long_run = sweep_dir / "3"  # the last of the product: lr=0.1, max_steps=200000
+    long_run = sweep_dir / "3"  # the last of the product (lr varies fastest): lr=0.1, max_steps=200000
     _wait_until(lambda: (long_run / "metrics.json").is_file(), "the long job to start")
     assert {"- lr=0.1", "- max_steps=200000"} <= set((long_run / ".hydra" / "overrides.yaml").read_text().splitlines())
     (long_job,) = [i for i in _slurm_job_ids(sweep_dir) if i.endswith("_3")]
-    slurm.run("scancel", "--signal=KILL", "--full", long_job)
+    for pid in _job_python_pids(slurm, long_job):
+        os.kill(pid, signal.SIGKILL)
     rc, out, err = _finish(sweep, timeout=120)
     assert rc == 0, err[-3000:]
     summary = _summary(out, sweep_dir)
     assert summary[0] == "sweep: 4 jobs: 1 ok, 3 failed, 0 diverged, 0 pruned"
     failed = [line.split() for line in summary if line.lstrip().startswith("failed")]
-    assert [words[1] for words in failed] == ["0:", "1:", "3:"], summary
+    assert [words[1] for words in failed] == ["0:", "2:", "3:"], summary  # lr varies fastest
     assert all("lr=-1" in " ".join(words) for words in failed[:2]), summary
     assert f"SLURM job {long_job} ended" in " ".join(failed[2]) and "without a result" in " ".join(failed[2])
     assert read_metrics(long_run)["status"] == "failed"

@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 ENDED = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE",
          "PREEMPTED", "SPECIAL_EXIT", "REVOKED"}
 SQUEUE_EVERY_S = 10.0  # how often the queue is asked; result files are looked for every second
-RESULT_GRACE_S = 30.0  # a job that left the queue may still be writing its result (shared file systems lag)
+RESULT_GRACE_S = 20.0  # a job that left the queue may still be writing its result (shared file systems lag)
 PASSWORD_ENV = "PGPASSWORD"
 
 
