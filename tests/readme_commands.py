@@ -52,9 +52,10 @@ WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper
 
 @dataclass
 class ReadmeCommand:
-    line: int  # where it starts in the README
+    line: int  # where it starts in its document
     argv: list[str]
     needs: str | None = None  # "GPU", "cluster", ... when it cannot run here
+    source: str = "README.md"  # the document it comes from
 
     @property
     def text(self) -> str:
@@ -105,6 +106,29 @@ def _split(logical: str, line: int) -> list[ReadmeCommand]:
             current = []
         else:
             current.append(token)
+    return commands
+
+
+def documentation_pages(repo: Path) -> list[Path]:
+    """The documentation's pages in mkdocs.yml's nav order."""
+    pages, in_nav = [], False
+    for line in (repo / "mkdocs.yml").read_text().splitlines():
+        if re.match(r"^nav:\s*$", line):
+            in_nav = True
+        elif in_nav and re.match(r"^\S", line):
+            break
+        elif in_nav and (page := re.search(r"([\w./-]+\.md)\s*$", line)):
+            pages.append(repo / "docs" / page.group(1))
+    return pages
+
+
+def documented_commands(repo: Path) -> list[ReadmeCommand]:
+    """Every command of the README, then of each documentation page, in reading order."""
+    commands = []
+    for document in [repo / "README.md", *documentation_pages(repo)]:
+        for command in readme_commands(document.read_text()):
+            command.source = document.relative_to(repo).as_posix()
+            commands.append(command)
     return commands
 
 

@@ -1,14 +1,15 @@
-"""The README stays true by construction: every command in its bash blocks runs, shortened.
+"""The README and the documentation stay true by construction: every command in their bash blocks runs, shortened.
 
-Commands are read from README.md (tests/readme_commands.py), shortened (few steps, one
-thread, a tiny words file) and run in README order in a scratch folder, so that examples
-that build on each other (a sweep, then its report) do so here too. Only commands whose
-comment says they need a cluster, a GPU or a database host are skipped. `pip install`
-lines are checked against pyproject.toml's extras rather than run, the test command
-(`python3 -m pytest`) only collects, as running the suite inside itself would never end,
-and `kill <pid>` is sent to a training run started for it.
+Commands are read from README.md and then from the documentation pages in mkdocs.yml's
+nav order (tests/readme_commands.py), shortened (few steps, one thread, a tiny words file)
+and run in that order in a scratch folder, so that examples that build on each other (a
+sweep, then its report) do so here too. Only commands whose comment says they need a
+cluster, a GPU or a database host are skipped. `pip install` lines are checked against
+pyproject.toml's extras rather than run, the test command (`python3 -m pytest`) only
+collects, as running the suite inside itself would never end, `mkdocs build` builds the
+site into a scratch folder, and `kill <pid>` is sent to a training run started for it.
 torch.compile and the scripts/ benchmarks take minutes even when shortened: they run in
-the slow suite (`pytest -m slow tests/test_readme.py`).
+the slow suite (`pytest -m slow tests/e2e/test_readme.py`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from helpers import ENTRY_POINTS, REPO
-from readme_commands import Workspace, readme_commands, run_subprocess, shorten
+from readme_commands import Workspace, documented_commands, readme_commands, run_subprocess, shorten
 
 README = (REPO / "README.md").read_text()
 DRIVER = REPO / "tests" / "readme_commands.py"
@@ -43,7 +44,7 @@ def is_slow(argv: list[str]) -> bool:
 def plan(ws: Workspace) -> list[tuple[object, list[str]]]:
     """(README command, shortened argv) in README order; skipped ones have argv []."""
     steps = []
-    for command in readme_commands(README):
+    for command in documented_commands(REPO):
         steps.append((command, [] if command.needs else shorten(command, ws)))
     return steps
 
@@ -127,8 +128,19 @@ def check_kill(argv: list[str], ws: Workspace) -> dict:
             "stderr": f"exit {process.returncode}, status {metrics.get('status')}\n{err[-2000:]}"}
 
 
+def check_mkdocs(argv: list[str], ws: Workspace) -> dict:
+    """`mkdocs build --strict`: the site builds from the repository, into a scratch folder."""
+    if argv[1:2] != ["build"]:
+        return {"argv": argv, "rc": 1, "stdout": "", "stderr": "only `mkdocs build` is run here"}
+    mkdocs = shutil.which("mkdocs") or "mkdocs"
+    return run_subprocess([mkdocs, *argv[1:], "-f", str(REPO / "mkdocs.yml"), "-d", str(ws.root / "site")],
+                          timeout=300)
+
+
 def run_outside(argv: list[str], ws: Workspace) -> dict:
     program = argv[0]
+    if program == "mkdocs":
+        return check_mkdocs(argv, ws)
     if program == "kill":
         return check_kill(argv, ws)
     if program == "pip":
@@ -174,8 +186,9 @@ def run_readme(tmp_path: Path, slow: bool) -> tuple[list[dict], list]:
 
 
 def test_readme_marks_only_cluster_gpu_and_database_commands_as_skipped():
-    commands = readme_commands(README)
-    assert len(commands) > 40
+    commands = documented_commands(REPO)
+    assert len(readme_commands(README)) > 10 and len(commands) > 60
+    assert {c.source for c in commands} >= {"README.md", "docs/sweeps.md", "docs/tuning.md"}
     skipped = [c for c in commands if c.needs]
     assert skipped and all(c.needs.lower() in ("slurm cluster", "cluster", "gpu", "database host") for c in skipped)
     assert any(c.argv[0] == "wavenet-train" and "--multirun" in c.argv for c in commands)
@@ -185,11 +198,11 @@ def test_every_readme_command_runs_shortened(tmp_path):
     results, steps = run_readme(tmp_path, slow=False)
     assert len(results) >= 40
     bad = failures(results)
-    assert not bad, f"{len(bad)} README commands failed:\n\n" + "\n\n".join(bad)
+    assert not bad, f"{len(bad)} documented commands failed:\n\n" + "\n\n".join(bad)
 
 
 @pytest.mark.slow
 def test_every_slow_readme_command_runs_shortened(tmp_path):
     results, _ = run_readme(tmp_path, slow=True)
     bad = failures(results)
-    assert not bad, f"{len(bad)} README commands failed:\n\n" + "\n\n".join(bad)
+    assert not bad, f"{len(bad)} documented commands failed:\n\n" + "\n\n".join(bad)
