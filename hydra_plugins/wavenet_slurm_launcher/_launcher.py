@@ -78,17 +78,13 @@ class RequeueingSlurmLauncher(SlurmLauncher):
 
         # sbatch passes its environment to slurmctld, which stores it: no password in it.
         # submitit prints sbatch's complaints itself before raising; they become one line here.
-        saved_password = os.environ.pop(slurm_jobs.PASSWORD_ENV, None)
         complaints = io.StringIO()
         try:
-            with contextlib.redirect_stderr(complaints):
+            with slurm_jobs.password_kept_from_sbatch(), contextlib.redirect_stderr(complaints):
                 jobs = executor.map_array(self, *zip(*job_params))
         except Exception as err:
             said = " ".join((str(err) or complaints.getvalue()).split())
             self._refuse(f"sbatch refused the sweep's jobs: {said[:400]}")
-        finally:
-            if saved_password is not None:
-                os.environ[slurm_jobs.PASSWORD_ENV] = saved_password
         print(f"submitted {len(jobs)} SLURM job(s) {jobs[0].job_id.split('_')[0]}: logs in "
               f"{jobs[0].paths.folder.parent}", flush=True)
         results = slurm_jobs.wait_for_jobs(jobs)

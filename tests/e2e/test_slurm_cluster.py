@@ -96,6 +96,9 @@ def test_a_sweep_through_sbatch_ends_as_the_same_sweep_on_joblib(slurm, tmp_path
     assert len(ids) == 2 and ids[0].split("_")[0] == ids[1].split("_")[0], ids
     assert {slurm.jobs()[i]["state"] for i in ids} == {"COMPLETED"}
     assert "Traceback" not in err_s
+    # Jobs are followed through squeue and their result files: no sacct, so no warnings
+    # about the accounting this cluster (like many small ones) does not keep.
+    assert "sacct" not in out_s + err_s
 
 
 MAX_STEPS, CHECKPOINT_EVERY = 20000, 500

@@ -1,7 +1,7 @@
 """Following a sweep's SLURM jobs to their end, without SLURM accounting, and without secrets.
 
 Three pieces, used by the SLURM launcher (hydra_plugins/wavenet_slurm_launcher/_launcher.py):
-  submission_env    the environment sbatch sees: without PGPASSWORD, since sbatch hands its
+  password_kept_from_sbatch  the environment sbatch sees: without PGPASSWORD, since sbatch hands its
                     whole environment to slurmctld, which stores it on disk with the job
                     (StateSaveLocation/hash.N/job.J/environment). Jobs reach the study
                     database through ~/.pgpass (or PGPASSFILE) instead.
@@ -19,11 +19,12 @@ Hydra or of training.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, MutableMapping, Sequence
 
 # squeue states after which a job will not run again (a requeued job passes through
 # PENDING, REQUEUED or REQUEUE_HOLD instead, and comes back).
@@ -34,11 +35,17 @@ RESULT_GRACE_S = 20.0  # a job that left the queue may still be writing its resu
 PASSWORD_ENV = "PGPASSWORD"
 
 
-def submission_env(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for sbatch: the caller's, less the database password."""
-    environ = dict(os.environ if environ is None else environ)
-    environ.pop(PASSWORD_ENV, None)
-    return environ
+@contextlib.contextmanager
+def password_kept_from_sbatch(environ: MutableMapping[str, str] | None = None) -> Iterator[None]:
+    """While submitting: the process environment (which submitit's sbatch call inherits)
+    without PGPASSWORD; put back afterwards, for the sweep's own connections."""
+    environ = os.environ if environ is None else environ
+    saved = environ.pop(PASSWORD_ENV, None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            environ[PASSWORD_ENV] = saved
 
 
 def passfile(environ: dict[str, str] | None = None) -> Path:
