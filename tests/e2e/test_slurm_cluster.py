@@ -4,7 +4,7 @@ Every job here goes through sbatch, slurmctld and slurmd, as on a university clu
   - a two-job sweep ends with the same summary as the same sweep on joblib;
   - a job preempted mid-run (SIGUSR2 to its steps, as SLURM sends it) is requeued by submitit
     with `scontrol requeue`, comes back with resume=true and ends bit for bit equal to an
-    uninterrupted run;
+    uninterrupted run; (slow) so does a job that SLURM itself signals before its time limit;
   - an Optuna search runs its trials as SLURM jobs two at a time, sharing one study in a
     password-protected PostgreSQL: n_trials is respected, a trial is pruned against trials
     that ran in other jobs, and the password is in no file SLURM or submitit writes;
@@ -135,6 +135,40 @@ def test_a_preempted_job_is_requeued_and_resumes_bit_for_bit(slurm, tmp_path, ti
     assert 0 < stopped["steps"] < MAX_STEPS
     assert (resumed["train_loss"], resumed["val_loss"]) == (uninterrupted["train_loss"], uninterrupted["val_loss"])
     a = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "reference" / "checkpoint.pt", weights_only=True)
+    for part in ("model", "optimizer", "rng"):
+        assert_identical(a[part], b[part], part)
+
+
+@pytest.mark.slow  # two time limits of a minute each, at least
+def test_a_job_that_reaches_its_time_limit_is_signalled_by_slurm_and_resumes_bit_for_bit(
+        slurm, tmp_path, tiny_words_file):
+    # A one-minute limit with SIGUSR2 50 s before it: slurmctld itself signals the job some
+    # 10 to 40 s in (it checks time limits every half minute). The job saves and submitit
+    # requeues it, as many times as it takes to finish; each requeue is released at once.
+    job = [*LONG_JOB, "max_steps=60000", "checkpoint_interval=2000", "eval_interval=20000",
+           f"data.path={tiny_words_file}"]
+    reference = _start([*job, f"hydra.run.dir={tmp_path / 'reference'}"], slurm)
+    sweep_dir = tmp_path / "sweep"
+    sweep = _start(["--multirun", *job, *ON_SLURM, "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=50",
+                    f"hydra.sweep.dir={sweep_dir}"], slurm)
+    released = 0
+    deadline = time.monotonic() + 2 * TIMEOUT_S
+    while sweep.poll() is None and time.monotonic() < deadline:
+        ids = _slurm_job_ids(sweep_dir) if (sweep_dir / ".submitit").is_dir() else []
+        if ids and slurm.jobs().get(ids[0], {}).get("reason") == "BeginTime":
+            slurm.run("scontrol", "update", f"jobid={ids[0]}", "StartTime=now")
+            released += 1
+        time.sleep(1)
+    rc, out, err = _finish(sweep, timeout=10)
+    assert rc == 0, err[-3000:]
+    assert _finish(reference)[0] == 0
+    assert released >= 1, "the job finished within its first minute: make it longer"
+    assert f"Restarts={released}" in slurm.run("scontrol", "show", "job", ids[0])
+    resumed, uninterrupted = read_metrics(sweep_dir / "0"), read_metrics(tmp_path / "reference")
+    assert resumed["status"] == "ok" and resumed["resumed_from_step"] > 0
+    assert (resumed["train_loss"], resumed["val_loss"]) == (uninterrupted["train_loss"], uninterrupted["val_loss"])
+    a = torch.load(sweep_dir / "0" / "checkpoint.pt", weights_only=True)
     b = torch.load(tmp_path / "reference" / "checkpoint.pt", weights_only=True)
     for part in ("model", "optimizer", "rng"):
         assert_identical(a[part], b[part], part)
