@@ -8,7 +8,8 @@ Every job here goes through sbatch, slurmctld and slurmd, as on a university clu
   - an Optuna search runs its trials as SLURM jobs two at a time, sharing one study in a
     password-protected PostgreSQL: n_trials is respected, a trial is pruned against trials
     that ran in other jobs, and the password is in no file SLURM or submitit writes;
-  - a job with a bad config, and a job cancelled mid-run, are one line each in the summary;
+  - a job with a bad config, and a job killed mid-run, are one line each in the summary;
+  - a job that cannot start is named while the sweep waits, and cancelling it ends the sweep;
   - sbatch refusing the jobs, or a password the compute nodes could not read, is one line.
 Tiny jobs, one thread each (the node has 2 CPUs).
 """
@@ -20,6 +21,7 @@ import re
 import secrets
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -298,3 +300,29 @@ def test_jobs_sbatch_refuses_are_one_line(slurm, tmp_path, tiny_words_file):
                              f"data.path={tiny_words_file}", f"hydra.sweep.dir={tmp_path / 'sweep'}", "lr=0.1,0.2"],
                             slurm))
     assert_one_error_line(result[0], result[2], "sbatch refused the sweep's jobs")
+
+
+def test_a_job_that_cannot_start_is_named_and_cancelling_it_ends_the_sweep(slurm, tmp_path, tiny_words_file):
+    # 64 CPUs on a 2-CPU node: sbatch accepts it, SLURM keeps it pending (PartitionConfig).
+    sweep_dir = tmp_path / "sweep"
+    sweep = _start(["--multirun", *TINY_OVERRIDES, *ON_SLURM, "hydra.launcher.cpus_per_task=64",
+                    f"data.path={tiny_words_file}", f"hydra.sweep.dir={sweep_dir}", "lr=0.1"], slurm)
+    first_lines = []
+    watchdog = threading.Timer(120, sweep.kill)  # reading its output must not hang the suite
+    watchdog.start()
+    try:
+        for line in sweep.stdout:  # what the sweep prints while it waits
+            first_lines.append(line)
+            if "is pending with reason" in line:
+                break
+    finally:
+        watchdog.cancel()
+    assert "is pending with reason PartitionConfig" in first_lines[-1], first_lines
+    job_id = first_lines[-1].split()[2]
+    slurm.run("scancel", job_id)
+    rc, out, err = _finish(sweep, timeout=120)
+    assert rc == 1 and "every job of the sweep failed" in err
+    summary = _summary(out, sweep_dir)
+    assert summary[0] == "sweep: 1 jobs: 0 ok, 1 failed, 0 diverged, 0 pruned"
+    assert f"SLURM job {job_id} ended CANCELLED without a result" in summary[-1]
+    assert "Traceback" not in err

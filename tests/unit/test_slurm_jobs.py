@@ -38,14 +38,31 @@ def test_a_job_with_a_result_is_done_and_one_that_left_the_queue_without_one_fai
         asked.append(sorted(ids))
         if clock.now > 100:  # the requeued job finally ends with its result
             requeued.paths.result_pickle.write_bytes(b"result")
-        return {"7_1": "OUT_OF_MEMORY", "7_2": "PENDING"}
+        return {"7_1": ("OUT_OF_MEMORY", "None"), "7_2": ("PENDING", "BeginTime")}
 
-    outcome = slurm_jobs.wait_for_jobs([done, killed, requeued], states=queue, clock=clock, sleep=clock.sleep)
+    said = []
+    outcome = slurm_jobs.wait_for_jobs([done, killed, requeued], states=queue, clock=clock, sleep=clock.sleep,
+                                       say=said.append)
     assert outcome[0] is done and outcome[2] is requeued
     assert isinstance(outcome[1], slurm_jobs.EndedWithoutResult)
     assert str(outcome[1]).startswith("SLURM job 7_1 ended OUT_OF_MEMORY without a result; its log: ")
     assert asked[0] == ["7_1", "7_2"]  # a job with its result is not asked about
     assert clock.now >= slurm_jobs.RESULT_GRACE_S  # its result was waited for a while first
+    assert said == []  # a requeued job waiting for its BeginTime is nothing to worry about
+
+
+def test_a_job_that_may_never_start_is_named_once(tmp_path):
+    stuck = _job(tmp_path, "9_0")
+    clock, said = Clock(), []
+
+    def queue(ids):
+        if clock.now > 60:  # the user cancelled it
+            return {"9_0": ("CANCELLED", "None")}
+        return {"9_0": ("PENDING", "PartitionConfig")}
+
+    outcome = slurm_jobs.wait_for_jobs([stuck], states=queue, clock=clock, sleep=clock.sleep, say=said.append)
+    assert len(said) == 1 and said[0].startswith("SLURM job 9_0 is pending with reason PartitionConfig")
+    assert "ended CANCELLED without a result" in str(outcome[0])
 
 
 def test_a_job_gone_from_the_queue_fails_but_a_silent_squeue_is_waited_out(tmp_path):

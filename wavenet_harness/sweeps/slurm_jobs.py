@@ -30,6 +30,10 @@ from typing import Any, Callable, Iterator, MutableMapping, Sequence
 # PENDING, REQUEUED or REQUEUE_HOLD instead, and comes back).
 ENDED = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE",
          "PREEMPTED", "SPECIAL_EXIT", "REVOKED"}
+# Pending reasons that mean the job will not start as it asked (or not without someone's
+# help): the sweep says so once instead of waiting in silence.
+STUCK = {"PartitionConfig", "PartitionTimeLimit", "PartitionNodeLimit", "BadConstraints", "InvalidAccount",
+         "InvalidQOS", "JobHeldAdmin", "JobHeldUser", "DependencyNeverSatisfied", "ReqNodeNotAvail"}
 SQUEUE_EVERY_S = 10.0  # how often the queue is asked; result files are looked for every second
 RESULT_GRACE_S = 20.0  # a job that left the queue may still be writing its result (shared file systems lag)
 PASSWORD_ENV = "PGPASSWORD"
@@ -66,12 +70,13 @@ def check_password_reachable(storage: str | None, environ: dict[str, str] | None
             "(host:port:database:user:password, chmod 600), which the jobs read on the compute nodes")
 
 
-def queue_states(job_ids: Sequence[str], environ: dict[str, str] | None = None) -> dict[str, str] | None:
-    """squeue's state of each job (array tasks as J_T), or None when squeue cannot answer now."""
+def queue_states(job_ids: Sequence[str], environ: dict[str, str] | None = None
+                 ) -> dict[str, tuple[str, str]] | None:
+    """squeue's (state, reason) of each job (array tasks as J_T), or None when squeue cannot answer now."""
     masters = sorted({str(j).split("_")[0] for j in job_ids})
     try:
         done = subprocess.run(["squeue", "--noheader", "--array", "--states=all", f"--jobs={','.join(masters)}",
-                               "--format=%i|%T"], env=environ, capture_output=True, text=True, timeout=60)
+                               "--format=%i|%T|%r"], env=environ, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:
@@ -79,8 +84,8 @@ def queue_states(job_ids: Sequence[str], environ: dict[str, str] | None = None) 
         return {} if "Invalid job id" in done.stderr else None
     states = {}
     for line in done.stdout.splitlines():
-        job_id, _, state = line.strip().partition("|")
-        states[job_id] = state
+        job_id, state, reason = (line.strip().split("|") + ["", ""])[:3]
+        states[job_id] = (state, reason)
     return states
 
 
@@ -88,15 +93,18 @@ class EndedWithoutResult(RuntimeError):
     """A SLURM job left the queue without writing its result."""
 
 
-def wait_for_jobs(jobs: Sequence[Any], states: Callable[[Sequence[str]], dict[str, str] | None] = queue_states,
-                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
-                  ) -> list[Any]:
+def wait_for_jobs(jobs: Sequence[Any],
+                  states: Callable[[Sequence[str]], dict[str, tuple[str, str]] | None] = queue_states,
+                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                  say: Callable[[str], None] = lambda line: print(line, flush=True)) -> list[Any]:
     """Wait until each submitit job has a result or has left the queue without one.
 
     Returns, in order, each job's result, or an EndedWithoutResult saying how it ended
-    and where its log is. Never calls sacct (submitit's own fallback).
+    and where its log is. A job pending for a reason in STUCK is named once through `say`.
+    Never calls sacct (submitit's own fallback).
     """
     outcome: dict[int, Any] = {}
+    told: set[tuple[int, str]] = set()
     gone_since: dict[int, float] = {}
     last_asked = -SQUEUE_EVERY_S
     while len(outcome) < len(jobs):
@@ -109,9 +117,14 @@ def wait_for_jobs(jobs: Sequence[Any], states: Callable[[Sequence[str]], dict[st
             last_asked = clock()
             known = states([jobs[i].job_id for i in waiting])
             for i in waiting if known is not None else []:
-                state = known.get(str(jobs[i].job_id), "")
+                state, reason = known.get(str(jobs[i].job_id), ("", ""))
                 if state and state not in ENDED:
                     gone_since.pop(i, None)  # queued, running or requeued: still coming
+                    if state == "PENDING" and reason in STUCK and (i, reason) not in told:
+                        told.add((i, reason))
+                        say(f"SLURM job {jobs[i].job_id} is pending with reason {reason}: it may never start as it "
+                            f"asked (squeue and scontrol show job {jobs[i].job_id} say more; scancel "
+                            f"{jobs[i].job_id} ends it, and the sweep counts it failed)")
                     continue
                 gone_since.setdefault(i, clock())
                 if clock() - gone_since[i] >= RESULT_GRACE_S:
