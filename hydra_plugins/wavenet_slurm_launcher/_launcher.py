@@ -87,7 +87,13 @@ class RequeueingSlurmLauncher(SlurmLauncher):
             self._refuse(f"sbatch refused the sweep's jobs: {said[:400]}")
         print(f"submitted {len(jobs)} SLURM job(s) {jobs[0].job_id.split('_')[0]}: logs in "
               f"{jobs[0].paths.folder.parent}", flush=True)
-        results = slurm_jobs.wait_for_jobs(jobs)
+        try:
+            results = slurm_jobs.wait_for_jobs(jobs)
+        except KeyboardInterrupt:  # the jobs are SLURM's now: say how to stop them, if that was meant
+            ids = " ".join(sorted({job.job_id.split("_")[0] for job in jobs}))
+            print(f"wavenet-train: error: interrupted while waiting; the sweep's SLURM jobs keep running "
+                  f"(scancel {ids} stops them, each saving its checkpoint)", file=sys.stderr)
+            sys.exit(130)
         return [self._job_return(result, overrides, idx)
                 for idx, (result, overrides) in enumerate(zip(results, job_overrides), start=initial_job_idx)]
 

@@ -10,6 +10,7 @@ Every job here goes through sbatch, slurmctld and slurmd, as on a university clu
     that ran in other jobs, and the password is in no file SLURM or submitit writes;
   - a job with a bad config, and a job killed mid-run, are one line each in the summary;
   - a job that cannot start is named while the sweep waits, and cancelling it ends the sweep;
+  - Ctrl-C while the sweep waits says how to stop the jobs, which keep running;
   - sbatch refusing the jobs, or a password the compute nodes could not read, is one line.
 Tiny jobs, one thread each (the node has 2 CPUs).
 """
@@ -326,3 +327,20 @@ def test_a_job_that_cannot_start_is_named_and_cancelling_it_ends_the_sweep(slurm
     assert summary[0] == "sweep: 1 jobs: 0 ok, 1 failed, 0 diverged, 0 pruned"
     assert f"SLURM job {job_id} ended CANCELLED without a result" in summary[-1]
     assert "Traceback" not in err
+
+
+def test_ctrl_c_while_waiting_says_how_to_stop_the_jobs_it_leaves_running(slurm, tmp_path, tiny_words_file):
+    sweep_dir = tmp_path / "sweep"
+    sweep = _start(["--multirun", *TINY_OVERRIDES, *ON_SLURM, "max_steps=200000", f"data.path={tiny_words_file}",
+                    f"hydra.sweep.dir={sweep_dir}", "lr=0.1"], slurm)
+    _wait_until(lambda: (sweep_dir / "0" / "metrics.json").is_file(), "the job to start")
+    sweep.send_signal(signal.SIGINT)
+    rc, out, err = _finish(sweep, timeout=60)
+    (job_id,) = _slurm_job_ids(sweep_dir)
+    assert rc == 130
+    assert err.strip().splitlines()[-1] == ("wavenet-train: error: interrupted while waiting; the sweep's SLURM jobs "
+                                            f"keep running (scancel {job_id} stops them, each saving its checkpoint)")
+    assert "Traceback" not in err
+    assert slurm.jobs()[job_id]["state"] == "RUNNING"
+    slurm.run("scancel", job_id)
+    _wait_until(lambda: read_metrics(sweep_dir / "0")["status"] == "interrupted", "the job to save and stop", 60)
