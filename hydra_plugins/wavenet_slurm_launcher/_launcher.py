@@ -10,11 +10,12 @@ submitit), bit for bit.
 
 Also, for a sweep on a real cluster:
   - the jobs are followed with squeue and their result files (wavenet_harness/sweeps/
-    slurm_jobs.py), so a job that ended without a result (cancelled, out of memory, node
-    failure) is one failed job of the sweep, even where SLURM keeps no accounting;
+    slurm_jobs.py), so a job that ended without a result (killed for memory, a lost node,
+    cancelled before it started) is one failed job of the sweep, even where SLURM keeps no
+    accounting, and a job that may never start is named while the sweep waits;
   - sbatch never sees PGPASSWORD: slurmctld would store it with each job;
-  - a machine without SLURM, or an sbatch that refuses the jobs, gets one line instead of
-    submitit's traceback.
+  - a machine without SLURM, an sbatch that refuses the jobs, or Ctrl-C while waiting gets
+    one line instead of submitit's traceback.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         executor = self._executor()
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
+        if "mode" in self.config.hydra.sweep:  # as Hydra's launcher does
+            os.chmod(sweep_dir, mode=int(str(self.config.hydra.sweep.mode), 8))
         job_params = []
         for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
@@ -85,7 +88,7 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         except Exception as err:
             said = " ".join((str(err) or complaints.getvalue()).split())
             self._refuse(f"sbatch refused the sweep's jobs: {said[:400]}")
-        print(f"submitted {len(jobs)} SLURM job(s) {jobs[0].job_id.split('_')[0]}: logs in "
+        print(f"SLURM job {jobs[0].job_id.split('_')[0]}: {len(jobs)} job(s) of the sweep submitted; logs in "
               f"{jobs[0].paths.folder.parent}", flush=True)
         try:
             results = slurm_jobs.wait_for_jobs(jobs)

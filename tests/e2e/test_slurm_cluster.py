@@ -74,6 +74,14 @@ def _wait_until(check, what: str, timeout: float = 120, every: float = 0.2):
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def _progress(run_dir: Path) -> dict:
+    """A running job's metrics.json, or {} before it has any (a run claims its folder with an empty one)."""
+    try:
+        return read_metrics(run_dir)
+    except (OSError, ValueError):
+        return {}
+
+
 def _slurm_job_ids(sweep_dir: Path) -> list[str]:
     """The SLURM jobs submitit ran for a sweep: a folder each in .submitit/ with the job's log
     (J for a lone job, J_T for task T of array J; an array's own folder J holds no log)."""
@@ -117,8 +125,7 @@ def test_a_preempted_job_is_requeued_and_resumes_bit_for_bit(slurm, tmp_path, ti
 
     # Preempt it once it has trained a while: SLURM signals the job's steps with SIGUSR2.
     run_dir = sweep_dir / "0"
-    _wait_until(lambda: (run_dir / "metrics.json").is_file() and read_metrics(run_dir).get("steps", 0) > 0,
-                "the job's first checkpoint")
+    _wait_until(lambda: _progress(run_dir).get("steps", 0) > 0, "the job's first checkpoint")
     (job_id,) = _slurm_job_ids(sweep_dir)
     slurm.run("scancel", "--signal=USR2", job_id)
     # submitit saw the signal after the step, and requeued the job with `scontrol requeue`:
@@ -279,7 +286,7 @@ def test_a_failed_and_a_killed_job_are_one_line_each_not_a_hang(slurm, tmp_path,
     sweep = _start(["--multirun", *TINY_OVERRIDES, *ON_SLURM, f"data.path={tiny_words_file}",
                     f"hydra.sweep.dir={sweep_dir}", "lr=-1,0.1", "max_steps=60,200000"], slurm)
     long_run = sweep_dir / "3"  # the last of the product (lr varies fastest): lr=0.1, max_steps=200000
-    _wait_until(lambda: (long_run / "metrics.json").is_file(), "the long job to start")
+    _wait_until(lambda: _progress(long_run).get("status") == "running", "the long job to start")
     assert {"- lr=0.1", "- max_steps=200000"} <= set((long_run / ".hydra" / "overrides.yaml").read_text().splitlines())
     (long_job,) = [i for i in _slurm_job_ids(sweep_dir) if i.endswith("_3")]
     for pid in _job_python_pids(slurm, long_job):
@@ -333,7 +340,7 @@ def test_ctrl_c_while_waiting_says_how_to_stop_the_jobs_it_leaves_running(slurm,
     sweep_dir = tmp_path / "sweep"
     sweep = _start(["--multirun", *TINY_OVERRIDES, *ON_SLURM, "max_steps=200000", f"data.path={tiny_words_file}",
                     f"hydra.sweep.dir={sweep_dir}", "lr=0.1"], slurm)
-    _wait_until(lambda: (sweep_dir / "0" / "metrics.json").is_file(), "the job to start")
+    _wait_until(lambda: _progress(sweep_dir / "0").get("status") == "running", "the job to start")
     sweep.send_signal(signal.SIGINT)
     rc, out, err = _finish(sweep, timeout=60)
     (job_id,) = _slurm_job_ids(sweep_dir)
