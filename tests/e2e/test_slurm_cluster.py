@@ -351,3 +351,16 @@ def test_ctrl_c_while_waiting_says_how_to_stop_the_jobs_it_leaves_running(slurm,
     assert slurm.jobs()[job_id]["state"] == "RUNNING"
     slurm.run("scancel", job_id)
     _wait_until(lambda: read_metrics(sweep_dir / "0")["status"] == "interrupted", "the job to save and stop", 60)
+
+
+def test_sbatch_without_a_cluster_to_talk_to_is_one_line(slurm, tmp_path, tiny_words_file):
+    # SLURM's client programs installed, but no slurm.conf and no controller to be found:
+    # as on a laptop with slurm-client, or a login node's shell that lost its SLURM_CONF.
+    env = {k: v for k, v in os.environ.items() if k != "SLURM_CONF"}
+    env.update(HYDRA_FULL_ERROR="0")
+    assert not Path("/etc/slurm/slurm.conf").exists(), "this machine has a cluster of its own"
+    done = subprocess.run(["wavenet-train", "--multirun", *TINY_OVERRIDES, *ON_SLURM, f"data.path={tiny_words_file}",
+                           f"hydra.sweep.dir={tmp_path / 'sweep'}", "lr=0.1"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert_one_error_line(done.returncode, done.stderr, "sbatch refused the sweep's jobs")
+    assert "configuration" in done.stderr
