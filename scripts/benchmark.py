@@ -4,6 +4,7 @@
     python scripts/benchmark.py               # 20,000 steps per path, 3 interleaved rounds
     python scripts/benchmark.py --quality     # experiment=fast to val <= 1.993, 3 seeds
     python scripts/benchmark.py --scale       # steps/s, samples/s, peak memory over model and batch sizes
+    python scripts/benchmark.py --eval-share  # evaluation's share of each word family's runs
 
 Fair by construction:
 - The reference is the notebook's loop (wavenet_harness/reference.py) at its fastest
@@ -44,7 +45,19 @@ of the notebook's 200k-step time (200,000 / its best steps/s, plus its evaluatio
 in its own subprocess (so its peak memory is its own): steps/s, samples/s, peak RSS and
 its growth over the RSS before the model was built, at the thread count threads=0 picks.
 model=conv gets batch / 8 words per step, about as many predictions as `batch` windows.
-Prints a markdown table. This file is a script: nothing imports it, and it imports no tests.
+Prints a markdown table.
+
+--eval-share: what evaluation costs the word families (conv, wavenet, gru, transformer),
+whose whole-split losses are scored a word at a time. A 300-step smoke run of each
+(`model=X block_size=16 max_steps=300`) end to end through the CLI: its metrics.json
+`eval_seconds` against its `seconds`. Each shipped preset (tuned, tuned_wavenet, tuned_gru,
+tuned_transformer) is too long to run here whole, so two 1000-step probes of it through the
+CLI give its parts: seconds per training step, the cost of one val evaluation (from the
+probe evaluating every 100 steps against the one evaluating only at the end) and of the
+final train-split evaluation; the preset's share is computed from them at its own
+max_steps and eval_interval.
+
+This file is a script: nothing imports it, and it imports no tests.
 """
 
 from __future__ import annotations
@@ -413,11 +426,52 @@ def scale(args: argparse.Namespace) -> None:
         args.json.write_text(json.dumps(results))
 
 
+WORD_FAMILIES = ("conv", "wavenet", "gru", "transformer")
+SHIPPED_PRESETS = ("tuned", "tuned_wavenet", "tuned_gru", "tuned_transformer")
+PROBE_STEPS, PROBE_EVAL_EVERY = 1000, 100
+
+
+def _preset_lengths(preset: str) -> tuple[int, int]:
+    """(max_steps, eval_interval) of a preset, as `wavenet-train --cfg job` composes it."""
+    import yaml  # PyYAML comes with hydra-core (omegaconf)
+
+    proc = subprocess.run(["wavenet-train", f"experiment={preset}", "--cfg", "job"], capture_output=True, text=True,
+                          cwd=REPO, check=True)
+    cfg = yaml.safe_load(proc.stdout)
+    return int(cfg["max_steps"]), int(cfg["eval_interval"])
+
+
+def eval_share(args: argparse.Namespace) -> None:
+    rows = []
+    for name in WORD_FAMILIES:
+        m = run_cli([f"model={name}", "block_size=16", "max_steps=300", "checkpoint_interval=0"])
+        rows.append([f"`model={name} block_size=16`, 300 steps", "measured", f"{m['seconds']:.1f}",
+                     f"{m['eval_seconds']:.1f}", f"{100 * m['eval_seconds'] / m['seconds']:.1f}%"])
+        print(rows[-1], flush=True)
+    for preset in SHIPPED_PRESETS:
+        max_steps, interval = _preset_lengths(preset)
+        probe = [f"experiment={preset}", f"max_steps={PROBE_STEPS}", "checkpoint_interval=0"]
+        once = run_cli([*probe, "eval_interval=0"])  # the final val and train evaluations only
+        often = run_cli([*probe, f"eval_interval={PROBE_EVAL_EVERY}"])  # + 9 val evaluations
+        val_cost = max(often["eval_seconds"] - once["eval_seconds"], 0.0) / (PROBE_STEPS // PROBE_EVAL_EVERY - 1)
+        train_cost = max(once["eval_seconds"] - val_cost, 0.0)
+        step_cost = (once["seconds"] - once["eval_seconds"]) / PROBE_STEPS
+        evals = (max_steps - 1) // interval if interval else 0
+        eval_seconds = evals * val_cost + val_cost + train_cost
+        total = max_steps * step_cost + eval_seconds
+        rows.append([f"`experiment={preset}`, {max_steps:,} steps, val every {interval:,}",
+                     f"from probes: {1000 * step_cost:.1f} ms/step, val {val_cost:.2f} s, train split {train_cost:.2f} s",
+                     f"{total:.0f}", f"{eval_seconds:.1f}", f"{100 * eval_seconds / total:.1f}%"])
+        print(rows[-1], flush=True)
+    print(_table(rows, ["run", "how", "seconds", "evaluation s", "evaluation share"]))
+
+
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs, one round (one seed, a small grid)")
     parser.add_argument("--quality", action="store_true", help="time to val <= 1.993 with experiment=fast")
     parser.add_argument("--scale", action="store_true", help="cost over n_hidden and batch size")
+    parser.add_argument("--eval-share", action="store_true", help="evaluation's share of each word family's runs")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default: 1 quick, 3 full)")
     parser.add_argument("--steps", type=int, help="end-to-end steps per run (default: 2000 quick, 20000 full)")
     parser.add_argument("--seeds", type=int, help="--quality seeds (default: 1 quick, 3 full)")
@@ -437,7 +491,7 @@ def main() -> None:
         sys.exit(f"benchmark: unknown path(s) {', '.join(unknown)}; choose from {', '.join([*PATHS, *ZOO_PATHS])}")
     started = time.perf_counter()
     check_load("before")
-    mode = quality if args.quality else scale if args.scale else speed
+    mode = quality if args.quality else scale if args.scale else eval_share if args.eval_share else speed
     mode(args)
     print(f"\n({time.perf_counter() - started:.0f} s wall)")
     check_load("after", own=1.0)

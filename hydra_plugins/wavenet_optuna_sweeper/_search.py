@@ -20,6 +20,7 @@ import random
 import socket
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -34,7 +35,8 @@ from optuna.trial import TrialState
 
 from wavenet_harness.passwords import has_password, mask_secrets, masked
 from wavenet_harness.sweeps.study import (
-    PRUNER_ATTR, StudyConfigError, build_pruner, build_sampler, open_storage, quoted, trial_overrides,
+    METRIC_NAME, PRUNER_ATTR, StudyConfigError, build_pruner, build_sampler, importance_caveat, open_storage, quoted,
+    trial_overrides, write_dashboard_note,
 )
 from wavenet_harness.tracking.rundir import JOURNAL_NAME, METRICS_NAME, read_metrics, write_json_atomic
 
@@ -168,6 +170,9 @@ class StudySearch:
         storage_name = s["storage"] or str((sweep_dir / JOURNAL_NAME).resolve())
         storage, study = self._open_study(storage_name)
         study.set_user_attr(PRUNER_ATTR, s["pruner"])
+        with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([METRIC_NAME])
         study_id = storage.get_study_id_from_name(s["study_name"])
         self._requeue_stale(study, storage, study_id, sweep_dir)
         print(f"study {s['study_name']!r} in {masked(storage_name)}: {counted_trials(study)} of {s['n_trials']} trials "
@@ -205,6 +210,10 @@ class StudySearch:
                 print("interrupted: run the same command again to continue the study", flush=True)
                 break
         self._print_best(study)
+        try:
+            write_dashboard_note(study)
+        except Exception as err:  # a note is a courtesy; the search's results are already stored
+            print(f"(no optuna-dashboard note: {one_line(err)})", flush=True)
         return returns
 
     def _open_study(self, storage_name: str) -> tuple[Any, optuna.Study]:
@@ -291,3 +300,6 @@ class StudySearch:
         best = min(done, key=lambda t: t.value) if study.direction.name == "MINIMIZE" else max(done, key=lambda t: t.value)
         params = " ".join(f"{k}={override_value(v)}" for k, v in best.params.items())
         print(f"best trial {best.number}: val loss {best.value:.4f}  [{params}]", flush=True)
+        caveat = importance_caveat(len(done))
+        if caveat:
+            print(f"note: {caveat}", flush=True)

@@ -132,9 +132,8 @@ def check_mkdocs(argv: list[str], ws: Workspace) -> dict:
     """`mkdocs build --strict`: the site builds from the repository, into a scratch folder."""
     if argv[1:2] != ["build"]:
         return {"argv": argv, "rc": 1, "stdout": "", "stderr": "only `mkdocs build` is run here"}
-    mkdocs = shutil.which("mkdocs") or "mkdocs"
-    return run_subprocess([mkdocs, *argv[1:], "-f", str(REPO / "mkdocs.yml"), "-d", str(ws.root / "site")],
-                          timeout=300)
+    return run_subprocess([sys.executable, "-m", "mkdocs", *argv[1:], "-f", str(REPO / "mkdocs.yml"),
+                           "-d", str(ws.root / "site")], timeout=300)
 
 
 def run_outside(argv: list[str], ws: Workspace) -> dict:

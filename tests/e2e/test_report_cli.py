@@ -41,7 +41,7 @@ def test_a_running_job_shows_its_step_out_of_max_steps_and_last_val_loss(tmp_pat
     make_run(tmp_path, "1", ["n_hidden=9"], status="running", steps=1500, max_steps=6000, seconds=12.0,
              params=641, train_loss=None, val_loss=2.4567)
     out = cli.in_process("wavenet-report", [str(tmp_path)]).stdout
-    (running,) = [line for line in out.splitlines() if "│ running" in line]
+    (running,) = [line for line in out.splitlines() if " running " in line]
     assert "1,500 / 6,000" in running and "2.4567" in running
     assert report.build_report(tmp_path)["jobs"][1]["max_steps"] == 6000
 

@@ -44,6 +44,7 @@ def test_summary_counts_best_and_importances(sweep_dir):
     best = summary["best"][0]
     assert best["model_params"] == 1000 + best["trial"] and best["minutes"] == pytest.approx(best["trial"] + 1)
     assert summary["importances"]["x"] > summary["importances"]["y"]
+    assert summary["importance_caveat"] is None  # 12 finished trials
     assert summary["wall_minutes"] >= 0
     assert summary["trial_minutes"] == pytest.approx(sum(range(1, 13)))  # 12 runs of 1..12 minutes; others had none
 
@@ -73,3 +74,15 @@ def test_run_dirs_recorded_relative_to_another_folder_are_found_in_the_sweep_fol
     monkeypatch.chdir(tmp_path.parent)
     summary = study_report.summarise(study, 1, tmp_path)
     assert summary["best"][0]["model_params"] == 4321 and summary["trial_minutes"] == pytest.approx(1.5)
+
+
+def test_importances_from_few_finished_trials_carry_a_caveat(tmp_path, cli):
+    storage = open_storage(str(tmp_path / study_report.JOURNAL_NAME))
+    study = optuna.create_study(study_name="few", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(3):
+        trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+        study.tell(trial, 2.0 + trial.params["x"])
+    out = cli.in_process("wavenet-study", [str(tmp_path)]).stdout
+    assert "| parameter" not in out and "importance" in out
+    assert out.strip().splitlines()[-1] == (
+        "note: importances rest on 3 finished trials (fewer than 10): read them as a hint, not a ranking")

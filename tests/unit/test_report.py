@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
+from rich.console import Console
+
 from helpers import make_run, numbers
 from wavenet_harness.tracking import report
 
@@ -65,3 +69,44 @@ def test_the_table_rounds_sampled_floats_and_leaves_other_values_as_given():
     assert report._override_cell("0.21539834816417347") == "0.2154"
     assert report._override_cell("1e-05") == "1e-05"
     assert [report._override_cell(v) for v in ("128", "layer", "none", "-", "a.b")] == ["128", "layer", "none", "-", "a.b"]
+
+
+def _search(root):
+    """Eight keys sampled by a search, long floats and long names: the widest table there is."""
+    for trial in range(6):
+        values = [f"n_embd={24 + 8 * trial}", f"n_hidden={96 + 31 * trial}", f"depth={3 + trial % 2}",
+                  f"model.dropout={0.0123456789 * (trial + 1)}", f"model.residual={'true' if trial % 2 else 'false'}",
+                  f"lr={0.00169942842868 * (trial + 1)}", f"optim.weight_decay={0.0212345678 * (trial + 1)}",
+                  f"batch_size={32 * (trial + 1)}"]
+        status = "pruned" if trial == 4 else "ok"
+        make_run(root, str(trial), ["hparams_search=conv_optuna", *values],
+                 **dict(numbers(2.0 + trial / 100, status=status), steps=3000 if status == "pruned" else 8000,
+                        max_steps=8000, params=123_456 + trial, seconds=1234.5))
+
+
+def _printed(result, everything=False, width=100) -> list[str]:
+    out = io.StringIO()
+    report.print_table(result, Console(file=out, width=width), everything=everything)
+    return out.getvalue().splitlines()
+
+
+def test_the_default_table_fits_100_columns_with_every_differing_key_and_no_cell_cut(tmp_path):
+    _search(tmp_path)
+    result = report.build_report(tmp_path)
+    lines = _printed(result)
+    table = lines[:lines.index(next(line for line in lines if line.startswith("best:")))]
+    assert max(len(line) for line in table) <= 100
+    assert not any("…" in line for line in table)
+    rule = next(i for i, line in enumerate(table) if "───" in line)
+    header_words = set(" ".join(table[1:rule]).split())  # a long header wraps at its words
+    for name in ("n_embd", "n_hidden", "depth", "dropout", "residual", "lr", "weight_decay", "batch_size", "val_loss"):
+        assert set(name.split("_")) <= header_words, name
+    assert not {"seconds", "params", "model"} & header_words  # --all shows those
+    assert any("0.0017" in line for line in table) and any("3,000 / 8,000" in line for line in table)
+
+
+def test_all_shows_every_column(tmp_path):
+    _search(tmp_path)
+    printed = "\n".join(_printed(report.build_report(tmp_path), everything=True, width=250))
+    for column in ("model", "seconds", "params", "optim.weight_decay", "model.dropout", "train loss", "val loss"):
+        assert column in printed, column

@@ -64,6 +64,19 @@ def test_summary_counts_and_best_job(tmp_path):
     assert f"best val loss: 2.2000  {tmp_path / '1'}  lr=0.2" in text  # shared overrides left out
     assert "diverged  2: loss became NaN" in text
     assert not sweep.every_job_failed(jobs)
+    assert f"  tensorboard --logdir {tmp_path}" in text and f"  wavenet-report {tmp_path}" in text
+
+
+def test_a_search_ends_naming_its_three_views_ready_to_paste(tmp_path):
+    _job(tmp_path, "0", {"status": "ok", "val_loss": 2.5}, ["lr=0.1"])
+    folder = tmp_path / "my search"
+    lines = sweep.format_summary(sweep.collect_jobs(tmp_path), folder, str(folder / "optuna.journal")).splitlines()
+    views = lines[lines.index("look at it:") + 1:]
+    assert [line.split("  #")[0].strip() for line in views] == [
+        f"tensorboard --logdir '{folder}'", f"optuna-dashboard '{folder}/optuna.journal'", f"wavenet-study '{folder}'"]
+    database = sweep.format_summary([], folder, "postgresql://me@db:5432/x")
+    assert "optuna-dashboard postgresql://me@db:5432/x" in database
+    assert "wavenet-study --storage postgresql://me@db:5432/x" in database
 
 
 def test_every_job_failed_only_when_nothing_ran_to_a_result(tmp_path):

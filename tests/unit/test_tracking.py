@@ -11,12 +11,15 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import metadata as hparams_metadata
+from tensorboard.plugins.hparams import api_pb2 as hparams_api
 from tensorboard.plugins.hparams.api_pb2 import Status
 
 from helpers import TINY_OVERRIDES, compose
 from wavenet_harness.models import build_model
 from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log10
-from wavenet_harness.tracking.tensorboard import LossSmoother, TensorBoardTracker, hparam_values, run_label, swept_overrides
+from wavenet_harness.tracking.tensorboard import (
+    LR_TAG, METRIC_TAGS, LossSmoother, TensorBoardTracker, ValBestCurve, hparam_values, run_label, swept_overrides,
+)
 from wavenet_harness.training.job import NOT_HPARAMS, OPTION_COLUMNS, run_training
 from wavenet_harness.training.optim import PlainSGD
 
@@ -37,9 +40,10 @@ def texts(events: EventAccumulator, tag: str) -> dict[int, str]:
 
 def hparams_plugin(events: EventAccumulator) -> dict:
     content = events.PluginTagToContent("hparams")
-    # No experiment summary: TensorBoard builds it from every session, marking what differs.
-    assert hparams_metadata.EXPERIMENT_TAG not in content
     return {
+        "experiment": hparams_metadata.parse_experiment_plugin_data(content[hparams_metadata.EXPERIMENT_TAG])
+        if hparams_metadata.EXPERIMENT_TAG in content
+        else None,
         "start": hparams_metadata.parse_session_start_info_plugin_data(content[hparams_metadata.SESSION_START_INFO_TAG]),
         "end": hparams_metadata.parse_session_end_info_plugin_data(content[hparams_metadata.SESSION_END_INFO_TAG])
         if hparams_metadata.SESSION_END_INFO_TAG in content
@@ -60,9 +64,9 @@ def test_loss_smoother_means_of_windows_and_partial_tail():
     assert smoother.flush() is None  # nothing left over
 
 
-def _drive_tracker(tb_dir: Path, status: str = "ok", loss_every: int = 1, sampler=None) -> None:
-    hparams = {"lr": 0.1, "model": "hier", "n_hidden": 8, "params": 641, "fast": False}
-    tracker = TensorBoardTracker(tb_dir, hparams, loss_every=loss_every, smooth_window=25, sampler=sampler)
+def _drive_tracker(tb_dir: Path, status: str = "ok", loss_every: int = 1, sampler=None, swept=None) -> None:
+    hparams = {"lr": 0.1, "model": "hier", "n_hidden": 8, "params": "641", "fast": False, "seed": "42"}
+    tracker = TensorBoardTracker(tb_dir, hparams, loss_every=loss_every, smooth_window=25, sampler=sampler, swept=swept)
     for step, loss in enumerate(LOSSES):
         tracker.on_train_loss(step, loss, 0.1 if step < 45 else 0.01)
         if (step + 1) in (20, 40):
@@ -84,7 +88,8 @@ def test_tracker_tags_and_values(tmp_path):
     assert [s for s, _ in smooth] == [24, 49, 59]
     means = [sum(LOSSES[0:25]) / 25, sum(LOSSES[25:50]) / 25, sum(LOSSES[50:60]) / 10]
     assert [v for _, v in smooth] == pytest.approx(means, rel=1e-6)
-    lr = dict(scalars(events, "lr"))
+    lr = dict(scalars(events, LR_TAG))
+    assert "lr" not in events.Tags()["scalars"]  # the hyperparameter's name is not a tag
     assert (lr[44], lr[45]) == (pytest.approx(0.1), pytest.approx(0.01))  # the drop is one step wide
     assert scalars(events, "loss/val") == [(20, pytest.approx(2.31)), (40, pytest.approx(2.11)), (60, pytest.approx(2.2))]
     assert scalars(events, "loss/train_split") == [(60, pytest.approx(2.1))]
@@ -92,6 +97,7 @@ def test_tracker_tags_and_values(tmp_path):
     assert not any(tag.startswith("hparams/") for tag in events.Tags()["scalars"])  # no metric twice
 
     plugin = hparams_plugin(events)
+    assert plugin["experiment"] is None  # a single run: TensorBoard marks what differs itself
     start = plugin["start"].hparams
     assert start["n_hidden"].number_value == 8 and start["model"].string_value == "hier"
     assert start["fast"].WhichOneof("kind") == "bool_value" and start["fast"].bool_value is False
@@ -102,7 +108,7 @@ def test_tracker_tags_and_values(tmp_path):
 def test_lr_is_drawn_as_the_schedule_is(tmp_path):
     """A step stays a step between logged points; a curve is sampled every loss_every steps."""
     _drive_tracker(tmp_path / "tb", loss_every=10)
-    step_schedule = scalars(read_events(tmp_path / "tb"), "lr")
+    step_schedule = scalars(read_events(tmp_path / "tb"), LR_TAG)
     assert step_schedule == [(s, pytest.approx(0.1)) for s in (0, 10, 20, 30, 40, 44)] + [
         (s, pytest.approx(0.01)) for s in (45, 50, 59)]
 
@@ -111,18 +117,65 @@ def test_lr_is_drawn_as_the_schedule_is(tmp_path):
     for step, lr in enumerate(curve):
         tracker.on_train_loss(step, 3.0, lr)
     tracker.on_end({"status": "ok", "steps": 40})
-    logged = scalars(read_events(tmp_path / "cos"), "lr")
+    logged = scalars(read_events(tmp_path / "cos"), LR_TAG)
     assert [s for s, _ in logged] == [0, 10, 20, 30, 39]
     assert [v for _, v in logged] == pytest.approx([curve[s] for s, _ in logged], rel=1e-6)
 
 
-def test_hparam_values_keep_swept_whole_numbers_numeric_and_show_the_others_as_text():
-    cfg = compose("n_hidden=64")
-    values = hparam_values(cfg, 100, NOT_HPARAMS, OPTION_COLUMNS, swept={"n_hidden"})
-    assert (values["n_hidden"], values["max_steps"], values["params"]) == (64, "200000", "100")
-    assert values["lr"] == 0.1 and values["fast"] is False
-    alone = hparam_values(cfg, 100, NOT_HPARAMS, OPTION_COLUMNS, swept=set())
-    assert alone["n_hidden"] == "64"
+def test_hparam_values_show_whole_numbers_as_right_aligned_text_that_sorts_in_order():
+    values = hparam_values(compose("n_hidden=64"), 100, NOT_HPARAMS, OPTION_COLUMNS)
+    assert (values["n_hidden"].strip(), values["max_steps"].strip(), values["params"].strip()) == ("64", "200000", "100")
+    assert values["lr"] == 0.1 and values["fast"] is False  # floats stay numbers, booleans booleans
+    wider = hparam_values(compose("n_hidden=128"), 100, NOT_HPARAMS, OPTION_COLUMNS)
+    assert sorted([wider["n_hidden"], values["n_hidden"]]) == [values["n_hidden"], wider["n_hidden"]]  # 64 < 128
+
+
+def test_a_sweep_job_declares_the_experiment_val_loss_first_swept_keys_first(tmp_path):
+    _drive_tracker(tmp_path / "tb", swept=["n_hidden", "lr"])
+    experiment = hparams_plugin(read_events(tmp_path / "tb"))["experiment"]
+    assert [m.name.tag for m in experiment.metric_infos] == list(METRIC_TAGS)
+    assert METRIC_TAGS[:2] == ("loss/val", "loss/train_split")
+    columns = [(h.name, h.differs) for h in experiment.hparam_infos]
+    assert columns == [("n_hidden", True), ("lr", True), ("model", False), ("params", False)]  # no constants
+    by_name = {h.name: h for h in experiment.hparam_infos}
+    assert by_name["params"].type == hparams_api.DATA_TYPE_STRING and not by_name["params"].domain_discrete
+    assert by_name["lr"].type == hparams_api.DATA_TYPE_FLOAT64
+    names = {h.name for h in experiment.hparam_infos} | {"lr", "n_hidden", "params"}
+    assert not names & set(read_events(tmp_path / "tb").Tags()["scalars"])  # one `lr` axis, not two
+
+
+def test_val_best_is_a_staircase_that_ends_on_the_best_value_under_default_smoothing(tmp_path):
+    _drive_tracker(tmp_path / "tb")  # val 2.31 at 20, 2.11 at 40, 2.2 at 60
+    best = scalars(read_events(tmp_path / "tb"), "loss/val_best")
+    assert [s for s, _ in best] == sorted({s for s, _ in best})  # one point per step, in order
+    assert dict(best)[20] == pytest.approx(2.31) and dict(best)[60] == pytest.approx(2.11)
+    assert all(v == pytest.approx(2.31) for s, v in best if 20 <= s < 40)
+    assert [s for s, _ in best][-ValBestCurve.TAIL_POINTS:] == list(range(61, 61 + ValBestCurve.TAIL_POINTS))
+    # TensorBoard's default smoothing: a debiased moving average over points, weight 0.6.
+    last, smoothed = 0.0, None
+    for count, (_, value) in enumerate(best, start=1):
+        last = last * 0.6 + 0.4 * value
+        smoothed = last / (1 - 0.6 ** count)
+    assert smoothed == pytest.approx(2.11, abs=1e-4)
+    raw = [v for _, v in scalars(read_events(tmp_path / "tb"), "loss/val")]
+    assert smoothed < min(raw) + 1e-4
+
+
+def test_val_best_of_a_resumed_run_is_the_uninterrupted_runs():
+    evals = {20: 2.5, 40: 2.3, 60: 2.4, 80: 2.2}
+
+    def drive(curve, steps):
+        return [point for step in steps for point in curve.points(step, evals[step])]
+
+    straight = ValBestCurve()
+    whole = drive(straight, [20, 40, 60, 80]) + straight.end_points(80)
+    first = ValBestCurve()
+    before = drive(first, [20, 40])  # stopped at step 50: no tail, its state goes into the checkpoint
+    resumed = ValBestCurve()
+    resumed.load_state_dict(first.state_dict())
+    after = drive(resumed, [60, 80]) + resumed.end_points(80)
+    assert before + after == whole
+    assert [v for s, v in whole if s > 80] == [2.2] * ValBestCurve.TAIL_POINTS
 
 
 def test_a_running_job_already_has_its_hparams_row(tmp_path):
@@ -150,6 +203,7 @@ def test_interrupted_run_leaves_its_partial_window_to_the_resumed_run(tmp_path):
     assert [s for s, _ in scalars(events, "loss/train_smooth")] == [24, 49]
     assert hparams_plugin(events)["end"].status == Status.Value("STATUS_UNKNOWN")
     assert [s for s, _ in scalars(events, "loss/val")] == [20, 40]  # its last evaluation stays its metric
+    assert [s for s, _ in scalars(events, "loss/val_best")][-1] == 40  # no tail: the resumed run goes on
     assert "loss/train_split" not in events.Tags()["scalars"]
 
 
@@ -162,8 +216,8 @@ def test_every_job_reports_the_same_hparam_keys():
     assert {"lr", "n_hidden", "block_size", "batch_size", "model", "optim", "schedule", "params"} <= a.keys()
     assert not any(key.startswith("log") for key in a)
     assert (a["model"], a["optim"], a["schedule"]) == ("hier", "sgd", "step")
-    assert (b["model"], b["optim"], b["schedule"], b["n_hidden"]) == ("mlp", "adamw", "cosine", 64)
-    assert a["schedule.warmup_steps"] == 0 and b["schedule.warmup_steps"] == 1000
+    assert (b["model"], b["optim"], b["schedule"], b["n_hidden"].strip()) == ("mlp", "adamw", "cosine", "64")
+    assert a["schedule.warmup_steps"].strip() == "0" and b["schedule.warmup_steps"].strip() == "1000"
     assert a["optim.weight_decay"] == 0.0 and b["optim.weight_decay"] == 0.01
 
 
@@ -245,7 +299,7 @@ def test_samples_and_diagnostics_leave_training_bit_exact(tmp_path, tiny_words_f
     assert scalars(events, "loss/val")[-1] == (60, pytest.approx(watched["val_loss"]))
     assert scalars(events, "loss/train_split") == [(60, pytest.approx(watched["train_loss"]))]
     start = hparams_plugin(events)["start"].hparams  # a single run: whole numbers read as written
-    assert start["params"].string_value == str(watched["params"]) and start["n_hidden"].string_value == "8"
+    assert start["params"].string_value.strip() == str(watched["params"]) and start["n_hidden"].string_value.strip() == "8"
 
     samples = texts(events, "samples")
     assert sorted(samples) == [20, 40, 60]
@@ -295,6 +349,14 @@ def test_a_sweep_job_is_named_by_the_values_only_it_has():
     job = ["lr=0.0016994284286846403", "max_steps=3000", "data.path=/data/words.txt", "+optuna.trial=3", "n_hidden=64"]
     own = swept_overrides(job, fixed_keys={"max_steps", "data.path"})
     assert own == ["lr=0.0016994284286846403", "n_hidden=64"]
-    assert run_label(own) == "lr=0.001699 n_hidden=64"
-    assert run_label(["data.path=/a/b.txt"]) == "data.path=_a_b.txt"  # one folder, not three
+    assert run_label(own) == "lr=0.0017 n_hidden=64"
+    assert run_label(["data.path=/a/b.txt"]) == "path=_a_b.txt"  # one folder, not three
     assert run_label([]) == ""
+
+
+def test_a_search_trial_name_fits_one_legend_line():
+    trial = ["n_embd=48", "n_hidden=173", "depth=4", "model.dropout=0.21539834816417347", "model.residual=true",
+             "lr=0.0016994284286846403", "optim.weight_decay=0.0452", "batch_size=64"]
+    label = run_label(trial)
+    assert label == "n_embd=48 n_hidden=173 depth=4 +5"  # the values left out are counted
+    assert run_label(["model.dropout=0.1", "optim.dropout=0.2"]) == "model.dropout=0.1 optim.dropout=0.2"

@@ -23,7 +23,7 @@ import torch
 from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.data import build_dataset
 from wavenet_harness.tracking.rundir import json_text
-from wavenet_harness.training.loop import evaluate
+from wavenet_harness.training.evaluation import evaluate
 from wavenet_harness.training.trained import load_trained_run
 
 PROG = "wavenet-eval"

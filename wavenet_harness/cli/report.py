@@ -1,6 +1,7 @@
 """`wavenet-report SWEEP_DIR`: every run under a folder in one table, best val loss first.
 
     wavenet-report runs/multirun/2026-11-28/10-00-00
+    wavenet-report runs/ --all                          # every column
     wavenet-report runs/ --csv report.csv --json -      # the same table for other tools
 
 The table is built by tracking/report.py; this module only reads the command line and
@@ -19,6 +20,7 @@ from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_erro
 from wavenet_harness.tracking.report import build_report, csv_text, json_text, print_table
 
 PROG = "wavenet-report"
+TABLE_WIDTH = 100
 
 
 def _write(destination: str, text: str) -> None:
@@ -37,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Tabulate every run under a folder (a multirun, or all of runs/), best val loss first.",
     )
     parser.add_argument("sweep_dir", metavar="SWEEP_DIR", help="a multirun folder or any folder of runs")
+    parser.add_argument("--all", action="store_true",
+                        help="every column (seconds, params, the model, full key names), not only those that tell "
+                             "runs apart and the losses")
     parser.add_argument("--csv", metavar="PATH", help="also write the table as CSV ('-': standard output)")
     parser.add_argument("--json", metavar="PATH", help="also write the table as JSON ('-': standard output)")
     return parser
@@ -54,7 +59,10 @@ def main(argv: list[str] | None = None) -> None:
             raise UsageError(f"{root} is not a folder; give a multirun folder or a folder of runs")
         report = build_report(root)
         if "-" not in (args.csv, args.json):
-            print_table(report, Console(width=None if sys.stdout.isatty() else 200))
+            # A terminal's own width; piped or redirected, the 100 columns the table is made for
+            # (--all: wider, so every column keeps a readable width).
+            width = None if sys.stdout.isatty() else (200 if args.all else TABLE_WIDTH)
+            print_table(report, Console(width=width), everything=args.all)
         if args.csv:
             _write(args.csv, csv_text(report))
         if args.json:

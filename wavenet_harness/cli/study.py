@@ -5,7 +5,8 @@ folder, or --storage URL) and prints:
   - how many trials finished, were pruned or failed, the search's wall time and the
     trials' run time summed (CPU-minutes when each trial has one thread);
   - the best trials with their parameters, model size and minutes;
-  - which parameters mattered: Optuna's fANOVA importances over the finished trials.
+  - which parameters mattered: Optuna's fANOVA importances over the finished trials,
+    with a warning when fewer than 10 trials have finished (the ranking is then a hint).
 It only reads, so it is safe while the search is still running.
 
     wavenet-study runs/sweeps/conv_optuna
@@ -80,6 +81,8 @@ def summarise(study: Any, top: int, sweep_dir: Path | None = None) -> dict[str, 
     import optuna
     from optuna.trial import TrialState
 
+    from wavenet_harness.sweeps.study import importance_caveat
+
     trials = study.get_trials(deepcopy=False)
     counts = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
     # A trial stopped by Ctrl-C and asked again is a FAIL that the search does not count.
@@ -103,7 +106,8 @@ def summarise(study: Any, top: int, sweep_dir: Path | None = None) -> dict[str, 
     if len(complete) >= 2 and len({t.value for t in complete}) > 1:
         importances = dict(optuna.importance.get_param_importances(study, target=None))
     return {"study": study.study_name, "trials": len(trials), "counts": counts, "wall_minutes": wall_minutes,
-            "trial_minutes": trial_minutes, "best": best, "importances": importances}
+            "trial_minutes": trial_minutes, "best": best, "importances": importances,
+            "importance_caveat": importance_caveat(len(complete)) if importances else None}
 
 
 def _value(v: Any) -> str:
@@ -128,6 +132,8 @@ def _print_text(summary: dict[str, Any], markdown: bool) -> None:
     if summary["importances"]:
         print()
         _print_table(["parameter", "importance"], [[k, f"{v:.2f}"] for k, v in summary["importances"].items()], markdown)
+        if summary["importance_caveat"]:
+            print(("\n> " if markdown else "") + f"note: {summary['importance_caveat']}")
 
 
 def _print_table(header: list[str], rows: list[list[str]], markdown: bool) -> None:

@@ -53,7 +53,7 @@ def train_task(cfg: DictConfig) -> float:
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     plain = OmegaConf.to_container(cfg, resolve=True)
     plain["threads"] = sweep.job_threads(plain.get("threads", 0), hydra_cfg.launcher if multirun else None)
-    swept = _swept_overrides(hydra_cfg) if multirun else []
+    swept = _swept_overrides(hydra_cfg) if multirun else None
     _fit_warmup_to_length(plain, hydra_cfg)
     try:
         metrics = run_training(plain, Path(run_dir), on_claim=lambda folder: _save_hydra_files(folder, cfg),

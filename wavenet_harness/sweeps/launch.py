@@ -7,8 +7,9 @@ Three pieces, used by cli/train.py and conf/train.yaml:
                   status "failed" with the error, and the sweep goes on
   SweepSummary    a Hydra callback: at the end of a multirun it reads every job's
                   metrics.json (so it works for jobs run in other processes or machines),
-                  prints one screen of counts, the best job and the TensorBoard command for
-                  the whole sweep, and exits 1 only when every job failed
+                  prints one screen of counts, the best job and the commands that show the
+                  sweep (TensorBoard and wavenet-report; for an Optuna search also
+                  optuna-dashboard and wavenet-study), and exits 1 only when every job failed
 
 Job directories are read and written through tracking/rundir.py; this module knows
 nothing of training itself.
@@ -17,6 +18,7 @@ nothing of training itself.
 from __future__ import annotations
 
 import math
+import shlex
 import sys
 import time
 import traceback
@@ -28,8 +30,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from wavenet_harness.sweeps.study import is_trial_override
+from wavenet_harness.passwords import masked
 from wavenet_harness.tracking.rundir import (
-    STATUSES, read_metrics, read_overrides, sweep_job_dirs, write_metrics, write_traceback,
+    JOURNAL_NAME, STATUSES, read_metrics, read_overrides, sweep_job_dirs, write_metrics, write_traceback,
 )
 
 
@@ -130,11 +133,12 @@ def every_job_failed(jobs: list[JobOutcome]) -> bool:
     return bool(jobs) and all(job.status in ("failed", "missing") for job in jobs)
 
 
-def format_summary(jobs: list[JobOutcome], sweep_dir: Path) -> str:
+def format_summary(jobs: list[JobOutcome], sweep_dir: Path, study_storage: str | None = None) -> str:
+    """The sweep's last screen. `study_storage`: an Optuna search's storage (journal path or
+    database URL, password masked), so the screen names the search's own views too."""
     counts = count_statuses(jobs)
     shown = [f"{counts[s]} {s}" for s in STATUSES if counts[s] or s in ("ok", "failed", "diverged", "pruned")]
-    lines = [f"sweep: {len(jobs)} jobs: " + ", ".join(shown), f"sweep dir: {sweep_dir}",
-             f"dashboard: tensorboard --logdir {sweep_dir}   (every job's curves, and HParams: one row per job)"]
+    lines = [f"sweep: {len(jobs)} jobs: " + ", ".join(shown), f"sweep dir: {sweep_dir}"]
     finished = [job for job in jobs if job.status == "ok" and job.val_loss is not None]
     if finished:
         best = min(finished, key=lambda job: job.val_loss)
@@ -147,7 +151,24 @@ def format_summary(jobs: list[JobOutcome], sweep_dir: Path) -> str:
         lines.append(f"  {job.status:<9} {job.run_dir.name}: {job.error or ''}".rstrip())
     if len(problems) > 8:
         lines.append(f"  ... and {len(problems) - 8} more (see */metrics.json)")
-    return "\n".join(lines)
+    return "\n".join(lines + look_commands(sweep_dir, study_storage))
+
+
+def look_commands(sweep_dir: Path, study_storage: str | None = None) -> list[str]:
+    """Ready-to-paste commands for each way to look at the sweep, with what each shows."""
+    folder = shlex.quote(str(sweep_dir))
+    views = [(f"tensorboard --logdir {folder}",
+              "curves, loss/val_best; HParams: val loss first")]
+    if study_storage:
+        views.append((f"optuna-dashboard {shlex.quote(study_storage)}",
+                      "the search: history, pruning, importances"))
+        views.append((f"wavenet-study {folder}" if study_storage.endswith(JOURNAL_NAME)
+                      else f"wavenet-study --storage {shlex.quote(study_storage)}",
+                      "best trials and importances, in the terminal"))
+    else:
+        views.append((f"wavenet-report {folder}", "one table, best val loss first"))
+    width = max(len(command) for command, _ in views)
+    return ["look at it:", *(f"  {command:<{width}}  # {what}" for command, what in views)]
 
 
 class SweepSummary(Callback):
@@ -156,7 +177,17 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         jobs = collect_jobs(sweep_dir)
-        print(format_summary(jobs, sweep_dir), flush=True)
+        print(format_summary(jobs, sweep_dir, _study_storage(config, sweep_dir)), flush=True)
         if every_job_failed(jobs):
             print("wavenet-train: error: every job of the sweep failed (see the errors above)", file=sys.stderr)
             sys.exit(1)  # SystemExit passes through Hydra's callback guard on purpose
+
+
+def _study_storage(config: DictConfig, sweep_dir: Path) -> str | None:
+    """An Optuna search's storage as a person would type it: the journal in the sweep folder,
+    or the database URL without its password; None for a grid sweep."""
+    sweeper = config.hydra.get("sweeper") or {}
+    if "optuna" not in str(sweeper.get("_target_", "")).lower():
+        return None
+    storage = sweeper.get("storage")
+    return masked(str(storage)) if storage else str(sweep_dir / JOURNAL_NAME)

@@ -35,6 +35,10 @@ SWEEPER_KEYS = (TRIAL_KEY,)
 # The study remembers its pruner here, so jobs rebuild the sweeper's pruner from storage.
 PRUNER_ATTR = "wavenet_pruner"
 PRUNERS = ("median", "successive_halving", "none")
+# The objective's name in Optuna's storage, so optuna-dashboard does not call it "Objective 0".
+METRIC_NAME = "val_loss"
+# fANOVA importances from fewer finished trials than this are a hint, not a ranking.
+FEW_TRIALS = 10
 SAMPLERS = ("tpe", "random")
 
 
@@ -155,3 +159,31 @@ def job_listeners(cfg: dict[str, Any]) -> list[Any]:
         return []
     trial = load_trial(str(link["storage"]), str(link["study"]), int(link["trial"]))
     return [PruningReporter(trial, int(cfg["max_steps"]))]
+
+
+def importance_caveat(finished: int) -> str | None:
+    """The warning that goes with importances computed from too few finished trials."""
+    if finished >= FEW_TRIALS:
+        return None
+    return (f"importances rest on {finished} finished trial{'s' if finished != 1 else ''} (fewer than {FEW_TRIALS}): "
+            "read them as a hint, not a ranking")
+
+
+def write_dashboard_note(study: Any) -> None:
+    """A note on the study's page in optuna-dashboard: what the objective is and, while
+    there are few finished trials, how far to trust the importances. Only with the
+    dashboard extra installed (the note lives in the dashboard's own study attributes)."""
+    if not has_extra("dashboard"):
+        return
+    from optuna.trial import TrialState
+    from optuna_dashboard import save_note
+
+    finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    lines = [f"## {study.study_name}", "",
+             f"Objective: **{METRIC_NAME}**, the validation split's loss at the end of each trial (lower is better). "
+             "Pruned trials show their val loss at each evaluation under Intermediate Values.",
+             "", f"{finished} finished trial{'s' if finished != 1 else ''}."]
+    caveat = importance_caveat(finished)
+    if caveat:
+        lines += ["", f"**Careful:** {caveat}; the same goes for the slice and contour plots."]
+    save_note(study, "\n".join(lines))

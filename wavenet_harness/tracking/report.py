@@ -11,7 +11,13 @@ has reached out of max_steps and its last val loss (its metrics.json is rewritte
 evaluation and checkpoint).
 
     wavenet-report runs/multirun/2026-11-28/10-00-00
+    wavenet-report runs/ --all                          # every column: seconds, params, the model
     wavenet-report runs/ --csv report.csv --json -      # the same table for other tools
+
+By default the table fits a terminal of 100 columns: the job, the keys that differ (a
+dotted key by its last part, model.dropout as dropout), status, steps and the two losses;
+the model only when runs of different models are side by side. `--all` adds the rest.
+Cells wrap rather than being cut short. The CSV and JSON always hold every column.
 
 Run directories are read through tracking/rundir.py; the command line is cli/report.py.
 """
@@ -27,15 +33,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from wavenet_harness.tracking import rundir
 from wavenet_harness.tracking.rundir import METRICS_NAME, RunDirError, find_run_dirs, read_metrics, read_overrides
 
 NUMBER_COLUMNS = ("steps", "max_steps", "seconds", "params", "train_loss", "val_loss")
 TABLE_COLUMNS = tuple(c for c in NUMBER_COLUMNS if c != "max_steps")  # the table shows "step / max" instead
+# What the default table shows after the differing keys: how far, and the losses, val first.
+SHORT_COLUMNS = ("steps", "val_loss", "train_loss")
 MISSING = "-"  # an override a run did not set
 
 
@@ -172,12 +182,12 @@ def _steps_cell(row: dict[str, Any]) -> str:
     return _fmt("steps", steps)
 
 
-def _override_cell(value: str) -> str:
-    """A sampled float (0.21539834816417347) as 4 significant digits in the table; the CSV and
-    JSON keep what the run was given."""
+def _override_cell(value: str, digits: int = 4) -> str:
+    """A sampled float (0.21539834816417347) as 4 (or `digits`) significant digits in the
+    table; the CSV and JSON keep what the run was given."""
     if "." in value or "e" in value.lower():
         try:
-            return f"{float(value):.4g}"
+            return f"{float(value):.{digits}g}"
         except ValueError:
             pass
     return value
@@ -186,23 +196,46 @@ def _override_cell(value: str) -> str:
 STATUS_STYLE = {"ok": "green", "running": "cyan", "diverged": "red", "failed": "red", "pruned": "yellow"}
 
 
-def print_table(report: dict[str, Any], console: Console) -> None:
+def short_names(keys: list[str]) -> list[str]:
+    """Each dotted key by its last part (model.dropout -> dropout), unless two would then look alike."""
+    tails = [key.rpartition(".")[2] for key in keys]
+    return [tail if tails.count(tail) == 1 else key for key, tail in zip(keys, tails)]
+
+
+def print_table(report: dict[str, Any], console: Console, everything: bool = False) -> None:
+    """The table; by default the columns that tell runs apart and the losses (see the module's
+    docstring), with `everything` all of them."""
     keys = report["override_keys"]
+    rows = report["jobs"]
+    show_model = everything or len({row["model"] for row in rows}) > 1
+    numbers = TABLE_COLUMNS if everything else SHORT_COLUMNS
     # Folder names and override values may hold rich's markup characters ([...]): escaped.
-    table = Table(title=f"{len(report['jobs'])} runs in {escape(report['sweep_dir'])}", title_justify="left")
-    table.add_column("job")
-    table.add_column("model")
-    for key in keys:
-        table.add_column(escape(key))
-    table.add_column("status")
-    for column in TABLE_COLUMNS:
-        table.add_column(column.replace("_", " "), justify="right")
-    for row in report["jobs"]:
+    body = []
+    for row in rows:
         style = STATUS_STYLE.get(row["status"], "")
         status = escape(str(row["status"]))
-        cells = [escape(row["job"]), escape(row["model"]), *(escape(_override_cell(str(row[k]))) for k in keys),
+        cells = [escape(row["job"]), *([escape(row["model"])] if show_model else []),
+                 *(escape(_override_cell(str(row[k]), digits=4 if everything else 3)) for k in keys),
                  f"[{style}]{status}[/]" if style else status]
-        cells += [_steps_cell(row) if column == "steps" else _fmt(column, row[column]) for column in TABLE_COLUMNS]
+        cells += [_steps_cell(row) if column == "steps" else _fmt(column, row[column]) for column in numbers]
+        body.append(cells)
+    key_headers = keys if everything else short_names(keys)
+    headers = ["job", *(["model"] if show_model else []), *key_headers, "status",
+               *(column.replace("_", " ") for column in numbers)]
+    # Light lines and one space between columns; a column is never narrower than its widest
+    # value or the longest word of its header, so values stay whole and headers wrap.
+    table = Table(title=f"{len(rows)} runs in {escape(report['sweep_dir'])}", title_justify="left",
+                  box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False)
+    values = [max([len(Text.from_markup(cells[index])) for cells in body] or [1]) for index in range(len(headers))]
+    widths = [max(value, len(header)) for value, header in zip(values, headers)]
+    if sum(widths) + len(widths) > console.width and not everything:
+        # Too wide: headers wrap at their words (weight_decay as "weight" over "decay").
+        headers = [header.replace("_", " ") for header in headers]
+        widths = [max([value] + [len(word) for word in header.split()]) for value, header in zip(values, headers)]
+    for index, (header, width) in enumerate(zip(headers, widths)):
+        right = index >= len(headers) - len(numbers)
+        table.add_column(escape(header), justify="right" if right else "left", overflow="fold", width=width)
+    for cells in body:
         table.add_row(*cells)
     console.print(table)
     best = report["best"]

@@ -115,15 +115,15 @@ class Job:
 def run_training(
     cfg: dict[str, Any], run_dir: Path, base_dir: Path | None = None, listeners: Sequence[Any] = (),
     on_claim: Callable[[Path], None] | None = None,
-    swept: Sequence[str] = (),
+    swept: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train one job described by `cfg` into `run_dir`; return its metrics dict.
 
     `listeners` join the run's own (e.g. a sweeper's pruning reporter; an Optuna trial's
     is added here from the config). `on_claim(run_dir)` runs once every check has passed
     and the directory is this run's (the CLI writes Hydra's .hydra/ files there). `swept`:
-    the overrides this job of a sweep does not share with the others (['lr=0.05']); they
-    name its TensorBoard run and keep their numbers numeric in HParams.
+    for a job of a sweep, the overrides it does not share with the others (['lr=0.05']);
+    they name its TensorBoard run and lead its HParams columns. None: a single run.
     Errors in the config, data, run directory or checkpoint raise (ConfigError, DataError,
     RunDirError, CheckpointError) before anything is written; a failed or diverged run is
     a result.
@@ -250,15 +250,15 @@ def _start_metrics(job: Job) -> dict[str, Any]:
     return metrics
 
 
-def _trackers(job: Job, params: int, swept: Sequence[str] = ()) -> tuple[TensorBoardTracker, list[Any]]:
+def _trackers(job: Job, params: int, swept: Sequence[str] | None = None) -> tuple[TensorBoardTracker, list[Any]]:
     """The TensorBoard tracker (with its samples) and, with log.diagnostics, the diagnostics."""
     cfg, log = job.cfg, job.cfg["log"]
-    hparams = hparam_values(cfg, params, exclude=NOT_HPARAMS, option_columns=OPTION_COLUMNS,
-                            swept=override_keys(list(swept)))
+    hparams = hparam_values(cfg, params, exclude=NOT_HPARAMS, option_columns=OPTION_COLUMNS)
     sampler = tensorboard_sampler(job.model, job.data.vocab, job.data.train.words, log.get("samples", 0), cfg["seed"])
     tracker = TensorBoardTracker(
-        rundir.tensorboard_dir(job.run_dir, run_label(list(swept))), hparams, loss_every=log["loss_every"], smooth_window=log["smooth_window"],
-        start_step=job.start_step, sampler=sampler,
+        rundir.tensorboard_dir(job.run_dir, run_label(list(swept or []))), hparams, loss_every=log["loss_every"],
+        smooth_window=log["smooth_window"], start_step=job.start_step, sampler=sampler,
+        swept=None if swept is None else override_keys(list(swept)),
     )
     watchers = []
     if log.get("diagnostics"):

@@ -24,6 +24,7 @@ from torch import nn
 
 from wavenet_harness.data import WindowBatches
 from wavenet_harness.training.optim import Schedule, is_plain_sgd, unwrapped_step
+from wavenet_harness.training.evaluation import EvalSplit, evaluate, evaluate_split  # noqa: F401 (evaluate: re-exported)
 
 
 class Batches(Protocol):
@@ -105,62 +106,6 @@ class TrainResult:
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     stop_request: Any = None  # interrupted: the StopRequest (which signal, the handlers it replaced)
-
-
-@dataclass
-class EvalSplit:
-    """A split prepared for evaluation: its distinct contexts, and where each window's is.
-
-    names.txt's 182,625 training windows hold about 50,000 distinct contexts (every word
-    starts with '........', '.......a', ...). In eval mode a row's logits depend on that
-    row alone, so each distinct context is run once and every window still counts.
-    """
-
-    contexts: torch.Tensor  # (distinct rows, block_size), or all of X when few repeat
-    inverse: torch.Tensor | None  # row of `contexts` for each window; None: contexts is X
-    Y: torch.Tensor
-
-    @classmethod
-    def of(cls, X: torch.Tensor, Y: torch.Tensor) -> "EvalSplit":
-        if X.ndim != 2 or X.dtype not in (torch.int32, torch.int64) or X.shape[0] < 2:
-            return cls(X, None, Y)
-        base = int(X.max()) + 1
-        if base ** X.shape[1] >= 2**62:  # contexts too long to pack into one int64 each
-            return cls(X, None, Y)
-        powers = torch.tensor([base**k for k in range(X.shape[1])], dtype=torch.int64, device=X.device)
-        distinct, inverse = torch.unique((X.to(torch.int64) * powers).sum(1), return_inverse=True)
-        if distinct.shape[0] > 0.8 * X.shape[0]:
-            return cls(X, None, Y)
-        first = torch.empty(distinct.shape[0], dtype=torch.int64, device=X.device)
-        first.scatter_(0, inverse, torch.arange(X.shape[0], device=X.device))
-        return cls(X[first], inverse, Y)
-
-
-def evaluate(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> float:
-    """Mean cross-entropy over a whole split, in eval mode (batchnorm's running stats)."""
-    return evaluate_split(model, EvalSplit.of(X, Y))
-
-
-@torch.inference_mode()
-def evaluate_split(model: nn.Module, split: EvalSplit, chunk: int = 2048) -> float:
-    """evaluate() on a prepared split. Chunks of a few thousand rows keep the activations
-    in cache, which at the lecture's sizes is about 3x faster than one huge batch."""
-    was_training = model.training
-    model.eval()
-    try:
-        logps = [
-            torch.log_softmax(model(split.contexts[start : start + chunk])[0].float(), dim=-1)
-            for start in range(0, split.contexts.shape[0], chunk)
-        ]
-        logp = torch.cat(logps)
-        if split.inverse is None:
-            picked = logp.gather(1, split.Y[:, None])[:, 0]
-        else:
-            picked = logp[split.inverse, split.Y]
-        total = picked.double().sum()
-    finally:
-        model.train(was_training)
-    return (-total / split.Y.shape[0]).item()
 
 
 # Ctrl-C; what `kill` and SLURM send on preemption and at the time limit; what SLURM can
@@ -274,8 +219,9 @@ def train(
     """Run steps start_step .. max_steps-1; a checkpoint saved at step s resumes at s.
 
     Batches come from `batches` (default: the lecture's random windows of `train_data`;
-    model=conv may train on whole words instead). Evaluation always uses the windows, so
-    losses stay comparable across models; the final train loss is over `train_data`.
+    model=conv may train on whole words instead). Evaluation always scores the windows, so
+    losses stay comparable across models (models that read words score them a word at a
+    time: the same number, cheaper); the final train loss is over `train_data`.
     """
     batches = batches if batches is not None else WindowBatches(*train_data, settings.batch_size)
     steps = _Steps(model, optimizer, schedule, settings, listeners, save_checkpoint, start_step)
@@ -288,19 +234,25 @@ def train(
         except StopTraining as stop:
             status, error = stop.status, (str(stop) if str(stop) != stop.status else None)
         if status == "interrupted":
-            stopped = TrainResult(status, steps.step, time.perf_counter() - started, error=error)
+            stopped = steps.result(status, time.perf_counter() - started, error=error)
             stopped.extra["signal"] = interrupt_requested.name
             stopped.stop_request = interrupt_requested
             return stopped
+        if status == "pruned":
+            # A pruned run stopped on its own and its model is sound: its whole-split train
+            # loss at that step sits beside its last val loss (HParams draws a job only
+            # when it has every metric it shows).
+            train_loss = steps.evaluate(EvalSplit.of(*train_data))
+            return steps.result(status, time.perf_counter() - started, train_loss=train_loss, error=error)
         if status != "ok":
-            return TrainResult(status, steps.step, time.perf_counter() - started, error=error)
+            return steps.result(status, time.perf_counter() - started, error=error)
         # Still inside: a stop signal now lets the finished run save and score itself.
         if save_checkpoint:
             save_checkpoint(steps.step)
-        val_loss = evaluate_split(model, val_split)
+        val_loss = steps.evaluate(val_split)
         _report_eval(listeners, steps.step, val_loss)
-        train_loss = evaluate(model, *train_data)
-        return TrainResult("ok", steps.step, time.perf_counter() - started, train_loss=train_loss, val_loss=val_loss)
+        train_loss = steps.evaluate(EvalSplit.of(*train_data))
+        return steps.result("ok", time.perf_counter() - started, train_loss=train_loss, val_loss=val_loss)
 
 
 class _Steps:
@@ -311,6 +263,7 @@ class _Steps:
         self.listeners, self.save_checkpoint = listeners, save_checkpoint
         self.step = start_step
         self.lr: float | None = None
+        self.eval_seconds = 0.0  # inside `seconds`: what evaluation costs the run
         self.losses = _LossBuffer(listeners, settings.divergence)
         # Listeners that look inside a step (diagnostics) define on_optimizer_step(step);
         # collected once, so a run without any pays nothing per step.
@@ -341,11 +294,22 @@ class _Steps:
                 if diverged:
                     return "diverged", diverged
             if evaluating:
-                _report_eval(self.listeners, step, evaluate_split(self.model, val_split))
+                _report_eval(self.listeners, step, self.evaluate(val_split))
             if self.save_checkpoint and settings.checkpoint_interval and step % settings.checkpoint_interval == 0:
                 if not at_end:
                     self.save_checkpoint(step)
         return "ok", None
+
+    def evaluate(self, split: EvalSplit) -> float:
+        started = time.perf_counter()
+        loss = evaluate_split(self.model, split)
+        self.eval_seconds += time.perf_counter() - started
+        return loss
+
+    def result(self, status: str, seconds: float, **fields) -> TrainResult:
+        result = TrainResult(status, self.step, seconds, **fields)
+        result.extra["eval_seconds"] = round(self.eval_seconds, 3)
+        return result
 
     def one_step(self, batches: Batches) -> None:
         new_lr = self.schedule(self.step)
