@@ -332,7 +332,8 @@ def test_a_job_that_cannot_start_is_named_and_cancelling_it_ends_the_sweep(slurm
     assert rc == 1 and "every job of the sweep failed" in err
     summary = _summary(out, sweep_dir)
     assert summary[0] == "sweep: 1 jobs: 0 ok, 1 failed, 0 diverged, 0 pruned"
-    assert f"SLURM job {job_id} ended CANCELLED without a result" in summary[-1]
+    (failed,) = [line for line in summary if line.lstrip().startswith("failed")]
+    assert f"SLURM job {job_id} ended CANCELLED without a result" in failed
     assert "Traceback" not in err
 
 
