@@ -24,6 +24,7 @@ from pathlib import Path
 from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
 from wavenet_harness.extras import has_extra, install_command
 from wavenet_harness.tracking.curves import CurveError, val_curve
+from wavenet_harness.tracking.rundir import check_output_path, write_atomic
 
 
 def parse_run(text: str) -> tuple[str, Path]:
@@ -65,21 +66,38 @@ def plot(curves: dict[str, list[list]], out: Path, references: list[tuple[str, f
     ax.legend()
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    # Through a temporary file: an interrupted plot never leaves half an image.
+    write_atomic(out, lambda f: fig.savefig(f, format=out.suffix[1:]), binary=True)
     plt.close(fig)
+
+
+IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def output_path(out: Path) -> Path:
+    """The file --out names: a name without a suffix gets .png (and is told so, exactly);
+    another suffix, a path among a run's files or over another kind of file is refused."""
+    if not out.suffix:
+        out = out.with_name(out.name + ".png")
+    if out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise UsageError(f"--out {out}: give a {', '.join(IMAGE_SUFFIXES)} file name")
+    check_output_path(out, IMAGE_SUFFIXES, "--out")  # RunDirError: one line, like UsageError
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineArgumentParser(prog="plot_val_vs_time", description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="append", type=parse_run, required=True, metavar="LABEL=RUN_DIR",
                         help="a run to plot; repeat it, one per run (seeds share a label)")
-    parser.add_argument("--out", type=Path, default=Path("docs/img/val_vs_time.png"), help="the PNG to write")
+    parser.add_argument("--out", type=Path, default=Path("docs/img/val_vs_time.png"), 
+                        help="the image to write (.png, .svg or .pdf; no suffix: .png)")
     parser.add_argument("--reference", action="append", type=parse_reference, metavar="[LABEL=]VAL_LOSS",
                         help="a horizontal line at this val loss, e.g. for a result without its runs; "
                              "repeat it for more (default: lecture=1.993)")
     parser.add_argument("--title", default="val loss against training time")
     with one_line_errors(parser.prog):
         args = parser.parse_args(argv)
+        args.out = output_path(args.out)
         if not has_extra("plots"):
             raise UsageError(f"plotting needs matplotlib: {install_command('plots')}")
         curves: dict[str, list[list]] = defaultdict(list)

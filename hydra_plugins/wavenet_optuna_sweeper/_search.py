@@ -14,6 +14,7 @@ not count, and its parameters are asked again.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -33,7 +34,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from wavenet_harness.passwords import has_password, mask_secrets, masked
+from wavenet_harness.passwords import has_password, mask_secrets, masked, remember_secrets_in
 from wavenet_harness.sweeps.study import (
     METRIC_NAME, PRUNER_ATTR, StudyConfigError, build_pruner, build_sampler, importance_caveat, open_storage, quoted,
     trial_overrides, write_dashboard_note,
@@ -126,6 +127,27 @@ def counted_trials(study: optuna.Study) -> int:
     return total
 
 
+def check_journal_ends_whole(journal: Path) -> None:
+    """Refuse a journal whose last record was cut mid-write (a killed process, a full disk).
+
+    Optuna skips such a line when it reads, but appends the next record straight after it,
+    which turns the cut line into a damaged one in the middle of the file: the search would
+    then fail later, in a traceback. Nothing is changed here; the user decides.
+    """
+    try:
+        with open(journal, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(max(0, size - 1))
+            last = f.read(1)
+    except FileNotFoundError:
+        return
+    if last != b"\n":
+        raise StudyConfigError(f"{journal} ends in a cut record (a process was stopped while writing it): keep a copy, "
+                               f"then remove its last, incomplete line (sed -i '$ d' {journal}) and run again")
+
+
 class StudySearch:
     def __init__(self, sweeper: Any, settings: dict[str, Any]):
         self.sweeper = sweeper  # the Hydra Sweeper: its launcher and batch validation
@@ -143,9 +165,11 @@ class StudySearch:
     def sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
         try:
             return self._sweep(arguments)
-        except StudyConfigError as err:
-            # Bad input: one line and exit 2, never a traceback.
-            print(f"wavenet-train: error: {err}", file=sys.stderr)
+        except (StudyConfigError, json.JSONDecodeError) as err:
+            # Bad input (or a journal damaged while the search ran): one line and exit 2, never a traceback.
+            if isinstance(err, json.JSONDecodeError):
+                err = StudyConfigError(f"the study's journal is damaged ({err}); keep a copy and remove the bad line")
+            print(masked(f"wavenet-train: error: {err}"), file=sys.stderr)
             sys.exit(2)
 
     def _sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
@@ -157,6 +181,8 @@ class StudySearch:
         if not space:
             raise StudyConfigError("the search space is empty: set hydra.sweeper.params (see conf/hparams_search/)")
 
+        if s["storage"]:
+            remember_secrets_in(s["storage"])  # masked wherever it shows up from here on
         if s["storage"] and has_password(s["storage"]):
             # Only a password typed on the command line is moved to PGPASSWORD (cli/train.py);
             # one from a config file would be written into every job's files.
@@ -168,6 +194,8 @@ class StudySearch:
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(OmegaConf.create(mask_secrets(OmegaConf.to_container(self.config))), sweep_dir / "multirun.yaml")
         storage_name = s["storage"] or str((sweep_dir / JOURNAL_NAME).resolve())
+        if not s["storage"]:
+            check_journal_ends_whole(Path(storage_name))
         storage, study = self._open_study(storage_name)
         study.set_user_attr(PRUNER_ATTR, s["pruner"])
         with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
@@ -191,7 +219,8 @@ class StudySearch:
             try:  # a search key the config does not have: the user's mistake, told in one line
                 self.sweeper.validate_batch_is_legal(batch)
             except Exception as err:
-                for trial in trials:
+                for trial in trials:  # the user's mistake, not the trial's: it must not count toward n_trials
+                    trial.set_user_attr("requeued", True)
                     study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
                 raise StudyConfigError(f"the trial overrides {batch[0]} do not compose: {one_line(err)}") from None
             try:

@@ -47,6 +47,17 @@ def test_console_script_on_two_runs_and_bad_input(tmp_path, tiny_words_file, cli
     assert printed["mean"] == pytest.approx(sum(r["loss"] for r in printed["runs"]) / 2)
     assert abs(printed["mean"] - float(lines[2].split()[1])) < 1e-4
 
+    # A run trained on other words was scored on another split: listed, never averaged in.
+    other_words = tmp_path / "other.txt"
+    other_words.write_text(tiny_words_file.read_text().replace("emma", "emmanuelle"))
+    proc = cli([*TINY_OVERRIDES, f"data.path={other_words}", f"hydra.run.dir={tmp_path / 'c'}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = cli.in_process("wavenet-eval", [str(tmp_path / "a"), str(tmp_path / "c"), "--split", "test"])
+    assert proc.returncode == 0 and proc.stdout.splitlines()[-1].startswith("no mean: the runs were scored on "
+                                                                             "different data"), proc.stdout
+    printed = json.loads(cli.in_process("wavenet-eval", [str(tmp_path / "a"), str(tmp_path / "c"), "--json"]).stdout)
+    assert printed["mean"] is None and "different data" in printed["no_mean"]
+
     for argv, expected in [
         ([str(tmp_path / "nowhere")], "does not exist"),
         ([str(tmp_path / "a"), "--split", "dev"], "invalid choice"),

@@ -41,6 +41,33 @@ def test_a_password_on_the_command_line_moves_to_pgpassword():
     assert move_storage_password_to_env(untouched, env) == untouched
 
 
+@pytest.mark.parametrize("typed, password_free, password", [
+    ("postgresql://me:pa ss@db/x", "postgresql://me@db/x", "pa ss"),
+    ("postgresql://me:it's\"q@db:5432/x", "postgresql://me@db:5432/x", "it's\"q"),
+    ("postgresql://:s3cr3t@db/x", "postgresql://db/x", "s3cr3t"),
+    ("postgresql+psycopg2://me@db/x?password=q%20pw&sslmode=disable", "postgresql+psycopg2://me@db/x?sslmode=disable",
+     "q pw"),
+])
+def test_every_url_form_moves_its_password_and_masks_it_everywhere(typed, password_free, password):
+    env: dict = {}
+    assert move_storage_password_to_env([f"hydra.sweeper.storage={typed}"], env) == [
+        f"hydra.sweeper.storage={password_free}"]
+    assert env == {"PGPASSWORD": password}
+    # Seen whole once, the password is masked even where no parser finds a URL around it.
+    assert password not in masked(f"could not parse {typed!r}: near {password}")
+    assert password not in str(mask_secrets({"storage": typed, "cmd": [f"x={typed}"]}))
+
+
+def test_a_password_in_any_other_argument_is_refused_masked():
+    from wavenet_harness.passwords import PasswordInArgument
+
+    for arg in ("+note=postgresql://me:hunter22@db/x", "hydra.sweeper.storage=mysql://me:hunter22@db/x",
+                "+note=postgresql://me@db/x?password=hunter22"):
+        with pytest.raises(PasswordInArgument) as refused:
+            move_storage_password_to_env([arg], {})
+        assert "hunter22" not in str(refused.value) and "***" in str(refused.value)
+
+
 @pytest.fixture
 def postgres_with_password():
     """A PostgreSQL server on loopback that asks for the password: its port."""
@@ -98,3 +125,66 @@ def test_a_password_from_a_config_file_or_another_database_is_refused_in_one_lin
     assert PASSWORD not in result.stdout + result.stderr
     assert not (tmp_path / "sweep").exists() or not any(
         PASSWORD.encode() in p.read_bytes() for p in (tmp_path / "sweep").rglob("*") if p.is_file())
+
+
+def _create_user(admin_url: str, user: str, password: str) -> None:
+    """A second login role on the test server, allowed to make Optuna's tables."""
+    from sqlalchemy import create_engine, text
+
+    from wavenet_harness.sweeps.study import _with_installed_driver
+
+    engine = create_engine(_with_installed_driver(admin_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        literal = password.replace("'", "''")
+        connection.execute(text(f"CREATE ROLE {user} LOGIN PASSWORD '{literal}'"))
+        connection.execute(text(f"GRANT ALL ON SCHEMA public TO {user}"))
+    engine.dispose()
+
+
+# Every character a shell or a URL makes awkward: a space, both quotes, '@', '%', '#' and '/'.
+AWKWARD = "Sp ace'Qu\"ote@p%ss#w/rd"
+
+
+def test_awkward_passwords_in_every_url_form_work_and_are_never_printed_or_stored(tmp_path, tiny_words_file):
+    from urllib.parse import quote
+
+    with postgres_server(AWKWARD) as port:
+        env = {k: v for k, v in os.environ.items() if k not in ("PGPASSWORD", "PGUSER")}
+        env.update(HYDRA_FULL_ERROR="0", PYTHONUNBUFFERED="1", HOME=str(tmp_path / "home"))
+        (tmp_path / "home").mkdir()
+        host = f"127.0.0.1:{port}/postgres"
+        forms = {  # as a user would type them (a %-escaped password is what the URL standard asks for)
+            "escaped": (f"postgresql://postgres:{quote(AWKWARD, safe='')}@{host}", env),
+            "query": (f"postgresql://postgres@{host}?password={quote(AWKWARD, safe='')}", env),
+            "empty_user": (f"postgresql://:{quote(AWKWARD, safe='')}@{host}", dict(env, PGUSER="postgres")),
+        }
+        # Typed raw, with a space and both quotes, for a second user (no '@', '#' or '/': raw, those are ambiguous).
+        raw = "ra w'pass\"word"
+        _create_user(f"postgresql://postgres:{quote(AWKWARD, safe='')}@{host}", "rawuser", raw)
+        # First, so that it creates Optuna's tables (the superuser may use them after it).
+        forms = {"raw": (f"postgresql://rawuser:{raw}@{host}", env), **forms}
+        printed = ""
+        for name, (url, form_env) in forms.items():
+            done = _sweep(tiny_words_file, tmp_path / name, url, name, form_env)
+            printed += done.stdout + done.stderr
+            assert done.returncode == 0, (name, done.stderr[-3000:])
+            assert all(read_metrics(job)["status"] == "ok" for job in (tmp_path / name).glob("*/")
+                       if (job / "metrics.json").exists())
+        # A wrong password: refused in one line that does not show it (Optuna's study and wavenet-study).
+        wrong = "Wr0ng pass'word"
+        bad_url = f"postgresql://postgres:{quote(wrong, safe='')}@{host}"
+        refused = _sweep(tiny_words_file, tmp_path / "wrong", bad_url, "wrong", env)
+        study = subprocess.run(["wavenet-study", "--storage", f"postgresql://postgres:{wrong}@{host}"], cwd=REPO,
+                               env=env, capture_output=True, text=True, timeout=300)
+    for result, prog in ((refused, "wavenet-train"), (study, "wavenet-study")):
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{prog}: error: "), result.stderr
+        assert "password authentication failed" in lines[0] or "cannot open" in lines[0], lines[0]
+    printed += refused.stdout + refused.stderr + study.stdout + study.stderr
+    for secret in (AWKWARD, quote(AWKWARD, safe=""), wrong, quote(wrong, safe=""), raw):
+        assert secret not in printed
+        leaks = [str(p) for p in tmp_path.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+        assert leaks == [], secret
+    searched = [p for name in forms for p in (tmp_path / name).rglob("*") if p.is_file()]
+    assert {p.name for p in searched} >= {"multirun.yaml", "config.yaml", "hydra.yaml", "overrides.yaml",
+                                          "checkpoint.pt", "metrics.json"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
+from helpers import assert_one_error_line, numbers
 from wavenet_harness.tracking.curves import CurveError, val_curve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,3 +72,32 @@ def test_the_script_refuses_bad_input_in_one_line(tmp_path, args, message):
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "p.png").exists()
+
+
+def _files(folder):
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _plot(args, tmp_path):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300)
+
+
+def test_plot_out_is_written_exactly_where_it_says_and_never_over_a_run(tmp_path):
+    run = fake_run(tmp_path / "a", 0.0, {60: 2.4, 600: 2.0})
+    (run / "metrics.json").write_text(json.dumps(numbers(2.0)))
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    before = _files(tmp_path)
+    for out, message in ((run / "plot.png", "which holds a run or a sweep"),
+                         (tmp_path / "notes.txt", "give a .png, .svg, .pdf file name"),
+                         (tmp_path / "plot.svg", None)):
+        if message is None:
+            (tmp_path / "plot.svg").mkdir()
+            message = "exists and is not a regular file"
+        done = _plot(["--run", f"a={run}", "--out", out], tmp_path)
+        assert_one_error_line(done.returncode, done.stderr, message, prog="plot_val_vs_time")
+    assert _files(tmp_path) == before
+    done = _plot(["--run", f"a={run}", "--out", tmp_path / "runs"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"wrote {tmp_path / 'runs.png'}"
+    assert (tmp_path / "runs.png").read_bytes()[:4] == b"\x89PNG" and not (tmp_path / "runs").exists()

@@ -10,13 +10,30 @@ tests, scripts) do.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
+import os
 import sys
-from typing import Iterator
 
-from wavenet_harness.errors import CheckpointError, ConfigError, DataError
-from wavenet_harness.tracking.rundir import RunDirError
+
+def _interrupted_quietly(exc_type, exc, tb, previous=sys.excepthook) -> None:
+    """Ctrl-C that reaches the top (in the first seconds, while torch and Hydra import):
+    one line, not a traceback through the import machinery. Nothing was written yet; the
+    interpreter still ends as a process stopped by SIGINT (exit 130 in a shell)."""
+    if issubclass(exc_type, KeyboardInterrupt):
+        prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "wavenet-harness"
+        print(f"{prog}: interrupted (Ctrl-C)", file=sys.stderr)
+        return
+    previous(exc_type, exc, tb)
+
+
+sys.excepthook = _interrupted_quietly  # first, before the slow imports below and in each script
+
+import argparse  # noqa: E402  (after the hook on purpose)
+import contextlib  # noqa: E402
+from typing import Iterator  # noqa: E402
+
+from wavenet_harness.errors import CheckpointError, ConfigError, DataError  # noqa: E402
+from wavenet_harness.passwords import masked  # noqa: E402
+from wavenet_harness.tracking.rundir import RunDirError  # noqa: E402
 
 
 class UsageError(Exception):
@@ -27,8 +44,9 @@ USER_ERRORS = (UsageError, ConfigError, DataError, CheckpointError, RunDirError)
 
 
 def error_line(prog: str, message: str) -> None:
-    """One plain line on stderr, no traceback: what went wrong and what to do."""
-    print(f"{prog}: error: {message}", file=sys.stderr)
+    """One plain line on stderr, no traceback: what went wrong and what to do (any database
+    password in it masked: errors often quote what the user typed)."""
+    print(masked(f"{prog}: error: {message}"), file=sys.stderr)
 
 
 @contextlib.contextmanager

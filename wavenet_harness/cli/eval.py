@@ -49,7 +49,10 @@ def evaluate_run(path: str, split: str, data_option: str | None = None) -> dict:
     part = dataset.split(split)
     with torch.no_grad():
         loss = evaluate(run.model(), part.X, part.Y)
+    words_sha256 = (run.state.get("data") or {}).get("words_sha256")
     return {"path": str(path), "checkpoint": str(run.checkpoint), "step": run.step, "split": split,
+            # what the split is cut from: runs are averaged only when these agree
+            "data": {"words_sha256": words_sha256 or str(cfg["data"]["path"]), "split_seed": cfg["data"]["split_seed"]},
             "words": len(part.words), "predictions": int(part.Y.shape[0]), "loss": loss,
             # A model with NaN weights scores NaN: JSON says null, and this says why.
             "status": "ok" if math.isfinite(loss) else "non_finite"}
@@ -65,12 +68,19 @@ def main(argv: list[str] | None = None) -> None:
         return
     for r in results:
         print(f"{r['path']}  {r['split']} loss {r['loss']:.4f}  ({r['predictions']} predictions, step {r['step']})")
-    if len(results) > 1:
+    if len(results) > 1 and summary["mean"] is None:
+        print(f"no mean: {summary['no_mean']}")
+    elif len(results) > 1:
         print(f"mean {summary['mean']:.4f} over {len(results)} runs (min {summary['min']:.4f}, max {summary['max']:.4f})")
 
 
 def summarise(results: list[dict]) -> dict:
-    """The mean, min and max loss over the runs (for one run: its loss)."""
+    """The mean, min and max loss over the runs (for one run: its loss). Runs trained on
+    different words files or split seeds were scored on different splits: no mean then."""
+    if len({(r["data"]["words_sha256"], r["data"]["split_seed"]) for r in results}) > 1:
+        return {"split": results[0]["split"], "mean": None, "min": None, "max": None,
+                "no_mean": "the runs were scored on different data (their words files or data.split_seed differ); "
+                           "compare them one by one"}
     losses = [r["loss"] for r in results]
     return {"split": results[0]["split"], "mean": sum(losses) / len(losses), "min": min(losses), "max": max(losses)}
 

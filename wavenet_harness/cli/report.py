@@ -18,9 +18,16 @@ from rich.console import Console
 
 from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
 from wavenet_harness.tracking.report import build_report, csv_text, json_text, print_table
+from wavenet_harness.tracking.rundir import check_output_path, write_atomic
 
 PROG = "wavenet-report"
 TABLE_WIDTH = 100
+
+
+def _check_destination(destination: str | None, option: str) -> None:
+    """Before anything is read or written: never a run's file, never another kind of file."""
+    if destination and destination != "-":
+        check_output_path(Path(destination), (f".{option}",), f"--{option}")
 
 
 def _write(destination: str, text: str) -> None:
@@ -28,9 +35,10 @@ def _write(destination: str, text: str) -> None:
         sys.stdout.write(text)
         return
     try:
-        Path(destination).write_text(text)
+        write_atomic(Path(destination), lambda f: f.write(text))
     except OSError as err:
         raise UsageError(f"cannot write {destination}: {err.strerror or err}") from None
+    print(f"wrote {destination}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,6 +60,8 @@ def main(argv: list[str] | None = None) -> None:
         args = _parser().parse_args(argv)
         if args.csv == "-" and args.json == "-":
             raise UsageError("only one of --csv and --json can write to standard output ('-')")
+        _check_destination(args.csv, "csv")
+        _check_destination(args.json, "json")
         root = Path(args.sweep_dir)
         if not root.exists():
             raise UsageError(f"{root} does not exist")

@@ -19,10 +19,11 @@ tracking/rundir.py; Optuna is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from wavenet_harness.passwords import masked
+from wavenet_harness.passwords import masked, remember_secrets_in
 from wavenet_harness.tracking.rundir import json_text
 from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
 from wavenet_harness.tracking.rundir import JOURNAL_NAME, read_metrics
@@ -149,6 +150,8 @@ def _print_table(header: list[str], rows: list[list[str]], markdown: bool) -> No
 
 
 def main(argv: list[str] | None = None) -> None:
+    for arg in sys.argv[1:] if argv is None else argv:  # a --storage password: masked in every line
+        remember_secrets_in(arg.partition("=")[2] if arg.startswith("--storage=") else arg)
     with one_line_errors(PROG):
         args = _parser().parse_args(argv)
         if args.top < 1:

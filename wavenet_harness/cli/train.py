@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from wavenet_harness.cli import USER_ERRORS, error_line
 from wavenet_harness.config import config_dir, register_plugins
-from wavenet_harness.passwords import mask_secrets, move_storage_password_to_env
+from wavenet_harness.passwords import PasswordInArgument, mask_secrets, move_storage_password_to_env
 from wavenet_harness.schema import explain_config_error
 from wavenet_harness.sweeps import launch as sweep
 from wavenet_harness.tracking import rundir
@@ -57,7 +57,7 @@ def train_task(cfg: DictConfig) -> float:
     _fit_warmup_to_length(plain, hydra_cfg)
     try:
         metrics = run_training(plain, Path(run_dir), on_claim=lambda folder: _save_hydra_files(folder, cfg),
-                               swept=swept)
+                               swept=swept, overrides=[str(o) for o in hydra_cfg.overrides.task])
     except Exception as err:
         if multirun and isinstance(err, rundir.RunDirTaken):  # another run's directory: leave it be
             error_line(PROG, f"job {hydra_cfg.job.num}: {err}")
@@ -133,7 +133,11 @@ def main() -> None:
     wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
     # A password in hydra.sweeper.storage goes to PGPASSWORD before Hydra sees (and prints) it.
-    sys.argv[1:] = move_storage_password_to_env(sys.argv[1:])
+    try:
+        sys.argv[1:] = move_storage_password_to_env(sys.argv[1:])
+    except PasswordInArgument as err:
+        error_line(PROG, str(err))
+        sys.exit(2)
     try:
         train_task()
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and returns itself)

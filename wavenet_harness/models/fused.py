@@ -29,6 +29,8 @@ asks it before any data is read). This module knows nothing of training or files
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from typing import Any
 
@@ -249,7 +251,13 @@ class FastSequential(Sequential):
             if not state["first"]:
                 return fn(*args)
             started = time.perf_counter()
-            out = fn(*args)
+            try:
+                out = fn(*args)
+            except Exception as err:  # the compile itself failed: a broken compiler or toolchain
+                lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+                detail = (lines[0] if lines else type(err).__name__)[:200]
+                raise FastPathError(f"torch.compile failed at the first step ({detail}); use fast=true "
+                                    "without compile=true, or fix the compiler") from None
             self.compile_seconds += time.perf_counter() - started
             state["first"] = False
             return out
@@ -338,6 +346,28 @@ def check_speed_options(cfg: dict[str, Any]) -> None:
         raise FastPathError(BATCHNORM_BUG_ON_FAST)
     if amp != "none":
         raise FastPathError(AMP_ON_FAST)
+    if cfg.get("compile"):
+        check_compiler()
+
+
+def check_compiler() -> None:
+    """compile=true: torch.compile's inductor builds C++ (and, on a GPU, Triton's C launcher)
+    at the first step; without a working compiler that is a 100-line traceback mid-run.
+    Asked the way inductor asks (CXX, else g++: `<cxx> --version` must run)."""
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+    except ImportError:  # a torch without inductor's builder: look for one on PATH instead
+        if not any(shutil.which(name) for name in (os.environ.get("CXX") or "g++", "c++", "clang++")):
+            raise FastPathError(NO_COMPILER) from None
+        return
+    try:
+        get_cpp_compiler()
+    except Exception:  # InvalidCxxCompiler, or any failure to run it
+        raise FastPathError(NO_COMPILER) from None
+
+
+NO_COMPILER = ("compile=true needs a working C++ compiler for torch.compile (none found: install g++, e.g. "
+               "apt-get install g++, or point CXX at one); fast=true runs the fast path without compiling")
 
 
 def speed_up_model(model: nn.Module, cfg: dict[str, Any]) -> nn.Module:

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from wavenet_harness import interrupts
 from wavenet_harness.data import Vocabulary
 
 DEFAULT_MAX_LEN = 64
@@ -61,6 +62,7 @@ def generate(
                 context = context[1:] + [stoi[ch]]
             chars = list(prefix)
             while len(chars) < max_len:
+                interrupts.check()  # during training, a stop signal ends long sampling here
                 logits, _ = model(torch.tensor([context], device=device))
                 logits = logits[0].float().cpu()
                 if not torch.isfinite(logits).all():

@@ -29,6 +29,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from wavenet_harness.passwords import masked
 from wavenet_harness.sweeps.study import is_trial_override
 from wavenet_harness.passwords import masked
 from wavenet_harness.tracking.rundir import (
@@ -83,7 +84,7 @@ def record_failure(run_dir: Path, err: BaseException, user_error: bool) -> dict[
     write_metrics(run_dir, metrics)
     if not user_error:  # a bug, not a typo: keep the whole story beside the result
         write_traceback(run_dir, "".join(traceback.format_exception(err)))
-    print(f"wavenet-train: job {run_dir} failed: {metrics['error']}", file=sys.stderr)
+    print(masked(f"wavenet-train: job {run_dir} failed: {metrics['error']}"), file=sys.stderr)
     return metrics
 
 

@@ -125,8 +125,38 @@ def best_job(ranked: list[Job]) -> Job | None:
     return first if first is not None and first.status == "ok" and first.val_loss is not None else None
 
 
+RERUN_DIR = "runs/rerun"  # where a chained rerun (below) trains: a resume needs the folder named
+
+
+def _fresh_start(overrides: list[str]) -> list[str]:
+    """A start's overrides without what tied it to its own folder (resume=true, hydra.run.dir)."""
+    return [o for o in overrides if not o.startswith(("hydra.run.dir=", "resume=true", "resume=True"))]
+
+
 def rerun_command(job: Job) -> str:
-    return shlex.join(["wavenet-train", *job.overrides])
+    """The command that trains the run again, from its first start's overrides (starts.json).
+
+    A run a resume extended (another max_steps; a schedule that depends on max_steps then
+    differs from a run trained at the final length in one go) is rerun as the same chain:
+    the first start, then a resume at each new max_steps. Plain resumes after a stop need
+    no part in it: a resume continues bit for bit.
+    """
+    starts = rundir.read_starts(job.run_dir)
+    if not starts:  # runs from before starts.json: the overrides Hydra saved
+        return shlex.join(["wavenet-train", *job.overrides])
+    stages: list[dict[str, Any]] = []
+    for start in starts:
+        if not stages or start.get("max_steps") != stages[-1].get("max_steps"):
+            stages.append(start)
+    first = _fresh_start([str(o) for o in stages[0].get("overrides", [])])
+    if len(stages) == 1:
+        return shlex.join(["wavenet-train", *first])
+    place = f"hydra.run.dir={RERUN_DIR}"
+    commands = [shlex.join(["wavenet-train", *first, place])]
+    for stage in stages[1:]:
+        later = _fresh_start([str(o) for o in stage.get("overrides", [])])
+        commands.append(shlex.join(["wavenet-train", *later, place, "resume=true"]))
+    return " && ".join(commands)
 
 
 def table_rows(ranked: list[Job], keys: list[str]) -> list[dict[str, Any]]:

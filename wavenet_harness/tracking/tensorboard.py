@@ -472,6 +472,11 @@ def tensorboard_sampler(
     return sample_at
 
 
+# Names sampled per evaluation: a screen of text in TensorBoard. Far more would stall every
+# evaluation (minutes for a large model) for text nobody reads.
+MAX_SAMPLES = 1000
+
+
 def check_log(log: dict[str, Any]) -> None:
     """What is logged never changes training, but a zero or negative interval cannot work."""
     for key, smallest in (("loss_every", 1), ("smooth_window", 1), ("diagnostics_every", 1), ("samples", 0)):
@@ -479,6 +484,9 @@ def check_log(log: dict[str, Any]) -> None:
         if not is_int(value) or value < smallest:
             what = "a positive whole number" if smallest else "a whole number >= 0"
             raise ConfigError(f"log.{key}={value!r} is not allowed: it must be {what}")
+    if log.get("samples", 0) > MAX_SAMPLES:
+        raise ConfigError(f"log.samples={log['samples']} is not allowed: at most {MAX_SAMPLES} names per evaluation "
+                          "(they are TensorBoard text; use wavenet-sample RUN -n N for many)")
     for key in ("progress", "diagnostics"):
         if not isinstance(log.get(key, False), bool):
             raise ConfigError(f"log.{key}={log[key]!r} is not allowed: it must be true or false")

@@ -12,6 +12,7 @@ module knows nothing of configs beyond the shape keys the model registry names.
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import warnings
@@ -48,16 +49,23 @@ def _as_tuple(value):
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """torch.save to a temporary file in the same folder, then rename over the old one."""
-    write_atomic(path, lambda f: torch.save(dict(state, format_version=FORMAT_VERSION), f), binary=True)
+    """torch.save to a temporary file in the same folder, then rename over the old one.
+
+    Serialised in memory first: torch.save writing straight to a file turns a full disk
+    into a RuntimeError about zip offsets, while a plain write raises the OSError
+    (ENOSPC) that says what happened. Either way the old checkpoint is untouched."""
+    buffer = io.BytesIO()
+    torch.save(dict(state, format_version=FORMAT_VERSION), buffer)
+    write_atomic(path, lambda f: f.write(buffer.getbuffer()), binary=True)
 
 
 def find_checkpoint(path: str | os.PathLike) -> Path:
     """Accept a checkpoint file or a run directory that holds one."""
     path = Path(path)
     candidate = path / CHECKPOINT_NAME if path.is_dir() else path
-    if not candidate.is_file():
-        where = f"{path} holds no {CHECKPOINT_NAME}" if path.is_dir() else f"{path} does not exist"
+    if not candidate.is_file():  # a FIFO or device is never opened: reading one may block forever
+        where = (f"{path} holds no {CHECKPOINT_NAME}" if path.is_dir() else
+                 f"{candidate} is not a regular file" if candidate.exists() else f"{path} does not exist")
         raise CheckpointError(f"cannot resume: {where}")
     return candidate
 
@@ -83,6 +91,35 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
 # Keys of the checkpoint's config that must match too: (dotted key, what it is).
 IDENTITY_KEYS = (("data.split_seed", "split seed"), ("optim.name", "optimizer"), ("schedule.name", "schedule"))
+
+
+# What a resume may change: how long it trains (max_steps, to extend it), how it is watched,
+# where it runs, and where the same words file now lies (its sha256 is checked). Every other
+# key is the training itself; each start's overrides are kept in the run's starts.json.
+RESUME_MAY_CHANGE = ("max_steps", "log.*", "device", "threads", "eval_interval", "checkpoint_interval",
+                     "diverge_factor", "data.path", "resume", "optuna.*")
+
+
+def _flat(cfg: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(cfg, dict):
+        return {prefix: cfg}
+    flat: dict[str, Any] = {}
+    for key, value in cfg.items():
+        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return flat
+
+
+def _may_change(key: str) -> bool:
+    return any(key == allowed or (allowed.endswith(".*") and key.startswith(allowed[:-1]))
+               or (allowed.endswith(".*") and key == allowed[:-2]) for allowed in RESUME_MAY_CHANGE)
+
+
+def changed_training_keys(saved_cfg: dict[str, Any], cfg: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key, trained value, this run's value) for each training key a resume would change.
+    A key the checkpoint does not hold (saved before the key existed) is not compared."""
+    saved, now = _flat(saved_cfg), _flat(cfg)
+    return [(key, saved[key], now.get(key)) for key in sorted(saved)
+            if not _may_change(key) and key in now and saved[key] != now[key]]
 
 
 def _dotted(cfg: Any, key: str) -> Any:
@@ -119,6 +156,13 @@ def check_identity(
         raise CheckpointError(
             f"cannot resume from {source}: data.path={cfg['data']['path']} is not the words file it was trained on "
             "(its sha256 differs); give the original file"
+        )
+    changed = changed_training_keys(saved_cfg, cfg)
+    if changed:
+        shown = ", ".join(f"{key}={old!r} (this run: {new!r})" for key, old, new in changed[:4])
+        raise CheckpointError(
+            f"cannot resume from {source}: it was trained with {shown}; a resume continues the same training, so "
+            f"only {', '.join(RESUME_MAY_CHANGE)} may change: give the run's values, or start a new run"
         )
     step = state.get("step")
     if isinstance(step, int) and step > cfg["max_steps"]:

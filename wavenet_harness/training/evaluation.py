@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from wavenet_harness import interrupts
+
 END_TOKEN = 0  # '.': ends every word's run of windows
 WORDS_PER_PASS = 512  # rows per forward pass: big enough to amortise overhead, small enough for cache
 
@@ -77,6 +79,7 @@ def word_log_likelihood(model: nn.Module, words: WordSplit) -> torch.Tensor:
     order = torch.argsort(words.lengths)  # similar lengths together: little padding per pass
     total = torch.zeros((), dtype=torch.float64, device=words.seqs.device)
     for part in order.split(WORDS_PER_PASS):
+        interrupts.check()  # a stop signal ends a long evaluation between passes
         lengths = words.lengths[part]
         width = int(lengths.max())
         seq = words.seqs[part, :width]
@@ -124,20 +127,26 @@ def evaluate(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> float:
     return evaluate_split(model, EvalSplit.of(X, Y))
 
 
+# Rows per forward pass: a few thousand keep the activations in cache, which at the
+# lecture's sizes is about 3x faster than one huge batch.
+EVAL_CHUNK = 2048
+
+
 @torch.inference_mode()
-def evaluate_split(model: nn.Module, split: EvalSplit, chunk: int = 2048) -> float:
-    """evaluate() on a prepared split. Chunks of a few thousand rows keep the activations
-    in cache, which at the lecture's sizes is about 3x faster than one huge batch. Models
-    that read whole words run each word once (WordSplit): the same number, far cheaper."""
+def evaluate_split(model: nn.Module, split: EvalSplit, chunk: int | None = None) -> float:
+    """evaluate() on a prepared split, EVAL_CHUNK rows at a time. Models that read whole
+    words run each word once (WordSplit): the same number, far cheaper. During training a
+    stop signal between chunks raises interrupts.Interrupted (wavenet_harness/interrupts.py)."""
+    chunk = chunk or EVAL_CHUNK
     was_training = model.training
     model.eval()
     try:
         if split.words is not None and reads_words(model):
             return (-word_log_likelihood(model, split.words) / split.Y.shape[0]).item()
-        logps = [
-            torch.log_softmax(model(split.contexts[start : start + chunk])[0].float(), dim=-1)
-            for start in range(0, split.contexts.shape[0], chunk)
-        ]
+        logps = []
+        for start in range(0, split.contexts.shape[0], chunk):
+            interrupts.check()  # a stop signal ends a long evaluation between chunks
+            logps.append(torch.log_softmax(model(split.contexts[start : start + chunk])[0].float(), dim=-1))
         logp = torch.cat(logps)
         if split.inverse is None:
             picked = logp.gather(1, split.Y[:, None])[:, 0]

@@ -95,8 +95,16 @@ class Job:
     identity: dict[str, Any]
     start_step: int = 0
     tracker_state: dict | None = None
+    saved_step: int | None = None  # the step of the checkpoint in run_dir, if it holds one of this run
 
     def save_checkpoint(self, step: int, tracker: TensorBoardTracker) -> None:
+        try:
+            self._save_checkpoint(step, tracker)
+        except OSError as err:  # name the file: a failed write() does not
+            raise OSError(err.errno, err.strerror, str(self.run_dir / rundir.CHECKPOINT_NAME)) from err
+        self.saved_step = step
+
+    def _save_checkpoint(self, step: int, tracker: TensorBoardTracker) -> None:
         ckpt.save_checkpoint(
             self.run_dir / rundir.CHECKPOINT_NAME,
             {
@@ -116,6 +124,7 @@ def run_training(
     cfg: dict[str, Any], run_dir: Path, base_dir: Path | None = None, listeners: Sequence[Any] = (),
     on_claim: Callable[[Path], None] | None = None,
     swept: Sequence[str] | None = None,
+    overrides: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Train one job described by `cfg` into `run_dir`; return its metrics dict.
 
@@ -124,6 +133,7 @@ def run_training(
     and the directory is this run's (the CLI writes Hydra's .hydra/ files there). `swept`:
     for a job of a sweep, the overrides it does not share with the others (['lr=0.05']);
     they name its TensorBoard run and lead its HParams columns. None: a single run.
+    `overrides`: the command line's, recorded with this start in the run's starts.json.
     Errors in the config, data, run directory or checkpoint raise (ConfigError, DataError,
     RunDirError, CheckpointError) before anything is written; a failed or diverged run is
     a result.
@@ -135,9 +145,29 @@ def run_training(
     data = within_memory(lambda: load_dataset(cfg, base_dir), "dataset")
     job = _build_job(cfg, run_dir, data, device, data_identity(cfg, data, base_dir))
     torch.set_num_threads(_threads(cfg, device, num_params(job.model)))
-    rundir.claim(run_dir, cfg.get("resume"))  # from here on the directory is this run's
+    lock = rundir.claim(run_dir, cfg.get("resume"))  # from here on the directory is this run's
+    try:
+        return _train_claimed(job, cfg, run_dir, data, device, listeners, on_claim, swept, overrides)
+    except OSError as err:
+        if not rundir.is_disk_full(err):
+            raise
+        # Every file is written atomically, so what was there before is whole: say which checkpoint that is.
+        kept = (f"the checkpoint saved before (step {job.saved_step}) is intact" if job.saved_step is not None
+                else "no checkpoint had been saved")
+        where = err.filename or run_dir
+        raise rundir.RunDirFull(f"cannot write in {where}: {err.strerror or err} (free some space and resume "
+                                f"with resume=true hydra.run.dir={run_dir}); {kept}") from None
+    finally:
+        lock.release()  # the next job of a sweep in this process may be handed the same folder
+
+
+def _train_claimed(job: "Job", cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.device,
+                   listeners: Sequence[Any], on_claim: Callable[[Path], None] | None, swept: Sequence[str] | None,
+                   overrides: Sequence[str]) -> dict:
+    """run_training once the directory is this process's: write, train, finish."""
     if on_claim is not None:
         on_claim(run_dir)
+    rundir.record_start(run_dir, mask_secrets(list(overrides)), job.start_step, cfg["max_steps"])
     train_xy = (data.train.X.to(device), data.train.Y.to(device))
     val_xy = (data.val.X.to(device), data.val.Y.to(device))
     metrics = _start_metrics(job)
@@ -160,7 +190,10 @@ def run_training(
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
             result = TrainResult("failed", metrics["steps"], 0.0, error=f"{type(err).__name__}: {err}")
-            _finish(metrics, result, run_dir, tracker)
+            try:
+                _finish(metrics, result, run_dir, tracker)
+            except OSError:  # a full disk may refuse this too: the crash itself is what to tell
+                pass
             raise
     result.extra.update(speed_report(job.model))  # fast path: compile_seconds
     metrics = _finish(metrics, result, run_dir, tracker)
@@ -177,6 +210,8 @@ def _build_job(cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.
     source = _resume_source(cfg, run_dir)
     if source is not None:
         job.start_step, job.tracker_state = _restore(source, job)
+        if source.resolve() == (run_dir / rundir.CHECKPOINT_NAME).resolve():
+            job.saved_step = job.start_step
     model.to(device)
     job.model = wrap_amp(model, cfg.get("amp"), device)  # amp=bf16: autocast forward
     return job

@@ -22,6 +22,7 @@ from typing import Any, Callable, Protocol, Sequence
 import torch
 from torch import nn
 
+from wavenet_harness import interrupts
 from wavenet_harness.data import WindowBatches
 from wavenet_harness.training.optim import Schedule, is_plain_sgd, unwrapped_step
 from wavenet_harness.training.evaluation import EvalSplit, evaluate, evaluate_split  # noqa: F401 (evaluate: re-exported)
@@ -134,17 +135,20 @@ class StopRequest:
 
 @contextlib.contextmanager
 def stop_signals_as_flag():
-    """Turn Ctrl-C, SIGTERM, SIGUSR1 and SIGUSR2 into a flag checked between steps, so no
-    step is left half done and the run can save a checkpoint before it stops."""
+    """Turn Ctrl-C, SIGTERM, SIGUSR1 and SIGUSR2 into a flag checked between steps (and
+    between chunks of an evaluation or of sampling: interrupts.check), so no step is left
+    half done and the run can save a checkpoint before it stops."""
     requested = StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield requested
         return
     for signum in STOP_SIGNALS:
         requested.previous[signum] = signal.signal(signum, requested.set)
+    interrupts.watch(requested.is_set)  # evaluation and sampling check it too
     try:
         yield requested
     finally:
+        interrupts.watch(None)
         for signum, handler in requested.previous.items():
             signal.signal(signum, handler)
 
@@ -233,6 +237,20 @@ def train(
             status, error = steps.run(batches, val_split, interrupt_requested)
         except StopTraining as stop:
             status, error = stop.status, (str(stop) if str(stop) != stop.status else None)
+        if status == "ok":
+            # The checkpoint first: a stop signal during the final scoring (which may take
+            # long) ends the run as interrupted, and its resume only scores it.
+            if save_checkpoint:
+                save_checkpoint(steps.step)
+            try:
+                val_loss = steps.evaluate(val_split)
+                _report_eval(listeners, steps.step, val_loss)
+                train_loss = steps.evaluate(EvalSplit.of(*train_data))
+            except interrupts.Interrupted:
+                status = "interrupted"
+                error = f"interrupted by {interrupt_requested.name} while scoring step {steps.step}"
+            else:
+                return steps.result("ok", time.perf_counter() - started, train_loss=train_loss, val_loss=val_loss)
         if status == "interrupted":
             stopped = steps.result(status, time.perf_counter() - started, error=error)
             stopped.extra["signal"] = interrupt_requested.name
@@ -242,17 +260,12 @@ def train(
             # A pruned run stopped on its own and its model is sound: its whole-split train
             # loss at that step sits beside its last val loss (HParams draws a job only
             # when it has every metric it shows).
-            train_loss = steps.evaluate(EvalSplit.of(*train_data))
+            try:
+                train_loss = steps.evaluate(EvalSplit.of(*train_data))
+            except interrupts.Interrupted:  # stopped while scoring: still pruned, without it
+                train_loss = None
             return steps.result(status, time.perf_counter() - started, train_loss=train_loss, error=error)
-        if status != "ok":
-            return steps.result(status, time.perf_counter() - started, error=error)
-        # Still inside: a stop signal now lets the finished run save and score itself.
-        if save_checkpoint:
-            save_checkpoint(steps.step)
-        val_loss = steps.evaluate(val_split)
-        _report_eval(listeners, steps.step, val_loss)
-        train_loss = steps.evaluate(EvalSplit.of(*train_data))
-        return steps.result("ok", time.perf_counter() - started, train_loss=train_loss, val_loss=val_loss)
+        return steps.result(status, time.perf_counter() - started, error=error)
 
 
 class _Steps:
@@ -294,7 +307,10 @@ class _Steps:
                 if diverged:
                     return "diverged", diverged
             if evaluating:
-                _report_eval(self.listeners, step, self.evaluate(val_split))
+                try:
+                    _report_eval(self.listeners, step, self.evaluate(val_split))
+                except interrupts.Interrupted:  # mid-evaluation or mid-sampling: save the step reached
+                    continue  # the check at the top of the loop saves and returns
             if self.save_checkpoint and settings.checkpoint_interval and step % settings.checkpoint_interval == 0:
                 if not at_end:
                     self.save_checkpoint(step)
