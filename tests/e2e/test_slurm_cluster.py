@@ -359,7 +359,8 @@ def test_sbatch_without_a_cluster_to_talk_to_is_one_line(slurm, tmp_path, tiny_w
     # as on a laptop with slurm-client, or a login node's shell that lost its SLURM_CONF.
     env = {k: v for k, v in os.environ.items() if k != "SLURM_CONF"}
     env.update(HYDRA_FULL_ERROR="0")
-    assert not Path("/etc/slurm/slurm.conf").exists(), "this machine has a cluster of its own"
+    if Path("/etc/slurm/slurm.conf").exists():
+        pytest.skip("this machine has a SLURM configuration of its own for sbatch to find")
     done = subprocess.run(["wavenet-train", "--multirun", *TINY_OVERRIDES, *ON_SLURM, f"data.path={tiny_words_file}",
                            f"hydra.sweep.dir={tmp_path / 'sweep'}", "lr=0.1"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=TIMEOUT_S)
