@@ -21,7 +21,7 @@ The pictures go to --out (default runs/screenshots/), never over existing files 
     python scripts/dashboard_screenshots.py --sweep-dir runs/lr_demo --out docs/img --overwrite   # retake the docs' pictures
 
 Needs Chromium, its driver and Selenium; the browser only ever talks to the local TensorBoard:
-    apt-get install -y chromium chromium-driver && pip install selenium
+    apt-get install -y chromium chromium-driver && pip install -e ".[screenshots]"
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def open_browser():
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        raise ScreenshotError("Selenium is not installed: pip install selenium") from None
+        raise ScreenshotError('Selenium is not installed: pip install -e ".[screenshots]"') from None
     browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
     driver = shutil.which("chromedriver")
     if not browser or not driver:

@@ -1,16 +1,19 @@
-"""Shared fixtures: the real names.txt, tiny made-up words, and `cli`, the one CLI runner.
+"""Shared fixtures: the real names.txt, tiny made-up words, `cli`, the one CLI runner, and `slurm`,
+a one-node SLURM cluster for the session (tests/slurm_cluster.py).
 
 Helpers the tests import live in helpers.py (on pytest's pythonpath), not here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 import pytest
 
 from helpers import REPO, CliRunner, make_run, numbers, write_tiny_words
+from slurm_cluster import SlurmCluster, SlurmUnavailable, slurm_cluster
 
 
 def _names_path() -> Path | None:
@@ -54,3 +57,21 @@ def sweep(tmp_path) -> Path:
     make_run(tmp_path, "10", [*common, "n_hidden=8", "lr=0.05"], **numbers(2.40))
     make_run(tmp_path, "11", [*common, "n_hidden=8", "lr=0.05"])  # started, no metrics.json yet
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """A real one-node SLURM cluster (slurmctld, slurmd, munged) for the whole session.
+
+    Debian's packages are installed when missing. Where that cannot be done (not root, no
+    apt-get) the tests that need it are skipped with the reason; under CI (CI set) they fail.
+    """
+    stack = contextlib.ExitStack()
+    try:
+        cluster: SlurmCluster = stack.enter_context(slurm_cluster())
+    except SlurmUnavailable as why:
+        if os.environ.get("CI"):
+            pytest.fail(f"no SLURM cluster in CI: {why}")
+        pytest.skip(str(why))
+    with stack:
+        yield cluster

@@ -8,7 +8,11 @@ a core install without the extra never imports it.
 
 from __future__ import annotations
 
+import sys
+
 from hydra.experimental.callback import Callback
+
+from wavenet_harness.sweeps.slurm_jobs import check_password_reachable
 
 LAUNCHER_TARGET = "hydra_plugins.wavenet_slurm_launcher._launcher.RequeueingSlurmLauncher"
 
@@ -25,8 +29,14 @@ def register() -> None:
 
 class RegisterWhenChosen(Callback):
     """Hydra callback (conf/train.yaml hydra.callbacks): registers the launcher when a multirun
-    chose it, before Hydra instantiates the sweeper and its launcher."""
+    chose it, before Hydra instantiates the sweeper and its launcher. A study database the
+    jobs could not log in to is refused here, before the sweep touches it."""
 
     def on_multirun_start(self, config, **kwargs) -> None:
-        if config.hydra.launcher.get("_target_") == LAUNCHER_TARGET:
-            register()
+        if config.hydra.launcher.get("_target_") != LAUNCHER_TARGET:
+            return
+        unreachable = check_password_reachable(config.hydra.sweeper.get("storage"))
+        if unreachable:
+            print(f"wavenet-train: error: {unreachable}", file=sys.stderr)
+            sys.exit(2)  # SystemExit passes through Hydra's callback guard on purpose
+        register()

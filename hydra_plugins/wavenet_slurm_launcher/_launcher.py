@@ -8,18 +8,38 @@ from step 0 in a folder that already holds the job's run. Here the job comes bac
 arrived (train.py stops after the current step, saves, then hands the signal on to
 submitit), bit for bit.
 
-Also: a machine without SLURM gets one line instead of submitit's traceback.
+Also, for a sweep on a real cluster:
+  - the jobs are followed with squeue and their result files (wavenet_harness/sweeps/
+    slurm_jobs.py), so a job that ended without a result (killed for memory, a lost node,
+    cancelled before it started) is one failed job of the sweep, even where SLURM keeps no
+    accounting, and a job that may never start is named while the sweep waits;
+  - sbatch never sees PGPASSWORD: slurmctld would store it with each job;
+  - a machine without SLURM, an sbatch that refuses the jobs, or Ctrl-C while waiting gets
+    one line instead of submitit's traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import math
 import os
 import shutil
 import sys
+from pathlib import Path
 from typing import Any, List, Sequence
 
-from hydra.core.utils import JobReturn
+from hydra.core.singleton import Singleton
+from hydra.core.utils import JobReturn, JobStatus, filter_overrides
+from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
+from omegaconf import OmegaConf, open_dict
+
+from wavenet_harness.sweeps import slurm_jobs
+from wavenet_harness.sweeps.launch import record_failure
+
+log = logging.getLogger(__name__)
 
 
 def resumed_overrides(overrides: List[str]) -> List[str]:
@@ -43,12 +63,82 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         return submitit.helpers.DelayedSubmission(self, resumed_overrides(list(sweep_overrides)), *args, **kwargs)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        """Submit the jobs as one array, then wait for each to end (Hydra's launcher, with
+        the waiting and the submission's environment of wavenet_harness/sweeps/slurm_jobs.py)."""
         if shutil.which("sbatch") is None:
-            print(
-                "wavenet-train: error: hydra/launcher=slurm needs a SLURM cluster (no sbatch on this machine); "
-                "use hydra/launcher=parallel here",
-                file=sys.stderr,
-            )
-            sys.exit(2)
-        return super().launch(job_overrides, initial_job_idx)
+            self._refuse("hydra/launcher=slurm needs a SLURM cluster (no sbatch on this machine); "
+                         "use hydra/launcher=parallel here")
+        assert self.config is not None
+        executor = self._executor()
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        if "mode" in self.config.hydra.sweep:  # as Hydra's launcher does
+            os.chmod(sweep_dir, mode=int(str(self.config.hydra.sweep.mode), 8))
+        job_params = []
+        for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
+            log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
+            job_params.append((list(overrides), "hydra.sweep.dir", idx, f"job_id_for_{idx}", Singleton.get_state()))
 
+        # sbatch passes its environment to slurmctld, which stores it: no password in it.
+        # submitit prints sbatch's complaints itself before raising; they become one line here.
+        complaints = io.StringIO()
+        try:
+            with slurm_jobs.password_kept_from_sbatch(), contextlib.redirect_stderr(complaints):
+                jobs = executor.map_array(self, *zip(*job_params))
+        except Exception as err:
+            said = " ".join((str(err) or complaints.getvalue()).split())
+            self._refuse(f"sbatch refused the sweep's jobs: {said[:400]}")
+        print(f"SLURM job {jobs[0].job_id.split('_')[0]}: {len(jobs)} job(s) of the sweep submitted; logs in "
+              f"{jobs[0].paths.folder.parent}", flush=True)
+        try:
+            results = slurm_jobs.wait_for_jobs(jobs)
+        except KeyboardInterrupt:  # the jobs are SLURM's now: say how to stop them, if that was meant
+            ids = " ".join(sorted({job.job_id.split("_")[0] for job in jobs}))
+            print(f"wavenet-train: error: interrupted while waiting; the sweep's SLURM jobs keep running "
+                  f"(scancel {ids} stops them, each saving its checkpoint)", file=sys.stderr)
+            sys.exit(130)
+        return [self._job_return(result, overrides, idx)
+                for idx, (result, overrides) in enumerate(zip(results, job_overrides), start=initial_job_idx)]
+
+    def _executor(self) -> Any:
+        """submitit's SLURM executor with this launcher's settings (as Hydra's launcher builds it)."""
+        import submitit
+
+        init_keys = {"max_num_timeout", "submitit_folder"}
+        executor = submitit.AutoExecutor(cluster="slurm", folder=self.params["submitit_folder"],
+                                         slurm_max_num_timeout=self.params["max_num_timeout"])
+        base = set(OmegaConf.structured(BaseQueueConf).keys())
+        executor.update_parameters(**{k if k in base else f"slurm_{k}": v
+                                      for k, v in self.params.items() if k not in init_keys})
+        return executor
+
+    def _job_return(self, result: Any, overrides: Sequence[str], idx: int) -> JobReturn:
+        """A job's JobReturn. One that ended without a result, or raised outside the training
+        task (which records its own failures), is written to its folder as failed and returns
+        NaN, as a failed job of any launcher does: the sweep goes on and its summary tells."""
+        error: BaseException = result if isinstance(result, BaseException) else None
+        if error is None:
+            try:
+                return result.results()[0]
+            except Exception as err:  # submitit's error holds the job's whole log: keep its last line
+                lines = [line for line in str(err).splitlines() if line.strip()]
+                error = RuntimeError(f"SLURM job {result.job_id} raised: {lines[-1].strip() if lines else err!r}; "
+                                     f"its log: {result.paths.stderr}")
+        run_dir = self._run_dir(overrides, idx)
+        if run_dir is not None:
+            record_failure(run_dir, error, user_error=True)
+        return JobReturn(overrides=list(overrides), status=JobStatus.COMPLETED, _return_value=math.nan)
+
+    def _run_dir(self, overrides: Sequence[str], idx: int) -> Path | None:
+        try:
+            sweep_config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+            with open_dict(sweep_config.hydra.job):
+                sweep_config.hydra.job.num = idx
+            return Path(str(sweep_config.hydra.sweep.dir)) / str(sweep_config.hydra.sweep.subdir)
+        except Exception:  # where it would have run is unknowable: the summary line still tells
+            return None
+
+    @staticmethod
+    def _refuse(message: str) -> None:
+        print(f"wavenet-train: error: {message}", file=sys.stderr)
+        sys.exit(2)

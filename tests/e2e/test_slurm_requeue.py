@@ -1,12 +1,14 @@
 """hydra/launcher=slurm: a preempted or timed-out job is requeued and continues bit for bit.
 
-No SLURM here, so the test plays SLURM's part: it installs submitit's own signal handler
+Without a cluster, the test plays SLURM's part: it installs submitit's own signal handler
 (submitit.core.job_environment.SignalHandler, as a submitit job process does) with an
 environment whose `_requeue` only records the call, starts a tiny training job, and
 sends the job SIGUSR2 mid-run, as SLURM does before a time limit or on preemption.
 The job must finish its step, write its checkpoint and metrics, then let submitit
 requeue it as `resume=true`; running what submitit stored must continue to the very
-weights of an uninterrupted run. Untested here: sbatch/scontrol themselves.
+weights of an uninterrupted run. This pins the signal's timing step by step; the same
+path through sbatch, slurmd's signal and `scontrol requeue` on a real one-node cluster is
+tests/e2e/test_slurm_cluster.py.
 """
 
 from __future__ import annotations
