@@ -14,7 +14,9 @@ they finished. Its val is the best recipe found so far:
     earlier evaluation is not what a shorter run would end at);
   - --anytime-search: a trial's best val loss at any evaluation, pruned trials too (for
     the _long searches: a constant lr and averaged weights make that step a recipe);
-  - --then: the run's final val loss.
+  - --then: the run's final val loss;
+  - --spent LABEL=MINUTES:VAL_LOSS: a result known only as numbers (a search or run whose
+    files are gone, e.g. docs/tuning.md's 66.3 CPU-minutes to 1.9636), in order with --then.
 It prints each way's points and writes one step plot. Run time is metrics.json's seconds,
 so it depends on the load the searches ran under: compare ways run alike. Needs
 matplotlib for the image (pip install -e ".[plots]").
@@ -48,6 +50,18 @@ def labelled(text: str) -> tuple[str, Path]:
     if not sep or not label or not path:
         raise argparse.ArgumentTypeError(f"expected LABEL=PATH, got {text!r}")
     return label, Path(path)
+
+
+def _spent(text: str) -> tuple[str, Spend]:
+    label, sep, numbers = text.rpartition("=")
+    minutes, colon, val = numbers.partition(":")
+    try:
+        if not (sep and label and colon):
+            raise ValueError
+        spend = Spend(float(minutes), float(val), f"{minutes} CPU-minutes recorded")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LABEL=CPU_MINUTES:VAL_LOSS, got {text!r}") from None
+    return label, spend
 
 
 def _reference(text: str) -> tuple[str, float]:
@@ -141,15 +155,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="a search whose trials count by their final val loss")
     parser.add_argument("--anytime-search", action="append", type=labelled, default=[], metavar="LABEL=SWEEP_DIR",
                         help="a search whose trials count by their best val at any evaluation (the _long searches)")
-    parser.add_argument("--then", action="append", type=labelled, default=[], metavar="LABEL=RUN_DIR",
+    parser.add_argument("--then", action="append", type=labelled, dest="after", default=[], metavar="LABEL=RUN_DIR",
                         help="a run made after LABEL's searches (a lengthened recipe), in order")
+    parser.add_argument("--spent", action="append", type=_spent, dest="after", metavar="LABEL=CPU_MINUTES:VAL_LOSS",
+                        help="a result known as numbers: these CPU-minutes more gave this val, in order with --then")
     parser.add_argument("--reference", action="append", type=_reference, default=[], metavar="[LABEL=]VAL_LOSS",
                         help="a horizontal line at this val loss (e.g. target=1.915)")
     parser.add_argument("--out", type=Path, default=None, help="the image to write (.png, .svg or .pdf)")
     with one_line_errors(parser.prog):
         args = parser.parse_args(argv)
-        if not args.search and not args.anytime_search:
-            raise UsageError("give at least one --search or --anytime-search LABEL=SWEEP_DIR")
+        if not args.search and not args.anytime_search and not args.after:
+            raise UsageError("give at least one --search, --anytime-search, --then or --spent")
         if args.out is not None:
             if args.out.suffix.lower() not in IMAGE_SUFFIXES:
                 raise UsageError(f"--out {args.out}: give a {', '.join(IMAGE_SUFFIXES)} file name")
@@ -160,10 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         for anytime, searches in ((False, args.search), (True, args.anytime_search)):
             for label, sweep_dir in searches:
                 spends.setdefault(label, []).extend(search_spends(sweep_dir, anytime))
-        for label, run_dir in args.then:
-            if label not in spends:
-                raise UsageError(f"--then {label}=...: no search has the label {label!r}")
-            spends[label].append(run_spend(run_dir))
+        for label, after in args.after:
+            spend = after if isinstance(after, Spend) else run_spend(after)
+            spends.setdefault(label, []).append(spend)
         ways = {label: best_so_far(items) for label, items in spends.items()}
     for label, points in ways.items():
         total = sum(s.minutes for s in spends[label])
