@@ -31,10 +31,8 @@ from pathlib import Path
 
 from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
 from wavenet_harness.extras import has_extra, install_command
-from wavenet_harness.tracking.rundir import JOURNAL_NAME, check_output_path, read_metrics, write_atomic
-
-IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
-
+from wavenet_harness.tracking.figures import draw, image_path, labelled_path, reference_line
+from wavenet_harness.tracking.rundir import JOURNAL_NAME, read_metrics
 
 @dataclass
 class Spend:
@@ -43,13 +41,6 @@ class Spend:
     minutes: float
     val_loss: float | None
     what: str
-
-
-def labelled(text: str) -> tuple[str, Path]:
-    label, sep, path = text.rpartition("=")
-    if not sep or not label or not path:
-        raise argparse.ArgumentTypeError(f"expected LABEL=PATH, got {text!r}")
-    return label, Path(path)
 
 
 def _spent(text: str) -> tuple[str, Spend]:
@@ -62,14 +53,6 @@ def _spent(text: str) -> tuple[str, Spend]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected LABEL=CPU_MINUTES:VAL_LOSS, got {text!r}") from None
     return label, spend
-
-
-def _reference(text: str) -> tuple[str, float]:
-    label, sep, value = text.rpartition("=")
-    try:
-        return (label if sep else f"val {value}"), float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected [LABEL=]VAL_LOSS, got {text!r}") from None
 
 
 def _run_seconds(trial, sweep_dir: Path) -> float:
@@ -127,39 +110,28 @@ def best_so_far(spends: list[Spend]) -> list[tuple[float, float, str]]:
 
 
 def plot(ways: dict[str, list[tuple[float, float, str]]], out: Path, references: list[tuple[str, float]]) -> None:
-    import matplotlib
+    def fill(ax) -> None:
+        for colour, (label, points) in enumerate(ways.items()):
+            ax.step([m for m, _, _ in points], [v for _, v, _ in points], where="post", color=f"C{colour}",
+                    marker=".", label=label)
+        ax.set_xlabel("CPU-minutes spent (trials and runs, one thread each)")
+        ax.set_ylabel("best val loss so far (whole val split)")
+        ax.set_title("best recipe found against the CPU-minutes it took")
 
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
-    for colour, (label, points) in enumerate(ways.items()):
-        ax.step([m for m, _, _ in points], [v for _, v, _ in points], where="post", color=f"C{colour}",
-                marker=".", label=label)
-    for i, (label, value) in enumerate(references):
-        ax.axhline(value, color="grey", linestyle=["--", ":", "-."][i % 3], linewidth=1, label=f"{label} ({value})")
-    ax.set_xlabel("CPU-minutes spent (trials and runs, one thread each)")
-    ax.set_ylabel("best val loss so far (whole val split)")
-    ax.set_title("best recipe found against the CPU-minutes it took")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, lambda f: fig.savefig(f, format=out.suffix[1:]), binary=True)
-    plt.close(fig)
+    draw(out, fill, references)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineArgumentParser(prog="plot_search_budget", description=__doc__.splitlines()[0])
-    parser.add_argument("--search", action="append", type=labelled, default=[], metavar="LABEL=SWEEP_DIR",
+    parser.add_argument("--search", action="append", type=labelled_path(), default=[], metavar="LABEL=SWEEP_DIR",
                         help="a search whose trials count by their final val loss")
-    parser.add_argument("--anytime-search", action="append", type=labelled, default=[], metavar="LABEL=SWEEP_DIR",
+    parser.add_argument("--anytime-search", action="append", type=labelled_path(), default=[], metavar="LABEL=SWEEP_DIR",
                         help="a search whose trials count by their best val at any evaluation (the _long searches)")
-    parser.add_argument("--then", action="append", type=labelled, dest="after", default=[], metavar="LABEL=RUN_DIR",
+    parser.add_argument("--then", action="append", type=labelled_path(), dest="after", default=[], metavar="LABEL=RUN_DIR",
                         help="a run made after LABEL's searches (a lengthened recipe), in order")
     parser.add_argument("--spent", action="append", type=_spent, dest="after", metavar="LABEL=CPU_MINUTES:VAL_LOSS",
                         help="a result known as numbers: these CPU-minutes more gave this val, in order with --then")
-    parser.add_argument("--reference", action="append", type=_reference, default=[], metavar="[LABEL=]VAL_LOSS",
+    parser.add_argument("--reference", action="append", type=reference_line, default=[], metavar="[LABEL=]VAL_LOSS",
                         help="a horizontal line at this val loss (e.g. target=1.915)")
     parser.add_argument("--out", type=Path, default=None, help="the image to write (.png, .svg or .pdf)")
     with one_line_errors(parser.prog):
@@ -167,9 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.search and not args.anytime_search and not args.after:
             raise UsageError("give at least one --search, --anytime-search, --then or --spent")
         if args.out is not None:
-            if args.out.suffix.lower() not in IMAGE_SUFFIXES:
-                raise UsageError(f"--out {args.out}: give a {', '.join(IMAGE_SUFFIXES)} file name")
-            check_output_path(args.out, IMAGE_SUFFIXES, "--out")
+            args.out = image_path(args.out)
             if not has_extra("plots"):
                 raise UsageError(f"plotting needs matplotlib: {install_command('plots')}")
         spends: dict[str, list[Spend]] = {}

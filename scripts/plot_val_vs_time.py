@@ -16,7 +16,6 @@ Needs matplotlib: pip install -e ".[plots]".
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -24,80 +23,39 @@ from pathlib import Path
 from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
 from wavenet_harness.extras import has_extra, install_command
 from wavenet_harness.tracking.curves import CurveError, val_curve
-from wavenet_harness.tracking.rundir import check_output_path, write_atomic
-
-
-def parse_run(text: str) -> tuple[str, Path]:
-    label, sep, run_dir = text.partition("=")
-    if not sep or not label or not run_dir:
-        raise argparse.ArgumentTypeError(f"expected LABEL=RUN_DIR, got {text!r}")
-    return label, Path(run_dir)
-
-
-def parse_reference(text: str) -> tuple[str, float]:
-    label, sep, value = text.rpartition("=")
-    try:
-        return (label if sep else f"val {value}"), float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected [LABEL=]VAL_LOSS, got {text!r}") from None
+from wavenet_harness.tracking.figures import draw, image_path, labelled_path, reference_line
 
 
 def plot(curves: dict[str, list[list]], out: Path, references: list[tuple[str, float]], title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
     lowest = min(p.val_loss for runs in curves.values() for run in runs for p in run)
-    for colour, (label, runs) in enumerate(curves.items()):
-        for i, run in enumerate(runs):
-            ax.plot([p.minutes for p in run], [p.val_loss for p in run], color=f"C{colour}", marker=".",
-                    linewidth=1.2, alpha=0.85, label=label if i == 0 else None)
-    styles = ["--", ":", "-."]
-    for i, (label, value) in enumerate(references):
-        ax.axhline(value, color="grey", linestyle=styles[i % len(styles)], linewidth=1, label=f"{label} ({value})")
     highest_reference = max((value for _, value in references), default=lowest)
-    ax.set_ylim(min(lowest, *(v for _, v in references)) - 0.01, max(lowest + 0.25, highest_reference + 0.08))
-    ax.set_xlabel("minutes of training (evaluations included)")
-    ax.set_ylabel("val loss (whole val split)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Through a temporary file: an interrupted plot never leaves half an image.
-    write_atomic(out, lambda f: fig.savefig(f, format=out.suffix[1:]), binary=True)
-    plt.close(fig)
 
+    def fill(ax) -> None:
+        for colour, (label, runs) in enumerate(curves.items()):
+            for i, run in enumerate(runs):
+                ax.plot([p.minutes for p in run], [p.val_loss for p in run], color=f"C{colour}", marker=".",
+                        linewidth=1.2, alpha=0.85, label=label if i == 0 else None)
+        ax.set_ylim(min(lowest, *(v for _, v in references)) - 0.01, max(lowest + 0.25, highest_reference + 0.08))
+        ax.set_xlabel("minutes of training (evaluations included)")
+        ax.set_ylabel("val loss (whole val split)")
+        ax.set_title(title)
 
-IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
-
-
-def output_path(out: Path) -> Path:
-    """The file --out names: a name without a suffix gets .png (and is told so, exactly);
-    another suffix, a path among a run's files or over another kind of file is refused."""
-    if not out.suffix:
-        out = out.with_name(out.name + ".png")
-    if out.suffix.lower() not in IMAGE_SUFFIXES:
-        raise UsageError(f"--out {out}: give a {', '.join(IMAGE_SUFFIXES)} file name")
-    check_output_path(out, IMAGE_SUFFIXES, "--out")  # RunDirError: one line, like UsageError
-    return out
+    draw(out, fill, references)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineArgumentParser(prog="plot_val_vs_time", description=__doc__.splitlines()[0])
-    parser.add_argument("--run", action="append", type=parse_run, required=True, metavar="LABEL=RUN_DIR",
+    parser.add_argument("--run", action="append", type=labelled_path("RUN_DIR"), required=True, metavar="LABEL=RUN_DIR",
                         help="a run to plot; repeat it, one per run (seeds share a label)")
     parser.add_argument("--out", type=Path, default=Path("docs/img/val_vs_time.png"), 
                         help="the image to write (.png, .svg or .pdf; no suffix: .png)")
-    parser.add_argument("--reference", action="append", type=parse_reference, metavar="[LABEL=]VAL_LOSS",
+    parser.add_argument("--reference", action="append", type=reference_line, metavar="[LABEL=]VAL_LOSS",
                         help="a horizontal line at this val loss, e.g. for a result without its runs; "
                              "repeat it for more (default: lecture=1.993)")
     parser.add_argument("--title", default="val loss against training time")
     with one_line_errors(parser.prog):
         args = parser.parse_args(argv)
-        args.out = output_path(args.out)
+        args.out = image_path(args.out, default_suffix=".png")  # --out runs: writes runs.png, says so
         if not has_extra("plots"):
             raise UsageError(f"plotting needs matplotlib: {install_command('plots')}")
         curves: dict[str, list[list]] = defaultdict(list)
