@@ -67,7 +67,6 @@ METRICS_NAME = "metrics.json"
 CHECKPOINT_NAME = "checkpoint.pt"
 TENSORBOARD_DIR = "tb"
 TRACEBACK_NAME = "traceback.txt"
-LOG_NAME = "cli.log"
 JOURNAL_NAME = "optuna.journal"
 STARTS_NAME = "starts.json"  # every start of the run: its overrides, the step it began at, its max_steps
 SWEEP_CONFIG_NAME = "multirun.yaml"  # Hydra's: the sweep's config and command-line overrides

@@ -1,4 +1,4 @@
-"""Run outputs that only listen to the trainer: TensorBoard events and metrics.json.
+"""TensorBoard events: the listener that writes a run's curves, samples and HParams session.
 
 TensorBoard tags are a contract other tools read; their names sort so that the loss
 curves come first in TensorBoard's Time Series:
