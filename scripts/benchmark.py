@@ -7,7 +7,7 @@
     python scripts/benchmark.py --eval-share  # evaluation's share of each word family's runs
 
 Fair by construction:
-- The reference is the notebook's loop (wavenet_harness/reference.py) at its fastest
+- The reference is the notebook's loop (wavenet_harness/models/reference.py) at its fastest
   thread count on this machine: it is timed at 1 thread and at every core, and the
   faster one is used for everything after.
 - Every harness path is run end to end through the real CLI in a subprocess
@@ -102,14 +102,14 @@ def _rss_mb() -> float:
 
 
 def _load_data(block_size: int = 8):
-    from wavenet_harness.data import build_dataset, ensure_names_file, read_words
+    from wavenet_harness.base.data import build_dataset, ensure_names_file, read_words
 
     return build_dataset(read_words(ensure_names_file(DATA)), block_size)
 
 
 def _notebook_rate(data, steps: int, n_hidden: int = 128, batch: int = 32) -> float:
     """steps/s of the notebook's loop (its own model), after a short warm-up."""
-    from wavenet_harness import reference as nb
+    from wavenet_harness.models import reference as nb
 
     model = nb.notebook_hier(data.vocab.size, n_hidden=n_hidden)
     nb.notebook_train(model, data.train.X, data.train.Y, 3, batch)
@@ -122,7 +122,7 @@ def worker_notebook(threads: int, steps: int, end_to_end: bool) -> dict:
     """The notebook: its loop's steps/s, or (end_to_end) its loop plus its final split losses."""
     import torch
 
-    from wavenet_harness import reference as nb
+    from wavenet_harness.models import reference as nb
 
     torch.set_num_threads(threads)
     data = _load_data()
@@ -159,7 +159,7 @@ def _path_setup(path: str, data, n_hidden: int | None = None, batch: int = 32):
     """The model, optimizer and batches a path's `wavenet-train` run builds (n_hidden: the config's unless given)."""
     import torch
 
-    from wavenet_harness.config import compose_config
+    from wavenet_harness.adapter.config import compose_config
     from wavenet_harness.models import batches_from_config, build_model_from_config
     from wavenet_harness.training.optim import build_optimizer_from_config
 

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from wavenet_harness.tracking.rundir import read_metrics, sweep_job_dirs
+from wavenet_harness.base.records import read_metrics, sweep_job_dirs
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -26,7 +26,7 @@ import statistics
 
 import optuna
 
-from wavenet_harness.config import compose_config
+from wavenet_harness.adapter.config import compose_config
 from wavenet_harness.sweeps.study import build_pruner
 
 

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
-from wavenet_harness.extras import has_extra, install_command
+from wavenet_harness.base.extras import has_extra, install_command
 from wavenet_harness.tracking.figures import draw, image_path, labelled_path, reference_line
-from wavenet_harness.tracking.rundir import JOURNAL_NAME, read_metrics
+from wavenet_harness.base.records import JOURNAL_NAME, read_metrics
 
 @dataclass
 class Spend:

@@ -21,8 +21,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
-from wavenet_harness.extras import has_extra, install_command
-from wavenet_harness.tracking.curves import CurveError, val_curve
+from wavenet_harness.base.extras import has_extra, install_command
+from wavenet_harness.tracking.curves import RunDirError, val_curve
 from wavenet_harness.tracking.figures import draw, image_path, labelled_path, reference_line
 
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, run_dir in args.run:
             try:
                 curves[label].append(val_curve(run_dir))
-            except CurveError as err:
+            except RunDirError as err:
                 raise UsageError(str(err)) from None
     plot(curves, args.out, args.reference or [("lecture", 1.993)], args.title)
     for label, runs in curves.items():

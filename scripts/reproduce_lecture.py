@@ -18,7 +18,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from wavenet_harness.tracking.rundir import find_run_dirs, read_metrics, read_overrides
+from wavenet_harness.base.records import find_run_dirs, read_metrics, read_overrides
 
 # experiment preset -> (description, params, lecture train, lecture val)
 LECTURE_LOG = {

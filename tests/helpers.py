@@ -53,7 +53,7 @@ def write_tiny_words(folder: Path) -> Path:
 
 def compose(*overrides: str) -> dict:
     """The plain config `wavenet-train <overrides>` would run."""
-    from wavenet_harness.config import compose_config
+    from wavenet_harness.adapter.config import compose_config
 
     return compose_config(list(overrides))
 

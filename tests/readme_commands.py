@@ -165,7 +165,7 @@ def uses_warmup(args: list[str]) -> bool:
     fixed = [a for a in args if _is_override(a) and "," not in a and not a.lstrip("+~").startswith("hydra")]
     if not any(a.startswith(SCHEDULE_SETTERS) for a in fixed):
         return False
-    from wavenet_harness.config import compose_config
+    from wavenet_harness.adapter.config import compose_config
 
     schedule = compose_config(fixed)["schedule"]
     return schedule["name"] == "cosine" or bool(schedule.get("warmup_steps"))

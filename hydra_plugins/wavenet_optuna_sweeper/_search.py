@@ -19,7 +19,6 @@ import math
 import os
 import random
 import socket
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -34,12 +33,13 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from wavenet_harness.passwords import has_password, mask_secrets, masked, remember_secrets_in
+from wavenet_harness.base.errors import ConfigError, exit_with_error
+from wavenet_harness.base.passwords import has_password, mask_secrets, masked, remember_secrets_in
+from wavenet_harness.base.records import JOURNAL_NAME, load_run, mark_ended
 from wavenet_harness.sweeps.study import (
-    METRIC_NAME, PRUNER_ATTR, StudyConfigError, build_pruner, build_sampler, importance_caveat, open_storage, quoted,
+    METRIC_NAME, PRUNER_ATTR, build_pruner, build_sampler, importance_caveat, open_storage, quoted,
     trial_overrides, write_dashboard_note,
 )
-from wavenet_harness.tracking.rundir import JOURNAL_NAME, METRICS_NAME, read_metrics, write_json_atomic
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -52,7 +52,7 @@ def build_distributions(params: dict[str, Any]) -> dict[str, BaseDistribution]:
         if isinstance(spec, (list, tuple)):
             spec = {"type": "categorical", "choices": list(spec)}
         if not isinstance(spec, dict):
-            raise StudyConfigError(f"{where}={spec!r} is not allowed: give {{type: float|int|categorical, ...}}")
+            raise ConfigError(f"{where}={spec!r} is not allowed: give {{type: float|int|categorical, ...}}")
         kind = spec.get("type")
         try:
             if kind == "float":
@@ -66,16 +66,16 @@ def build_distributions(params: dict[str, Any]) -> dict[str, BaseDistribution]:
             elif kind == "categorical":
                 choices = spec.get("choices")
                 if not choices:
-                    raise StudyConfigError(f"{where}.choices is empty: list at least one value")
+                    raise ConfigError(f"{where}.choices is empty: list at least one value")
                 space[key] = CategoricalDistribution(list(choices))
             else:
-                raise StudyConfigError(f"{where}.type={kind!r} is not allowed: choose float, int or categorical")
+                raise ConfigError(f"{where}.type={kind!r} is not allowed: choose float, int or categorical")
         except KeyError as missing:
-            raise StudyConfigError(f"{where} needs {missing.args[0]!r} for type {kind}") from None
+            raise ConfigError(f"{where} needs {missing.args[0]!r} for type {kind}") from None
         except ValueError as err:
-            if isinstance(err, StudyConfigError):
+            if isinstance(err, ConfigError):
                 raise
-            raise StudyConfigError(f"{where} is not allowed: {err}") from None
+            raise ConfigError(f"{where} is not allowed: {err}") from None
     return space
 
 
@@ -107,14 +107,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _mark_interrupted(run_dir: Path) -> None:
-    """A killed trial's run dir still says "running"; say what happened to it."""
-    metrics = read_metrics(run_dir)
-    if metrics.get("status") == "running":
-        metrics.update(status="interrupted", error="its sweep was stopped while it ran; its parameters are asked again")
-        write_json_atomic(run_dir / METRICS_NAME, metrics)
-
-
 def counted_trials(study: optuna.Study) -> int:
     """Trials that count toward n_trials: finished or running, not waiting, not requeued."""
     total = 0
@@ -144,7 +136,7 @@ def check_journal_ends_whole(journal: Path) -> None:
     except FileNotFoundError:
         return
     if last != b"\n":
-        raise StudyConfigError(f"{journal} ends in a cut record (a process was stopped while writing it): keep a copy, "
+        raise ConfigError(f"{journal} ends in a cut record (a process was stopped while writing it): keep a copy, "
                                f"then remove its last, incomplete line (sed -i '$ d' {journal}) and run again")
 
 
@@ -165,28 +157,27 @@ class StudySearch:
     def sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
         try:
             return self._sweep(arguments)
-        except (StudyConfigError, json.JSONDecodeError) as err:
+        except (ConfigError, json.JSONDecodeError) as err:
             # Bad input (or a journal damaged while the search ran): one line and exit 2, never a traceback.
             if isinstance(err, json.JSONDecodeError):
-                err = StudyConfigError(f"the study's journal is damaged ({err}); keep a copy and remove the bad line")
-            print(masked(f"wavenet-train: error: {err}"), file=sys.stderr)
-            sys.exit(2)
+                err = ConfigError(f"the study's journal is damaged ({err}); keep a copy and remove the bad line")
+            exit_with_error(str(err))
 
     def _sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
         s = self.settings
         if int(s["n_trials"]) < 1 or int(s["n_jobs"]) < 1:
-            raise StudyConfigError("hydra.sweeper.n_trials and hydra.sweeper.n_jobs must be positive whole numbers")
+            raise ConfigError("hydra.sweeper.n_trials and hydra.sweeper.n_jobs must be positive whole numbers")
         fixed, fixed_keys = self._fixed_overrides(arguments)
         space = {k: v for k, v in build_distributions(s["params"]).items() if k not in fixed_keys}
         if not space:
-            raise StudyConfigError("the search space is empty: set hydra.sweeper.params (see conf/hparams_search/)")
+            raise ConfigError("the search space is empty: set hydra.sweeper.params (see conf/hparams_search/)")
 
         if s["storage"]:
             remember_secrets_in(s["storage"])  # masked wherever it shows up from here on
         if s["storage"] and has_password(s["storage"]):
             # Only a password typed on the command line is moved to PGPASSWORD (cli/train.py);
             # one from a config file would be written into every job's files.
-            raise StudyConfigError(
+            raise ConfigError(
                 f"hydra.sweeper.storage={masked(s['storage'])} holds a password: give the URL without it and put "
                 "the password in ~/.pgpass or PGPASSWORD (see README, Sweeps)"
             )
@@ -222,7 +213,7 @@ class StudySearch:
                 for trial in trials:  # the user's mistake, not the trial's: it must not count toward n_trials
                     trial.set_user_attr("requeued", True)
                     study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-                raise StudyConfigError(f"the trial overrides {batch[0]} do not compose: {one_line(err)}") from None
+                raise ConfigError(f"the trial overrides {batch[0]} do not compose: {one_line(err)}") from None
             try:
                 results = self.launcher.launch(batch, initial_job_idx=self.job_idx)
             except BaseException:
@@ -256,11 +247,11 @@ class StudySearch:
                     storage=storage, study_name=s["study_name"], sampler=build_sampler(s["sampler"]),
                     pruner=build_pruner(s["pruner"]), direction=s["direction"], load_if_exists=True,
                 )
-            except StudyConfigError:
+            except ConfigError:
                 raise
             except Exception as err:
                 if attempt == 2:
-                    raise StudyConfigError(f"cannot open the study in {masked(storage_name)}: {one_line(err)}") from None
+                    raise ConfigError(f"cannot open the study in {masked(storage_name)}: {one_line(err)}") from None
                 time.sleep(0.5 + random.random())
         raise AssertionError("unreachable")
 
@@ -269,7 +260,7 @@ class StudySearch:
         keys = set()
         for override in parser.parse_overrides(arguments):
             if override.is_sweep_override():
-                raise StudyConfigError(
+                raise ConfigError(
                     f"{override.input_line} is a sweep: with hydra/sweeper=wavenet_optuna put ranges in "
                     "hydra.sweeper.params, and give fixed values on the command line"
                 )
@@ -286,29 +277,32 @@ class StudySearch:
             storage.set_trial_user_attr(trial_id, "requeued", True)
             study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
             study.enqueue_trial(trial.params)
-            _mark_interrupted(sweep_dir / str(trial.number))
+            if load_run(sweep_dir / str(trial.number)).status == "running":  # killed with its sweep: say so
+                mark_ended(sweep_dir / str(trial.number), "interrupted",
+                           "its sweep was stopped while it ran; its parameters are asked again")
             print(f"trial {trial.number} was left running by a stopped sweep: marked failed, asked again", flush=True)
 
     @staticmethod
     def _tell(study: optuna.Study, trial: optuna.trial.Trial, result: JobReturn, run_dir: Path) -> str:
-        metrics = read_metrics(run_dir)
-        if metrics.get("status") == "unreadable":
-            metrics = {}
+        record = load_run(run_dir)
+        error = record.error
         if result.status == JobStatus.FAILED:
             status, value = "failed", None
-            metrics.setdefault("error", repr(result._return_value))
+            error = error or repr(result._return_value)
+        elif record.status in ("missing", "unreadable"):
+            status, value = "failed", result.return_value
         else:
-            status, value = metrics.get("status", "failed"), result.return_value
+            status, value = record.status, result.return_value
         trial.set_user_attr("status", status)
         trial.set_user_attr("run_dir", str(run_dir))
-        if metrics.get("error"):
-            trial.set_user_attr("error", str(metrics["error"])[:500])
+        if error:
+            trial.set_user_attr("error", str(error)[:500])
         if status == "ok" and isinstance(value, (int, float)) and math.isfinite(value):
             study.tell(trial, float(value))
             shown = f"val loss {value:.4f}"
         elif status == "pruned":
             study.tell(trial, state=TrialState.PRUNED)
-            shown = metrics.get("error") or "pruned"
+            shown = error or "pruned"
         elif status == "interrupted":  # not the trial's fault: does not count, asked again
             trial.set_user_attr("requeued", True)
             study.tell(trial, state=TrialState.FAIL)
@@ -316,7 +310,7 @@ class StudySearch:
             shown = "interrupted; its parameters will be asked again"
         else:
             study.tell(trial, state=TrialState.FAIL)
-            shown = metrics.get("error") or "no result"
+            shown = error or "no result"
         params = " ".join(f"{k}={override_value(v)}" for k, v in trial.params.items())
         print(f"trial {trial.number}: {status}: {shown}  [{params}]", flush=True)
         return status

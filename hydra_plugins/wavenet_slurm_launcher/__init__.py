@@ -8,10 +8,9 @@ a core install without the extra never imports it.
 
 from __future__ import annotations
 
-import sys
-
 from hydra.experimental.callback import Callback
 
+from wavenet_harness.base.errors import exit_with_error
 from wavenet_harness.sweeps.slurm_jobs import check_password_reachable
 
 LAUNCHER_TARGET = "hydra_plugins.wavenet_slurm_launcher._launcher.RequeueingSlurmLauncher"
@@ -37,6 +36,5 @@ class RegisterWhenChosen(Callback):
             return
         unreachable = check_password_reachable(config.hydra.sweeper.get("storage"))
         if unreachable:
-            print(f"wavenet-train: error: {unreachable}", file=sys.stderr)
-            sys.exit(2)  # SystemExit passes through Hydra's callback guard on purpose
+            exit_with_error(unreachable)
         register()

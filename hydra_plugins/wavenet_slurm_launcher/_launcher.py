@@ -26,7 +26,6 @@ import logging
 import math
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Any, List, Sequence
 
@@ -36,6 +35,7 @@ from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
 from omegaconf import OmegaConf, open_dict
 
+from wavenet_harness.base.errors import exit_with_error
 from wavenet_harness.sweeps import slurm_jobs
 from wavenet_harness.sweeps.launch import record_failure
 
@@ -94,9 +94,8 @@ class RequeueingSlurmLauncher(SlurmLauncher):
             results = slurm_jobs.wait_for_jobs(jobs)
         except KeyboardInterrupt:  # the jobs are SLURM's now: say how to stop them, if that was meant
             ids = " ".join(sorted({job.job_id.split("_")[0] for job in jobs}))
-            print(f"wavenet-train: error: interrupted while waiting; the sweep's SLURM jobs keep running "
-                  f"(scancel {ids} stops them, each saving its checkpoint)", file=sys.stderr)
-            sys.exit(130)
+            exit_with_error(f"interrupted while waiting; the sweep's SLURM jobs keep running "
+                            f"(scancel {ids} stops them, each saving its checkpoint)", code=130)
         return [self._job_return(result, overrides, idx)
                 for idx, (result, overrides) in enumerate(zip(results, job_overrides), start=initial_job_idx)]
 
@@ -140,5 +139,4 @@ class RequeueingSlurmLauncher(SlurmLauncher):
 
     @staticmethod
     def _refuse(message: str) -> None:
-        print(f"wavenet-train: error: {message}", file=sys.stderr)
-        sys.exit(2)
+        exit_with_error(message)

@@ -17,8 +17,8 @@ import torch
 
 from helpers import TINY_OVERRIDES, TINY_WORDS
 
-from wavenet_harness.config import compose_config
-from wavenet_harness.training.job import run_training
+from wavenet_harness.adapter.config import compose_config
+from wavenet_harness.adapter.job import run_training
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from helpers import TINY_OVERRIDES, compose, read_metrics
-from wavenet_harness.training.job import run_training
+from wavenet_harness.adapter.job import run_training
 
 
 @pytest.mark.parametrize("model", [[], ["model=conv", "block_size=16", "depth=4", "model.dropout=0.2", "model.residual=true"]])

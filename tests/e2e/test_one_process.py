@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from helpers import REPO, TINY_OVERRIDES, assert_one_error_line, read_metrics
+from wavenet_harness.base.errors import RunDirTaken
 from wavenet_harness.tracking import rundir
 
 
@@ -25,10 +26,10 @@ def test_a_second_lock_names_the_holder_and_a_killed_holder_leaves_none(tmp_path
     held = rundir.lock_folder(folder)
     # Another process asks for the same folder: refused, naming this process.
     code = ("import sys; from pathlib import Path; from wavenet_harness.tracking import rundir\n"
-            "try:\n    rundir.lock_folder(Path(sys.argv[1]))\nexcept rundir.RunDirTaken as err:\n    print(err)")
+            "try:\n    rundir.lock_folder(Path(sys.argv[1]))\nexcept RunDirTaken as err:\n    print(err)")
     refused = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, timeout=60)
     assert f"is in use by another process (pid {os.getpid()})" in refused.stdout, refused.stderr
-    with pytest.raises(rundir.RunDirTaken, match=f"pid {os.getpid()}"):
+    with pytest.raises(RunDirTaken, match=f"pid {os.getpid()}"):
         rundir.check_free(folder, resume=True)
     held.release()
     rundir.check_free(folder, resume=True)
@@ -40,7 +41,7 @@ def test_a_second_lock_names_the_holder_and_a_killed_holder_leaves_none(tmp_path
                                "print('locked', flush=True); time.sleep(600)", str(folder)],
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
-    with pytest.raises(rundir.RunDirTaken, match=f"pid {holder.pid}"):
+    with pytest.raises(RunDirTaken, match=f"pid {holder.pid}"):
         rundir.lock_folder(folder)
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=60)
@@ -120,11 +121,11 @@ def test_workers_of_one_search_share_its_folder_and_nobody_else_does(tmp_path):
     folder.mkdir()
     first = rundir.lock_folder(folder, "sweep folder", shared=True)
     second = rundir.lock_folder(folder, "sweep folder", shared=True)  # a second worker of the same study
-    with pytest.raises(rundir.RunDirTaken, match=f"pid {os.getpid()}"):
+    with pytest.raises(RunDirTaken, match=f"pid {os.getpid()}"):
         rundir.check_not_locked(folder, "sweep folder")  # a plain sweep, or anything exclusive
     first.release()
     second.release()
     exclusive = rundir.lock_folder(folder, "sweep folder")
-    with pytest.raises(rundir.RunDirTaken):
+    with pytest.raises(RunDirTaken):
         rundir.check_not_locked(folder, "sweep folder", shared=True)
     exclusive.release()

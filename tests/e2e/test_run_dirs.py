@@ -18,7 +18,10 @@ import yaml
 from omegaconf import OmegaConf
 
 from helpers import REPO, TINY_OVERRIDES, read_metrics
-from wavenet_harness.config import compose_config
+from wavenet_harness.adapter.config import compose_config
+from wavenet_harness.adapter.callbacks import TOKEN_BYTES, missing_ancestors, register_unique_resolver, remove_if_empty, save_hydra_files
+from wavenet_harness.base.errors import RunDirTaken
+from wavenet_harness.base.records import read_overrides
 from wavenet_harness.tracking import rundir
 
 
@@ -34,12 +37,12 @@ def test_a_fresh_folder_is_free_and_a_folder_with_any_run_file_is_not(tmp_path):
         run_dir = tmp_path / marker.replace(".", "_")
         run_dir.mkdir()
         (run_dir / marker).mkdir() if marker in ("tb", ".hydra") else (run_dir / marker).write_text("{}")
-        with pytest.raises(rundir.RunDirTaken, match=f"already holds a run \\({marker}\\); continue it with resume=true"):
+        with pytest.raises(RunDirTaken, match=f"already holds a run \\({marker}\\); continue it with resume=true"):
             rundir.check_free(run_dir, resume=False)
         rundir.check_free(run_dir, resume=True)
         rundir.check_free(run_dir, resume=str(run_dir))
         rundir.check_free(run_dir, resume=str(run_dir / "checkpoint.pt"))
-        with pytest.raises(rundir.RunDirTaken):
+        with pytest.raises(RunDirTaken):
             rundir.check_free(run_dir, resume=str(tmp_path / "elsewhere"))
 
 
@@ -47,44 +50,44 @@ def test_a_claim_is_exclusive_and_a_resume_keeps_the_claim(tmp_path):
     run_dir = tmp_path / "a" / "b"
     rundir.claim(run_dir, resume=False)
     assert (run_dir / "metrics.json").exists()
-    with pytest.raises(rundir.RunDirTaken, match="taken by another run started at the same time"):
+    with pytest.raises(RunDirTaken, match="taken by another run started at the same time"):
         rundir.claim(run_dir, resume=False)
     rundir.claim(run_dir, resume=True)
 
 
 def test_a_folder_that_cannot_be_made_is_a_run_dir_error(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(rundir.RunDirTaken, match="cannot create the run directory"):
+    with pytest.raises(RunDirTaken, match="cannot create the run directory"):
         rundir.claim(tmp_path / "file" / "run", resume=False)
-    with pytest.raises(rundir.RunDirTaken, match="is a file, not a folder"):
+    with pytest.raises(RunDirTaken, match="is a file, not a folder"):
         rundir.check_free(tmp_path / "file", resume=False)
 
 
 def test_only_the_folders_a_run_made_are_removed_and_only_while_empty(tmp_path):
     (tmp_path / "runs").mkdir()
     run_dir = tmp_path / "runs" / "day" / "time"
-    created = rundir.missing_ancestors(run_dir)
+    created = missing_ancestors(run_dir)
     assert created == [run_dir, run_dir.parent]
     run_dir.mkdir(parents=True)
-    rundir.remove_if_empty(created)
+    remove_if_empty(created)
     assert not (tmp_path / "runs" / "day").exists() and (tmp_path / "runs").is_dir()
     run_dir.mkdir(parents=True)
     (run_dir / "keep").write_text("mine")
-    rundir.remove_if_empty(created)
+    remove_if_empty(created)
     assert (run_dir / "keep").read_text() == "mine"
 
 
 def test_unique_token_is_stable_within_a_config_and_differs_between_configs():
-    rundir.register_unique_resolver()
+    register_unique_resolver()
     a = OmegaConf.create({"dir": "runs/x-${wavenet_unique:}"})
     b = OmegaConf.create({"dir": "runs/x-${wavenet_unique:}"})
-    assert a.dir == a.dir and a.dir != b.dir and len(a.dir) == len("runs/x-") + 2 * rundir.TOKEN_BYTES
+    assert a.dir == a.dir and a.dir != b.dir and len(a.dir) == len("runs/x-") + 2 * TOKEN_BYTES
 
 
 def test_saved_hydra_files_read_back_as_hydra_wrote_them(tmp_path):
-    rundir.save_hydra_files(tmp_path, {"seed": 3, "model": {"name": "hier"}}, {"hydra": {"run": {"dir": "x"}}},
+    save_hydra_files(tmp_path, {"seed": 3, "model": {"name": "hier"}}, {"hydra": {"run": {"dir": "x"}}},
                             ["seed=3", "model=hier"])
-    assert rundir.read_overrides(tmp_path) == ["seed=3", "model=hier"]
+    assert read_overrides(tmp_path) == ["seed=3", "model=hier"]
     assert yaml.safe_load((tmp_path / ".hydra" / "config.yaml").read_text()) == {"seed": 3, "model": {"name": "hier"}}
     assert yaml.safe_load((tmp_path / ".hydra" / "hydra.yaml").read_text())["hydra"]["run"]["dir"] == "x"
     assert sorted(p.name for p in (tmp_path / ".hydra").iterdir()) == ["config.yaml", "hydra.yaml", "overrides.yaml"]

@@ -1,6 +1,6 @@
 """Database passwords are never printed or stored.
 
-Unit tests of wavenet_harness/passwords.py, then an Optuna sweep against a real
+Unit tests of wavenet_harness/base/passwords.py, then an Optuna sweep against a real
 PostgreSQL server on loopback that checks passwords (scram-sha-256): once with the
 password typed in the storage URL, once with a password-free URL and ~/.pgpass. Every
 byte the sweeps printed and every file of their folders (configs, overrides, metrics,
@@ -17,7 +17,7 @@ import pytest
 from helpers import REPO, TINY_OVERRIDES, read_metrics
 from postgres_server import postgres_server
 
-from wavenet_harness.passwords import has_password, mask_secrets, masked, move_storage_password_to_env
+from wavenet_harness.base.passwords import has_password, mask_secrets, masked, move_storage_password_to_env
 
 PASSWORD = "Kn0wn-s3cret-Pw"
 
@@ -59,11 +59,11 @@ def test_every_url_form_moves_its_password_and_masks_it_everywhere(typed, passwo
 
 
 def test_a_password_in_any_other_argument_is_refused_masked():
-    from wavenet_harness.passwords import PasswordInArgument
+    from wavenet_harness.base.passwords import UsageError
 
     for arg in ("+note=postgresql://me:hunter22@db/x", "hydra.sweeper.storage=mysql://me:hunter22@db/x",
                 "+note=postgresql://me@db/x?password=hunter22"):
-        with pytest.raises(PasswordInArgument) as refused:
+        with pytest.raises(UsageError) as refused:
             move_storage_password_to_env([arg], {})
         assert "hunter22" not in str(refused.value) and "***" in str(refused.value)
 

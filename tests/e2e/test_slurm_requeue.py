@@ -26,8 +26,8 @@ from helpers import TINY_OVERRIDES, read_metrics
 from test_resume import assert_identical
 
 from hydra_plugins.wavenet_slurm_launcher._launcher import RequeueingSlurmLauncher, resumed_overrides
-from wavenet_harness.config import compose_config
-from wavenet_harness.training.job import run_training
+from wavenet_harness.adapter.config import compose_config
+from wavenet_harness.adapter.job import run_training
 
 STOP_AT = 37
 

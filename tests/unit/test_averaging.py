@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from helpers import TINY_WORDS, compose
-from wavenet_harness.config import ConfigError, validate
-from wavenet_harness.data import build_dataset
+from wavenet_harness.adapter.config import ConfigError, validate
+from wavenet_harness.base.data import build_dataset
 from wavenet_harness.models.tree import build_hier
 from wavenet_harness.training.averaging import WeightAverage, checkpoint_entry, scored_weights, weight_average
 from wavenet_harness.training.loop import TrainSettings, train
@@ -118,7 +118,7 @@ def test_buffers_reassigned_by_the_model_are_still_copied():
 
 def test_a_checkpoint_without_an_average_is_not_resumed_with_one(tmp_path):
     """Checkpoints from before ema_decay existed hold no average and no ema_decay key."""
-    from wavenet_harness.errors import CheckpointError
+    from wavenet_harness.base.errors import CheckpointError
     from wavenet_harness.training.averaging import restore
 
     restore(None, {"model": {}}, tmp_path / "checkpoint.pt")  # no average wanted: nothing to do

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wavenet_harness.data import Vocabulary, build_windows
-from wavenet_harness.models.conv import WordBatches, build_conv
+from wavenet_harness.base.data import Vocabulary, build_windows
+from wavenet_harness.base.data import WordBatches
+from wavenet_harness.models.conv import build_conv
 from wavenet_harness.models.tree import build_hier
 
 WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "x", "evelyn"]

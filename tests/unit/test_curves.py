@@ -11,7 +11,7 @@ import pytest
 from torch.utils.tensorboard import SummaryWriter
 
 from helpers import assert_one_error_line, numbers
-from wavenet_harness.tracking.curves import CurveError, val_curve
+from wavenet_harness.tracking.curves import RunDirError, val_curve
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "plot_val_vs_time.py"
@@ -41,12 +41,12 @@ def test_a_sweep_jobs_events_one_level_down_are_found(tmp_path):
 
 
 def test_a_folder_without_events_or_val_is_refused(tmp_path):
-    with pytest.raises(CurveError, match="no TensorBoard events"):
+    with pytest.raises(RunDirError, match="no TensorBoard events"):
         val_curve(tmp_path)
     writer = SummaryWriter(str(tmp_path / "only_train" / "tb"))
     writer.add_scalar("loss/train", 3.0, 1)
     writer.close()
-    with pytest.raises(CurveError, match="no loss/val"):
+    with pytest.raises(RunDirError, match="no loss/val"):
         val_curve(tmp_path / "only_train")
 
 

@@ -2,7 +2,7 @@
 
 import torch
 
-from wavenet_harness.data import Vocabulary, build_dataset, build_windows, read_words, split_words
+from wavenet_harness.base.data import Vocabulary, build_dataset, build_windows, read_words, split_words
 
 
 def test_vocabulary_puts_end_token_first_and_sorts_characters():

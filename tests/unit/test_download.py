@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from wavenet_harness.data import NAMES_SHA256, DataError, ensure_names_file
+from wavenet_harness.base.data import NAMES_SHA256, DataError, ensure_names_file
 
 
 def test_download_verifies_checksum_and_writes_the_file(tmp_path, names_path):

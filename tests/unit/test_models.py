@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from wavenet_harness.config import compose_config
+from wavenet_harness.adapter.config import compose_config
 from wavenet_harness.models import build_model_from_config
 from wavenet_harness.models import num_params
-from wavenet_harness.models.tree import ModelConfigError, build_hier, build_mlp, hier_group_sizes
+from wavenet_harness.models.tree import ConfigError, build_hier, build_mlp, hier_group_sizes
 
 LECTURE_PARAMS = {
     "lecture_mlp3": 12097,
@@ -48,7 +48,7 @@ def test_group_sizes(block_size, depth, groups):
 
 
 def test_tree_that_cannot_divide_the_context_names_valid_sizes():
-    with pytest.raises(ModelConfigError, match=r"block_size=6 .* multiple of 4 \(4, 8, 12, 16"):
+    with pytest.raises(ConfigError, match=r"block_size=6 .* multiple of 4 \(4, 8, 12, 16"):
         hier_group_sizes(6, 3)
 
 
@@ -80,7 +80,7 @@ def test_batchnorm_bug_keeps_per_position_running_stats_and_reloads():
 
 
 def test_tuned_preset_is_a_conv_wavenet_with_its_options():
-    from wavenet_harness.config import validate
+    from wavenet_harness.adapter.config import validate
 
     cfg = compose_config(["experiment=tuned"])
     validate(cfg)

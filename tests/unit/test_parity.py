@@ -6,9 +6,9 @@ The reference is the lecture's own code (notebook_reference.py); equality is bit
 import pytest
 import torch
 
-from wavenet_harness.data import build_dataset, read_words
+from wavenet_harness.base.data import build_dataset, read_words
 from wavenet_harness.models.tree import build_hier, build_mlp
-from wavenet_harness.reference import notebook_hier, notebook_mlp, notebook_split_loss, notebook_train
+from wavenet_harness.models.reference import notebook_hier, notebook_mlp, notebook_split_loss, notebook_train
 from wavenet_harness.training.loop import TrainSettings, train
 from wavenet_harness.training.optim import build_optimizer, build_schedule
 

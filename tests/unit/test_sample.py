@@ -8,7 +8,7 @@ import random
 import pytest
 import torch
 
-from wavenet_harness.data import Vocabulary
+from wavenet_harness.base.data import Vocabulary
 from wavenet_harness.models import build_model
 from wavenet_harness.models.sampling import generate
 from wavenet_harness.tracking.tensorboard import samples_markdown

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from helpers import TINY_WORDS
-from wavenet_harness.data import build_dataset
-from wavenet_harness.errors import ConfigError
+from wavenet_harness.base.data import build_dataset
+from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.models.tree import build_mlp
 from wavenet_harness.tracking.tensorboard import check_log, tensorboard_sampler
 from wavenet_harness.training import evaluation, loop

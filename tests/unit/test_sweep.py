@@ -15,7 +15,9 @@ from omegaconf import OmegaConf
 
 from helpers import read_metrics
 from wavenet_harness.sweeps import launch as sweep
-from wavenet_harness.tracking import rundir
+from wavenet_harness.training.device import sweep_job_threads
+from wavenet_harness.base.records import TRACEBACK_NAME
+
 
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 
@@ -32,14 +34,14 @@ JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
     ],
 )
 def test_joblib_jobs_share_the_cores(threads, n_jobs, cores, expected):
-    assert sweep.job_threads(threads, {"_target_": JOBLIB, "n_jobs": n_jobs}, cores=cores) == expected
+    assert sweep_job_threads(threads, {"_target_": JOBLIB, "n_jobs": n_jobs}, cores=cores) == expected
 
 
 def test_threads_outside_joblib():
-    assert sweep.job_threads(0, None, cores=8) == 0  # a single run: torch's default
-    assert sweep.job_threads(0, {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}, 8) == 0
+    assert sweep_job_threads(0, None, cores=8) == 0  # a single run: torch's default
+    assert sweep_job_threads(0, {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}, 8) == 0
     submitit = {"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher", "cpus_per_task": 4}
-    assert sweep.job_threads(0, submitit, cores=64) == 4
+    assert sweep_job_threads(0, submitit, cores=64) == 4
 
 
 def _job(sweep_dir: Path, name: str, metrics: dict | None, overrides: list[str]) -> None:
@@ -96,11 +98,11 @@ def test_record_failure_keeps_what_the_run_wrote(tmp_path):
         sweep.record_failure(tmp_path, err, user_error=False)
     metrics = read_metrics(tmp_path)
     assert (metrics["status"], metrics["params"], metrics["error"]) == ("failed", 785, "RuntimeError: disk full")
-    assert "disk full" in (tmp_path / rundir.TRACEBACK_NAME).read_text()
+    assert "disk full" in (tmp_path / TRACEBACK_NAME).read_text()
 
 
 def test_launcher_presets_and_search_space_compose():
-    from wavenet_harness.config import compose_config
+    from wavenet_harness.adapter.config import compose_config
 
     slurm = compose_config(["hydra/launcher=slurm", "hparams_search=hier_optuna"], hydra_config=True)
     parallel = compose_config(["hydra/launcher=parallel"], hydra_config=True)
@@ -121,8 +123,8 @@ def test_conv_search_space_corners_are_valid_runs():
 
     from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions
     from optuna.distributions import CategoricalDistribution
-    from wavenet_harness.config import compose_config
-    from wavenet_harness.config import validate
+    from wavenet_harness.adapter.config import compose_config
+    from wavenet_harness.adapter.config import validate
     from wavenet_harness.models import build_model_from_config
 
     search = compose_config(["hparams_search=conv_optuna"], hydra_config=True)
@@ -147,8 +149,8 @@ def test_model_search_spaces_share_conv_optunas_budget_and_keep_params_in_bounds
 
     from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions
     from optuna.distributions import CategoricalDistribution
-    from wavenet_harness.config import compose_config
-    from wavenet_harness.config import validate
+    from wavenet_harness.adapter.config import compose_config
+    from wavenet_harness.adapter.config import validate
     from wavenet_harness.models import build_model_from_config, num_params
 
     conv = compose_config(["hparams_search=conv_optuna"], hydra_config=True)
@@ -198,7 +200,7 @@ def test_long_searches_keep_their_familys_space_and_search_at_full_length(model)
     # every evaluation, two trials at a time on one thread each.
     from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions
     from optuna.distributions import CategoricalDistribution
-    from wavenet_harness.config import compose_config, validate
+    from wavenet_harness.adapter.config import compose_config, validate
     from wavenet_harness.models import build_model_from_config, num_params
     from wavenet_harness.sweeps.study import build_pruner
 

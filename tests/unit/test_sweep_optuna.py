@@ -8,7 +8,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions, masked, override_value
-from wavenet_harness.sweeps.study import StudyConfigError
+from wavenet_harness.sweeps.study import ConfigError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -36,7 +36,7 @@ def test_search_space_from_yaml():
     ],
 )
 def test_bad_search_space_is_one_clear_error(params, message):
-    with pytest.raises(StudyConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         build_distributions(params)
 
 
@@ -84,7 +84,7 @@ def test_hyperband_pruner_from_its_spec():
 def test_bad_pruner_values_are_one_clear_error(spec, message):
     from wavenet_harness.sweeps.study import build_pruner
 
-    with pytest.raises(StudyConfigError, match=message) as caught:
+    with pytest.raises(ConfigError, match=message) as caught:
         build_pruner(spec)
     assert "\n" not in str(caught.value)
 
@@ -135,7 +135,7 @@ def test_hyperband_bootstrap_count():
     from wavenet_harness.sweeps.study import build_pruner
 
     assert build_pruner(dict(HYPERBAND, bootstrap_count=1))._bootstrap_count == 1
-    with pytest.raises(StudyConfigError, match=r"bootstrap_count > 0 needs max_resource in steps"):
+    with pytest.raises(ConfigError, match=r"bootstrap_count > 0 needs max_resource in steps"):
         build_pruner({"name": "hyperband", "min_resource": 10, "bootstrap_count": 1})
-    with pytest.raises(StudyConfigError, match=r"bootstrap_count=-1 is not allowed"):
+    with pytest.raises(ConfigError, match=r"bootstrap_count=-1 is not allowed"):
         build_pruner(dict(HYPERBAND, bootstrap_count=-1))

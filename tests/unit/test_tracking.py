@@ -20,7 +20,7 @@ from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log
 from wavenet_harness.tracking.tensorboard import (
     LR_TAG, METRIC_TAGS, LossSmoother, TensorBoardTracker, ValBestCurve, hparam_values, run_label, swept_overrides,
 )
-from wavenet_harness.training.job import NOT_HPARAMS, OPTION_COLUMNS, run_training
+from wavenet_harness.adapter.job import NOT_HPARAMS, OPTION_COLUMNS, run_training
 from wavenet_harness.training.optim import PlainSGD
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wavenet_harness.data import Vocabulary, build_windows
+from wavenet_harness.base.data import Vocabulary, build_windows
 from wavenet_harness.models import build_model
 from wavenet_harness.training.evaluation import EvalSplit, evaluate_split
 from wavenet_harness.training.evaluation import WordSplit, reads_words

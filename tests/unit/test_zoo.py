@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from helpers import compose
-from wavenet_harness.config import ConfigError, validate
-from wavenet_harness.data import Vocabulary, build_windows
+from wavenet_harness.adapter.config import ConfigError, validate
+from wavenet_harness.base.data import Vocabulary, build_windows
 from wavenet_harness.models import build_model, build_model_from_config, num_params
-from wavenet_harness.models.conv import WordBatches
+from wavenet_harness.base.data import WordBatches
 from wavenet_harness.models.gru import gru_param_count
 from wavenet_harness.models.sequence import start_aligned
 from wavenet_harness.models.transformer import transformer_param_count
@@ -190,7 +190,7 @@ def test_evaluation_in_chunks_gives_the_same_logits(name, options, monkeypatch):
 
 
 def test_every_model_reports_the_same_hparams_columns():
-    from wavenet_harness.training.job import NOT_HPARAMS, OPTION_COLUMNS
+    from wavenet_harness.adapter.job import NOT_HPARAMS, OPTION_COLUMNS
     from wavenet_harness.tracking.tensorboard import hparam_values
 
     columns = {name: hparam_values(compose(f"model={name}"), 1, NOT_HPARAMS, OPTION_COLUMNS)

@@ -1,8 +1,8 @@
 """The console scripts, one module each; what they share: how a user's mistake is told.
 
-A mistake in what the user typed or pointed at (UsageError, ConfigError, DataError,
-CheckpointError, RunDirError) ends the command with exit code 2 and one line:
-"<prog>: error: <what is wrong and what to do>", never a traceback.
+A mistake in what the user typed or pointed at (a base.errors.UserError) ends the command
+with exit code 2 and one line: "<prog>: error: <what is wrong and what to do>", never a
+traceback (base/errors.py: exit_with_error).
 
 Nothing in the package imports from here; only the console scripts' entry points (and
 tests, scripts) do.
@@ -31,22 +31,7 @@ import argparse  # noqa: E402  (after the hook on purpose)
 import contextlib  # noqa: E402
 from typing import Iterator  # noqa: E402
 
-from wavenet_harness.errors import CheckpointError, ConfigError, DataError  # noqa: E402
-from wavenet_harness.passwords import masked  # noqa: E402
-from wavenet_harness.tracking.rundir import RunDirError  # noqa: E402
-
-
-class UsageError(Exception):
-    """Bad input from the command line; shown as one line, exit code 2."""
-
-
-USER_ERRORS = (UsageError, ConfigError, DataError, CheckpointError, RunDirError)
-
-
-def error_line(prog: str, message: str) -> None:
-    """One plain line on stderr, no traceback: what went wrong and what to do (any database
-    password in it masked: errors often quote what the user typed)."""
-    print(masked(f"{prog}: error: {message}"), file=sys.stderr)
+from wavenet_harness.base.errors import UsageError, UserError, exit_with_error  # noqa: E402,F401 (UsageError: for the scripts)
 
 
 @contextlib.contextmanager
@@ -54,9 +39,8 @@ def one_line_errors(prog: str) -> Iterator[None]:
     """Turn a user's mistake raised inside the block into one error line and exit code 2."""
     try:
         yield
-    except USER_ERRORS as err:
-        error_line(prog, str(err))
-        sys.exit(2)
+    except UserError as err:
+        exit_with_error(str(err), prog)
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):

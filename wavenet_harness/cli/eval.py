@@ -21,10 +21,10 @@ import math
 import torch
 
 from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
-from wavenet_harness.data import build_dataset
-from wavenet_harness.tracking.rundir import json_text
+from wavenet_harness.base.data import build_dataset
+from wavenet_harness.base.files import json_text
 from wavenet_harness.training.evaluation import evaluate
-from wavenet_harness.training.trained import load_trained_run
+from wavenet_harness.tracking.trained import load_trained_run
 
 PROG = "wavenet-eval"
 SPLITS = ("train", "val", "test")

@@ -15,10 +15,10 @@ import math
 import torch
 
 from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
-from wavenet_harness.data import split_words
-from wavenet_harness.tracking.rundir import json_text
+from wavenet_harness.base.data import split_words
+from wavenet_harness.base.files import json_text
 from wavenet_harness.models.sampling import DEFAULT_MAX_LEN, generate
-from wavenet_harness.training.trained import load_trained_run
+from wavenet_harness.tracking.trained import load_trained_run
 
 PROG = "wavenet-sample"
 

@@ -29,10 +29,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wavenet_harness.passwords import masked, remember_secrets_in
-from wavenet_harness.tracking.rundir import json_text
+from wavenet_harness.base.passwords import masked, remember_secrets_in
+from wavenet_harness.base.files import json_text
 from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
-from wavenet_harness.tracking.rundir import JOURNAL_NAME, read_metrics
+from wavenet_harness.base.records import JOURNAL_NAME, RunRecord, load_run
 
 PROG = "wavenet-study"
 
@@ -77,13 +77,12 @@ def _open_study(args: argparse.Namespace) -> Any:
     return optuna.load_study(study_name=study_name, storage=storage)
 
 
-def _run_metrics(trial: Any, sweep_dir: Path | None = None) -> dict[str, Any]:
+def _trial_record(trial: Any, sweep_dir: Path | None = None) -> RunRecord:
     run_dir = Path(str(trial.user_attrs.get("run_dir", "")))
     if sweep_dir is not None and not run_dir.is_absolute() and not run_dir.is_dir():
         # recorded relative to where the search ran; its jobs live in the sweep folder
         run_dir = sweep_dir / run_dir.name
-    metrics = read_metrics(run_dir)
-    return {} if metrics.get("status") == "unreadable" else metrics
+    return load_run(run_dir)
 
 
 def best_at_any_step(trials: list[Any], top: int) -> list[dict[str, Any]]:
@@ -116,15 +115,15 @@ def summarise(study: Any, top: int, sweep_dir: Path | None = None, any_step: boo
     wall_minutes = (max(ends) - min(starts)).total_seconds() / 60 if starts and ends else None
     # The trials' own run time summed (pruned ones too): the search's cost in machine time,
     # CPU-minutes when each trial has one thread.
-    metrics_by_trial = {t.number: _run_metrics(t, sweep_dir) for t in trials}  # each file read once
-    trial_minutes = sum(m.get("seconds") or 0.0 for m in metrics_by_trial.values()) / 60
+    records = {t.number: _trial_record(t, sweep_dir) for t in trials}  # each file read once
+    trial_minutes = sum(r.number("seconds") or 0.0 for r in records.values()) / 60
     complete = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
     best = []
     for t in complete[:top]:
-        metrics = metrics_by_trial[t.number]
-        seconds = metrics.get("seconds")
+        record = records[t.number]
+        seconds = record.number("seconds")
         best.append({"trial": t.number, "val_loss": t.value, "params": t.params,
-                     "model_params": metrics.get("params"), "minutes": seconds / 60 if seconds else None})
+                     "model_params": record.params, "minutes": seconds / 60 if seconds else None})
     importances = {}
     if len(complete) >= 2 and len({t.value for t in complete}) > 1:
         importances = dict(optuna.importance.get_param_importances(study, target=None))

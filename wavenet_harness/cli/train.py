@@ -1,4 +1,7 @@
-"""`wavenet-train`: Hydra composes conf/ and the command line, training/job.py does the job.
+"""`wavenet-train`: Hydra composes conf/ and the command line, adapter/job.py does the job.
+
+The CLI validates the config and hands the job the listeners its sweeper needs (an Optuna
+trial's pruning reporter).
 
 The task function returns the final validation loss, the number every Hydra sweeper
 optimises. Mistakes in what the user typed end a single run with exit code 2 and one
@@ -19,20 +22,26 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from wavenet_harness.cli import USER_ERRORS, error_line
-from wavenet_harness.config import config_dir, register_plugins
-from wavenet_harness.passwords import PasswordInArgument, mask_secrets, move_storage_password_to_env
-from wavenet_harness.schema import explain_config_error
+from wavenet_harness.adapter.argv import move_storage_password_to_env
+from wavenet_harness.adapter.callbacks import (
+    CREATED_FOR_THIS_RUN, register_unique_resolver, remove_if_empty, save_hydra_files,
+)
+from wavenet_harness.adapter.config import config_dir, register_plugins, validate
+from wavenet_harness.adapter.job import run_training
+from wavenet_harness.adapter.schema import explain_config_error
+from wavenet_harness.base.errors import RunDirTaken, UsageError, UserError, error_line, exit_with_error, explain_os_error
+from wavenet_harness.base.passwords import mask_secrets
+from wavenet_harness.base.records import SWEEP_CONFIG_NAME
 from wavenet_harness.sweeps import launch as sweep
-from wavenet_harness.tracking import rundir
+from wavenet_harness.sweeps.study import job_listeners
 from wavenet_harness.tracking.console import print_summary
 from wavenet_harness.tracking.tensorboard import swept_overrides
-from wavenet_harness.training.job import run_training
+from wavenet_harness.training.device import sweep_job_threads
 from wavenet_harness.training.optim import fit_warmup
 
 PROG = "wavenet-train"
 # Loaded in every process that runs a job (joblib and submitit workers too).
-rundir.register_unique_resolver()
+register_unique_resolver()
 
 
 def _rerun_command(run_dir: str) -> str:
@@ -52,25 +61,26 @@ def train_task(cfg: DictConfig) -> float:
     run_dir = hydra_cfg.runtime.output_dir
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     plain = OmegaConf.to_container(cfg, resolve=True)
-    plain["threads"] = sweep.job_threads(plain.get("threads", 0), hydra_cfg.launcher if multirun else None)
+    plain["threads"] = sweep_job_threads(plain.get("threads", 0), hydra_cfg.launcher if multirun else None)
     swept = _swept_overrides(hydra_cfg) if multirun else None
     _fit_warmup_to_length(plain, hydra_cfg)
     try:
-        metrics = run_training(plain, Path(run_dir), on_claim=lambda folder: _save_hydra_files(folder, cfg),
+        validate(plain)
+        metrics = run_training(plain, Path(run_dir), listeners=job_listeners(plain),
+                               on_claim=lambda folder: _save_hydra_files(folder, cfg),
                                swept=swept, overrides=[str(o) for o in hydra_cfg.overrides.task])
     except Exception as err:
-        if multirun and isinstance(err, rundir.RunDirTaken):  # another run's directory: leave it be
+        if multirun and isinstance(err, RunDirTaken):  # another run's directory: leave it be
             error_line(PROG, f"job {hydra_cfg.job.num}: {err}")
             return math.nan
         if multirun:  # failure is a result in the job's own folder: record it, the sweep goes on
-            sweep.record_failure(Path(run_dir), err, isinstance(err, USER_ERRORS))
+            sweep.record_failure(Path(run_dir), err, isinstance(err, UserError))
             _save_hydra_files(Path(run_dir), cfg)  # which overrides failed, for the summary and reports
             return math.nan
-        if not isinstance(err, USER_ERRORS):
+        if not isinstance(err, UserError):
             raise
-        rundir.remove_if_empty(rundir.CREATED_FOR_THIS_RUN)  # a refused run leaves nothing behind
-        error_line(PROG, str(err))
-        sys.exit(2)
+        remove_if_empty(CREATED_FOR_THIS_RUN)  # a refused run leaves nothing behind
+        exit_with_error(str(err), PROG)
     print_summary(metrics, run_dir)
     if metrics["status"] == "interrupted":
         print(f"interrupted; checkpoint saved. Resume with:\n  {_rerun_command(run_dir)}", file=sys.stderr)
@@ -93,12 +103,12 @@ def _fit_warmup_to_length(plain: dict, hydra_cfg) -> None:
 
 
 def _save_hydra_files(run_dir: Path, cfg: DictConfig) -> None:
-    """Hydra's .hydra/ files, written once the run has passed its checks (see tracking/rundir.py),
+    """Hydra's .hydra/ files, written once the run has passed its checks (see adapter/callbacks.py),
     with any database password masked."""
     hydra_root = HydraConfig.instance().cfg
     task, hydra_node, overrides = (OmegaConf.to_container(node, resolve=False)
                                    for node in (cfg, hydra_root, hydra_root.hydra.overrides.task))
-    rundir.save_hydra_files(run_dir, mask_secrets(task), mask_secrets(hydra_node), mask_secrets(overrides))
+    save_hydra_files(run_dir, mask_secrets(task), mask_secrets(hydra_node), mask_secrets(overrides))
 
 
 def _interrupted_exit_code(metrics: dict) -> int:
@@ -117,7 +127,7 @@ def _swept_overrides(hydra_cfg) -> list[str]:
 
     job = [str(o) for o in hydra_cfg.overrides.task]
     try:
-        saved = OmegaConf.load(Path(hydra_cfg.sweep.dir) / rundir.SWEEP_CONFIG_NAME)
+        saved = OmegaConf.load(Path(hydra_cfg.sweep.dir) / SWEEP_CONFIG_NAME)
         parsed = OverridesParser.create().parse_overrides([str(o) for o in saved.hydra.overrides.task])
         fixed = {o.get_key_element().lstrip("+~") for o in parsed if not o.is_sweep_override()}
     except Exception:  # no readable multirun.yaml (an unusual sweeper): every override names the job
@@ -135,20 +145,18 @@ def main() -> None:
     # A password in hydra.sweeper.storage goes to PGPASSWORD before Hydra sees (and prints) it.
     try:
         sys.argv[1:] = move_storage_password_to_env(sys.argv[1:])
-    except PasswordInArgument as err:
-        error_line(PROG, str(err))
-        sys.exit(2)
+    except UsageError as err:
+        exit_with_error(str(err), PROG)
     try:
         train_task()
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and returns itself)
-        error_line(PROG, "interrupted outside the training loop; the run directory keeps its last checkpoint, if any")
-        sys.exit(130)
+        exit_with_error("interrupted outside the training loop; the run directory keeps its last checkpoint, if any",
+                        PROG, code=130)
     except Exception as err:
-        message = None if wants_traceback else explain_config_error(err, sys.argv[1:]) or rundir.explain_os_error(err)
+        message = None if wants_traceback else explain_config_error(err, sys.argv[1:]) or explain_os_error(err)
         if message is None:
             raise
-        error_line(PROG, message)
-        sys.exit(2)
+        exit_with_error(message, PROG)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ state_dict keys), so:
     batchnorm uses the statistics of the valid positions of the batch (a different batch
     than the hier model's windows, so training differs; the model does not).
 
-`WordBatches` is the batch source that trains on every position of every word
-(`model.all_positions=true`); the training loop draws from it as from the lecture's
+`WordBatches` (base/data.py) is the batch source that trains on every position of every
+word (`model.all_positions=true`); the training loop draws from it as from the lecture's
 window batches and hands the batch to the model, which computes its loss.
 
 Two options go beyond the lecture (both off by default, so the model stays the lecture's):
@@ -39,13 +39,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from wavenet_harness.models.layers import BatchNorm1d, Linear, Sequential, next_char_loss
-from wavenet_harness.models.tree import ModelConfigError, build_hier, hier_group_sizes
-
-
-def check_dropout(dropout: float) -> None:
-    """model.dropout: a fraction of outputs, at least 0 and below 1."""
-    if not 0.0 <= dropout < 1.0:
-        raise ModelConfigError(f"model.dropout={dropout} is not allowed: it must be at least 0 and below 1")
+from wavenet_harness.models.spec import ModelSpec, check_dropout
+from wavenet_harness.models.tree import build_hier, check_tree, hier_group_sizes
 
 
 class ConvWaveNet(Sequential):
@@ -112,45 +107,6 @@ class ConvWaveNet(Sequential):
         return x @ self.output.weight + self.output.bias
 
 
-class WordBatches:
-    """Batch source for `model=conv`: random words as padded sequences, every position a target.
-
-    `draw()`, once per training step, takes `batch_size` words with one torch.randint (the
-    global generator, like the lecture's window batches) and returns (seq, targets,
-    lengths), the arguments of `model(...)`: len(word) + 1 predictions per word, -1 where
-    a row has none.
-    """
-
-    def __init__(self, words: list[str], stoi: dict[str, int], block_size: int, batch_size: int,
-                 device: torch.device | str = "cpu"):
-        longest = max(len(w) for w in words)
-        n = len(words)
-        seqs = torch.zeros((n, block_size + longest), dtype=torch.long)
-        targets = torch.full((n, longest + 1), -1, dtype=torch.long)  # -1: no prediction here
-        for row, word in enumerate(words):
-            ids = [stoi[ch] for ch in word]
-            seqs[row, block_size : block_size + len(ids)] = torch.tensor(ids, dtype=torch.long)
-            targets[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-            targets[row, len(ids)] = 0  # the end token
-        self.seqs = seqs.to(device)
-        self.targets = targets.to(device)
-        self.lengths = torch.tensor([block_size + len(w) for w in words], dtype=torch.long, device=device)
-        self.block_size = block_size
-        self.batch_size = batch_size
-        # Trimming each batch to its longest word needs the length on the host; on a GPU
-        # that would be a sync per step, so there batches keep the full width.
-        self.trim = self.seqs.device.type == "cpu"
-
-    def draw(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        ix = torch.randint(0, self.seqs.shape[0], (self.batch_size,), device=self.seqs.device)
-        lengths = self.lengths[ix]
-        seq, targets = self.seqs[ix], self.targets[ix]
-        if self.trim:
-            width = int(lengths.max())
-            seq, targets = seq[:, :width], targets[:, : width - self.block_size + 1]
-        return seq, targets, lengths
-
-
 def build_conv(
     vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 3,
     all_positions: bool = True, dropout: float = 0.0, residual: bool = False,
@@ -163,3 +119,8 @@ def build_conv(
     hier = build_hier(vocab_size, block_size, n_embd, n_hidden, depth)
     groups = hier_group_sizes(block_size, depth)
     return ConvWaveNet(list(hier.layers), block_size, vocab_size, groups, dropout=dropout, residual=residual)
+
+
+# The lecture's window batches, or whole words with all_positions (the config's default).
+SPEC = ModelSpec("conv", build_conv, check=check_tree, reads_words=lambda options: bool(options.get("all_positions")),
+                 hparam_columns={"residual": False, "dropout": 0.0})

@@ -37,13 +37,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from wavenet_harness.errors import ConfigError, one_of
+from wavenet_harness.base.errors import ConfigError, one_of
 from wavenet_harness.models.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
 from wavenet_harness.models.layers import next_char_loss
-
-
-class FastPathError(ConfigError):
-    """A model or option the fast path cannot run; the message says what to change."""
 
 
 def _level_layout(layers: nn.ModuleList) -> tuple[Embedding, list[tuple[int, Linear, BatchNorm1d]], Linear]:
@@ -54,7 +50,7 @@ def _level_layout(layers: nn.ModuleList) -> tuple[Embedding, list[tuple[int, Lin
     """
     layers = list(layers)
     if not layers or not isinstance(layers[0], Embedding) or not isinstance(layers[-1], Linear):
-        raise FastPathError("fast=true supports the hier and mlp models only")
+        raise ConfigError("fast=true supports the hier and mlp models only")
     levels, group, i = [], 1, 1
     while i < len(layers) - 1:
         layer = layers[i]
@@ -66,9 +62,9 @@ def _level_layout(layers: nn.ModuleList) -> tuple[Embedding, list[tuple[int, Lin
             len(block) == 3 and isinstance(block[0], Linear) and block[0].bias is None
             and isinstance(block[1], BatchNorm1d) and isinstance(block[2], Tanh)
         ):
-            raise FastPathError("fast=true supports the hier and mlp models only")
+            raise ConfigError("fast=true supports the hier and mlp models only")
         if block[1].lecture_bug:
-            raise FastPathError(BATCHNORM_BUG_ON_FAST)
+            raise ConfigError(BATCHNORM_BUG_ON_FAST)
         levels.append((group, block[0], block[1]))
         group, i = 1, i + 3
     return layers[0], levels, layers[-1]
@@ -203,7 +199,7 @@ class FastSequential(Sequential):
         momenta = {norm.momentum for norm in self.norms}
         epsilons = {norm.eps for norm in self.norms}
         if len(momenta) != 1 or len(epsilons) != 1:
-            raise FastPathError("fast=true needs one batchnorm momentum and eps for all levels")
+            raise ConfigError("fast=true needs one batchnorm momentum and eps for all levels")
         self.momentum, self.eps = momenta.pop(), epsilons.pop()
         # The parameter list in autograd order, built once (the Parameters stay the same
         # objects through .to(), load_state_dict and optimizer steps).
@@ -256,7 +252,7 @@ class FastSequential(Sequential):
             except Exception as err:  # the compile itself failed: a broken compiler or toolchain
                 lines = [line.strip() for line in str(err).splitlines() if line.strip()]
                 detail = (lines[0] if lines else type(err).__name__)[:200]
-                raise FastPathError(f"torch.compile failed at the first step ({detail}); use fast=true "
+                raise ConfigError(f"torch.compile failed at the first step ({detail}); use fast=true "
                                     "without compile=true, or fix the compiler") from None
             self.compile_seconds += time.perf_counter() - started
             state["first"] = False
@@ -324,28 +320,29 @@ class AutocastModel(nn.Module):
 
 
 AMP_MODES = ("none", "bf16")
-FAST_MODELS = ("hier", "mlp")
 BATCHNORM_BUG_ON_FAST = "fast=true cannot run model.batchnorm_bug=true; use fast=false for that row"
 AMP_ON_FAST = "amp=bf16 is not allowed with fast=true/compile=true: its hand-written backward is fp32"
 
 
-def _not_a_fast_model(name: Any) -> FastPathError:
-    return FastPathError(f"fast=true/compile=true support model=hier and model=mlp, not model={name}")
+def _not_a_fast_model(name: Any, fast_models: tuple[str, ...] = ("hier", "mlp")) -> ConfigError:
+    return ConfigError(f"fast=true/compile=true support {' and '.join(f'model={m}' for m in fast_models)}, "
+                       f"not model={name}")
 
 
-def check_speed_options(cfg: dict[str, Any]) -> None:
-    """The rules of `fast`, `compile` and `amp`, checked on the config before any work."""
+def check_speed_options(cfg: dict[str, Any], fast_models: tuple[str, ...]) -> None:
+    """The rules of `fast`, `compile` and `amp`, checked on the config before any work;
+    `fast_models`: the models whose spec says the fast path runs them."""
     amp = cfg.get("amp") or "none"
     one_of("amp", amp, AMP_MODES)
     if not (cfg.get("fast") or cfg.get("compile")):
         return
     model = cfg.get("model", {})
-    if model.get("name") not in FAST_MODELS:
-        raise _not_a_fast_model(model.get("name"))
+    if model.get("name") not in fast_models:
+        raise _not_a_fast_model(model.get("name"), fast_models)
     if model.get("batchnorm_bug"):
-        raise FastPathError(BATCHNORM_BUG_ON_FAST)
+        raise ConfigError(BATCHNORM_BUG_ON_FAST)
     if amp != "none":
-        raise FastPathError(AMP_ON_FAST)
+        raise ConfigError(AMP_ON_FAST)
     if cfg.get("compile"):
         check_compiler()
 
@@ -358,12 +355,12 @@ def check_compiler() -> None:
         from torch._inductor.cpp_builder import get_cpp_compiler
     except ImportError:  # a torch without inductor's builder: look for one on PATH instead
         if not any(shutil.which(name) for name in (os.environ.get("CXX") or "g++", "c++", "clang++")):
-            raise FastPathError(NO_COMPILER) from None
+            raise ConfigError(NO_COMPILER) from None
         return
     try:
         get_cpp_compiler()
     except Exception:  # InvalidCxxCompiler, or any failure to run it
-        raise FastPathError(NO_COMPILER) from None
+        raise ConfigError(NO_COMPILER) from None
 
 
 NO_COMPILER = ("compile=true needs a working C++ compiler for torch.compile (none found: install g++, e.g. "
@@ -385,7 +382,7 @@ def wrap_amp(model: nn.Module, amp: str | None, device: torch.device) -> nn.Modu
     amp = amp or "none"
     one_of("amp", amp, AMP_MODES)
     if amp != "none" and isinstance(model, FastSequential):
-        raise FastPathError(AMP_ON_FAST)
+        raise ConfigError(AMP_ON_FAST)
     return model if amp == "none" else AutocastModel(model, device.type)
 
 

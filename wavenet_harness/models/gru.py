@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.models.conv import check_dropout
 from wavenet_harness.models.sequence import StartAlignedModel
-from wavenet_harness.models.tree import ModelConfigError
+from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.models.spec import ModelSpec, check_dropout
 
 
 class GRULanguageModel(StartAlignedModel):
@@ -51,7 +51,7 @@ def gru_param_count(vocab_size: int, n_embd: int, n_hidden: int, layers: int) ->
 def check_gru(block_size: int, n_embd: int, n_hidden: int, depth: int, dropout: float = 0.0) -> None:
     """The rules of model=gru's keys, before any data loads."""
     if depth < 1:
-        raise ModelConfigError(f"depth={depth} is not allowed: model=gru needs at least one GRU layer")
+        raise ConfigError(f"depth={depth} is not allowed: model=gru needs at least one GRU layer")
     check_dropout(dropout)
 
 
@@ -62,3 +62,6 @@ def build_gru(
     embeddings, between layers and before the head."""
     check_gru(block_size, n_embd, n_hidden, depth, dropout)
     return GRULanguageModel(vocab_size, block_size, n_embd, n_hidden, depth, dropout)
+
+
+SPEC = ModelSpec("gru", build_gru, check=check_gru, reads_words=True, hparam_columns={"dropout": 0.0})

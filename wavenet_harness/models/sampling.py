@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness import interrupts
-from wavenet_harness.data import Vocabulary
+from wavenet_harness.base import interrupts
+from wavenet_harness.base.data import Vocabulary
 
 DEFAULT_MAX_LEN = 64
 

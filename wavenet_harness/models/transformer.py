@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.models.conv import check_dropout
 from wavenet_harness.models.sequence import StartAlignedModel
-from wavenet_harness.models.tree import ModelConfigError
+from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.models.spec import ModelSpec, check_dropout
 
 
 class CausalSelfAttention(nn.Module):
@@ -95,7 +95,7 @@ def check_transformer(block_size: int, n_embd: int, n_hidden: int, depth: int, n
                       dropout: float = 0.0) -> None:
     """The rules of model=transformer's keys, before any data loads."""
     if n_head < 1 or n_embd % n_head:
-        raise ModelConfigError(
+        raise ConfigError(
             f"model.n_head={n_head} is not allowed with n_embd={n_embd}: the heads split n_embd evenly; "
             f"use a divisor of {n_embd} or change n_embd"
         )
@@ -110,3 +110,7 @@ def build_transformer(
     depth: blocks; n_head: attention heads (each n_embd / n_head wide)."""
     check_transformer(block_size, n_embd, n_hidden, depth, n_head, dropout)
     return Transformer(vocab_size, block_size, n_embd, n_hidden, depth, n_head, dropout)
+
+
+SPEC = ModelSpec("transformer", build_transformer, check=check_transformer, reads_words=True,
+                 hparam_columns={"dropout": 0.0, "n_head": 0})

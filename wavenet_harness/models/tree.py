@@ -18,12 +18,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from wavenet_harness.errors import ConfigError
+from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.models.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
-
-
-class ModelConfigError(ConfigError):
-    """A model shape that cannot be built; the message names the keys to change."""
+from wavenet_harness.models.spec import ModelSpec, check_dropout
 
 
 def hier_group_sizes(block_size: int, depth: int) -> list[int]:
@@ -33,11 +30,11 @@ def hier_group_sizes(block_size: int, depth: int) -> list[int]:
     with depth 3 gives the lecture's [2, 2, 2] and depth 1 is the flat MLP.
     """
     if depth < 1:
-        raise ModelConfigError(f"depth={depth}: the tree needs at least one level")
+        raise ConfigError(f"depth={depth}: the tree needs at least one level")
     pairs = 2 ** (depth - 1)
     if block_size % pairs != 0:
         valid = ", ".join(str(pairs * k) for k in range(1, 5))
-        raise ModelConfigError(
+        raise ConfigError(
             f"block_size={block_size} cannot be split by a depth-{depth} tree of pairs; "
             f"use a multiple of {pairs} ({valid}, ...) or change depth"
         )
@@ -63,7 +60,7 @@ def build_mlp(
     vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 1, batchnorm_bug: bool = False
 ) -> Sequential:
     if depth < 1:
-        raise ModelConfigError(f"depth={depth}: the MLP needs at least one hidden layer")
+        raise ConfigError(f"depth={depth}: the MLP needs at least one hidden layer")
     layers: list[nn.Module] = [Embedding(vocab_size, n_embd), FlattenConsecutive(block_size)]
     layers += _hidden_block(n_embd * block_size, n_hidden, batchnorm_bug)
     for _ in range(depth - 1):
@@ -84,3 +81,16 @@ def build_hier(
         fan_in = n_hidden
     layers.append(_output_layer(n_hidden, vocab_size))
     return _finish(layers, block_size, vocab_size)
+
+
+def check_tree(block_size: int, n_embd: int, n_hidden: int, depth: int, dropout: float = 0.0, **_) -> None:
+    """hier and conv: a tree of pairs that divides block_size (and conv's dropout)."""
+    check_dropout(dropout)
+    hier_group_sizes(block_size, depth)
+
+
+# mlp fits any block_size at any depth >= 1 (a top-level rule); both read windows through
+# batchnorm, so a batch needs two of them, and both run on the fast path.
+MLP = ModelSpec("mlp", build_mlp, hparam_columns={"batchnorm_bug": False}, min_batch_size=2, fast_path=True)
+HIER = ModelSpec("hier", build_hier, check=check_tree, hparam_columns={"batchnorm_bug": False}, min_batch_size=2,
+                 fast_path=True)

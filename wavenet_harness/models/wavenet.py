@@ -32,11 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.errors import one_of
-from wavenet_harness.models.conv import check_dropout
+from wavenet_harness.base.errors import ConfigError, one_of
 from wavenet_harness.models.layers import next_char_loss
 from wavenet_harness.models.sequence import in_chunks
-from wavenet_harness.models.tree import ModelConfigError
+from wavenet_harness.models.spec import ModelSpec, check_dropout
 
 NORMS = ("none", "layer")
 
@@ -44,9 +43,9 @@ NORMS = ("none", "layer")
 def wavenet_dilations(block_size: int, cycles: int) -> list[int]:
     """1, 2, 4, ... per cycle, as many doublings as keep cycles * (sum of a cycle) + 1 <= block_size."""
     if block_size < 2:
-        raise ModelConfigError(f"block_size={block_size} is not allowed: model=wavenet needs block_size >= 2")
+        raise ConfigError(f"block_size={block_size} is not allowed: model=wavenet needs block_size >= 2")
     if cycles < 1 or cycles + 1 > block_size:
-        raise ModelConfigError(
+        raise ConfigError(
             f"depth={cycles} is not allowed: model=wavenet's dilation cycles need one kernel-2 layer each "
             f"within block_size={block_size}; use depth from 1 to {block_size - 1}"
         )
@@ -142,3 +141,7 @@ def build_wavenet(
     head's); depth: dilation cycles."""
     check_wavenet(block_size, n_embd, n_hidden, depth, norm, dropout)
     return WaveNet(vocab_size, block_size, n_embd, n_hidden, wavenet_dilations(block_size, depth), norm, dropout)
+
+
+SPEC = ModelSpec("wavenet", build_wavenet, check=check_wavenet, reads_words=True,
+                 hparam_columns={"dropout": 0.0, "norm": "none"})

@@ -25,7 +25,8 @@ import importlib.util
 import math
 from typing import Any
 
-from wavenet_harness.extras import has_extra, missing_extra_message
+from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.base.extras import has_extra, missing_extra_message
 from wavenet_harness.training.loop import StopTraining
 
 TRIAL_KEY = "optuna"
@@ -42,10 +43,6 @@ FEW_TRIALS = 10
 SAMPLERS = ("tpe", "random")
 
 
-class StudyConfigError(ValueError):
-    """A sweeper setting that cannot work; shown to the user as one line."""
-
-
 def _with_installed_driver(url: str) -> str:
     """SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; use psycopg2 where only it is installed."""
     if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
@@ -60,7 +57,7 @@ def open_storage(name: str) -> Any:
     from optuna.storages.journal import JournalFileBackend
 
     if name.startswith("postgresql") and not has_extra("postgres"):
-        raise StudyConfigError(f"hydra.sweeper.storage=postgresql://...: {missing_extra_message('postgres')}")
+        raise ConfigError(f"hydra.sweeper.storage=postgresql://...: {missing_extra_message('postgres')}")
     if "://" in name:
         name = _with_installed_driver(name)
         # SQLite serialises writers: wait for the lock rather than fail a trial.
@@ -78,7 +75,7 @@ def _whole(spec: dict[str, Any], key: str, default: Any, low: int, auto: bool = 
         value = int(value)  # "2000" from a command line that quoted it
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         wanted = f"a whole number >= {low}" + (' or "auto"' if auto else "")
-        raise StudyConfigError(f"hydra.sweeper.pruner.{key}={value!r} is not allowed: {wanted}")
+        raise ConfigError(f"hydra.sweeper.pruner.{key}={value!r} is not allowed: {wanted}")
     return value
 
 
@@ -105,7 +102,7 @@ def build_pruner(spec: dict[str, Any] | None) -> Any:
         )
     if name == "hyperband":
         if spec.get("min_resource", "auto") == "auto":  # Optuna's Hyperband has no "auto" for it
-            raise StudyConfigError(
+            raise ConfigError(
                 "hydra.sweeper.pruner.min_resource='auto' is not allowed with hyperband: give the steps of the "
                 "first rung, e.g. ${eval_interval}"
             )
@@ -113,20 +110,20 @@ def build_pruner(spec: dict[str, Any] | None) -> Any:
         max_resource = _whole(spec, "max_resource", "auto", 1, auto=True)
         reduction_factor = _whole(spec, "reduction_factor", 4, 2)
         if max_resource != "auto" and max_resource <= min_resource:
-            raise StudyConfigError(
+            raise ConfigError(
                 f"hydra.sweeper.pruner.max_resource={max_resource} is not allowed: it must be above "
                 f"min_resource={min_resource} (both in training steps)"
             )
         bootstrap_count = _whole(spec, "bootstrap_count", 0, 0)
         if bootstrap_count and max_resource == "auto":
-            raise StudyConfigError("hydra.sweeper.pruner.bootstrap_count > 0 needs max_resource in steps, not \"auto\"")
+            raise ConfigError("hydra.sweeper.pruner.bootstrap_count > 0 needs max_resource in steps, not \"auto\"")
         return optuna.pruners.HyperbandPruner(
             min_resource=min_resource, max_resource=max_resource, reduction_factor=reduction_factor,
             bootstrap_count=bootstrap_count,
         )
     if name == "none":
         return optuna.pruners.NopPruner()
-    raise StudyConfigError(f"hydra.sweeper.pruner.name={name!r} is not allowed: choose one of {', '.join(PRUNERS)}")
+    raise ConfigError(f"hydra.sweeper.pruner.name={name!r} is not allowed: choose one of {', '.join(PRUNERS)}")
 
 
 def build_sampler(spec: dict[str, Any] | None) -> Any:
@@ -142,7 +139,7 @@ def build_sampler(spec: dict[str, Any] | None) -> Any:
         )
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    raise StudyConfigError(f"hydra.sweeper.sampler.name={name!r} is not allowed: choose one of {', '.join(SAMPLERS)}")
+    raise ConfigError(f"hydra.sweeper.sampler.name={name!r} is not allowed: choose one of {', '.join(SAMPLERS)}")
 
 
 def load_trial(storage_name: str, study_name: str, number: int) -> Any:

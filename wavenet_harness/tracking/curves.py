@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
+from wavenet_harness.base.errors import RunDirError
+
 VAL_TAG = "loss/val"
 
 
@@ -19,10 +21,6 @@ class CurvePoint(NamedTuple):
     minutes: float
     step: int
     val_loss: float
-
-
-class CurveError(ValueError):
-    """A run directory without readable validation events."""
 
 
 def event_dirs(run_dir: Path) -> list[Path]:
@@ -37,7 +35,7 @@ def val_curve(run_dir: str | Path) -> list[CurvePoint]:
 
     folders = event_dirs(Path(run_dir))
     if not folders:
-        raise CurveError(f"{run_dir} has no TensorBoard events (tb/); is it a run directory?")
+        raise RunDirError(f"{run_dir} has no TensorBoard events (tb/); is it a run directory?")
     events = []
     for folder in folders:
         accumulator = EventAccumulator(str(folder), size_guidance={"scalars": 0})
@@ -46,6 +44,6 @@ def val_curve(run_dir: str | Path) -> list[CurvePoint]:
             events.extend((tag, e) for e in accumulator.Scalars(tag))
     val = sorted((e for tag, e in events if tag == VAL_TAG), key=lambda e: (e.step, e.wall_time))
     if not val:
-        raise CurveError(f"{run_dir} has logged no {VAL_TAG} yet")
+        raise RunDirError(f"{run_dir} has logged no {VAL_TAG} yet")
     start = min(e.wall_time for _, e in events)
     return [CurvePoint((e.wall_time - start) / 60.0, int(e.step), float(e.value)) for e in val]

@@ -12,7 +12,11 @@ import argparse
 from pathlib import Path
 from typing import Any, Callable
 
-from wavenet_harness.tracking.rundir import RunDirError, check_output_path, write_atomic
+from wavenet_harness.base.errors import RunDirError
+
+from wavenet_harness.base.files import write_atomic
+
+from wavenet_harness.tracking.rundir import check_output_path
 
 IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
 REFERENCE_STYLES = ("--", ":", "-.")

@@ -19,7 +19,7 @@ dotted key by its last part, model.dropout as dropout), status, steps and the tw
 the model only when runs of different models are side by side. `--all` adds the rest.
 Cells wrap rather than being cut short. The CSV and JSON always hold every column.
 
-Run directories are read through tracking/rundir.py; the command line is cli/report.py.
+Runs are read through base/records.py (load_runs); the command line is cli/report.py.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import io
 import math
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from wavenet_harness.tracking import rundir
-from wavenet_harness.tracking.rundir import METRICS_NAME, RunDirError, find_run_dirs, read_metrics, read_overrides
+from wavenet_harness.base import files
+from wavenet_harness.base.errors import RunDirError
+from wavenet_harness.base.records import METRICS_NAME, RunRecord, load_runs, read_starts
 
 NUMBER_COLUMNS = ("steps", "max_steps", "seconds", "params", "train_loss", "val_loss")
 TABLE_COLUMNS = tuple(c for c in NUMBER_COLUMNS if c != "max_steps")  # the table shows "step / max" instead
@@ -52,22 +53,28 @@ MISSING = "-"  # an override a run did not set
 @dataclass
 class Job:
     name: str  # the run folder relative to the sweep folder
-    run_dir: Path
-    overrides: list[str] = field(default_factory=list)
-    metrics: dict[str, Any] = field(default_factory=dict)
+    record: RunRecord
+
+    @property
+    def run_dir(self) -> Path:
+        return self.record.run_dir
+
+    @property
+    def overrides(self) -> list[str]:
+        return self.record.overrides
 
     @property
     def status(self) -> str:
-        return str(self.metrics.get("status", "no metrics"))
+        return "no metrics" if self.record.status == "missing" else str(self.record.status)
 
     @property
     def model(self) -> str:
         """The model it trains: from metrics.json, or its `model=` override before that exists."""
-        return str(self.metrics.get("model") or self.override_values().get("model") or MISSING)
+        return str(self.record.model or self.override_values().get("model") or MISSING)
 
     @property
     def val_loss(self) -> float | None:
-        return _finite(self.metrics.get("val_loss"))
+        return self.record.finite_val_loss
 
     def override_values(self) -> dict[str, str]:
         """{'n_hidden': '128', 'model': 'mlp', ...} from 'key=value' overrides."""
@@ -80,10 +87,6 @@ class Job:
         return values
 
 
-def _finite(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
 def _natural_key(text: str) -> list:
     """'multirun/.../10' after '.../9': numbers compare as numbers."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
@@ -91,11 +94,8 @@ def _natural_key(text: str) -> list:
 
 def find_jobs(root: Path) -> list[Job]:
     """Every run folder under `root` (root itself included), read without changing anything."""
-    jobs = []
-    for run_dir in find_run_dirs(root):
-        name = run_dir.relative_to(root).as_posix() if run_dir != root else "."
-        jobs.append(Job(name, run_dir, read_overrides(run_dir), read_metrics(run_dir)))
-    return jobs
+    return [Job(record.run_dir.relative_to(root).as_posix() if record.run_dir != root else ".", record)
+            for record in load_runs(root)]
 
 
 def distinguishing_keys(jobs: list[Job]) -> list[str]:
@@ -141,7 +141,7 @@ def rerun_command(job: Job) -> str:
     the first start, then a resume at each new max_steps. Plain resumes after a stop need
     no part in it: a resume continues bit for bit.
     """
-    starts = rundir.read_starts(job.run_dir)
+    starts = read_starts(job.run_dir)
     if not starts:  # runs from before starts.json: the overrides Hydra saved
         return shlex.join(["wavenet-train", *job.overrides])
     stages: list[dict[str, Any]] = []
@@ -168,8 +168,7 @@ def table_rows(ranked: list[Job], keys: list[str]) -> list[dict[str, Any]]:
         row.update({key: overrides.get(key, MISSING) for key in keys})
         row["status"] = job.status
         for column in NUMBER_COLUMNS:
-            value = job.metrics.get(column)
-            row[column] = value if isinstance(value, (int, float)) and math.isfinite(value) else None
+            row[column] = job.record.get(column) if job.record.number(column) is not None else None
         rows.append(row)
     return rows
 
@@ -287,4 +286,4 @@ def csv_text(report: dict[str, Any]) -> str:
 
 
 def json_text(report: dict[str, Any]) -> str:
-    return rundir.json_text(report, indent=2) + "\n"
+    return files.json_text(report, indent=2) + "\n"

@@ -53,8 +53,8 @@ from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData, Sessi
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import text as text_summary
 
-from wavenet_harness.errors import ConfigError, is_int
-from wavenet_harness.data import Vocabulary
+from wavenet_harness.base.errors import ConfigError, is_int
+from wavenet_harness.base.data import Vocabulary
 from wavenet_harness.models.sampling import generate
 from wavenet_harness.tracking.report import short_names
 

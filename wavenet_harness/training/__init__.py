@@ -1,3 +1,3 @@
-"""Training: the loop (loop.py), optimizers and schedules (optim.py), checkpoints
-(checkpoint.py), the device (device.py), one job from config to run directory (job.py)
-and a finished run loaded back (trained.py). Nothing here knows the command line."""
+"""Layer 3, training: the loop (loop.py), evaluation, optimizers and schedules (optim.py),
+weight averaging, checkpoints (checkpoint.py) and the device (device.py). It knows nothing of
+Hydra, sweeps, TensorBoard or run directories: it is handed tensors, listeners and paths."""

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from wavenet_harness.errors import CheckpointError, ConfigError, is_number
+from wavenet_harness.base.errors import CheckpointError, ConfigError, is_number
 
 CHECKPOINT_KEY = "ema"  # the averaged model's state_dict in a checkpoint, beside "model"
 

@@ -21,9 +21,10 @@ from typing import Any, Sequence
 
 import torch
 
-from wavenet_harness.errors import CheckpointError
+from wavenet_harness.base.errors import CheckpointError
 from wavenet_harness.models import SHAPE_KEYS
-from wavenet_harness.tracking.rundir import CHECKPOINT_NAME, write_atomic
+from wavenet_harness.base.files import write_atomic
+from wavenet_harness.base.records import CHECKPOINT_NAME
 
 # The keys of a checkpoint: model, optimizer, step, rng, tracker, config, vocab, format_version.
 FORMAT_VERSION = 1

@@ -1,14 +1,17 @@
-"""The `device` option: its rule (a known name, present on this machine) and what it resolves to.
+"""Where a job runs: the `device` option (its rule, what it resolves to) and its torch threads.
 
-It also picks the CPU thread count when `threads=0` (auto_threads). It knows nothing of
-models, data or files.
+Every decision on threads is here: the `threads` key, or with threads=0 a count that
+suits the step's size (torch_threads, auto_threads), and a sweep job's share of the cores
+(sweep_job_threads). It knows nothing of models, data or files.
 """
 
 from __future__ import annotations
 
 import torch
 
-from wavenet_harness.errors import ConfigError, one_of
+from typing import Any
+
+from wavenet_harness.base.errors import ConfigError, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -51,3 +54,47 @@ def auto_threads(params: int, rows_per_step: int) -> int:
     if params * rows_per_step < SINGLE_THREAD_WORK:
         return 1
     return TORCH_DEFAULT_THREADS
+
+
+def torch_threads(threads: int, device: torch.device, params: int, rows_per_step: int) -> int:
+    """The `threads` key, or with threads=0: torch's default off the CPU, else auto_threads."""
+    if threads:
+        return threads
+    if device.type != "cpu":
+        return TORCH_DEFAULT_THREADS
+    return auto_threads(params, rows_per_step)
+
+
+def available_cores() -> int:
+    """Cores this process may use, as joblib counts them (CPU affinity and cgroup quotas)."""
+    from joblib import cpu_count
+
+    return max(1, cpu_count())
+
+
+def _joblib_parallelism(n_jobs: Any, cores: int) -> int:
+    """joblib's meaning of n_jobs: -1 all cores, -2 all but one, ..., None one."""
+    if n_jobs is None or n_jobs == 0:
+        return 1
+    n_jobs = int(n_jobs)
+    return max(1, cores + 1 + n_jobs) if n_jobs < 0 else n_jobs
+
+
+def sweep_job_threads(threads: Any, launcher: Any, cores: int | None = None) -> Any:
+    """torch intra-op threads for one job of a sweep.
+
+    An explicit `threads` (not 0) is kept. With threads=0 (torch's default: every core)
+    a joblib job takes cores // parallel jobs (at least 1), because N jobs that each use
+    every core are slower together than one after another; a submitit job takes the
+    cpus_per_task it was given. Other launchers run one job at a time: torch's default.
+    """
+    if threads != 0 or launcher is None:
+        return threads
+    target = str(launcher.get("_target_", ""))
+    cores = cores or available_cores()
+    if "JoblibLauncher" in target:
+        parallel = _joblib_parallelism(launcher.get("n_jobs"), cores)
+        return max(1, cores // parallel)
+    if "submitit" in target.lower() and launcher.get("cpus_per_task"):
+        return int(launcher.get("cpus_per_task"))
+    return threads

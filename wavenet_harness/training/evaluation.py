@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from wavenet_harness import interrupts
+from wavenet_harness.base import interrupts
 
 END_TOKEN = 0  # '.': ends every word's run of windows
 WORDS_PER_PASS = 512  # rows per forward pass: big enough to amortise overhead, small enough for cache
@@ -136,7 +136,7 @@ EVAL_CHUNK = 2048
 def evaluate_split(model: nn.Module, split: EvalSplit, chunk: int | None = None) -> float:
     """evaluate() on a prepared split, EVAL_CHUNK rows at a time. Models that read whole
     words run each word once (WordSplit): the same number, far cheaper. During training a
-    stop signal between chunks raises interrupts.Interrupted (wavenet_harness/interrupts.py)."""
+    stop signal between chunks raises interrupts.Interrupted (wavenet_harness/base/interrupts.py)."""
     chunk = chunk or EVAL_CHUNK
     was_training = model.training
     model.eval()

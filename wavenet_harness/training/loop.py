@@ -22,11 +22,11 @@ from typing import Any, Callable, Protocol, Sequence
 import torch
 from torch import nn
 
-from wavenet_harness import interrupts
-from wavenet_harness.data import WindowBatches
+from wavenet_harness.base import interrupts
+from wavenet_harness.base.data import WindowBatches
 from wavenet_harness.training.averaging import WeightAverage
 from wavenet_harness.training.optim import Schedule, is_plain_sgd, unwrapped_step
-from wavenet_harness.training.evaluation import EvalSplit, evaluate, evaluate_split  # noqa: F401 (evaluate: re-exported)
+from wavenet_harness.training.evaluation import EvalSplit, evaluate_split
 
 
 class Batches(Protocol):

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.optim import optimizer as torch_optimizer
 
-from wavenet_harness.errors import ConfigError, is_fraction, is_int, is_number, one_of, positive_float
+from wavenet_harness.base.errors import ConfigError, is_fraction, is_int, is_number, one_of, positive_float
 
 Schedule = Callable[[int], float]
 

@@ -10,28 +10,31 @@ tracking/rundir.py. It knows nothing of the command line.
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
 
-from wavenet_harness.config import validate
-from wavenet_harness.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words, sha256_of
-from wavenet_harness.errors import ConfigError
-from wavenet_harness.models import HPARAM_COLUMNS, WORD_MODELS, batches_from_config, build_model_from_config, num_params
+from wavenet_harness.adapter.config import validate
+from wavenet_harness.base.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words, sha256_of
+from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.models import batches_from_config, build_model_from_config, hparam_columns, num_params, trains_on_words
 from wavenet_harness.models.fused import speed_report, wrap_amp
-from wavenet_harness.passwords import mask_secrets
-from wavenet_harness.sweeps.study import SWEEPER_KEYS, job_listeners
+from wavenet_harness.base.passwords import mask_secrets
+from wavenet_harness.base.records import CHECKPOINT_NAME, RunRecord, now, record_start, write_record
+from wavenet_harness.sweeps.study import SWEEPER_KEYS
+from wavenet_harness.base.errors import RunDirFull
+from wavenet_harness.base.files import is_disk_full
 from wavenet_harness.tracking import rundir
+from wavenet_harness.tracking.live import LiveRecord
 from wavenet_harness.tracking.console import ProgressBar
 from wavenet_harness.tracking.diagnostics import Diagnostics
 from wavenet_harness.tracking.tensorboard import (
     TensorBoardTracker, hparam_values, override_keys, run_label, tensorboard_sampler,
 )
 from wavenet_harness.training import averaging, checkpoint as ckpt
-from wavenet_harness.training.device import TORCH_DEFAULT_THREADS, auto_threads, resolve_device
+from wavenet_harness.training.device import resolve_device, torch_threads
 from wavenet_harness.training.loop import DivergenceCheck, TrainResult, TrainSettings, pass_on_signal, train
 from wavenet_harness.training.optim import (
     OPTIM_HPARAM_COLUMNS, SCHEDULE_HPARAM_COLUMNS, build_optimizer_from_config, schedule_from_config,
@@ -41,7 +44,7 @@ from wavenet_harness.training.optim import (
 NOT_HPARAMS = ("log", "resume", "device", "threads", "checkpoint_interval", "eval_interval", *SWEEPER_KEYS)
 # Options only some choices of a group have: one HParams column each, declared by their owners.
 OPTION_COLUMNS = {
-    **{f"model.{k}": v for k, v in HPARAM_COLUMNS.items()},
+    **{f"model.{k}": v for k, v in hparam_columns().items()},
     **{f"optim.{k}": v for k, v in OPTIM_HPARAM_COLUMNS.items()},
     **{f"schedule.{k}": v for k, v in SCHEDULE_HPARAM_COLUMNS.items()},
 }
@@ -102,12 +105,12 @@ class Job:
         try:
             self._save_checkpoint(step, tracker)
         except OSError as err:  # name the file: a failed write() does not
-            raise OSError(err.errno, err.strerror, str(self.run_dir / rundir.CHECKPOINT_NAME)) from err
+            raise OSError(err.errno, err.strerror, str(self.run_dir / CHECKPOINT_NAME)) from err
         self.saved_step = step
 
     def _save_checkpoint(self, step: int, tracker: TensorBoardTracker) -> None:
         ckpt.save_checkpoint(
-            self.run_dir / rundir.CHECKPOINT_NAME,
+            self.run_dir / CHECKPOINT_NAME,
             {
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
@@ -146,18 +149,20 @@ def run_training(
     device = resolve_device(cfg["device"])
     data = within_memory(lambda: load_dataset(cfg, base_dir), "dataset")
     job = _build_job(cfg, run_dir, data, device, data_identity(cfg, data, base_dir))
-    torch.set_num_threads(_threads(cfg, device, num_params(job.model)))
+    # Models that read whole words count words per batch, each about block_size rows of work.
+    rows = cfg["batch_size"] * (cfg["block_size"] if trains_on_words(cfg["model"]) else 1)
+    torch.set_num_threads(torch_threads(cfg["threads"], device, num_params(job.model), rows))
     lock = rundir.claim(run_dir, cfg.get("resume"))  # from here on the directory is this run's
     try:
         return _train_claimed(job, cfg, run_dir, data, device, listeners, on_claim, swept, overrides)
     except OSError as err:
-        if not rundir.is_disk_full(err):
+        if not is_disk_full(err):
             raise
         # Every file is written atomically, so what was there before is whole: say which checkpoint that is.
         kept = (f"the checkpoint saved before (step {job.saved_step}) is intact" if job.saved_step is not None
                 else "no checkpoint had been saved")
         where = err.filename or run_dir
-        raise rundir.RunDirFull(f"cannot write in {where}: {err.strerror or err} (free some space and resume "
+        raise RunDirFull(f"cannot write in {where}: {err.strerror or err} (free some space and resume "
                                 f"with resume=true hydra.run.dir={run_dir}); {kept}") from None
     finally:
         lock.release()  # the next job of a sweep in this process may be handed the same folder
@@ -169,13 +174,12 @@ def _train_claimed(job: "Job", cfg: dict[str, Any], run_dir: Path, data: Dataset
     """run_training once the directory is this process's: write, train, finish."""
     if on_claim is not None:
         on_claim(run_dir)
-    rundir.record_start(run_dir, mask_secrets(list(overrides)), job.start_step, cfg["max_steps"])
+    record_start(run_dir, mask_secrets(list(overrides)), job.start_step, cfg["max_steps"])
     train_xy = (data.train.X.to(device), data.train.Y.to(device))
     val_xy = (data.val.X.to(device), data.val.Y.to(device))
-    metrics = _start_metrics(job)
-    tracker, watchers = _trackers(job, metrics["params"], swept)
-    listeners = [*listeners, *job_listeners(cfg)]
-    live = rundir.LiveMetrics(run_dir, metrics)  # metrics.json follows each evaluation and checkpoint
+    record = _start_record(job)
+    tracker, watchers = _trackers(job, record.params, swept)
+    live = LiveRecord(record)  # metrics.json follows each evaluation and checkpoint
 
     def save_checkpoint(step: int) -> None:
         job.save_checkpoint(step, tracker)
@@ -191,14 +195,14 @@ def _train_claimed(job: "Job", cfg: dict[str, Any], run_dir: Path, data: Dataset
                 batches=batches_from_config(cfg, data, train_xy), averaged=job.averaged,
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
-            result = TrainResult("failed", metrics["steps"], 0.0, error=f"{type(err).__name__}: {err}")
+            result = TrainResult("failed", record.steps, 0.0, error=f"{type(err).__name__}: {err}")
             try:
-                _finish(metrics, result, run_dir, tracker)
+                _finish(record, result, tracker)
             except OSError:  # a full disk may refuse this too: the crash itself is what to tell
                 pass
             raise
     result.extra.update(speed_report(job.model))  # fast path: compile_seconds
-    metrics = _finish(metrics, result, run_dir, tracker)
+    metrics = _finish(record, result, tracker)
     pass_on_signal(result.stop_request)  # under submitit, SIGUSR2 then requeues the job
     return metrics
 
@@ -212,7 +216,7 @@ def _build_job(cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.
     source = _resume_source(cfg, run_dir)
     if source is not None:
         job.start_step, job.tracker_state = _restore(source, job)
-        if source.resolve() == (run_dir / rundir.CHECKPOINT_NAME).resolve():
+        if source.resolve() == (run_dir / CHECKPOINT_NAME).resolve():
             job.saved_step = job.start_step
     model.to(device)
     if job.averaged is not None:
@@ -221,33 +225,18 @@ def _build_job(cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.
     return job
 
 
-def _threads(cfg: dict[str, Any], device: torch.device, params: int) -> int:
-    """The `threads` key, or with threads=0 a count that suits the step's size (auto_threads).
-
-    Models trained on whole words (model=conv with all positions, the WORD_MODELS) count
-    words per batch, each about block_size rows of work.
-    """
-    if cfg.get("threads"):
-        return cfg["threads"]
-    if device.type != "cpu":
-        return TORCH_DEFAULT_THREADS
-    name, all_positions = cfg["model"].get("name"), cfg["model"].get("all_positions")
-    words = name in WORD_MODELS or (name == "conv" and all_positions)
-    return auto_threads(params, cfg["batch_size"] * (cfg["block_size"] if words else 1))
-
-
 def _resume_source(cfg: dict[str, Any], run_dir: Path) -> Path | None:
     """resume=false: none; true: this run dir's checkpoint if any; a path: that one."""
     resume = cfg.get("resume", False)
     if resume is False or resume is None:
         return None
     if resume is True:
-        own = run_dir / rundir.CHECKPOINT_NAME
+        own = run_dir / CHECKPOINT_NAME
         if own.exists():
             return own
         # Normal for a job that died before its first checkpoint; a surprise if
         # hydra.run.dir was forgotten, so say where we looked.
-        print(f"resume=true: no {rundir.CHECKPOINT_NAME} in {run_dir}; starting from step 0", file=sys.stderr)
+        print(f"resume=true: no {CHECKPOINT_NAME} in {run_dir}; starting from step 0", file=sys.stderr)
         return None
     return ckpt.find_checkpoint(Path(str(resume)))
 
@@ -271,23 +260,15 @@ def _restore(source: Path, job: Job) -> tuple[int, Any]:
     return step, state.get("tracker")
 
 
-def _start_metrics(job: Job) -> dict[str, Any]:
-    """metrics.json as the run starts: status "running", what it trains, where it began."""
-    metrics: dict[str, Any] = {
-        "status": "running",
-        "model": job.cfg["model"]["name"],
-        "params": num_params(job.model),
-        "device": str(job.device),
-        "steps": job.start_step,
-        "max_steps": job.cfg["max_steps"],
-        "train_loss": None,
-        "val_loss": None,
-        "seconds": 0.0,
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "resumed_from_step": job.start_step or None,
-    }
-    rundir.write_metrics(job.run_dir, metrics)
-    return metrics
+def _start_record(job: Job) -> RunRecord:
+    """The run's record as it starts: status "running", what it trains, where it began."""
+    record = RunRecord(
+        job.run_dir, status="running", model=job.cfg["model"]["name"], params=num_params(job.model),
+        device=str(job.device), steps=job.start_step, max_steps=job.cfg["max_steps"], seconds=0.0,
+        started_at=now(), resumed_from_step=job.start_step or None,
+    )
+    write_record(record)
+    return record
 
 
 def _trackers(job: Job, params: int, swept: Sequence[str] | None = None) -> tuple[TensorBoardTracker, list[Any]]:
@@ -319,18 +300,12 @@ def _settings(cfg: dict[str, Any], device: torch.device, vocab_size: int) -> Tra
     )
 
 
-def _finish(metrics: dict[str, Any], result: TrainResult, run_dir: Path, tracker: TensorBoardTracker) -> dict[str, Any]:
-    metrics.update(
-        status=result.status,
-        steps=result.steps,
-        seconds=round(result.seconds, 3),
-        train_loss=result.train_loss,
-        val_loss=result.val_loss,
-        error=result.error,
-        finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
-        **result.extra,
-    )
+def _finish(record: RunRecord, result: TrainResult, tracker: TensorBoardTracker) -> dict[str, Any]:
+    """The record at the end of the run, written; returned as metrics.json holds it."""
+    record.update(status=result.status, steps=result.steps, seconds=round(result.seconds, 3),
+                  train_loss=result.train_loss, val_loss=result.val_loss, error=result.error,
+                  finished_at=now(), **result.extra)
+    metrics = record.as_json()
     tracker.on_end(metrics)
-    rundir.write_metrics(run_dir, metrics)
+    write_record(record)
     return metrics
-

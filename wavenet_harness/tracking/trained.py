@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from wavenet_harness.data import DataError, Vocabulary, read_words, sha256_of
+from wavenet_harness.base.data import DataError, Vocabulary, read_words, sha256_of
 from wavenet_harness.models import build_model_from_config
 from wavenet_harness.tracking.rundir import checkpoint_in
 from wavenet_harness.training.averaging import scored_weights

@@ -20,7 +20,6 @@ imported only when a text holds a URL.
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -125,44 +124,3 @@ def mask_secrets(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [mask_secrets(item) for item in value]
     return value
-
-
-class PasswordInArgument(ValueError):
-    """A password typed where it would be printed and stored; the message is masked."""
-
-
-def move_storage_password_to_env(argv: list[str], environ: dict | None = None) -> list[str]:
-    """argv with a PostgreSQL storage URL's password moved into PGPASSWORD (for libpq).
-
-    Every argument's URL secrets are remembered for `masked`. A password in any other
-    argument (or in a storage URL of another database, whose driver reads no PGPASSWORD)
-    would reach Hydra's printed lines and saved files: PasswordInArgument, with the
-    argument masked.
-    """
-    environ = os.environ if environ is None else environ
-    result = []
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        bare = value.strip().strip("'\"")
-        secrets = remember_secrets_in(bare) if sep else []
-        if not secrets:
-            if sep and has_password(bare):  # a URL SQLAlchemy cannot read, with something like a password
-                raise PasswordInArgument(f"{masked(arg)} holds a password that would be printed and stored: "
-                                         "give the URL without it and put the password in ~/.pgpass or PGPASSWORD")
-            result.append(arg)
-            continue
-        url = parse_url(bare)
-        is_storage = key.lstrip("+") + "=" == STORAGE_ARGUMENT
-        if not (is_storage and url.get_backend_name() in POSTGRES_SCHEMES):
-            raise PasswordInArgument(f"{masked(arg)} holds a password that would be printed and stored: give the URL "
-                                     "without it and put the password in ~/.pgpass or PGPASSWORD (PostgreSQL)")
-        if url.query.get("sslpassword"):  # no environment variable takes it: it would stay in the URL
-            raise PasswordInArgument(f"{masked(arg)} holds sslpassword, which would be printed and stored: "
-                                     "give the client key without a passphrase, or keep it out of the URL")
-        password = url.password or url.query.get("password")
-        if isinstance(password, tuple):
-            password = password[0]
-        if password:
-            environ["PGPASSWORD"] = str(password)
-        result.append(f"{key}={password_free_url(url)}")
-    return result

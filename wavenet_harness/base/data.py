@@ -22,8 +22,8 @@ from pathlib import Path
 
 import torch
 
-from wavenet_harness.errors import DataError
-from wavenet_harness.tracking.rundir import write_atomic
+from wavenet_harness.base.errors import DataError
+from wavenet_harness.base.files import write_atomic
 
 NAMES_URL = "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt"
 NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
@@ -179,6 +179,45 @@ class WindowBatches:
     def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
         ix = torch.randint(0, self.X.shape[0], (self.batch_size,), device=self.X.device)
         return self.X[ix], self.Y[ix]
+
+
+class WordBatches:
+    """Batch source for the models that read whole words: random words as padded sequences, every position a target.
+
+    `draw()`, once per training step, takes `batch_size` words with one torch.randint (the
+    global generator, like the lecture's window batches) and returns (seq, targets,
+    lengths), the arguments of `model(...)`: len(word) + 1 predictions per word, -1 where
+    a row has none.
+    """
+
+    def __init__(self, words: list[str], stoi: dict[str, int], block_size: int, batch_size: int,
+                 device: torch.device | str = "cpu"):
+        longest = max(len(w) for w in words)
+        n = len(words)
+        seqs = torch.zeros((n, block_size + longest), dtype=torch.long)
+        targets = torch.full((n, longest + 1), -1, dtype=torch.long)  # -1: no prediction here
+        for row, word in enumerate(words):
+            ids = [stoi[ch] for ch in word]
+            seqs[row, block_size : block_size + len(ids)] = torch.tensor(ids, dtype=torch.long)
+            targets[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            targets[row, len(ids)] = 0  # the end token
+        self.seqs = seqs.to(device)
+        self.targets = targets.to(device)
+        self.lengths = torch.tensor([block_size + len(w) for w in words], dtype=torch.long, device=device)
+        self.block_size = block_size
+        self.batch_size = batch_size
+        # Trimming each batch to its longest word needs the length on the host; on a GPU
+        # that would be a sync per step, so there batches keep the full width.
+        self.trim = self.seqs.device.type == "cpu"
+
+    def draw(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        ix = torch.randint(0, self.seqs.shape[0], (self.batch_size,), device=self.seqs.device)
+        lengths = self.lengths[ix]
+        seq, targets = self.seqs[ix], self.targets[ix]
+        if self.trim:
+            width = int(lengths.max())
+            seq, targets = seq[:, :width], targets[:, : width - self.block_size + 1]
+        return seq, targets, lengths
 
 
 def check_splits(words: list[str], parts: tuple[list[str], ...]) -> None:

@@ -24,7 +24,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
 
-from wavenet_harness.extras import has_extra, missing_extra_message
+from wavenet_harness.base.extras import has_extra, missing_extra_message
 
 SCHEMA_NAME = "train_schema"
 
@@ -129,7 +129,7 @@ def explain_config_error(err: BaseException, argv: list[str] = ()) -> str | None
     from_file = re.search(r"In '([^']+)': ConfigKeyError .*\nKey '([^']+)' not in 'TrainSchema'", str(err))
     if from_file:  # a config file sets a top-level key the schema lacks: a developer's mistake
         config, key = from_file.groups()
-        return f"{config}.yaml sets {key}, which has no typed field in TrainSchema (wavenet_harness/schema.py); add one"
+        return f"{config}.yaml sets {key}, which has no typed field in TrainSchema (wavenet_harness/adapter/schema.py); add one"
     if isinstance(err, (HydraException, OmegaConfBaseException)):
         lines = [line.strip() for line in str(err).split("Config search path:")[0].splitlines() if line.strip()]
         if isinstance(cause, OmegaConfBaseException) and cause is not err:

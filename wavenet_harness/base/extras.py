@@ -39,7 +39,7 @@ def has_extra(extra: str) -> bool:
 
 def _source_checkout() -> Path | None:
     """The checkout this package runs from (pyproject.toml beside it), or None for an installed copy."""
-    top = Path(__file__).resolve().parents[1]
+    top = Path(__file__).resolve().parents[2]  # wavenet_harness/base/extras.py -> the checkout
     return top if (top / "pyproject.toml").is_file() else None
 
 

@@ -4,8 +4,8 @@ Hydra and the typed schema (schema.py) already reject unknown groups, unknown ke
 values of the wrong type while composing; `validate` checks the keys `+key=value` can
 still add, and the values. It states the top-level rules itself and asks each option's
 owner for the rest:
-  model=...             models/__init__.py (builder options; each model's rules: tree shape, dropout, heads)
-  fast/compile/amp      models/fused.py
+  model=...             models/__init__.py (each model's spec: options, rules, tree shape, dropout, heads)
+  fast/compile/amp      models/fused.py (through models/__init__.py: which models it runs)
   optim=..., schedule=...   training/optim.py
   device                training/device.py
   log.*                 tracking/tensorboard.py
@@ -23,11 +23,10 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from wavenet_harness.errors import ConfigError, is_number, positive_float, whole_number
+from wavenet_harness.base.errors import ConfigError, is_number, positive_float, whole_number
 from wavenet_harness.models import check_model_config
-from wavenet_harness.models.fused import check_speed_options
-from wavenet_harness.schema import DataSchema, schema_keys
-from wavenet_harness.schema import register as register_schema
+from wavenet_harness.adapter.schema import DataSchema, schema_keys
+from wavenet_harness.adapter.schema import register as register_schema
 from wavenet_harness.sweeps.study import SWEEPER_KEYS
 from wavenet_harness.tracking.tensorboard import check_log
 from wavenet_harness.training.averaging import check_ema_decay
@@ -50,8 +49,7 @@ def validate(cfg: dict) -> None:
     _check_diverge_factor(cfg.get("diverge_factor", 0))
     check_ema_decay(cfg.get("ema_decay", 0.0))
     check_device(cfg["device"])
-    check_model_config(cfg)
-    check_speed_options(cfg)
+    check_model_config(cfg)  # and the fast path's options
     check_optim(cfg)
     check_schedule(cfg)
     data = cfg["data"]
@@ -103,8 +101,8 @@ def _check_resume(value: Any) -> None:
 
 def config_dir() -> str:
     """conf/ beside the package in a source checkout, or inside it in an installed wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "conf", here.parent / "conf"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "conf", package.parent / "conf"):
         if (candidate / "train.yaml").is_file():
             return str(candidate)
     raise FileNotFoundError("wavenet-harness: conf/train.yaml not found beside the package")
@@ -116,7 +114,7 @@ def register_plugins() -> None:
     only when a sweep chooses it (hydra_plugins/wavenet_slurm_launcher), so a core install
     without the [slurm] extra never imports it."""
     from hydra_plugins.wavenet_optuna_sweeper import register as register_sweeper
-    from wavenet_harness.tracking.rundir import register_unique_resolver
+    from wavenet_harness.adapter.callbacks import register_unique_resolver
 
     register_sweeper()
     register_schema()
