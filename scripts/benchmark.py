@@ -174,7 +174,7 @@ def _path_setup(path: str, data, n_hidden: int | None = None, batch: int = 32):
 def _path_rate(path: str, data, steps: int, n_hidden: int | None = None, batch: int = 32) -> float:
     """steps/s of a harness path through the training loop, after 10% warm-up steps."""
     from wavenet_harness.training.loop import TrainSettings, train
-    from wavenet_harness.training.optim import build_schedule
+    from wavenet_harness.training.schedules import build_schedule
 
     model, optimizer, batches = _path_setup(path, data, n_hidden, batch)
     warmup = max(2, steps // 10)

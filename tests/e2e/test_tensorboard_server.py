@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO, TINY_OVERRIDES, CliRunner, write_tiny_words
-from wavenet_harness.tracking.tensorboard import METRIC_TAGS
+from wavenet_harness.tracking.hparams import METRIC_TAGS
 
 ALL_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
 SHOWN = 5  # columns and metrics TensorBoard's HParams page ticks: the first five of each

@@ -11,7 +11,8 @@ from wavenet_harness.base.data import build_dataset
 from wavenet_harness.models.tree import build_hier
 from wavenet_harness.training.averaging import WeightAverage, checkpoint_entry, scored_weights, weight_average
 from wavenet_harness.training.loop import TrainSettings, train
-from wavenet_harness.training.optim import PlainSGD, build_schedule
+from wavenet_harness.training.optim import PlainSGD
+from wavenet_harness.training.schedules import build_schedule
 
 
 def _model() -> torch.nn.Module:

@@ -21,7 +21,7 @@ from wavenet_harness.tracking.report import best_job, find_jobs, rank
 from wavenet_harness.adapter.job import run_training
 from wavenet_harness.base.files import json_text
 from wavenet_harness.sweeps.launch import collect_jobs, format_summary
-from wavenet_harness.training.loop import DivergenceCheck
+from wavenet_harness.training.divergence import DivergenceCheck
 
 
 def strict_json(text: str):

@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wavenet_harness.adapter.config import ConfigError
+from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.base.data import build_dataset, read_words
 from wavenet_harness.models.conv import build_conv
-from wavenet_harness.models.fused import FastSequential, speed_up_model, wrap_amp
+from wavenet_harness.models.fused import FastSequential
+from wavenet_harness.models.speed import speed_up_model, wrap_amp
 from wavenet_harness.models.tree import build_hier, build_mlp
 from wavenet_harness.training.loop import TrainSettings, train
-from wavenet_harness.training.optim import ForeachSGD, PlainSGD, build_schedule
+from wavenet_harness.training.optim import ForeachSGD, PlainSGD
+from wavenet_harness.training.schedules import build_schedule
 
 
 class LossLog:

@@ -10,7 +10,8 @@ from wavenet_harness.base.data import build_dataset, read_words
 from wavenet_harness.models.tree import build_hier, build_mlp
 from wavenet_harness.models.reference import notebook_hier, notebook_mlp, notebook_split_loss, notebook_train
 from wavenet_harness.training.loop import TrainSettings, train
-from wavenet_harness.training.optim import build_optimizer, build_schedule
+from wavenet_harness.training.optim import build_optimizer
+from wavenet_harness.training.schedules import build_schedule
 
 
 class LossRecorder:

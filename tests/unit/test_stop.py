@@ -19,7 +19,7 @@ from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.models.tree import build_mlp
 from wavenet_harness.tracking.tensorboard import check_log, tensorboard_sampler
 from wavenet_harness.training import evaluation, loop
-from wavenet_harness.training.optim import build_schedule
+from wavenet_harness.training.schedules import build_schedule
 
 
 class SignalsOnce(torch.nn.Module):

@@ -121,7 +121,7 @@ def test_conv_search_space_corners_are_valid_runs():
     # checks and build, so no trial of a rerun fails for a reason the space could avoid.
     import itertools
 
-    from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions
+    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from optuna.distributions import CategoricalDistribution
     from wavenet_harness.adapter.config import compose_config
     from wavenet_harness.adapter.config import validate
@@ -147,7 +147,7 @@ def test_model_search_spaces_share_conv_optunas_budget_and_keep_params_in_bounds
     # conv_optuna; every corner of each space validates and builds with 100k-400k parameters.
     import itertools
 
-    from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions
+    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from optuna.distributions import CategoricalDistribution
     from wavenet_harness.adapter.config import compose_config
     from wavenet_harness.adapter.config import validate
@@ -182,7 +182,7 @@ def test_model_search_spaces_share_conv_optunas_budget_and_keep_params_in_bounds
 
 
 def test_a_shortened_preset_scales_its_warmup_and_an_explicit_one_is_kept():
-    from wavenet_harness.training.optim import fit_warmup
+    from wavenet_harness.training.schedules import fit_warmup
 
     preset = {"max_steps": 300, "schedule": {"name": "cosine", "warmup_steps": 200}}
     assert "scaled to 30" in fit_warmup(preset, explicit=False)
@@ -198,7 +198,7 @@ def test_long_searches_keep_their_familys_space_and_search_at_full_length(model)
     # <family>_long: the family's search space plus ema_decay, at the recipe's 36,000 steps,
     # constant lr after a warmup (a step's lr does not depend on max_steps), Hyperband on
     # every evaluation, two trials at a time on one thread each.
-    from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions
+    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from optuna.distributions import CategoricalDistribution
     from wavenet_harness.adapter.config import compose_config, validate
     from wavenet_harness.models import build_model_from_config, num_params
@@ -226,7 +226,7 @@ def test_long_searches_keep_their_familys_space_and_search_at_full_length(model)
 
 
 def test_constant_schedule_warms_up_and_then_does_not_depend_on_max_steps():
-    from wavenet_harness.training.optim import build_schedule
+    from wavenet_harness.training.schedules import build_schedule
 
     plain = build_schedule("constant", 0.01, 100)
     assert [plain(s) for s in (0, 50, 99)] == [0.01, 0.01, 0.01]  # warmup 0: the lr itself, as before

@@ -7,7 +7,8 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from hydra_plugins.wavenet_optuna_sweeper._search import build_distributions, masked, override_value
+from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions, override_value
+from wavenet_harness.base.passwords import masked
 from wavenet_harness.sweeps.study import ConfigError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -17,9 +17,9 @@ from tensorboard.plugins.hparams.api_pb2 import Status
 from helpers import TINY_OVERRIDES, compose
 from wavenet_harness.models import build_model
 from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log10
-from wavenet_harness.tracking.tensorboard import (
-    LR_TAG, METRIC_TAGS, LossSmoother, TensorBoardTracker, ValBestCurve, hparam_values, run_label, swept_overrides,
-)
+from wavenet_harness.tracking.derived_curves import LossSmoother, ValBestCurve
+from wavenet_harness.tracking.hparams import METRIC_TAGS, hparam_values, run_label, swept_overrides
+from wavenet_harness.tracking.tensorboard import LR_TAG, TensorBoardTracker
 from wavenet_harness.adapter.job import NOT_HPARAMS, OPTION_COLUMNS, run_training
 from wavenet_harness.training.optim import PlainSGD
 

@@ -191,7 +191,7 @@ def test_evaluation_in_chunks_gives_the_same_logits(name, options, monkeypatch):
 
 def test_every_model_reports_the_same_hparams_columns():
     from wavenet_harness.adapter.job import NOT_HPARAMS, OPTION_COLUMNS
-    from wavenet_harness.tracking.tensorboard import hparam_values
+    from wavenet_harness.tracking.hparams import hparam_values
 
     columns = {name: hparam_values(compose(f"model={name}"), 1, NOT_HPARAMS, OPTION_COLUMNS)
                for name in ("hier", "conv", "wavenet", "gru", "transformer")}

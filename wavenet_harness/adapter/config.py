@@ -31,7 +31,8 @@ from wavenet_harness.sweeps.study import SWEEPER_KEYS
 from wavenet_harness.tracking.tensorboard import check_log
 from wavenet_harness.training.averaging import check_ema_decay
 from wavenet_harness.training.device import check_device
-from wavenet_harness.training.optim import check_optim, check_schedule
+from wavenet_harness.training.optim import check_optim
+from wavenet_harness.training.schedules import check_schedule
 
 __all__ = ["ConfigError", "validate", "compose_config", "config_dir", "register_plugins"]
 

@@ -9,7 +9,6 @@ tracking/rundir.py. It knows nothing of the command line.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -20,7 +19,7 @@ from wavenet_harness.adapter.config import validate
 from wavenet_harness.base.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words, sha256_of
 from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.models import batches_from_config, build_model_from_config, hparam_columns, num_params, trains_on_words
-from wavenet_harness.models.fused import speed_report, wrap_amp
+from wavenet_harness.models.speed import speed_report, wrap_amp
 from wavenet_harness.base.passwords import mask_secrets
 from wavenet_harness.base.records import CHECKPOINT_NAME, RunRecord, now, record_start, write_record
 from wavenet_harness.sweeps.study import SWEEPER_KEYS
@@ -30,15 +29,15 @@ from wavenet_harness.tracking import rundir
 from wavenet_harness.tracking.live import LiveRecord
 from wavenet_harness.tracking.console import ProgressBar
 from wavenet_harness.tracking.diagnostics import Diagnostics
-from wavenet_harness.tracking.tensorboard import (
-    TensorBoardTracker, hparam_values, override_keys, run_label, tensorboard_sampler,
-)
+from wavenet_harness.tracking.hparams import hparam_values, override_keys, run_label
+from wavenet_harness.tracking.tensorboard import TensorBoardTracker, tensorboard_sampler
 from wavenet_harness.training import averaging, checkpoint as ckpt
 from wavenet_harness.training.device import resolve_device, torch_threads
-from wavenet_harness.training.loop import DivergenceCheck, TrainResult, TrainSettings, pass_on_signal, train
-from wavenet_harness.training.optim import (
-    OPTIM_HPARAM_COLUMNS, SCHEDULE_HPARAM_COLUMNS, build_optimizer_from_config, schedule_from_config,
-)
+from wavenet_harness.training.divergence import DivergenceCheck
+from wavenet_harness.training.loop import TrainResult, TrainSettings, train
+from wavenet_harness.training.stop_signals import pass_on_signal
+from wavenet_harness.training.optim import OPTIM_HPARAM_COLUMNS, build_optimizer_from_config
+from wavenet_harness.training.schedules import SCHEDULE_HPARAM_COLUMNS, schedule_from_config
 
 # Keys that describe how a run is watched or where it lives, not what it trains.
 NOT_HPARAMS = ("log", "resume", "device", "threads", "checkpoint_interval", "eval_interval", *SWEEPER_KEYS)
@@ -213,9 +212,10 @@ def _build_job(cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.
     model = within_memory(lambda: build_model_from_config(cfg, data.vocab.size), "model")
     optimizer = build_optimizer_from_config(cfg, model)
     job = Job(cfg, run_dir, data, device, model, optimizer, identity, averaged=averaging.weight_average(cfg, model))
-    source = _resume_source(cfg, run_dir)
+    source = ckpt.resume_source(cfg.get("resume", False), run_dir)
     if source is not None:
-        job.start_step, job.tracker_state = _restore(source, job)
+        job.start_step, job.tracker_state = ckpt.restore(source, job.model, job.optimizer, job.averaged, cfg,
+                                                          job.data.vocab.chars, job.identity["words_sha256"])
         if source.resolve() == (run_dir / CHECKPOINT_NAME).resolve():
             job.saved_step = job.start_step
     model.to(device)
@@ -223,41 +223,6 @@ def _build_job(cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.
         job.averaged.to(device)
     job.model = wrap_amp(model, cfg.get("amp"), device)  # amp=bf16: autocast forward
     return job
-
-
-def _resume_source(cfg: dict[str, Any], run_dir: Path) -> Path | None:
-    """resume=false: none; true: this run dir's checkpoint if any; a path: that one."""
-    resume = cfg.get("resume", False)
-    if resume is False or resume is None:
-        return None
-    if resume is True:
-        own = run_dir / CHECKPOINT_NAME
-        if own.exists():
-            return own
-        # Normal for a job that died before its first checkpoint; a surprise if
-        # hydra.run.dir was forgotten, so say where we looked.
-        print(f"resume=true: no {CHECKPOINT_NAME} in {run_dir}; starting from step 0", file=sys.stderr)
-        return None
-    return ckpt.find_checkpoint(Path(str(resume)))
-
-
-def _restore(source: Path, job: Job) -> tuple[int, Any]:
-    """Load a checkpoint into the freshly built model and optimizer; return (step, tracker state)."""
-    state = ckpt.load_checkpoint(source)
-    try:
-        ckpt.check_identity(state, job.cfg, job.data.vocab.chars, source, job.identity["words_sha256"])
-        job.model.load_state_dict(state["model"])
-        job.optimizer.load_state_dict(state["optimizer"])
-        ckpt.set_rng_state(state["rng"])
-        averaging.restore(job.averaged, state, source)
-        step = int(state["step"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        if isinstance(err, ckpt.CheckpointError):
-            raise
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ckpt.CheckpointError(f"cannot resume from {source}: it does not fit this run ({first_line})") from None
-    print(f"resuming from {source} at step {step}", file=sys.stderr)
-    return step, state.get("tracker")
 
 
 def _start_record(job: Job) -> RunRecord:

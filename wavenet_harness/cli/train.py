@@ -35,9 +35,9 @@ from wavenet_harness.base.records import SWEEP_CONFIG_NAME
 from wavenet_harness.sweeps import launch as sweep
 from wavenet_harness.sweeps.study import job_listeners
 from wavenet_harness.tracking.console import print_summary
-from wavenet_harness.tracking.tensorboard import swept_overrides
+from wavenet_harness.tracking.hparams import swept_overrides
 from wavenet_harness.training.device import sweep_job_threads
-from wavenet_harness.training.optim import fit_warmup
+from wavenet_harness.training.schedules import fit_warmup
 
 PROG = "wavenet-train"
 # Loaded in every process that runs a job (joblib and submitit workers too).
@@ -94,7 +94,7 @@ def train_task(cfg: DictConfig) -> float:
 
 
 def _fit_warmup_to_length(plain: dict, hydra_cfg) -> None:
-    """A preset shortened with max_steps gets a warmup that fits (training/optim.fit_warmup)."""
+    """A preset shortened with max_steps gets a warmup that fits (training/schedules.fit_warmup)."""
     typed = {str(o).lstrip("+~").split("=", 1)[0] for o in hydra_cfg.overrides.task}
     if isinstance(plain.get("schedule"), dict):
         note = fit_warmup(plain, explicit="schedule.warmup_steps" in typed)

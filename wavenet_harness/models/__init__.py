@@ -27,7 +27,7 @@ from torch import nn
 
 from wavenet_harness.base.data import Dataset, WindowBatches, WordBatches
 from wavenet_harness.base.errors import ConfigError, one_of
-from wavenet_harness.models.fused import check_speed_options, speed_up_model
+from wavenet_harness.models.speed import check_speed_options, speed_up_model
 from wavenet_harness.models.spec import ModelSpec
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import sys
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -23,6 +24,7 @@ import torch
 
 from wavenet_harness.base.errors import CheckpointError
 from wavenet_harness.models import SHAPE_KEYS
+from wavenet_harness.training import averaging
 from wavenet_harness.base.files import write_atomic
 from wavenet_harness.base.records import CHECKPOINT_NAME
 
@@ -171,3 +173,39 @@ def check_identity(
             f"cannot resume from {source}: it is at step {step}, past max_steps={cfg['max_steps']}; "
             f"give max_steps={step} or more"
         )
+
+
+def resume_source(resume: Any, run_dir: Path) -> Path | None:
+    """resume=false: none; true: this run dir's checkpoint if any; a path: that one."""
+    if resume is False or resume is None:
+        return None
+    if resume is True:
+        own = run_dir / CHECKPOINT_NAME
+        if own.exists():
+            return own
+        # Normal for a job that died before its first checkpoint; a surprise if
+        # hydra.run.dir was forgotten, so say where we looked.
+        print(f"resume=true: no {CHECKPOINT_NAME} in {run_dir}; starting from step 0", file=sys.stderr)
+        return None
+    return find_checkpoint(Path(str(resume)))
+
+
+def restore(source: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, averaged: Any,
+            cfg: dict[str, Any], vocab: Sequence[str], words_sha256: str) -> tuple[int, Any]:
+    """Load a checkpoint into a freshly built model, optimizer and weight average (after
+    checking it is this run's); return (step, the tracker's state)."""
+    state = load_checkpoint(source)
+    try:
+        check_identity(state, cfg, vocab, source, words_sha256)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        averaging.restore(averaged, state, source)
+        step = int(state["step"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        if isinstance(err, CheckpointError):
+            raise
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"cannot resume from {source}: it does not fit this run ({first_line})") from None
+    print(f"resuming from {source} at step {step}", file=sys.stderr)
+    return step, state.get("tracker")

@@ -11,10 +11,7 @@ else, so a run seeded like the lecture takes the lecture's exact steps.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
@@ -25,8 +22,10 @@ from torch import nn
 from wavenet_harness.base import interrupts
 from wavenet_harness.base.data import WindowBatches
 from wavenet_harness.training.averaging import WeightAverage
+from wavenet_harness.training.divergence import DivergenceCheck
 from wavenet_harness.training.optim import Schedule, is_plain_sgd, unwrapped_step
 from wavenet_harness.training.evaluation import EvalSplit, evaluate_split
+from wavenet_harness.training.stop_signals import StopRequest, stop_signals_as_flag
 
 
 class Batches(Protocol):
@@ -44,46 +43,6 @@ class StopTraining(Exception):
     def __init__(self, status: str, message: str = ""):
         super().__init__(message or status)
         self.status = status
-
-
-class DivergenceCheck:
-    """A run has diverged when its loss stays far above where every model starts.
-
-    A model that predicts uniformly scores ln(vocab); one that blows up scores far more,
-    possibly without ever reaching infinity (lr=1e9 gives losses of 1e9). The loss is
-    averaged over windows of `window` steps (steps 0-99, 100-199, ..., so a resumed run
-    checks the same windows; the first after a resume and the last may be shorter); a
-    window whose mean exceeds `factor` x ln(vocab) stops the run as diverged. factor=0
-    turns the check off (NaN and infinity still stop a run).
-    """
-
-    WINDOW = 100
-
-    def __init__(self, limit: float, window: int = WINDOW):
-        self.limit = limit
-        self.window = window
-        self.total = 0.0
-        self.count = 0
-
-    @classmethod
-    def for_vocab(cls, vocab_size: int, factor: float, window: int = WINDOW) -> "DivergenceCheck":
-        return cls(factor * math.log(vocab_size) if factor else math.inf, window)
-
-    def add(self, step: int, loss: float) -> bool:
-        """Add one step's loss; True when this step ends a window whose mean is above the limit."""
-        self.total += loss
-        self.count += 1
-        return (step + 1) % self.window == 0 and self.end_window()
-
-    def end_window(self) -> bool:
-        """Close the (possibly partial) window; True when its mean is above the limit."""
-        if self.count == 0:
-            return False
-        mean, self.total, self.count = self.total / self.count, 0.0, 0
-        return mean > self.limit
-
-    def message(self, step: int) -> str:
-        return f"loss stayed above {self.limit:.3g} (diverge_factor x ln(vocab)) up to step {step}"
 
 
 @dataclass
@@ -108,61 +67,6 @@ class TrainResult:
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     stop_request: Any = None  # interrupted: the StopRequest (which signal, the handlers it replaced)
-
-
-# Ctrl-C; what `kill` and SLURM send on preemption and at the time limit; what SLURM can
-# send ahead of the limit (--signal); submitit's own preemption signal.
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1", "SIGUSR2") if hasattr(signal, name))
-
-
-class StopRequest:
-    """Which stop signal arrived (None: none yet), and the handlers it replaced."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self.previous: dict[int, Any] = {}
-
-    def is_set(self) -> bool:
-        return self.signum is not None
-
-    def set(self, signum: int, frame: Any = None) -> None:
-        if self.signum is None:
-            self.signum = signum
-
-    @property
-    def name(self) -> str:
-        return "Ctrl-C" if self.signum == signal.SIGINT else signal.Signals(self.signum).name
-
-
-@contextlib.contextmanager
-def stop_signals_as_flag():
-    """Turn Ctrl-C, SIGTERM, SIGUSR1 and SIGUSR2 into a flag checked between steps (and
-    between chunks of an evaluation or of sampling: interrupts.check), so no step is left
-    half done and the run can save a checkpoint before it stops."""
-    requested = StopRequest()
-    if threading.current_thread() is not threading.main_thread():
-        yield requested
-        return
-    for signum in STOP_SIGNALS:
-        requested.previous[signum] = signal.signal(signum, requested.set)
-    interrupts.watch(requested.is_set)  # evaluation and sampling check it too
-    try:
-        yield requested
-    finally:
-        interrupts.watch(None)
-        for signum, handler in requested.previous.items():
-            signal.signal(signum, handler)
-
-
-def pass_on_signal(request: StopRequest | None) -> None:
-    """After a run stopped on a signal and saved itself, let whoever handled that signal
-    before it (submitit's requeue on SIGUSR2, for one) act on it. Ctrl-C and signals
-    nobody else handled end here."""
-    if request is None or request.signum in (None, signal.SIGINT):
-        return
-    handler = request.previous.get(request.signum)
-    if callable(handler) and handler is not signal.default_int_handler:
-        handler(request.signum, None)
 
 
 def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
