@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from wavenet_harness.base.errors import exit_with_error
 from wavenet_harness.base.records import read_metrics, sweep_job_dirs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,7 +57,7 @@ def main() -> None:
     parser.add_argument("--data", default="data/names.txt", help="words file (default data/names.txt)")
     args = parser.parse_args()
     if min(args.jobs, args.parallel, args.steps) < 1:
-        sys.exit("benchmark_sweep: error: --jobs, --parallel and --steps must be positive")
+        exit_with_error("--jobs, --parallel and --steps must be positive", "benchmark_sweep")
 
     from joblib import cpu_count
 

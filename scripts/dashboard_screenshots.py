@@ -39,6 +39,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from wavenet_harness.base.errors import exit_with_error
+
 REPO = Path(__file__).resolve().parents[1]
 PROG = "dashboard_screenshots"
 SWEEP = ["lr=0.03,0.1,0.3", "max_steps=3000", "eval_interval=250", "checkpoint_interval=0", "threads=1",
@@ -57,8 +59,7 @@ class ScreenshotError(Exception):
 
 
 def fail(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    sys.exit(1)
+    exit_with_error(message, PROG, code=1)
 
 
 def train_sweep(sweep_dir: Path) -> None:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
 from wavenet_harness.base.extras import has_extra, install_command
-from wavenet_harness.tracking.curves import RunDirError, val_curve
+from wavenet_harness.base.errors import RunDirError
+from wavenet_harness.tracking.curves import val_curve
 from wavenet_harness.tracking.figures import draw, image_path, labelled_path, reference_line
 
 

@@ -18,6 +18,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from wavenet_harness.base.errors import exit_with_error
 from wavenet_harness.base.records import find_run_dirs, read_metrics, read_overrides
 
 # experiment preset -> (description, params, lecture train, lecture val)
@@ -93,8 +94,7 @@ def main() -> int:
         sweep_dirs = args.report
         missing = [str(d) for d in sweep_dirs if not d.is_dir()]
         if missing:
-            print(f"reproduce_lecture: error: not a directory: {', '.join(missing)}", file=sys.stderr)
-            return 2
+            exit_with_error(f"not a directory: {', '.join(missing)}", "reproduce_lecture")
         code = 0
     else:
         sweep_dirs = [args.out or Path("runs/lecture") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")]

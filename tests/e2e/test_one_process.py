@@ -26,6 +26,7 @@ def test_a_second_lock_names_the_holder_and_a_killed_holder_leaves_none(tmp_path
     held = rundir.lock_folder(folder)
     # Another process asks for the same folder: refused, naming this process.
     code = ("import sys; from pathlib import Path; from wavenet_harness.tracking import rundir\n"
+            "from wavenet_harness.base.errors import RunDirTaken\n"
             "try:\n    rundir.lock_folder(Path(sys.argv[1]))\nexcept RunDirTaken as err:\n    print(err)")
     refused = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, timeout=60)
     assert f"is in use by another process (pid {os.getpid()})" in refused.stdout, refused.stderr

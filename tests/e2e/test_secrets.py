@@ -17,7 +17,8 @@ import pytest
 from helpers import REPO, TINY_OVERRIDES, read_metrics
 from postgres_server import postgres_server
 
-from wavenet_harness.base.passwords import has_password, mask_secrets, masked, move_storage_password_to_env
+from wavenet_harness.adapter.argv import move_storage_password_to_env
+from wavenet_harness.base.passwords import has_password, mask_secrets, masked
 
 PASSWORD = "Kn0wn-s3cret-Pw"
 
@@ -59,7 +60,7 @@ def test_every_url_form_moves_its_password_and_masks_it_everywhere(typed, passwo
 
 
 def test_a_password_in_any_other_argument_is_refused_masked():
-    from wavenet_harness.base.passwords import UsageError
+    from wavenet_harness.base.errors import UsageError
 
     for arg in ("+note=postgresql://me:hunter22@db/x", "hydra.sweeper.storage=mysql://me:hunter22@db/x",
                 "+note=postgresql://me@db/x?password=hunter22"):

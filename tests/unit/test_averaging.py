@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from helpers import TINY_WORDS, compose
-from wavenet_harness.adapter.config import ConfigError, validate
+from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.adapter.config import validate
 from wavenet_harness.base.data import build_dataset
 from wavenet_harness.models.tree import build_hier
 from wavenet_harness.training.averaging import WeightAverage, checkpoint_entry, scored_weights, weight_average

@@ -11,7 +11,8 @@ import pytest
 from torch.utils.tensorboard import SummaryWriter
 
 from helpers import assert_one_error_line, numbers
-from wavenet_harness.tracking.curves import RunDirError, val_curve
+from wavenet_harness.base.errors import RunDirError
+from wavenet_harness.tracking.curves import val_curve
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "plot_val_vs_time.py"

@@ -15,7 +15,8 @@ import pytest
 from helpers import TINY_OVERRIDES, TINY_WORDS
 
 from wavenet_harness.adapter.config import compose_config
-from wavenet_harness.adapter.config import ConfigError, validate
+from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.adapter.config import validate
 from wavenet_harness.base.data import DataError, build_dataset
 from wavenet_harness.tracking.report import best_job, find_jobs, rank
 from wavenet_harness.adapter.job import run_training

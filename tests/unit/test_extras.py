@@ -7,7 +7,8 @@ from hydra.errors import MissingConfigException
 
 from wavenet_harness.base import extras
 from wavenet_harness.adapter.schema import explain_config_error
-from wavenet_harness.sweeps.study import ConfigError, open_storage
+from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.sweeps.study import open_storage
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import torch
 from wavenet_harness.adapter.config import compose_config
 from wavenet_harness.models import build_model_from_config
 from wavenet_harness.models import num_params
-from wavenet_harness.models.tree import ConfigError, build_hier, build_mlp, hier_group_sizes
+from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.models.tree import build_hier, build_mlp, hier_group_sizes
 
 LECTURE_PARAMS = {
     "lecture_mlp3": 12097,

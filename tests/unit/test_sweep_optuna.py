@@ -9,7 +9,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions, override_value
 from wavenet_harness.base.passwords import masked
-from wavenet_harness.sweeps.study import ConfigError
+from wavenet_harness.base.errors import ConfigError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

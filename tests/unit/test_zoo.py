@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from helpers import compose
-from wavenet_harness.adapter.config import ConfigError, validate
+from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.adapter.config import validate
 from wavenet_harness.base.data import Vocabulary, build_windows
 from wavenet_harness.models import build_model, build_model_from_config, num_params
 from wavenet_harness.base.data import WordBatches

@@ -4,7 +4,8 @@ config -> validate -> (run dir free?) -> data -> model/optimizer/schedule/batche
 -> claim the run dir -> train -> run dir. Every check comes before the claim, so a job
 refused for any reason writes nothing. Kept apart from Hydra so tests, scripts and
 sweepers can call it directly; the run directory's files are named and written by
-tracking/rundir.py. It knows nothing of the command line.
+base/records.py (the run record) and tracking/rundir.py (the claim). It knows nothing of the
+command line: the CLI validates the config first and hands in the listeners a sweeper needs.
 """
 
 from __future__ import annotations

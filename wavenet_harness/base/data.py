@@ -1,4 +1,4 @@
-"""Words file -> vocabulary -> seeded 80/10/10 split -> context windows -> window batches.
+"""Words file -> vocabulary -> seeded 80/10/10 split -> context windows -> batches (windows or whole words).
 
 Everything here follows makemore part 5 exactly: the vocabulary is the sorted set of
 characters with '.' as token 0, the words are shuffled with Python's random.seed(42)
@@ -7,7 +7,7 @@ per character plus one for the end token. `ensure_names_file` downloads names.tx
 first use.
 
 It knows nothing of models, training or configs; its only import from the package is
-DataError (errors.py) and the atomic file writer of tracking/rundir.py.
+DataError (errors.py) and the atomic file writer (files.py).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ evaluation, with that step: for searches whose lr does not depend on max_steps (
 that step is that very run, so the best of them is the recipe.
 
 The study is opened through sweeps/study.py, the trials' run directories read through
-tracking/rundir.py; Optuna is imported only when the command runs.
+base/records.py (load_run); Optuna is imported only when the command runs.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ machine with other jobs: training/device.py, sweep_job_threads):
                   also optuna-dashboard and wavenet-study); adapter/callbacks.py's
                   SweepSummary prints it and exits 1 only when every job failed
 
-Job directories are read and written through tracking/rundir.py; this module knows
+Job records are read and written through base/records.py; this module knows
 nothing of training itself.
 """
 

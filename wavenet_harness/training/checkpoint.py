@@ -6,7 +6,7 @@ window) and the resolved config. It is loaded with torch.load(weights_only=True)
 opening one never runs code stored in it. A checkpoint continues a run only if it is
 the same model on the same vocabulary (`check_identity`).
 
-The file's name and atomic write belong to the run directory (tracking/rundir.py); this
+The file's name is the run record's (base/records.py), its write atomic (base/files.py); this
 module knows nothing of configs beyond the shape keys the model registry names.
 """
 

@@ -4,7 +4,7 @@ It knows nothing of Hydra, configs or files: it takes a model, an optimizer, a s
 a batch source and the data to evaluate on, and reports to listeners (TensorBoard, the
 progress bar, pruning) and to an optional `save_checkpoint(step)` callback. Each step
 is `inputs = batches.draw(); logits, loss = model(*inputs)`: every model computes its own
-loss. With the lecture's window batches (data.WindowBatches) the loop's random draws
+loss. With the lecture's window batches (base/data.py's WindowBatches) the loop's random draws
 are the notebook's, one `torch.randint` per step from the global generator and nothing
 else, so a run seeded like the lecture takes the lecture's exact steps.
 """
