@@ -233,3 +233,27 @@ def test_constant_schedule_warms_up_and_then_does_not_depend_on_max_steps():
     short, long = build_schedule("constant", 0.01, 100, warmup_steps=4), build_schedule("constant", 0.01, 36000, warmup_steps=4)
     assert [short(s) for s in range(6)] == [0.0025, 0.005, 0.0075, 0.01, 0.01, 0.01]
     assert all(short(s) == long(s) for s in range(100))
+
+
+def test_wsd_schedule_is_the_constant_run_then_a_linear_cool_down():
+    from wavenet_harness.training.schedules import build_schedule
+
+    constant = build_schedule("constant", 0.01, 1000, warmup_steps=4)
+    wsd = build_schedule("wsd", 0.01, 1000, warmup_steps=4, decay_share=0.2)
+    assert all(wsd(s) == constant(s) for s in range(800))  # the search's run, step for step
+    assert wsd(800) == pytest.approx(0.01) and wsd(900) == pytest.approx(0.005) and wsd(999) == pytest.approx(0.00005)
+    floor = build_schedule("wsd", 0.01, 1000, decay_share=0.5, min_lr_ratio=0.1)
+    assert floor(500) == pytest.approx(0.01) and floor(999) == pytest.approx(0.001 + 0.009 / 500)
+
+
+def test_wsd_schedule_rules_are_one_line_each():
+    from wavenet_harness.adapter.config import compose_config, validate
+    from wavenet_harness.base.errors import ConfigError
+
+    for overrides, message in ((["schedule.decay_share=0"], "decay_share=0 is not allowed"),
+                               (["schedule.decay_share=1.5"], "decay_share=1.5 is not allowed"),
+                               (["max_steps=100", "schedule.warmup_steps=90", "schedule.decay_share=0.2"],
+                                "more than max_steps")):
+        with pytest.raises(ConfigError, match=message):
+            validate(compose_config(["schedule=wsd", *overrides]))
+    validate(compose_config(["schedule=wsd", "schedule.warmup_steps=100"]))

@@ -136,7 +136,14 @@ def summarise(study: Any, top: int, sweep_dir: Path | None = None, any_step: boo
 
 
 def _value(v: Any) -> str:
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
+    """A sampled float in 3 significant digits, more where 3 would round it to another
+    value a person would type (ema_decay=0.9998 is not 1)."""
+    if not isinstance(v, float):
+        return str(v)
+    for digits in (3, 4, 5, 6):
+        if abs(float(f"{v:.{digits}g}") - v) <= 1e-3 * abs(1 - v) or float(f"{v:.{digits}g}") == v:
+            return f"{v:.{digits}g}"
+    return f"{v:.6g}"
 
 
 def _print_text(summary: dict[str, Any], markdown: bool) -> None:

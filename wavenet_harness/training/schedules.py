@@ -1,4 +1,5 @@
-"""Learning-rate schedules (config group `schedule`): step, constant (with warmup), cosine.
+"""Learning-rate schedules (config group `schedule`): step, constant, cosine and wsd (each with
+a warmup where it has one).
 
 Each is one `Choice` (training/optim.py): its options and defaults, its builder, its
 rules; `fit_warmup` shortens a preset's warmup when max_steps shortens the run.
@@ -42,6 +43,24 @@ def _cosine(lr: float, max_steps: int, warmup_steps: int, min_lr_ratio: float) -
     return cosine
 
 
+def _wsd(lr: float, max_steps: int, warmup_steps: int, decay_share: float, min_lr_ratio: float) -> Schedule:
+    # Warmup, stable, decay: the constant schedule's run, then a linear cool-down to
+    # min_lr_ratio x lr over the last decay_share of the steps. Up to the cool-down it is
+    # step for step the constant schedule's run, so a step found by a multi-fidelity
+    # search on the constant schedule (hparams_search=*_long) can end in a cool-down.
+    constant = _constant(lr, max_steps, warmup_steps)
+    decay_start = max_steps - int(round(decay_share * max_steps))
+    min_lr = lr * min_lr_ratio
+
+    def wsd(step: int) -> float:
+        if step < decay_start:
+            return constant(step)
+        left = (max_steps - step) / max(1, max_steps - decay_start)  # 1 at the start of the cool-down
+        return min_lr + (lr - min_lr) * left
+
+    return wsd
+
+
 def _check_step(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
     decay_at = schedule.get("decay_at")
     if not is_number(decay_at) or not 0 <= decay_at <= 1:
@@ -66,10 +85,22 @@ def _check_cosine(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
         raise ConfigError(f"schedule.min_lr_ratio={ratio!r} is not allowed: a number in [0, 1]")
 
 
+def _check_wsd(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
+    _check_cosine(schedule, cfg)  # warmup_steps and min_lr_ratio
+    share = schedule.get("decay_share")
+    if not is_number(share) or not 0 < share <= 1:
+        raise ConfigError(f"schedule.decay_share={share!r} is not allowed: the share of max_steps to cool down "
+                          "over, above 0 and at most 1")
+    if schedule.get("warmup_steps", 0) + int(round(share * cfg["max_steps"])) > cfg["max_steps"]:
+        raise ConfigError(f"schedule.warmup_steps plus the cool-down (decay_share={share} of max_steps="
+                          f"{cfg['max_steps']}) is more than max_steps: shorten one of them")
+
+
 SCHEDULES: dict[str, Choice] = {
     "step": Choice({"decay_at": 0.75, "factor": 0.1}, _step, _check_step),
     "constant": Choice({"warmup_steps": 0}, _constant, _check_warmup),
     "cosine": Choice({"warmup_steps": 0, "min_lr_ratio": 0.0}, _cosine, _check_cosine),
+    "wsd": Choice({"warmup_steps": 0, "decay_share": 0.2, "min_lr_ratio": 0.0}, _wsd, _check_wsd),
 }
 SCHEDULE_HPARAM_COLUMNS: dict[str, Any] = {"warmup_steps": 0}
 
