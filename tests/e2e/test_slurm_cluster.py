@@ -112,6 +112,18 @@ def test_a_sweep_through_sbatch_ends_as_the_same_sweep_on_joblib(slurm, tmp_path
     assert "sacct" not in out_s + err_s
 
 
+# slurmd refuses to launch a job whose credential was made in the same second as the kill
+# that requeued it ("Job credential revoked"; the job then ends FAILED): SLURM's own hold of
+# a requeued job (about two minutes) is what normally keeps this apart.
+REVOKED_CREDENTIAL_S = 2.0
+
+
+def _release_requeued(slurm, job_id: str) -> None:
+    """Start a held requeued job now instead of in two minutes, once its old credential has aged."""
+    time.sleep(REVOKED_CREDENTIAL_S)
+    slurm.run("scontrol", "update", f"jobid={job_id}", "StartTime=now")
+
+
 MAX_STEPS, CHECKPOINT_EVERY = 20000, 500
 LONG_JOB = [f"max_steps={MAX_STEPS}", f"checkpoint_interval={CHECKPOINT_EVERY}", "eval_interval=5000", "seed=3",
             "batch_size=8", "n_embd=4", "n_hidden=8", "log.progress=false", "log.smooth_window=25", "threads=1"]
@@ -133,10 +145,10 @@ def test_a_preempted_job_is_requeued_and_resumes_bit_for_bit(slurm, tmp_path, ti
     _wait_until(lambda: slurm.jobs().get(job_id, {}).get("reason") == "BeginTime", "the requeued job", 60)
     stopped = read_metrics(run_dir)
     assert stopped["status"] == "interrupted" and stopped["signal"] == "SIGUSR2", stopped
-    slurm.run("scontrol", "update", f"jobid={job_id}", "StartTime=now")
+    _release_requeued(slurm, job_id)
 
     rc, out, err = _finish(sweep)
-    assert rc == 0, err[-3000:]
+    assert rc == 0, err[-3000:] + "\n--- SLURM's logs ---\n" + slurm.log_text()[-6000:]
     assert _finish(reference)[0] == 0
     assert "sweep: 1 jobs: 1 ok" in out
     assert "Restarts=1" in slurm.run("scontrol", "show", "job", job_id)
@@ -167,7 +179,7 @@ def test_a_job_that_reaches_its_time_limit_is_signalled_by_slurm_and_resumes_bit
     while sweep.poll() is None and time.monotonic() < deadline:
         ids = _slurm_job_ids(sweep_dir) if (sweep_dir / ".submitit").is_dir() else []
         if ids and slurm.jobs().get(ids[0], {}).get("reason") == "BeginTime":
-            slurm.run("scontrol", "update", f"jobid={ids[0]}", "StartTime=now")
+            _release_requeued(slurm, ids[0])
             released += 1
         time.sleep(1)
     rc, out, err = _finish(sweep, timeout=10)
