@@ -24,7 +24,7 @@ def test_cli_conv_trains_on_every_position_end_to_end(tmp_path, tiny_words_file,
 
 
 TUNED_PRESETS = {"tuned": "conv", "tuned_conv": "conv", "tuned_wavenet": "wavenet", "tuned_gru": "gru",
-                 "tuned_transformer": "transformer"}
+                 "tuned_transformer": "transformer", "tuned_transformer_long": "transformer"}
 
 
 def test_every_shipped_tuned_preset_is_tested():
