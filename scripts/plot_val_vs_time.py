@@ -20,7 +20,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from wavenet_harness.cli import OneLineArgumentParser, UsageError, one_line_errors
+from wavenet_harness.base.errors import UsageError
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.base.extras import has_extra, install_command
 from wavenet_harness.base.errors import RunDirError
 from wavenet_harness.tracking.curves import val_curve

@@ -18,27 +18,26 @@ import torch
 
 from wavenet_harness.adapter.config import validate
 from wavenet_harness.base.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words, sha256_of
-from wavenet_harness.base.errors import ConfigError
-from wavenet_harness.models import batches_from_config, build_model_from_config, hparam_columns, num_params, trains_on_words
-from wavenet_harness.models.speed import speed_report, wrap_amp
+from wavenet_harness.base.errors import ConfigError, RunDirFull
+from wavenet_harness.base.files import is_disk_full
 from wavenet_harness.base.passwords import mask_secrets
 from wavenet_harness.base.records import CHECKPOINT_NAME, RunRecord, now, record_start, write_record
+from wavenet_harness.models import batches_from_config, build_model_from_config, hparam_columns, num_params, trains_on_words
+from wavenet_harness.models.speed import speed_report, wrap_amp
 from wavenet_harness.sweeps.study import SWEEPER_KEYS
-from wavenet_harness.base.errors import RunDirFull
-from wavenet_harness.base.files import is_disk_full
 from wavenet_harness.tracking import rundir
-from wavenet_harness.tracking.live import LiveRecord
 from wavenet_harness.tracking.console import ProgressBar
 from wavenet_harness.tracking.diagnostics import Diagnostics
 from wavenet_harness.tracking.hparams import hparam_values, override_keys, run_label
+from wavenet_harness.tracking.live import LiveRecord
 from wavenet_harness.tracking.tensorboard import TensorBoardTracker, tensorboard_sampler
 from wavenet_harness.training import averaging, checkpoint as ckpt
 from wavenet_harness.training.device import resolve_device, torch_threads
 from wavenet_harness.training.divergence import DivergenceCheck
 from wavenet_harness.training.loop import TrainResult, TrainSettings, train
-from wavenet_harness.training.stop_signals import pass_on_signal
 from wavenet_harness.training.optim import OPTIM_HPARAM_COLUMNS, build_optimizer_from_config
 from wavenet_harness.training.schedules import SCHEDULE_HPARAM_COLUMNS, schedule_from_config
+from wavenet_harness.training.stop_signals import pass_on_signal
 
 # Keys that describe how a run is watched or where it lives, not what it trains.
 NOT_HPARAMS = ("log", "resume", "device", "threads", "checkpoint_interval", "eval_interval", *SWEEPER_KEYS)
@@ -133,8 +132,8 @@ def run_training(
 ) -> dict[str, Any]:
     """Train one job described by `cfg` into `run_dir`; return its metrics dict.
 
-    `listeners` join the run's own (e.g. a sweeper's pruning reporter; an Optuna trial's
-    is added here from the config). `on_claim(run_dir)` runs once every check has passed
+    `listeners` join the run's own (an Optuna trial's pruning reporter: the CLI builds it
+    from the config with sweeps.study.job_listeners). `on_claim(run_dir)` runs once every check has passed
     and the directory is this run's (the CLI writes Hydra's .hydra/ files there). `swept`:
     for a job of a sweep, the overrides it does not share with the others (['lr=0.05']);
     they name its TensorBoard run and lead its HParams columns. None: a single run.
@@ -163,7 +162,7 @@ def run_training(
                 else "no checkpoint had been saved")
         where = err.filename or run_dir
         raise RunDirFull(f"cannot write in {where}: {err.strerror or err} (free some space and resume "
-                                f"with resume=true hydra.run.dir={run_dir}); {kept}") from None
+                         f"with resume=true hydra.run.dir={run_dir}); {kept}") from None
     finally:
         lock.release()  # the next job of a sweep in this process may be handed the same folder
 

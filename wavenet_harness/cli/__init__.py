@@ -31,7 +31,7 @@ import argparse  # noqa: E402  (after the hook on purpose)
 import contextlib  # noqa: E402
 from typing import Iterator  # noqa: E402
 
-from wavenet_harness.base.errors import UsageError, UserError, exit_with_error  # noqa: E402,F401 (UsageError: for the scripts)
+from wavenet_harness.base.errors import UsageError, UserError, exit_with_error  # noqa: E402
 
 
 @contextlib.contextmanager
