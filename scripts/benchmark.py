@@ -151,7 +151,7 @@ class _StepTimer:
             self.seconds = time.perf_counter() - self.started
             raise StopTraining("timed")
 
-    def on_eval(self, step, val_loss):
+    def on_metrics(self, step, metrics):
         pass
 
 
@@ -159,16 +159,16 @@ def _path_setup(path: str, data, n_hidden: int | None = None, batch: int = 32):
     """The model, optimizer and batches a path's `wavenet-train` run builds (n_hidden: the config's unless given)."""
     import torch
 
-    from wavenet_harness.adapter.config import compose_config
-    from wavenet_harness.models import batches_from_config, build_model_from_config
-    from wavenet_harness.training.optim import build_optimizer_from_config
+    from wavenet_harness.adapter.config import load_run_config
+    from wavenet_harness.models import build_run_model, run_batches
+    from wavenet_harness.training.optim import build_run_optimizer
 
     shape = [f"n_hidden={n_hidden}"] if n_hidden is not None else []
-    cfg = compose_config([*{**PATHS, **ZOO_PATHS}[path], *shape, f"batch_size={batch}"])
+    config = load_run_config([*{**PATHS, **ZOO_PATHS}[path], *shape, f"batch_size={batch}"])
     torch.manual_seed(42)
-    model = build_model_from_config(cfg, data.vocab.size)
-    batches = batches_from_config(cfg, data, (data.train.X, data.train.Y))
-    return model, build_optimizer_from_config(cfg, model), batches
+    model = build_run_model(config, data.vocab.size)
+    batches = run_batches(config, data, (data.train.X, data.train.Y))
+    return model, build_run_optimizer(config, model), batches
 
 
 def _path_rate(path: str, data, steps: int, n_hidden: int | None = None, batch: int = 32) -> float:

@@ -52,10 +52,17 @@ def write_tiny_words(folder: Path) -> Path:
 
 
 def compose(*overrides: str) -> dict:
-    """The plain config `wavenet-train <overrides>` would run."""
+    """The plain config `wavenet-train <overrides>` composes (not yet checked)."""
     from wavenet_harness.adapter.config import compose_config
 
     return compose_config(list(overrides))
+
+
+def run_config(*overrides: str):
+    """The typed, checked RunConfig `wavenet-train <overrides>` would run."""
+    from wavenet_harness.adapter.config import load_run_config
+
+    return load_run_config(list(overrides))
 
 
 def read_metrics(run_dir: Path) -> dict:

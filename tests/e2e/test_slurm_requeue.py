@@ -54,7 +54,7 @@ class SendAt:
         if step == self.step:
             os.kill(os.getpid(), self.signum)
 
-    def on_eval(self, step: int, val_loss: float) -> None:
+    def on_metrics(self, step: int, metrics) -> None:
         pass
 
 

@@ -13,7 +13,7 @@ from wavenet_harness.base.passwords import remember_secrets_in
 from wavenet_harness.base.records import (
     METRICS_NAME, RunRecord, load_run, load_runs, mark_ended, read_metrics, write_record,
 )
-from wavenet_harness.models import MODELS, SPECS, hparam_columns, trains_on_words
+from wavenet_harness.models import MODELS, SPECS, hparam_columns, model_options, trains_on_words
 
 
 def test_a_record_round_trips_through_metrics_json_with_its_extras(tmp_path):
@@ -65,7 +65,7 @@ def test_every_model_declares_its_spec_and_the_registry_finds_it():
     assert MODELS == ("conv", "gru", "hier", "mlp", "transformer", "wavenet")
     assert all(SPECS[name].name == name for name in MODELS)
     assert hparam_columns() == {"residual": False, "dropout": 0.0, "batchnorm_bug": False, "n_head": 0, "norm": "none"}
-    words = {name for name in MODELS if trains_on_words({"name": name, "all_positions": False})}
+    words = {name for name in MODELS if trains_on_words(model_options(name, **({"all_positions": False} if name == "conv" else {})))}
     assert words == {"gru", "transformer", "wavenet"}
-    assert trains_on_words({"name": "conv", "all_positions": True})
+    assert trains_on_words(model_options("conv", all_positions=True))
     assert [name for name in MODELS if SPECS[name].fast_path] == ["hier", "mlp"]

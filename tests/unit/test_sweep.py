@@ -125,7 +125,7 @@ def test_conv_search_space_corners_are_valid_runs():
     from optuna.distributions import CategoricalDistribution
     from wavenet_harness.adapter.config import compose_config
     from wavenet_harness.adapter.config import validate
-    from wavenet_harness.models import build_model_from_config
+    from wavenet_harness.models import build_run_model
 
     search = compose_config(["hparams_search=conv_optuna"], hydra_config=True)
     assert search.hydra.launcher._target_ == JOBLIB and search.model.name == "conv" and search.threads == 1
@@ -137,8 +137,8 @@ def test_conv_search_space_corners_are_valid_runs():
             continue
         overrides = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in zip(corners, values)]
         cfg = compose_config(["hparams_search=conv_optuna", *overrides])
-        validate(cfg)
-        build_model_from_config(cfg, vocab_size=27)
+        config = validate(cfg)
+        build_run_model(config, vocab_size=27)
 
 
 @pytest.mark.parametrize("model", ["wavenet", "gru", "transformer"])
@@ -151,7 +151,7 @@ def test_model_search_spaces_share_conv_optunas_budget_and_keep_params_in_bounds
     from optuna.distributions import CategoricalDistribution
     from wavenet_harness.adapter.config import compose_config
     from wavenet_harness.adapter.config import validate
-    from wavenet_harness.models import build_model_from_config, num_params
+    from wavenet_harness.models import build_run_model, num_params
 
     conv = compose_config(["hparams_search=conv_optuna"], hydra_config=True)
     search = compose_config([f"hparams_search={model}_optuna"], hydra_config=True)
@@ -176,21 +176,19 @@ def test_model_search_spaces_share_conv_optunas_budget_and_keep_params_in_bounds
         values = {k: chosen.get(k, corners[k][0]) for k in corners}
         overrides = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in values.items()]
         cfg = compose_config([f"hparams_search={model}_optuna", *overrides])
-        validate(cfg)
-        counts.append(num_params(build_model_from_config(cfg, vocab_size=27)))
+        config = validate(cfg)
+        counts.append(num_params(build_run_model(config, vocab_size=27)))
     assert 85_000 <= min(counts) and max(counts) <= 400_000, (min(counts), max(counts))
 
 
 def test_a_shortened_preset_scales_its_warmup_and_an_explicit_one_is_kept():
-    from wavenet_harness.training.schedules import fit_warmup
+    from wavenet_harness.training.schedules import CosineOptions, fit_warmup
 
-    preset = {"max_steps": 300, "schedule": {"name": "cosine", "warmup_steps": 200}}
-    assert "scaled to 30" in fit_warmup(preset, explicit=False)
-    assert preset["schedule"]["warmup_steps"] == 30
-    typed = {"max_steps": 300, "schedule": {"name": "cosine", "warmup_steps": 200}}
-    assert fit_warmup(typed, explicit=True) is None and typed["schedule"]["warmup_steps"] == 200
-    full = {"max_steps": 36000, "schedule": {"name": "cosine", "warmup_steps": 200}}
-    assert fit_warmup(full, explicit=False) is None and full["schedule"]["warmup_steps"] == 200
+    preset = CosineOptions(warmup_steps=200)
+    fitted, note = fit_warmup(preset, 300, explicit=False)
+    assert "scaled to 30" in note and fitted.warmup_steps == 30 and preset.warmup_steps == 200
+    assert fit_warmup(preset, 300, explicit=True) == (preset, None)
+    assert fit_warmup(preset, 36000, explicit=False) == (preset, None)
 
 
 @pytest.mark.parametrize("model", ["gru", "transformer"])
@@ -201,7 +199,7 @@ def test_long_searches_keep_their_familys_space_and_search_at_full_length(model)
     from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from optuna.distributions import CategoricalDistribution
     from wavenet_harness.adapter.config import compose_config, validate
-    from wavenet_harness.models import build_model_from_config, num_params
+    from wavenet_harness.models import build_run_model, num_params
     from wavenet_harness.sweeps.study import build_pruner
 
     short = compose_config([f"hparams_search={model}_optuna"], hydra_config=True)
@@ -221,8 +219,8 @@ def test_long_searches_keep_their_familys_space_and_search_at_full_length(model)
     corners = {k: (d.choices if isinstance(d, CategoricalDistribution) else (d.low, d.high)) for k, d in space.items()}
     for values in ({k: v[0] for k, v in corners.items()}, {k: v[-1] for k, v in corners.items()}):
         cfg = compose_config([f"hparams_search={model}_long", *(f"{k}={v}" for k, v in values.items())])
-        validate(cfg)
-        assert 85_000 <= num_params(build_model_from_config(cfg, vocab_size=27)) <= 400_000
+        config = validate(cfg)
+        assert 85_000 <= num_params(build_run_model(config, vocab_size=27)) <= 400_000
 
 
 def test_constant_schedule_warms_up_and_then_does_not_depend_on_max_steps():
@@ -247,13 +245,13 @@ def test_wsd_schedule_is_the_constant_run_then_a_linear_cool_down():
 
 
 def test_wsd_schedule_rules_are_one_line_each():
-    from wavenet_harness.adapter.config import compose_config, validate
+    from wavenet_harness.adapter.config import load_run_config
     from wavenet_harness.base.errors import ConfigError
 
-    for overrides, message in ((["schedule.decay_share=0"], "decay_share=0 is not allowed"),
+    for overrides, message in ((["schedule.decay_share=0"], r"decay_share=0(\.0)? is not allowed"),
                                (["schedule.decay_share=1.5"], "decay_share=1.5 is not allowed"),
                                (["max_steps=100", "schedule.warmup_steps=90", "schedule.decay_share=0.2"],
                                 "more than max_steps")):
         with pytest.raises(ConfigError, match=message):
-            validate(compose_config(["schedule=wsd", *overrides]))
-    validate(compose_config(["schedule=wsd", "schedule.warmup_steps=100"]))
+            load_run_config(["schedule=wsd", *overrides])
+    load_run_config(["schedule=wsd", "schedule.warmup_steps=100"])

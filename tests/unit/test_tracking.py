@@ -14,7 +14,8 @@ from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams import api_pb2 as hparams_api
 from tensorboard.plugins.hparams.api_pb2 import Status
 
-from helpers import TINY_OVERRIDES, compose
+from helpers import TINY_OVERRIDES, compose, run_config
+from wavenet_harness.adapter.config import validate
 from wavenet_harness.models import build_model
 from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log10
 from wavenet_harness.tracking.derived_curves import LossSmoother, ValBestCurve
@@ -70,9 +71,9 @@ def _drive_tracker(tb_dir: Path, status: str = "ok", loss_every: int = 1, sample
     for step, loss in enumerate(LOSSES):
         tracker.on_train_loss(step, loss, 0.1 if step < 45 else 0.01)
         if (step + 1) in (20, 40):
-            tracker.on_eval(step + 1, 2.5 - step / 100)
+            tracker.on_metrics(step + 1, {"loss/val": 2.5 - step / 100})
     if status == "ok":
-        tracker.on_eval(60, 2.2)
+        tracker.on_metrics(60, {"loss/val": 2.2})
     tracker.on_end({"status": status, "steps": 60, "params": 641,
                     "val_loss": 2.2 if status == "ok" else None, "train_loss": 2.1 if status == "ok" else None})
 
@@ -123,10 +124,10 @@ def test_lr_is_drawn_as_the_schedule_is(tmp_path):
 
 
 def test_hparam_values_show_whole_numbers_as_right_aligned_text_that_sorts_in_order():
-    values = hparam_values(compose("n_hidden=64"), 100, NOT_HPARAMS, OPTION_COLUMNS)
+    values = hparam_values(run_config("n_hidden=64"), 100, NOT_HPARAMS, OPTION_COLUMNS)
     assert (values["n_hidden"].strip(), values["max_steps"].strip(), values["params"].strip()) == ("64", "200000", "100")
     assert values["lr"] == 0.1 and values["fast"] is False  # floats stay numbers, booleans booleans
-    wider = hparam_values(compose("n_hidden=128"), 100, NOT_HPARAMS, OPTION_COLUMNS)
+    wider = hparam_values(run_config("n_hidden=128"), 100, NOT_HPARAMS, OPTION_COLUMNS)
     assert sorted([wider["n_hidden"], values["n_hidden"]]) == [values["n_hidden"], wider["n_hidden"]]  # 64 < 128
 
 
@@ -182,7 +183,7 @@ def test_a_running_job_already_has_its_hparams_row(tmp_path):
     tracker = TensorBoardTracker(tmp_path / "tb", {"lr": 0.1, "params": 641}, loss_every=1, smooth_window=25)
     for step in range(20):
         tracker.on_train_loss(step, 3.0, 0.1)
-    tracker.on_eval(20, 2.9)  # flushes, as at every evaluation
+    tracker.on_metrics(20, {"loss/val": 2.9})  # flushes, as at every evaluation
     plugin = hparams_plugin(read_events(tmp_path / "tb"))
     assert plugin["start"].hparams["lr"].number_value == pytest.approx(0.1)
     assert plugin["end"] is None  # no end record until the run ends
@@ -211,7 +212,7 @@ def test_every_job_reports_the_same_hparam_keys():
     """The HParams tab takes its columns from one job, so group choices must not change the keys."""
     base = compose()
     other = compose("model=mlp", "optim=adamw", "schedule=cosine", "n_hidden=64")
-    a, b = (hparam_values(cfg, params, NOT_HPARAMS, OPTION_COLUMNS) for cfg, params in ((base, 100), (other, 200)))
+    a, b = (hparam_values(validate(cfg), params, NOT_HPARAMS, OPTION_COLUMNS) for cfg, params in ((base, 100), (other, 200)))
     assert a.keys() == b.keys()
     assert {"lr", "n_hidden", "block_size", "batch_size", "model", "optim", "schedule", "params"} <= a.keys()
     assert not any(key.startswith("log") for key in a)
@@ -327,7 +328,7 @@ class MetricsFileReader:
     def on_train_loss(self, step, loss, lr):
         self.seen[step] = json.loads(self.path.read_text())
 
-    def on_eval(self, step, val_loss):
+    def on_metrics(self, step, metrics):
         pass
 
 

@@ -43,8 +43,20 @@ def one_line_errors(prog: str) -> Iterator[None]:
         exit_with_error(str(err), prog)
 
 
+def version_line(prog: str) -> str:
+    """What `<prog> --version` prints: the project's version (one source: wavenet_harness.__version__)."""
+    from wavenet_harness import __version__
+
+    return f"{prog} {__version__}"
+
+
 class OneLineArgumentParser(argparse.ArgumentParser):
-    """argparse that reports a mistake as one UsageError line instead of usage + message."""
+    """argparse that reports a mistake as one UsageError line instead of usage + message,
+    and answers --version with the project's version."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument("--version", action="version", version=version_line(self.prog))
 
     def error(self, message: str) -> None:
         raise UsageError(f"{message} (see {self.prog} --help)")

@@ -34,9 +34,13 @@ It knows nothing of configs beyond its own options, of the training loop or of f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from wavenet_harness.base.run_config import ModelOptions, key
 
 from wavenet_harness.models.layers import BatchNorm1d, Linear, Sequential, next_char_loss
 from wavenet_harness.models.spec import ModelSpec, check_dropout
@@ -107,20 +111,31 @@ class ConvWaveNet(Sequential):
         return x @ self.output.weight + self.output.bias
 
 
+@dataclass(frozen=True)
+class ConvOptions(ModelOptions):
+    """model=conv: the hier tree as a dilated causal convolution over whole words."""
+
+    name: str = "conv"
+    all_positions: bool = key(True, "train on every position of each batch's words (batch_size counts words); "
+                                    "false: the lecture's random windows, exactly like model=hier")
+    dropout: float = key(0.0, "fraction of each level's outputs zeroed in training (0: none, the lecture)")
+    residual: bool = key(False, "levels above the bottom add their newest input to their output")
+
+
 def build_conv(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 3,
-    all_positions: bool = True, dropout: float = 0.0, residual: bool = False,
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int,
+    all_positions: bool, dropout: float, residual: bool,
 ) -> ConvWaveNet:
     """The hier model's layers (same draws) run as a dilated causal convolution.
 
     `all_positions` chooses the batch source (models.batches_from_config), not the model.
     """
     check_dropout(dropout)
-    hier = build_hier(vocab_size, block_size, n_embd, n_hidden, depth)
+    hier = build_hier(vocab_size, block_size, n_embd, n_hidden, depth, batchnorm_bug=False)
     groups = hier_group_sizes(block_size, depth)
     return ConvWaveNet(list(hier.layers), block_size, vocab_size, groups, dropout=dropout, residual=residual)
 
 
 # The lecture's window batches, or whole words with all_positions (the config's default).
-SPEC = ModelSpec("conv", build_conv, check=check_tree, reads_words=lambda options: bool(options.get("all_positions")),
+SPEC = ModelSpec(ConvOptions, build_conv, check=check_tree, reads_words=lambda options: options.all_positions,
                  hparam_columns={"residual": False, "dropout": 0.0})

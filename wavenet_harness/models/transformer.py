@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import math
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from wavenet_harness.base.run_config import ModelOptions, key
 
 from wavenet_harness.models.sequence import StartAlignedModel
 from wavenet_harness.base.errors import ConfigError
@@ -91,8 +95,16 @@ def transformer_param_count(vocab_size: int, block_size: int, n_embd: int, n_hid
     return (vocab_size + block_size) * n_embd + depth * block + 2 * n_embd + (n_embd + 1) * vocab_size
 
 
-def check_transformer(block_size: int, n_embd: int, n_hidden: int, depth: int, n_head: int = 4,
-                      dropout: float = 0.0) -> None:
+@dataclass(frozen=True)
+class TransformerOptions(ModelOptions):
+    """model=transformer: n_embd is the residual stream's width, n_hidden the MLP's, depth the blocks."""
+
+    name: str = "transformer"
+    n_head: int = key(4, "attention heads; must divide n_embd")
+    dropout: float = key(0.0, "on embeddings, attention weights and each residual branch, in training")
+
+
+def check_transformer(block_size: int, n_embd: int, n_hidden: int, depth: int, n_head: int, dropout: float) -> None:
     """The rules of model=transformer's keys, before any data loads."""
     if n_head < 1 or n_embd % n_head:
         raise ConfigError(
@@ -103,8 +115,7 @@ def check_transformer(block_size: int, n_embd: int, n_hidden: int, depth: int, n
 
 
 def build_transformer(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 4, n_head: int = 4,
-    dropout: float = 0.0,
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, n_head: int, dropout: float,
 ) -> Transformer:
     """n_embd: the residual stream's width; n_hidden: the MLP's width (nanoGPT: 4 * n_embd);
     depth: blocks; n_head: attention heads (each n_embd / n_head wide)."""
@@ -112,5 +123,5 @@ def build_transformer(
     return Transformer(vocab_size, block_size, n_embd, n_hidden, depth, n_head, dropout)
 
 
-SPEC = ModelSpec("transformer", build_transformer, check=check_transformer, reads_words=True,
+SPEC = ModelSpec(TransformerOptions, build_transformer, check=check_transformer, reads_words=True,
                  hparam_columns={"dropout": 0.0, "n_head": 0})

@@ -18,7 +18,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from dataclasses import dataclass
+
 from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.base.run_config import ModelOptions, key
 from wavenet_harness.models.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
 from wavenet_harness.models.spec import ModelSpec, check_dropout
 
@@ -56,8 +59,27 @@ def _finish(layers: list[nn.Module], block_size: int, vocab_size: int) -> Sequen
     return model
 
 
+BATCHNORM_BUG = "true: the lecture's 3-D batchnorm bug (normalise over the batch only, not the positions)"
+
+
+@dataclass(frozen=True)
+class MLPOptions(ModelOptions):
+    """model=mlp: the whole context flattened into `depth` hidden layers."""
+
+    name: str = "mlp"
+    batchnorm_bug: bool = key(False, BATCHNORM_BUG)
+
+
+@dataclass(frozen=True)
+class HierOptions(ModelOptions):
+    """model=hier: the lecture's WaveNet-like tree."""
+
+    name: str = "hier"
+    batchnorm_bug: bool = key(False, BATCHNORM_BUG)
+
+
 def build_mlp(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 1, batchnorm_bug: bool = False
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, batchnorm_bug: bool
 ) -> Sequential:
     if depth < 1:
         raise ConfigError(f"depth={depth}: the MLP needs at least one hidden layer")
@@ -70,7 +92,7 @@ def build_mlp(
 
 
 def build_hier(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 3, batchnorm_bug: bool = False
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, batchnorm_bug: bool
 ) -> Sequential:
     groups = hier_group_sizes(block_size, depth)
     layers: list[nn.Module] = [Embedding(vocab_size, n_embd)]
@@ -91,6 +113,6 @@ def check_tree(block_size: int, n_embd: int, n_hidden: int, depth: int, dropout:
 
 # mlp fits any block_size at any depth >= 1 (a top-level rule); both read windows through
 # batchnorm, so a batch needs two of them, and both run on the fast path.
-MLP = ModelSpec("mlp", build_mlp, hparam_columns={"batchnorm_bug": False}, min_batch_size=2, fast_path=True)
-HIER = ModelSpec("hier", build_hier, check=check_tree, hparam_columns={"batchnorm_bug": False}, min_batch_size=2,
+MLP = ModelSpec(MLPOptions, build_mlp, hparam_columns={"batchnorm_bug": False}, min_batch_size=2, fast_path=True)
+HIER = ModelSpec(HierOptions, build_hier, check=check_tree, hparam_columns={"batchnorm_bug": False}, min_batch_size=2,
                  fast_path=True)

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from wavenet_harness.base.errors import RunDirError
-
-VAL_TAG = "loss/val"
+from wavenet_harness.base.metrics import VAL_LOSS as VAL_TAG
 
 
 class CurvePoint(NamedTuple):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from typing import Mapping
 
 import torch
 from torch import nn
@@ -59,7 +60,7 @@ class Diagnostics:
     def on_train_loss(self, step: int, loss: float, lr: float) -> None:
         pass
 
-    def on_eval(self, step: int, val_loss: float) -> None:
+    def on_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
         pass
 
     @torch.no_grad()

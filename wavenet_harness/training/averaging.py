@@ -80,10 +80,9 @@ def check_ema_decay(value: Any) -> None:
         )
 
 
-def weight_average(cfg: dict[str, Any], model: nn.Module) -> WeightAverage | None:
-    """The config's average of `model`'s weights; None with ema_decay=0."""
-    decay = cfg.get("ema_decay") or 0.0
-    return WeightAverage(model, decay) if decay else None
+def weight_average(ema_decay: float, model: nn.Module) -> WeightAverage | None:
+    """An average of `model`'s weights with this decay; None with ema_decay=0 (off)."""
+    return WeightAverage(model, ema_decay) if ema_decay else None
 
 
 def checkpoint_entry(average: WeightAverage | None) -> dict[str, Any]:

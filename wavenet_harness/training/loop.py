@@ -14,13 +14,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import torch
 from torch import nn
 
 from wavenet_harness.base import interrupts
 from wavenet_harness.base.data import WindowBatches
+from wavenet_harness.base.metrics import VAL_LOSS
 from wavenet_harness.training.averaging import WeightAverage
 from wavenet_harness.training.divergence import DivergenceCheck
 from wavenet_harness.training.optim import Schedule, is_plain_sgd, unwrapped_step
@@ -34,7 +35,8 @@ class Batches(Protocol):
 
 class Listener(Protocol):
     def on_train_loss(self, step: int, loss: float, lr: float) -> None: ...
-    def on_eval(self, step: int, val_loss: float) -> None: ...
+    # An evaluation's metrics as one event ({VAL_LOSS: ...}): a new metric is one more entry.
+    def on_metrics(self, step: int, metrics: Mapping[str, float]) -> None: ...
 
 
 class StopTraining(Exception):
@@ -109,8 +111,9 @@ class _LossBuffer:
 
 
 def _report_eval(listeners: Sequence[Listener], step: int, val_loss: float) -> None:
+    metrics = {VAL_LOSS: val_loss}
     for listener in listeners:
-        listener.on_eval(step, val_loss)
+        listener.on_metrics(step, metrics)
 
 
 def train(
