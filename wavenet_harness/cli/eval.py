@@ -44,15 +44,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def evaluate_run(path: str, split: str, data_option: str | None = None) -> dict:
     run = load_trained_run(path)
-    cfg = run.config
-    dataset = build_dataset(run.words(data_option), cfg["block_size"], cfg["data"]["split_seed"])
+    config = run.config
+    dataset = build_dataset(run.words(data_option), config.block_size, config.data.split_seed)
     part = dataset.split(split)
     with torch.no_grad():
         loss = evaluate(run.model(), part.X, part.Y)
     words_sha256 = (run.state.get("data") or {}).get("words_sha256")
     return {"path": str(path), "checkpoint": str(run.checkpoint), "step": run.step, "weights": run.weights, "split": split,
             # what the split is cut from: runs are averaged only when these agree
-            "data": {"words_sha256": words_sha256 or str(cfg["data"]["path"]), "split_seed": cfg["data"]["split_seed"]},
+            "data": {"words_sha256": words_sha256 or str(config.data.path), "split_seed": config.data.split_seed},
             "words": len(part.words), "predictions": int(part.Y.shape[0]), "loss": loss,
             # A model with NaN weights scores NaN: JSON says null, and this says why.
             "status": "ok" if math.isfinite(loss) else "non_finite"}

@@ -77,16 +77,16 @@ def main(argv: list[str] | None = None) -> None:
 
 def _sample(args: argparse.Namespace) -> dict:
     run = load_trained_run(args.path)
-    checkpoint, cfg, vocab = run.checkpoint, run.config, run.vocab
+    checkpoint, config, vocab = run.checkpoint, run.config, run.vocab
     unknown = "".join(sorted(set(args.prefix) - set(vocab.chars)))  # includes the end token '.'
     if unknown:
         raise UsageError(f"--prefix {args.prefix!r} has characters the model does not know: {unknown!r}")
-    train_words = set(split_words(run.words(args.data), cfg["data"]["split_seed"])[0])
+    train_words = set(split_words(run.words(args.data), config.data.split_seed)[0])
     model = run.model()
     generator = torch.Generator().manual_seed(args.seed)
     try:
         words = generate(model, vocab, args.num, args.temperature, args.top_k, generator, args.prefix, args.max_len,
-                         block_size=cfg["block_size"])
+                         block_size=config.block_size)
     except ValueError as err:
         raise UsageError(f"cannot sample from {checkpoint}: {err}") from None
     samples = [{"word": w, "new": w not in train_words} for w in words]

@@ -149,21 +149,9 @@ def train(
         except StopTraining as stop:
             status, error = stop.status, (str(stop) if str(stop) != stop.status else None)
         if status == "ok":
-            # The checkpoint first: a stop signal during the final scoring (which may take
-            # long) ends the run as interrupted, and its resume only scores it.
-            if save_checkpoint:
-                save_checkpoint(steps.step)
-            try:
-                val_loss = steps.evaluate(val_split)
-                _report_eval(listeners, steps.step, val_loss)
-                train_loss = steps.evaluate(EvalSplit.of(*train_data))
-                if averaged is not None:
-                    steps.extra["val_loss_raw"] = evaluate_split(model, val_split)
-            except interrupts.Interrupted:
-                status = "interrupted"
-                error = f"interrupted by {interrupt_requested.name} while scoring step {steps.step}"
-            else:
-                return steps.result("ok", time.perf_counter() - started, train_loss=train_loss, val_loss=val_loss)
+            status, error, losses = steps.score_end(val_split, train_data, interrupt_requested)
+            if status == "ok":
+                return steps.result("ok", time.perf_counter() - started, **losses)
         if status == "interrupted":
             stopped = steps.result(status, time.perf_counter() - started, error=error)
             stopped.extra["signal"] = interrupt_requested.name
@@ -232,6 +220,23 @@ class _Steps:
                 if not at_end:
                     self.save_checkpoint(step)
         return "ok", None
+
+    def score_end(self, val_split: EvalSplit, train_data: tuple[torch.Tensor, torch.Tensor],
+                  interrupt_requested: StopRequest) -> tuple[str, str | None, dict[str, float]]:
+        """A finished run's final scoring: (status, error, its losses). The checkpoint comes
+        first: a stop signal during the scoring (which may take long) ends the run as
+        interrupted, and its resume only scores it."""
+        if self.save_checkpoint:
+            self.save_checkpoint(self.step)
+        try:
+            val_loss = self.evaluate(val_split)
+            _report_eval(self.listeners, self.step, val_loss)
+            train_loss = self.evaluate(EvalSplit.of(*train_data))
+            if self.averaged is not None:
+                self.extra["val_loss_raw"] = evaluate_split(self.model, val_split)
+        except interrupts.Interrupted:
+            return "interrupted", f"interrupted by {interrupt_requested.name} while scoring step {self.step}", {}
+        return "ok", None, {"train_loss": train_loss, "val_loss": val_loss}
 
     def evaluate(self, split: EvalSplit) -> float:
         started = time.perf_counter()
