@@ -33,14 +33,14 @@ def test_update_moves_each_weight_by_the_warmed_up_decay_and_copies_buffers():
     for step, expected_decay in ((0, 0.1), (5, 6 / 15), (10_000, 0.99)):
         assert average.decay_at(step) == pytest.approx(expected_decay)
     average.update(0)
-    for ema, old, new in zip(average.model.parameters(), start, model.parameters()):
+    for ema, old, new in zip(average.model.parameters(), start, model.parameters(), strict=True):
         torch.testing.assert_close(ema, 0.1 * old + 0.9 * new, rtol=1e-6, atol=1e-7)
         assert not ema.requires_grad
-    for ema, live in zip(average.model.buffers(), model.buffers()):
+    for ema, live in zip(average.model.buffers(), model.buffers(), strict=True):
         assert torch.equal(ema, live)  # running statistics copied, not averaged
     before = [p.clone() for p in average.model.parameters()]
     average.update(10_000)
-    for ema, old, new in zip(average.model.parameters(), before, model.parameters()):
+    for ema, old, new in zip(average.model.parameters(), before, model.parameters(), strict=True):
         torch.testing.assert_close(ema, 0.99 * old + 0.01 * new, rtol=1e-6, atol=1e-7)
 
 
@@ -90,13 +90,13 @@ def test_averaging_leaves_the_training_itself_unchanged():
     random draws, no change to the steps), and only what is scored differs."""
     plain_model, _, plain, plain_evals = _run(average=False)
     model, averaged, result, evals = _run(average=True)
-    for a, b in zip(plain_model.state_dict().values(), model.state_dict().values()):
+    for a, b in zip(plain_model.state_dict().values(), model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert plain.extra["scored_weights"] == "raw" and "val_loss_raw" not in plain.extra
     assert result.extra["scored_weights"] == "ema"
     assert result.extra["val_loss_raw"] == plain.val_loss  # the raw weights, scored as the plain run
     assert result.val_loss != plain.val_loss and evals[-1] == result.val_loss and plain_evals[-1] == plain.val_loss
-    assert any(not torch.equal(a, b) for a, b in zip(averaged.model.parameters(), model.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(averaged.model.parameters(), model.parameters(), strict=True))
 
 
 def test_buffers_reassigned_by_the_model_are_still_copied():

@@ -46,7 +46,7 @@ def test_conv_is_the_hier_model_on_windows_with_the_same_draws_and_keys():
     vocab = Vocabulary.from_words(WORDS)
     hier, conv = _pair(vocab.size, 8, 3)
     assert list(hier.state_dict()) == list(conv.state_dict())
-    for a, b in zip(hier.state_dict().values(), conv.state_dict().values()):
+    for a, b in zip(hier.state_dict().values(), conv.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     X, _ = build_windows(WORDS, vocab, 8)
     assert torch.equal(conv(X)[0], hier(X)[0])  # training mode too: model(idx) is hier's forward

@@ -60,7 +60,7 @@ def test_fast_path_agrees_with_lecture_exact_path_over_300_steps(names_data, bui
     fast_result, fast_losses = _train(fast, ForeachSGD, names_data, 300)
 
     assert len(exact_losses) == len(fast_losses) == 300
-    assert max(abs(a - b) for a, b in zip(exact_losses, fast_losses)) < 1e-3
+    assert max(abs(a - b) for a, b in zip(exact_losses, fast_losses, strict=True)) < 1e-3
     assert fast_result.val_loss == pytest.approx(exact_result.val_loss, abs=1e-4)
     exact_state, fast_state = exact.state_dict(), fast.state_dict()
     assert list(exact_state) == list(fast_state)  # same keys: checkpoints move between paths
@@ -73,7 +73,7 @@ def test_fast_model_has_the_lecture_models_parameters_and_eval_outputs(names_dat
     exact = build_model("hier", 27, 8, 24, 128, 3)
     torch.manual_seed(42)
     fast = FastSequential(build_model("hier", 27, 8, 24, 128, 3))
-    for (name_a, a), (name_b, b) in zip(exact.state_dict().items(), fast.state_dict().items()):
+    for (name_a, a), (name_b, b) in zip(exact.state_dict().items(), fast.state_dict().items(), strict=True):
         assert name_a == name_b and torch.equal(a, b)
     X = names_data.val.X[:500]
     exact.train()
@@ -93,9 +93,9 @@ def test_fused_gradients_match_autograd_on_the_lecture_layers():
     target = torch.randint(0, 11, (20,))
     for model in (exact, fast):
         model(idx, target)[1].backward()
-    for p_exact, p_fast in zip(exact.parameters(), fast.parameters()):
+    for p_exact, p_fast in zip(exact.parameters(), fast.parameters(), strict=True):
         torch.testing.assert_close(p_fast.grad, p_exact.grad, rtol=1e-4, atol=1e-6)
-    for n_exact, n_fast in zip(exact.state_dict().values(), fast.state_dict().values()):
+    for n_exact, n_fast in zip(exact.state_dict().values(), fast.state_dict().values(), strict=True):
         torch.testing.assert_close(n_fast, n_exact, rtol=1e-5, atol=1e-6)  # running stats too
 
 
@@ -108,7 +108,7 @@ def test_foreach_sgd_takes_the_plain_sgd_step():
             p.grad = torch.ones_like(p) * 0.5
     PlainSGD(params, lr=0.1).step()
     ForeachSGD(copies, lr=0.1).step()
-    for a, b in zip(params, copies):
+    for a, b in zip(params, copies, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-7)
 
 
@@ -131,5 +131,5 @@ def test_compiled_fast_path_agrees_and_reports_compile_time(names_data):
     compiled = FastSequential(build_model("hier", 27, 8, 10, 32, 3), compile=True)
     _, eager_losses = _train(eager, ForeachSGD, names_data, 100)
     _, compiled_losses = _train(compiled, ForeachSGD, names_data, 100)
-    assert max(abs(a - b) for a, b in zip(eager_losses, compiled_losses)) < 1e-3
+    assert max(abs(a - b) for a, b in zip(eager_losses, compiled_losses, strict=True)) < 1e-3
     assert compiled.compile_seconds > 0

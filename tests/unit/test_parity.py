@@ -52,7 +52,7 @@ def test_hier_matches_notebook_bit_for_bit_across_the_lr_decay(names8, bug):
     losses, result = _harness_run(model, names8, steps)
 
     assert losses == ref_losses
-    for ours, theirs in zip(model.parameters(), reference.parameters()):
+    for ours, theirs in zip(model.parameters(), reference.parameters(), strict=True):
         assert torch.equal(ours, theirs)
     ref_val = notebook_split_loss(reference, names8.val.X, names8.val.Y)
     assert result.val_loss == pytest.approx(ref_val, abs=1e-6)
@@ -66,5 +66,5 @@ def test_flat_mlp_matches_notebook_bit_for_bit(names_path):
     model = build_model("mlp", 27, 3, 10, 200, 1)
     losses, _ = _harness_run(model, data, 100)
     assert losses == ref_losses
-    for ours, theirs in zip(model.parameters(), reference.parameters()):
+    for ours, theirs in zip(model.parameters(), reference.parameters(), strict=True):
         assert torch.equal(ours, theirs)

@@ -93,7 +93,7 @@ def unknown_key(full_key: str, chosen: str | None = None) -> str:
     declaration = declaration_at(section, chosen)
     known = declared_keys(declaration) if declaration else []
     where = f"{section}={chosen}" if section in GROUP_BASES else (section or "the config")
-    line = f"{full_key} is not a key of {where}"
+    line = f"{full_key} is not a key of {where}" if section else f"{full_key} is not a config key"
     owners = _other_owners(section, chosen, name)
     if owners:
         line += f" (it is a key of {section}={', '.join(owners)}: choose that option)"
