@@ -34,7 +34,13 @@ def reference():
     module = _script()
     taken: dict[str, str] = {}
     original = module.help_text
-    module.help_text = lambda name, entry: taken.setdefault(name, original(name, entry))
+
+    def once(name: str, entry: str) -> str:
+        if name not in taken:
+            taken[name] = original(name, entry)
+        return taken[name]
+
+    module.help_text = once
     return module
 
 
