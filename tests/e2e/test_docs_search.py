@@ -33,7 +33,8 @@ QUERIES = {  # a query -> a page title its results must include
 
 
 def _browser() -> tuple[str, str] | None:
-    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    names = ("chromium", "chromium-browser", "google-chrome")
+    browser = next((shutil.which(n) for n in names if shutil.which(n)), None)
     driver = shutil.which("chromedriver")
     if not browser or not driver or importlib.util.find_spec("selenium") is None:
         return None
@@ -44,7 +45,8 @@ def _browser() -> tuple[str, str] | None:
 def chrome():
     found = _browser()
     if found is None:
-        why = "needs chromium, chromium-driver and selenium (apt-get install chromium chromium-driver; the [screenshots] extra)"
+        why = ("needs chromium, chromium-driver and selenium "
+               "(apt-get install chromium chromium-driver; the [screenshots] extra)")
         if os.environ.get("CI"):
             pytest.fail(f"in CI: {why}")
         pytest.skip(why)

@@ -268,7 +268,8 @@ def _copy(tmp_path: Path) -> Path:
     # the source loses the load it states
     ("README.md", "nothing else running: load 0.5 before it", "load not noted", "does not say"),
     # a page repeats the lecture run's time without its date, load and seeds or a link to them
-    ("docs/tuning.md", "304 s end to end on 2026-12-02 (seed 42, nothing else\nrunning: load 0.5 before it; the README's figure)",
+    ("docs/tuning.md",
+     "304 s end to end on 2026-12-02 (seed 42, nothing else\nrunning: load 0.5 before it; the README's figure)",
      "304 s end to end", "without its date, load and seeds"),
 ])
 def test_a_changed_page_is_caught(tmp_path, page, old, new, complaint):
