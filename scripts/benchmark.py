@@ -58,6 +58,9 @@ final train-split evaluation; the preset's share is computed from them at its ow
 max_steps and eval_interval.
 
 This file is a script: nothing imports it, and it imports no tests.
+
+From a checkout only: scripts/ is not part of the installed package (not in the wheel);
+run it from the repository's root with the package installed (pip install -e .).
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ The pictures go to --out (default runs/screenshots/), never over existing files 
 
 Needs Chromium, its driver and Selenium; the browser only ever talks to the local TensorBoard:
     apt-get install -y chromium chromium-driver && pip install -e ".[screenshots]"
+
+From a checkout only: scripts/ is not part of the installed package (not in the wheel);
+run it from the repository's root with the package installed (pip install -e .).
 """
 
 from __future__ import annotations

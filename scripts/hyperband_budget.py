@@ -16,6 +16,9 @@ trial, so wall time is reported too.
 
 Nothing is trained; it takes seconds. Step rates: docs/tuning.md's leaderboard (one
 thread, two runs sharing the machine's two cores).
+
+From a checkout only: scripts/ is not part of the installed package (not in the wheel);
+run it from the repository's root with the package installed (pip install -e .).
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ they finished. Its val is the best recipe found so far:
 It prints each way's points and writes one step plot. Run time is metrics.json's seconds,
 so it depends on the load the searches ran under: compare ways run alike. Needs
 matplotlib for the image (pip install -e ".[plots]").
+
+From a checkout only: scripts/ is not part of the installed package (not in the wheel);
+run it from the repository's root with the package installed (pip install -e .).
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ from its TensorBoard events (wavenet_harness/tracking/curves.py), so evaluations
 plot runs that shared the machine alike, or say that they did not. Horizontal lines mark
 results given as numbers (--reference LABEL=VAL_LOSS; by default the lecture's val 1.993).
 Needs matplotlib: pip install -e ".[plots]".
+
+From a checkout only: scripts/ is not part of the installed package (not in the wheel);
+run it from the repository's root with the package installed (pip install -e .).
 """
 
 from __future__ import annotations
