@@ -1,5 +1,7 @@
 """End to end: the real `wavenet-train` in a subprocess, as a user runs it."""
 
+import pytest
+
 from helpers import TINY_OVERRIDES, read_metrics
 
 # The tiny settings without n_hidden, which these tests set themselves.
@@ -83,3 +85,11 @@ def test_help_names_the_program_every_option_and_every_declared_key(tmp_path, cl
     assert max(len(line) for line in lines) <= 100
 
 
+
+
+@pytest.mark.parametrize("entry", ["wavenet-train", "wavenet-sample", "wavenet-report", "wavenet-eval", "wavenet-study"])
+def test_version_prints_the_projects_version(tmp_path, cli, entry):
+    from wavenet_harness import __version__
+
+    result = cli(["--version"], cwd=tmp_path, entry=entry)
+    assert (result.returncode, result.stdout.strip()) == (0, f"{entry} {__version__}"), result.stderr
