@@ -128,7 +128,7 @@ def build_conv(
 ) -> ConvWaveNet:
     """The hier model's layers (same draws) run as a dilated causal convolution.
 
-    `all_positions` chooses the batch source (models.batches_from_config), not the model.
+    `all_positions` chooses the batch source (models.run_batches), not the model.
     """
     check_dropout(dropout)
     hier = build_hier(vocab_size, block_size, n_embd, n_hidden, depth, batchnorm_bug=False)
