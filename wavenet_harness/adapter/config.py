@@ -107,6 +107,8 @@ def _check_declared(plain: Mapping[str, Any]) -> None:
                               f"{', '.join(group_options()[group])} (conf/{group}/)")
     _check_keys("", plain, None)
     for section in (*GROUP_BASES, *section_classes()):
+        if section not in plain and section not in GROUP_BASES:
+            continue  # a section left out keeps its declared defaults
         value = plain.get(section)
         if not isinstance(value, Mapping):
             raise ConfigError(f"{section} must be a section of keys ({section}.<key>=...), not {value!r}")
