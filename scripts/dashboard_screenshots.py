@@ -2,15 +2,18 @@
 
 It trains a three-job sweep over lr on names.txt (a few thousand steps each), serves it
 with TensorBoard on 127.0.0.1, opens it in headless Chromium through Selenium and
-photographs, at 1400x1000 and TensorBoard's default settings:
+photographs, at 1536x1000 (a common laptop width: HParams then shows five ticked columns and
+the val loss) and TensorBoard's default settings:
 
-  time_series.png   Time Series with the val cards pinned at the top (loss/val_best, the
-                    best val so far, and loss/val), the other loss curves below
-  hparams.png       HParams: one row per job, the swept key lr first, val loss the first metric
+  time_series.png   Time Series as it opens: the val cards first (loss/val and loss/val_best,
+                    each line ending on its run's true value), then the other curves
+  hparams.png       HParams: one row per job, the swept key lr and each job's status
+                    ticked, val loss the first metric
 
 A picture is written only when it is not empty: the script waits until the page has stopped
-changing, then checks that the run lines are on the Time Series (coloured pixels) and that
-the HParams page names the val loss metric and has rows. An empty or unfinished page ends the
+changing, then checks that the run lines are on the Time Series (coloured pixels) and its
+first card is loss/val, and that the HParams page names the val loss metric and the status
+and has rows. An empty or unfinished page ends the
 script with one line and exit code 1, and nothing is written.
 
 The pictures go to --out (default runs/screenshots/), never over existing files unless
@@ -31,25 +34,28 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
 from wavenet_harness.base.errors import exit_with_error
+from wavenet_harness.base.metrics import VAL_LOSS
 
 REPO = Path(__file__).resolve().parents[1]
 PROG = "dashboard_screenshots"
 SWEEP = ["lr=0.03,0.1,0.3", "max_steps=3000", "eval_interval=250", "checkpoint_interval=0", "threads=1",
          "log.progress=false", "log.samples=3"]
-WINDOW = (1400, 1000)
-PINNED = [{"plugin": "scalars", "tag": "loss/val_best"}, {"plugin": "scalars", "tag": "loss/val"}]
+WINDOW = (1536, 1000)
+# The tag of the first card of Time Series's card groups (pinned cards are elsewhere).
+FIRST_CARD_JS = """
+const tag = document.querySelector('metrics-card-groups-component card-view tb-truncated-path.tag');
+return tag ? tag.getAttribute('title') : null;
+"""
 # A Time Series page with its run lines drawn has at least this share of coloured pixels
 # (measured: about 1% with three runs; an empty page's grey axes and text have none).
 MIN_COLOURED = 0.002
@@ -166,12 +172,13 @@ def squeezed(text: str) -> str:
 
 
 def time_series(driver, url: str) -> bytes:
-    query = urllib.parse.urlencode({"pinnedCards": json.dumps(PINNED, separators=(",", ":"))})
-    driver.get(f"{url}/?{query}#timeseries")
+    """Time Series as it opens, at TensorBoard's default settings (Settings pane closed)."""
+    driver.get(f"{url}/#timeseries")
     close_settings(driver)
     png = settled_screenshot(driver, lambda png: coloured_share(png) >= MIN_COLOURED)
-    if "loss/val_best" not in squeezed(page_text(driver)):
-        raise ScreenshotError("the Time Series page shows no loss/val_best card")
+    first = driver.execute_script(FIRST_CARD_JS)
+    if first != VAL_LOSS:
+        raise ScreenshotError(f"the Time Series page opens on {first!r}, not on {VAL_LOSS}")
     return png
 
 
@@ -189,12 +196,13 @@ def close_settings(driver) -> None:
 
 
 def hparams(driver, url: str, jobs: list[str]) -> bytes:
-    """The HParams table, once it names the val loss metric and has a row for every job."""
+    """The HParams table, once it names the val loss metric and the status and has a row for
+    every job."""
     driver.get(f"{url}/#hparams")
 
     def ready(png: bytes) -> bool:
         text = squeezed(page_text(driver))
-        return "loss/val" in text and all(f"{job}/tb" in text for job in jobs)
+        return VAL_LOSS in text and "status" in text and all(f"{job}/tb" in text for job in jobs)
 
     return settled_screenshot(driver, ready)
 

@@ -23,6 +23,7 @@ from wavenet_harness.adapter.callbacks import TOKEN_BYTES, missing_ancestors, re
 from wavenet_harness.base.errors import RunDirTaken
 from wavenet_harness.base.records import read_overrides
 from wavenet_harness.tracking import rundir
+from wavenet_harness.tracking.hparams_file import HPARAMS_FILE
 
 
 def digests(folder: Path) -> dict[str, str]:
@@ -110,7 +111,7 @@ def test_runs_started_at_once_never_share_a_directory(tmp_path, tiny_words_file,
         assert checkpoint["config"]["seed"] == seed and checkpoint["config"]["n_hidden"] == 8 * seed
         assert f"seed={seed}" in (run_dir / ".hydra" / "overrides.yaml").read_text()
         assert read_metrics(run_dir)["status"] == "ok"
-        assert len(list((run_dir / "tb").iterdir())) == 1
+        assert _event_files(run_dir) == 1
     assert all(done[f"default-{seed}"][0] == 0 for seed in (1, 2, 3)), done
 
     winners = [name for name in ("shared-4", "shared-5", "shared-6") if done[name][0] == 0]
@@ -122,7 +123,14 @@ def test_runs_started_at_once_never_share_a_directory(tmp_path, tiny_words_file,
     seed = int(winners[0].split("-")[1])
     assert yaml.safe_load((shared / ".hydra" / "config.yaml").read_text())["seed"] == seed
     assert torch.load(shared / "checkpoint.pt", weights_only=True)["config"]["seed"] == seed
-    assert len(list((shared / "tb").iterdir())) == 1
+    assert _event_files(shared) == 1
+
+
+def _event_files(run_dir: Path) -> int:
+    """How many event files one run's writer made in its tb/ (beside its HParams file)."""
+    names = [p.name for p in (run_dir / "tb").iterdir()]
+    assert HPARAMS_FILE in names, names
+    return len(names) - 1
 
 
 def test_a_refused_run_leaves_no_folder_and_a_reused_folder_is_unchanged(tmp_path, tiny_words_file, cli):

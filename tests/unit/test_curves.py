@@ -12,7 +12,9 @@ from torch.utils.tensorboard import SummaryWriter
 
 from helpers import assert_one_error_line, numbers
 from wavenet_harness.base.errors import RunDirError
+from wavenet_harness.base.metrics import MINIBATCH_LOSS, VAL_LOSS
 from wavenet_harness.tracking.curves import val_curve
+from wavenet_harness.tracking.tensorboard import TensorBoardTracker
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "plot_val_vs_time.py"
@@ -23,7 +25,7 @@ def fake_run(run_dir: Path, start: float, vals: dict[int, float], sub: str = "")
     writer = SummaryWriter(str(run_dir / "tb" / sub) if sub else str(run_dir / "tb"))
     writer.add_scalar("lr", 0.1, 0, walltime=start)
     for step, val in vals.items():
-        writer.add_scalar("loss/val", val, step, walltime=start + step)
+        writer.add_scalar(VAL_LOSS, val, step, walltime=start + step)
     writer.close()
     return run_dir
 
@@ -41,11 +43,24 @@ def test_a_sweep_jobs_events_one_level_down_are_found(tmp_path):
     assert val_curve(run)[0].minutes == pytest.approx(0.5)
 
 
+def test_the_points_that_hold_val_between_evaluations_are_left_out(tmp_path):
+    """The tracker holds val between evaluations and after the last; the curve has one point
+    per evaluation, an evaluation that repeats the value before it included."""
+    tracker = TensorBoardTracker(tmp_path / "run" / "tb", {"lr": 0.1}, loss_every=1, smooth_window=10)
+    for step in range(1, 61):
+        tracker.on_train_loss(step, 3.0, 0.1)
+        if step % 20 == 0:
+            tracker.on_metrics(step, {VAL_LOSS: {20: 2.5, 40: 2.5, 60: 2.25}[step]})
+    tracker.on_end({"status": "ok", "steps": 60})
+    curve = val_curve(tmp_path / "run")
+    assert [(p.step, p.val_loss) for p in curve] == [(20, 2.5), (40, 2.5), (60, 2.25)]
+
+
 def test_a_folder_without_events_or_val_is_refused(tmp_path):
     with pytest.raises(RunDirError, match="no TensorBoard events"):
         val_curve(tmp_path)
     writer = SummaryWriter(str(tmp_path / "only_train" / "tb"))
-    writer.add_scalar("loss/train", 3.0, 1)
+    writer.add_scalar(MINIBATCH_LOSS, 3.0, 1)
     writer.close()
     with pytest.raises(RunDirError, match="no loss/val"):
         val_curve(tmp_path / "only_train")

@@ -17,6 +17,7 @@ from helpers import read_metrics
 from wavenet_harness.sweeps import launch as sweep
 from wavenet_harness.training.device import sweep_job_threads
 from wavenet_harness.base.records import TRACEBACK_NAME
+from wavenet_harness.base.metrics import pinned_url
 
 
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
@@ -73,9 +74,10 @@ def test_a_search_ends_naming_its_three_views_ready_to_paste(tmp_path):
     _job(tmp_path, "0", {"status": "ok", "val_loss": 2.5}, ["lr=0.1"])
     folder = tmp_path / "my search"
     lines = sweep.format_summary(sweep.collect_jobs(tmp_path), folder, str(folder / "optuna.journal")).splitlines()
-    views = lines[lines.index("look at it:") + 1:]
+    views = lines[lines.index("look at it:") + 1:-1]
     assert [line.split("  #")[0].strip() for line in views] == [
         f"tensorboard --logdir '{folder}'", f"optuna-dashboard '{folder}/optuna.journal'", f"wavenet-study '{folder}'"]
+    assert lines[-1] == f"then open {pinned_url()}  (val cards pinned)"
     database = sweep.format_summary([], folder, "postgresql://me@db:5432/x")
     assert "optuna-dashboard postgresql://me@db:5432/x" in database
     assert "wavenet-study --storage postgresql://me@db:5432/x" in database

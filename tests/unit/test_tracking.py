@@ -18,9 +18,12 @@ from helpers import TINY_OVERRIDES, compose, run_config
 from wavenet_harness.adapter.config import validate
 from wavenet_harness.models import build_model
 from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log10
+from wavenet_harness.base.metrics import (
+    LEARNING_RATE as LR_TAG, MINIBATCH_LOSS, MINIBATCH_SMOOTH, TRAIN_SPLIT_LOSS, VAL_BEST, VAL_LOSS,
+)
 from wavenet_harness.tracking.derived_curves import LossSmoother, ValBestCurve
 from wavenet_harness.tracking.hparams import METRIC_TAGS, hparam_values, run_label, swept_overrides
-from wavenet_harness.tracking.tensorboard import LR_TAG, TensorBoardTracker
+from wavenet_harness.tracking.tensorboard import TensorBoardTracker
 from wavenet_harness.adapter.job import NOT_HPARAMS, OPTION_COLUMNS, run_training
 from wavenet_harness.training.optim import PlainSGD
 
@@ -71,9 +74,9 @@ def _drive_tracker(tb_dir: Path, status: str = "ok", loss_every: int = 1, sample
     for step, loss in enumerate(LOSSES):
         tracker.on_train_loss(step, loss, 0.1 if step < 45 else 0.01)
         if (step + 1) in (20, 40):
-            tracker.on_metrics(step + 1, {"loss/val": 2.5 - step / 100})
+            tracker.on_metrics(step + 1, {VAL_LOSS: 2.5 - step / 100})
     if status == "ok":
-        tracker.on_metrics(60, {"loss/val": 2.2})
+        tracker.on_metrics(60, {VAL_LOSS: 2.2})
     tracker.on_end({"status": status, "steps": 60, "params": 641,
                     "val_loss": 2.2 if status == "ok" else None, "train_loss": 2.1 if status == "ok" else None})
 
@@ -82,18 +85,20 @@ def test_tracker_tags_and_values(tmp_path):
     _drive_tracker(tmp_path / "tb", sampler=lambda step: f"- name{step}")
     events = read_events(tmp_path / "tb")
 
-    loss = scalars(events, "loss/train")
+    loss = scalars(events, MINIBATCH_LOSS)
     assert [s for s, _ in loss] == list(range(60))
     assert [v for _, v in loss] == pytest.approx(LOSSES, rel=1e-6)  # stored as float32
-    smooth = scalars(events, "loss/train_smooth")
+    smooth = scalars(events, MINIBATCH_SMOOTH)
     assert [s for s, _ in smooth] == [24, 49, 59]
     means = [sum(LOSSES[0:25]) / 25, sum(LOSSES[25:50]) / 25, sum(LOSSES[50:60]) / 10]
     assert [v for _, v in smooth] == pytest.approx(means, rel=1e-6)
     lr = dict(scalars(events, LR_TAG))
     assert "lr" not in events.Tags()["scalars"]  # the hyperparameter's name is not a tag
     assert (lr[44], lr[45]) == (pytest.approx(0.1), pytest.approx(0.01))  # the drop is one step wide
-    assert scalars(events, "loss/val") == [(20, pytest.approx(2.31)), (40, pytest.approx(2.11)), (60, pytest.approx(2.2))]
-    assert scalars(events, "loss/train_split") == [(60, pytest.approx(2.1))]
+    val = dict(scalars(events, VAL_LOSS))  # held between evaluations and after the last
+    assert (val[20], val[40], val[60], val[80]) == (pytest.approx(2.31), pytest.approx(2.11), pytest.approx(2.2),
+                                                    pytest.approx(2.2))
+    assert scalars(events, TRAIN_SPLIT_LOSS) == [(60, pytest.approx(2.1))]
     assert texts(events, "samples") == {20: "- name20", 40: "- name40", 60: "- name60"}
     assert not any(tag.startswith("hparams/") for tag in events.Tags()["scalars"])  # no metric twice
 
@@ -102,6 +107,7 @@ def test_tracker_tags_and_values(tmp_path):
     start = plugin["start"].hparams
     assert start["n_hidden"].number_value == 8 and start["model"].string_value == "hier"
     assert start["fast"].WhichOneof("kind") == "bool_value" and start["fast"].bool_value is False
+    assert start["status"].string_value == "ok"  # written again, whole, at the end
     assert plugin["end"].status == Status.Value("STATUS_SUCCESS")
     assert 0 < plugin["start"].start_time_secs <= plugin["end"].end_time_secs
 
@@ -135,19 +141,24 @@ def test_a_sweep_job_declares_the_experiment_val_loss_first_swept_keys_first(tmp
     _drive_tracker(tmp_path / "tb", swept=["n_hidden", "lr"])
     experiment = hparams_plugin(read_events(tmp_path / "tb"))["experiment"]
     assert [m.name.tag for m in experiment.metric_infos] == list(METRIC_TAGS)
-    assert METRIC_TAGS[:2] == ("loss/val", "loss/train_split")
+    assert METRIC_TAGS[:3] == (VAL_LOSS, TRAIN_SPLIT_LOSS, VAL_BEST)
     columns = [(h.name, h.differs) for h in experiment.hparam_infos]
-    assert columns == [("n_hidden", True), ("lr", True), ("model", False), ("params", False)]  # no constants
+    # lr leads; the five marked differing are the five TensorBoard ticks; every key is listed
+    assert columns[:5] == [("lr", True), ("n_hidden", True), ("status", True), ("model", True), ("params", True)]
+    assert {name for name, differs in columns[5:] if differs} == set()
+    assert {"fast", "seed"} <= {name for name, _ in columns}
     by_name = {h.name: h for h in experiment.hparam_infos}
     assert by_name["params"].type == hparams_api.DATA_TYPE_STRING and not by_name["params"].domain_discrete
     assert by_name["lr"].type == hparams_api.DATA_TYPE_FLOAT64
+    assert [v.string_value for v in by_name["status"].domain_discrete.values] == [
+        "ok", "pruned", "diverged", "failed", "interrupted", "running"]
     names = {h.name for h in experiment.hparam_infos} | {"lr", "n_hidden", "params"}
     assert not names & set(read_events(tmp_path / "tb").Tags()["scalars"])  # one `lr` axis, not two
 
 
 def test_val_best_is_a_staircase_that_ends_on_the_best_value_under_default_smoothing(tmp_path):
     _drive_tracker(tmp_path / "tb")  # val 2.31 at 20, 2.11 at 40, 2.2 at 60
-    best = scalars(read_events(tmp_path / "tb"), "loss/val_best")
+    best = scalars(read_events(tmp_path / "tb"), VAL_BEST)
     assert [s for s, _ in best] == sorted({s for s, _ in best})  # one point per step, in order
     assert dict(best)[20] == pytest.approx(2.31) and dict(best)[60] == pytest.approx(2.11)
     assert all(v == pytest.approx(2.31) for s, v in best if 20 <= s < 40)
@@ -158,7 +169,7 @@ def test_val_best_is_a_staircase_that_ends_on_the_best_value_under_default_smoot
         last = last * 0.6 + 0.4 * value
         smoothed = last / (1 - 0.6 ** count)
     assert smoothed == pytest.approx(2.11, abs=1e-4)
-    raw = [v for _, v in scalars(read_events(tmp_path / "tb"), "loss/val")]
+    raw = [v for _, v in scalars(read_events(tmp_path / "tb"), VAL_LOSS)]
     assert smoothed < min(raw) + 1e-4
 
 
@@ -166,7 +177,7 @@ def test_val_best_of_a_resumed_run_is_the_uninterrupted_runs():
     evals = {20: 2.5, 40: 2.3, 60: 2.4, 80: 2.2}
 
     def drive(curve, steps):
-        return [point for step in steps for point in curve.points(step, evals[step])]
+        return [point for step in steps for point in curve.points(step, evals[step], wall_time=1000.0 + step)]
 
     straight = ValBestCurve()
     whole = drive(straight, [20, 40, 60, 80]) + straight.end_points(80)
@@ -176,16 +187,17 @@ def test_val_best_of_a_resumed_run_is_the_uninterrupted_runs():
     resumed.load_state_dict(first.state_dict())
     after = drive(resumed, [60, 80]) + resumed.end_points(80)
     assert before + after == whole
-    assert [v for s, v in whole if s > 80] == [2.2] * ValBestCurve.TAIL_POINTS
+    assert [v for s, v, _ in whole if s > 80] == [2.2] * ValBestCurve.TAIL_POINTS
 
 
 def test_a_running_job_already_has_its_hparams_row(tmp_path):
     tracker = TensorBoardTracker(tmp_path / "tb", {"lr": 0.1, "params": 641}, loss_every=1, smooth_window=25)
     for step in range(20):
         tracker.on_train_loss(step, 3.0, 0.1)
-    tracker.on_metrics(20, {"loss/val": 2.9})  # flushes, as at every evaluation
+    tracker.on_metrics(20, {VAL_LOSS: 2.9})  # flushes, as at every evaluation
     plugin = hparams_plugin(read_events(tmp_path / "tb"))
     assert plugin["start"].hparams["lr"].number_value == pytest.approx(0.1)
+    assert plugin["start"].hparams["status"].string_value == "running"
     assert plugin["end"] is None  # no end record until the run ends
     tracker.close()
 
@@ -193,19 +205,20 @@ def test_a_running_job_already_has_its_hparams_row(tmp_path):
 def test_loss_every_thins_train_loss_but_not_the_smoothing(tmp_path):
     _drive_tracker(tmp_path / "tb", loss_every=10)
     events = read_events(tmp_path / "tb")
-    assert [s for s, _ in scalars(events, "loss/train")] == [0, 10, 20, 30, 40, 50]
-    assert [s for s, _ in scalars(events, "loss/train_smooth")] == [24, 49, 59]
+    assert [s for s, _ in scalars(events, MINIBATCH_LOSS)] == [0, 10, 20, 30, 40, 50]
+    assert [s for s, _ in scalars(events, MINIBATCH_SMOOTH)] == [24, 49, 59]
     assert "samples" not in events.Tags()["tensors"]
 
 
 def test_interrupted_run_leaves_its_partial_window_to_the_resumed_run(tmp_path):
     _drive_tracker(tmp_path / "tb", status="interrupted")
     events = read_events(tmp_path / "tb")
-    assert [s for s, _ in scalars(events, "loss/train_smooth")] == [24, 49]
+    assert [s for s, _ in scalars(events, MINIBATCH_SMOOTH)] == [24, 49]
     assert hparams_plugin(events)["end"].status == Status.Value("STATUS_UNKNOWN")
-    assert [s for s, _ in scalars(events, "loss/val")] == [20, 40]  # its last evaluation stays its metric
-    assert [s for s, _ in scalars(events, "loss/val_best")][-1] == 40  # no tail: the resumed run goes on
-    assert "loss/train_split" not in events.Tags()["scalars"]
+    assert hparams_plugin(events)["start"].hparams["status"].string_value == "interrupted"
+    assert [s for s, _ in scalars(events, VAL_LOSS)][-1] == 40  # its last evaluation stays its metric: no tail
+    assert [s for s, _ in scalars(events, VAL_BEST)][-1] == 40  # no tail: the resumed run goes on
+    assert TRAIN_SPLIT_LOSS not in events.Tags()["scalars"]
 
 
 def test_every_job_reports_the_same_hparam_keys():
@@ -288,17 +301,18 @@ def test_samples_and_diagnostics_leave_training_bit_exact(tmp_path, tiny_words_f
                                 "log.diagnostics_every=20")
     assert plain["status"] == watched["status"] == "ok"
     assert (watched["train_loss"], watched["val_loss"]) == (plain["train_loss"], plain["val_loss"])
-    assert scalars(events, "loss/train") == scalars(plain_events, "loss/train")
+    assert scalars(events, MINIBATCH_LOSS) == scalars(plain_events, MINIBATCH_LOSS)
 
     # the smoothed curve of a real run: window 25 over 60 steps
-    losses = [v for _, v in scalars(events, "loss/train")]
+    losses = [v for _, v in scalars(events, MINIBATCH_LOSS)]
     assert len(losses) == 60
-    smooth = scalars(events, "loss/train_smooth")
+    smooth = scalars(events, MINIBATCH_SMOOTH)
     assert [s for s, _ in smooth] == [24, 49, 59]
     means = [sum(losses[0:25]) / 25, sum(losses[25:50]) / 25, sum(losses[50:60]) / 10]
     assert [v for _, v in smooth] == pytest.approx(means, rel=1e-6)
-    assert scalars(events, "loss/val")[-1] == (60, pytest.approx(watched["val_loss"]))
-    assert scalars(events, "loss/train_split") == [(60, pytest.approx(watched["train_loss"]))]
+    assert dict(scalars(events, VAL_LOSS))[60] == pytest.approx(watched["val_loss"])
+    assert scalars(events, VAL_LOSS)[-1][1] == pytest.approx(watched["val_loss"])  # its tail holds it
+    assert scalars(events, TRAIN_SPLIT_LOSS) == [(60, pytest.approx(watched["train_loss"]))]
     start = hparams_plugin(events)["start"].hparams  # a single run: whole numbers read as written
     assert start["params"].string_value.strip() == str(watched["params"]) and start["n_hidden"].string_value.strip() == "8"
 
@@ -347,17 +361,19 @@ def test_metrics_json_follows_every_evaluation_and_checkpoint(tmp_path, tiny_wor
 
 
 def test_a_sweep_job_is_named_by_the_values_only_it_has():
-    job = ["lr=0.0016994284286846403", "max_steps=3000", "data.path=/data/words.txt", "+optuna.trial=3", "n_hidden=64"]
+    job = ["n_hidden=64", "max_steps=3000", "data.path=/data/words.txt", "+optuna.trial=3", "lr=0.0016994284286846403"]
     own = swept_overrides(job, fixed_keys={"max_steps", "data.path"})
-    assert own == ["lr=0.0016994284286846403", "n_hidden=64"]
-    assert run_label(own) == "lr=0.0017 n_hidden=64"
+    assert own == ["n_hidden=64", "lr=0.0016994284286846403"]
+    assert run_label(own) == "lr=0.0017 n_hidden=64"  # lr first
     assert run_label(["data.path=/a/b.txt"]) == "path=_a_b.txt"  # one folder, not three
     assert run_label([]) == ""
 
 
-def test_a_search_trial_name_fits_one_legend_line():
-    trial = ["n_embd=48", "n_hidden=173", "depth=4", "model.dropout=0.21539834816417347", "model.residual=true",
-             "lr=0.0016994284286846403", "optim.weight_decay=0.0452", "batch_size=64"]
-    label = run_label(trial)
-    assert label == "n_embd=48 n_hidden=173 depth=4 +5"  # the values left out are counted
-    assert run_label(["model.dropout=0.1", "optim.dropout=0.2"]) == "model.dropout=0.1 optim.dropout=0.2"
+def test_a_search_trial_name_leads_with_what_matters_and_fits_one_legend_line():
+    trial = ["n_embd=16", "n_hidden=106", "block_size=8", "depth=4", "lr=0.0016994284286846403", "batch_size=64",
+             "optim=adamw", "schedule=cosine"]
+    assert run_label(trial) == "lr=0.0017 adamw n_hidden=106 +5"  # a group's choice by its value
+    regularised = ["n_embd=48", "n_hidden=173", "model.dropout=0.21539834816417347", "lr=0.0016994284286846403",
+                   "optim.weight_decay=0.0452"]
+    assert run_label(regularised) == "lr=0.0017 weight_decay=0.0452 +3"
+    assert run_label(["model.dropout=0.1", "optim.dropout=0.2"]) == "model.dropout=0.1 +1"  # alike: full keys

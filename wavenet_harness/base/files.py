@@ -26,10 +26,15 @@ def is_disk_full(err: BaseException) -> bool:
     return isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS
 
 
-def write_atomic(path: str | os.PathLike, write: Callable[[IO], None], binary: bool = False, suffix: str = ".tmp") -> Path:
-    """Write a file through a temporary file in the same folder and rename it into place."""
+def write_atomic(path: str | os.PathLike, write: Callable[[IO], None], binary: bool = False, suffix: str = ".tmp",
+                 prefix: str | None = None) -> Path:
+    """Write a file through a temporary file in the same folder and rename it into place.
+
+    The temporary file is named `prefix` (default: the file's name), random letters and
+    `suffix`: a prefix of its own keeps a folder's watchers from taking it for the file.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name if prefix is None else prefix, suffix=suffix)
     try:
         with os.fdopen(fd, "wb" if binary else "w") as f:
             write(f)

@@ -77,8 +77,8 @@ class DataOptions:
 
 @dataclass(frozen=True)
 class LogOptions:
-    loss_every: int = key(10, "write loss/train (and opt/lr) every N steps")
-    smooth_window: int = key(1000, "loss/train_smooth window: the lecture's view(-1, 1000).mean(1)")
+    loss_every: int = key(10, "write minibatch/loss (and opt/lr) every N steps")
+    smooth_window: int = key(1000, "minibatch/loss_smooth: means of N steps (the lecture's 1000)")
     progress: bool = key(True, "a progress bar while training")
     samples: int = key(5, "names sampled into TensorBoard text at each evaluation (0: none)")
     diagnostics: bool = key(False, "lecture part 3 diagnostics: tanh saturation, histograms, update:data ratios")

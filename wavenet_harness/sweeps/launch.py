@@ -6,8 +6,9 @@ machine with other jobs: training/device.py, sweep_job_threads):
                   status "failed" with the error, and the sweep goes on
   format_summary  the end-of-sweep screen from every job's record (so it works for jobs run
                   in other processes or machines): counts, the best job and the commands
-                  that show the sweep (TensorBoard and wavenet-report; for an Optuna search
-                  also optuna-dashboard and wavenet-study); adapter/callbacks.py's
+                  that show the sweep (TensorBoard, with its address that pins the val
+                  cards, and wavenet-report; for an Optuna search also optuna-dashboard
+                  and wavenet-study); adapter/callbacks.py's
                   SweepSummary prints it and exits 1 only when every job failed
 
 Job records are read and written through base/records.py; this module knows
@@ -21,6 +22,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from wavenet_harness.base.metrics import pinned_url
 from wavenet_harness.base.passwords import masked
 from wavenet_harness.base.records import JOURNAL_NAME, STATUSES, RunRecord, load_runs, mark_ended
 from wavenet_harness.sweeps.study import is_trial_override
@@ -86,10 +88,11 @@ def format_summary(jobs: list[RunRecord], sweep_dir: Path, study_storage: str | 
 
 
 def look_commands(sweep_dir: Path, study_storage: str | None = None) -> list[str]:
-    """Ready-to-paste commands for each way to look at the sweep, with what each shows."""
+    """Ready-to-paste commands for each way to look at the sweep, with what each shows, and
+    TensorBoard's address with the val cards pinned."""
     folder = shlex.quote(str(sweep_dir))
     views = [(f"tensorboard --logdir {folder}",
-              "curves, loss/val_best; HParams: val loss first")]
+              "val loss first; HParams: swept keys, status, val loss")]
     if study_storage:
         views.append((f"optuna-dashboard {shlex.quote(study_storage)}",
                       "the search: history, pruning, importances"))
@@ -99,4 +102,5 @@ def look_commands(sweep_dir: Path, study_storage: str | None = None) -> list[str
     else:
         views.append((f"wavenet-report {folder}", "one table, best val loss first"))
     width = max(len(command) for command, _ in views)
-    return ["look at it:", *(f"  {command:<{width}}  # {what}" for command, what in views)]
+    return ["look at it:", *(f"  {command:<{width}}  # {what}" for command, what in views),
+            f"then open {pinned_url()}  (val cards pinned)"]

@@ -3,12 +3,15 @@
 `val_curve(run_dir)` returns the run's `loss/val` points as (minutes since the run's first
 logged event, step, val loss). TensorBoard keeps each scalar's wall-clock time, so the
 curve shows what a person waited for each val loss: evaluations included. A run that was
-resumed also counts the time it lay stopped, so plot fresh runs when time matters.
+resumed also counts the time it lay stopped, so plot fresh runs when time matters. The
+points that hold a value between evaluations (tracking/derived_curves.py, HeldCurve) carry
+the wall time of the evaluation they repeat and are left out: one point per evaluation.
 scripts/plot_val_vs_time.py draws these curves.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import NamedTuple
 
@@ -41,8 +44,20 @@ def val_curve(run_dir: str | Path) -> list[CurvePoint]:
         accumulator.Reload()
         for tag in accumulator.Tags()["scalars"]:
             events.extend((tag, e) for e in accumulator.Scalars(tag))
-    val = sorted((e for tag, e in events if tag == VAL_TAG), key=lambda e: (e.step, e.wall_time))
+    val = _evaluations(sorted((e for tag, e in events if tag == VAL_TAG), key=lambda e: (e.step, e.wall_time)))
     if not val:
         raise RunDirError(f"{run_dir} has logged no {VAL_TAG} yet")
     start = min(e.wall_time for _, e in events)
     return [CurvePoint((e.wall_time - start) / 60.0, int(e.step), float(e.value)) for e in val]
+
+
+def _evaluations(points: list) -> list:
+    """The evaluations among a held curve's points: a point with the value and wall time of
+    the one before it holds that evaluation (runs written before held curves have none)."""
+    kept: list = []
+    for point in points:
+        same = kept and point.wall_time == kept[-1].wall_time and (
+            point.value == kept[-1].value or math.isnan(point.value) and math.isnan(kept[-1].value))
+        if not same:
+            kept.append(point)
+    return kept

@@ -1,7 +1,7 @@
-"""The curves a run's tracker derives from the raw ones: the smoothed train loss, the best
-val loss so far, and the learning rate drawn as its schedule's shape (tracking/tensorboard.py
-names their tags). Each keeps its state for a resume, so a resumed run's curves continue
-bit for bit."""
+"""The curves a run's tracker derives from the raw ones: the smoothed train loss, the val
+loss and its best so far held between evaluations, and the learning rate drawn as its
+schedule's shape (base/metrics.py names their tags). Each keeps its state for a resume, so
+a resumed run's curves continue bit for bit."""
 
 from __future__ import annotations
 
@@ -38,57 +38,82 @@ class LossSmoother:
         self.total, self.count = float(state["total"]), int(state["count"])
 
 
-class ValBestCurve:
-    """Which (step, value) points draw the lowest val loss so far so that TensorBoard's
+class HeldCurve:
+    """Which (step, value, wall time) points draw an evaluated value so that TensorBoard's
     default smoothing (an exponential moving average over points, weight 0.6) ends each
-    run's line on its true best value.
+    run's line on its true last value.
 
-    Smoothing a handful of val points drags the end of the line towards earlier, higher
-    values by an amount that differs from run to run, and can reverse the ranking. This
-    curve is a staircase: at each evaluation the best so far, with HOLD_POINTS points
-    between two evaluations repeating the best that held there (written when the next
-    evaluation comes, so no value is known before it was), and at the end TAIL_POINTS
-    points on the steps just after the last one, where the best no longer changes. After
-    20 equal points the moving average is within 0.6**20 (4e-5) of the step's size.
+    Smoothing a handful of val points drags the end of the line towards earlier values by
+    an amount that differs from run to run, and can reverse the ranking. This curve is a
+    staircase: a point at each evaluation, HOLD_POINTS points between two evaluations
+    repeating the value that held there (written when the next evaluation comes, so no
+    value is known before it was), and at the end TAIL_POINTS points on the steps just
+    after the last one. After 20 equal points the moving average is within 0.6**20 (4e-5)
+    of the step's size. A held point carries the wall time of the point it repeats, so on
+    a wall-time axis it lies on that evaluation and readers can tell it apart from a new
+    evaluation that happens to give the same value.
+    `_next` says which value an evaluation leaves held: the value itself here.
     """
 
     HOLD_POINTS = 8
     TAIL_POINTS = 20
+    STATE_KEY = "value"
 
     def __init__(self):
-        self.best: float | None = None
+        self.value: float | None = None
         self.step: int | None = None  # the step of the last point written
+        self.wall_time: float | None = None  # when the last point was measured
 
-    def points(self, step: int, val_loss: float) -> list[tuple[int, float]]:
+    def _next(self, value: float) -> float | None:
+        return value
+
+    def points(self, step: int, value: float, wall_time: float) -> list[tuple[int, float, float]]:
         out = self._hold(step)
-        if math.isfinite(val_loss) and (self.best is None or val_loss < self.best):
-            self.best = val_loss
-        if self.best is not None and (self.step is None or step > self.step):
-            out.append((step, self.best))
+        held = self._next(value)
+        if held is not None and (self.step is None or step > self.step):
+            self.value, self.wall_time = held, wall_time
+            out.append((step, held, self.wall_time))
             self.step = step
         return out
 
-    def end_points(self, last_step: int) -> list[tuple[int, float]]:
-        if self.best is None or self.step is None:
+    def end_points(self, last_step: int) -> list[tuple[int, float, float]]:
+        if self.value is None or self.step is None:
             return []
         end = max(last_step, self.step)  # the last training step, or the final evaluation's
         out = self._hold(end + 1)
-        out += [(end + k, self.best) for k in range(1, self.TAIL_POINTS + 1)]
+        out += [(end + k, self.value, self.wall_time) for k in range(1, self.TAIL_POINTS + 1)]
         self.step = end + self.TAIL_POINTS
         return out
 
-    def _hold(self, until: int) -> list[tuple[int, float]]:
-        """Points strictly between the last one written and `until`, at the best that held."""
-        if self.best is None or self.step is None or until - self.step < 2:
+    def _hold(self, until: int) -> list[tuple[int, float, float]]:
+        """Points strictly between the last one written and `until`, at the value that held."""
+        if self.value is None or self.step is None or until - self.step < 2:
             return []
         every = max(1, (until - self.step) // (self.HOLD_POINTS + 1))
-        return [(s, self.best) for s in range(self.step + every, until, every)][: self.HOLD_POINTS]
+        steps = list(range(self.step + every, until, every))[: self.HOLD_POINTS]
+        return [(s, self.value, self.wall_time) for s in steps]
 
     def state_dict(self) -> dict:
-        return {"best": self.best, "step": self.step}
+        return {self.STATE_KEY: self.value, "step": self.step, "wall_time": self.wall_time}
 
     def load_state_dict(self, state: dict) -> None:
-        self.best, self.step = state.get("best"), state.get("step")
+        self.value, self.step = state.get(self.STATE_KEY), state.get("step")
+        self.wall_time = state.get("wall_time")
+
+
+class ValBestCurve(HeldCurve):
+    """The lowest val loss so far, held the same way (a non-finite val never becomes the best)."""
+
+    STATE_KEY = "best"
+
+    def _next(self, value: float) -> float | None:
+        if math.isfinite(value) and (self.value is None or value < self.value):
+            return value
+        return self.value
+
+    @property
+    def best(self) -> float | None:
+        return self.value
 
 
 class LearningRateCurve:

@@ -2,15 +2,16 @@
 
 HParams: every job writes a session start (its flat hyperparameters, typed: booleans as
 booleans, floats as numbers, whole numbers as right-aligned text so that they print as
-written and still sort in order) when it starts and a session end (status, end time) when
-it finishes. A job of a sweep also writes the experiment (`experiment_summary`): its
-metrics in the order a sweep is read (METRIC_TAGS: val loss first) and its columns, the
-swept keys (marked as differing) then the model and its size (LEADING_COLUMNS); constants are
-left out of the columns, since TensorBoard ticks the first five columns it is given. A
-single run writes no experiment, so that TensorBoard builds one from all sessions under
-its logdir and marks the keys that differ between them itself. A job of a sweep writes
-into tb/<its swept values>/ (`run_label`), so TensorBoard's run names say which job a
-curve is.
+written and still sort in order; and its `status`) when it starts and again, with its
+status, when it ends, plus a session end (status, end time); tracking/hparams_file.py
+says where, and why. A job of a sweep also writes the experiment (`experiment_summary`):
+its metrics in the order a sweep is read (METRIC_TAGS: val loss first) and every column,
+of which the five TensorBoard ticks (`ticked_columns`: the swept keys that matter most,
+LEADING_KEYS first, then `status`) are the ones marked as differing. A single run writes
+no experiment, so that TensorBoard builds one from all sessions under its logdir and
+marks the keys that differ between them itself. A job of a sweep writes into
+tb/<its swept values>/ (`run_label`, the values that matter most first), so
+TensorBoard's run names say which job a curve is.
 
 It knows nothing of the loop, of Hydra or of the command line.
 """
@@ -25,12 +26,14 @@ from tensorboard.plugins.hparams import api_pb2
 from tensorboard.plugins.hparams.api_pb2 import Status
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
 
-from wavenet_harness.base.metrics import VAL_LOSS
+from wavenet_harness.base.metrics import MINIBATCH_LOSS, MINIBATCH_SMOOTH, TRAIN_SPLIT_LOSS, VAL_BEST, VAL_LOSS
 from wavenet_harness.base.run_config import RunConfig
 from wavenet_harness.tracking.report import short_names
 
-VAL_BEST_TAG = "loss/val_best"
 CONFIG_GROUPS = ("model", "optim", "schedule")
+# The column with how each job ended, to filter rows by; "running" until it ends.
+STATUS = "status"
+STATUS_VALUES = ("ok", "pruned", "diverged", "failed", "interrupted", "running")
 # The HParams plugin knows success, failure and unknown: a stopped run (to be resumed, or
 # pruned by a sweeper) is neither a success nor a failure.
 SESSION_STATUS = {"ok": "STATUS_SUCCESS", "interrupted": "STATUS_UNKNOWN", "pruned": "STATUS_UNKNOWN"}
@@ -39,10 +42,17 @@ SESSION_STATUS = {"ok": "STATUS_SUCCESS", "interrupted": "STATUS_UNKNOWN", "prun
 # loss over the whole split (beside val it shows over- or underfitting), then the rest.
 # TensorBoard shows the first five, colours parallel coordinates by the first, and draws
 # a job there only when it has a value for every metric shown.
-METRIC_TAGS = (VAL_LOSS, "loss/train_split", VAL_BEST_TAG, "loss/train_smooth", "loss/train")
-# Columns after the swept keys: which model, how big. TensorBoard's table puts the metrics
-# after the ticked columns, so each column more pushes val loss further right.
-LEADING_COLUMNS = ("model", "params")
+METRIC_TAGS = (VAL_LOSS, TRAIN_SPLIT_LOSS, VAL_BEST, MINIBATCH_SMOOTH, MINIBATCH_LOSS)
+# TensorBoard 2.21's HParams page ticks the first five columns after putting the differing
+# ones first (its backend sorts them by name), so the five marked differing are the ticked.
+TICKED = 5
+# The keys that matter most, first among the swept ones in the ticked columns and in run
+# names: what this project's searches found (docs/tuning.md: the learning rate and the
+# regularisation decide, the width comes next, the rest of the shape hardly matters).
+LEADING_KEYS = ("lr", "optim", "optim.weight_decay", "model.dropout", "n_hidden", "schedule")
+# Ticked after the swept keys and the status when fewer than five are swept: which model,
+# how big, how long.
+FILL_COLUMNS = ("model", "params", "max_steps")
 # Whole numbers are reported as text right-aligned to this width: TensorBoard prints every
 # number with five significant digits (128 as "128.00") but text as written, and sorts
 # text by characters, which for right-aligned digits is numeric order. Browsers do not
@@ -98,20 +108,34 @@ def int_text(value: Any) -> Any:
     return f"{value:>{INT_WIDTH}}" if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def leading_first(keys: Sequence[str]) -> list[str]:
+    """`keys` with those in LEADING_KEYS first, in that order; the rest as given."""
+    return [k for k in LEADING_KEYS if k in keys] + [k for k in keys if k not in LEADING_KEYS]
+
+
+def ticked_columns(hparams: dict[str, Any], swept: Sequence[str]) -> list[str]:
+    """The five columns HParams ticks: the swept keys that matter most, `status`, then
+    FILL_COLUMNS while there is room."""
+    keys = [k for k in leading_first(swept) if k in hparams][: TICKED - 1] + [STATUS]
+    return keys + [k for k in FILL_COLUMNS if k in hparams and k not in keys][: TICKED - len(keys)]
+
+
 def experiment_summary(hparams: dict[str, Any], swept: Sequence[str]) -> Summary:
     """The HParams plugin's experiment: its metrics (METRIC_TAGS, in order) and columns.
 
-    Columns: the `swept` keys, marked as differing (TensorBoard lists those first), then
-    LEADING_COLUMNS. Each is typed by this job's value. Only a boolean gets a domain (both
-    values): one job cannot know the values the others will have, and a domain that
-    missed some would offer a filter that hides their rows. Every job of a sweep writes the
-    same experiment (TensorBoard reads one per logdir).
+    Columns: every hyperparameter the job reports, so that any can be ticked and sweeps
+    that share a logdir keep their keys; the `ticked_columns` are marked as differing (and
+    come first), the others not. Each is typed by this job's value. Only a boolean and the
+    status get a domain (all their values): one job cannot know the values the others will
+    have, and a domain that missed some would offer a filter that hides their rows. Every
+    job of a sweep writes the same experiment (TensorBoard reads one per logdir).
     """
     experiment = api_pb2.Experiment()
-    names = [*(k for k in swept if k in hparams), *(k for k in LEADING_COLUMNS if k in hparams and k not in swept)]
-    for name in names:
+    hparams = {**hparams, STATUS: hparams.get(STATUS, "running")}
+    ticked = ticked_columns(hparams, swept)
+    for name in [*ticked, *(k for k in hparams if k not in ticked)]:
         value = hparams[name]
-        info = experiment.hparam_infos.add(name=name, differs=name in swept)
+        info = experiment.hparam_infos.add(name=name, differs=name in ticked)
         if isinstance(value, bool):
             info.type = api_pb2.DATA_TYPE_BOOL
             info.domain_discrete.extend([False, True])
@@ -119,6 +143,8 @@ def experiment_summary(hparams: dict[str, Any], swept: Sequence[str]) -> Summary
             info.type = api_pb2.DATA_TYPE_FLOAT64
         else:
             info.type = api_pb2.DATA_TYPE_STRING
+            if name == STATUS:
+                info.domain_discrete.extend(STATUS_VALUES)
     for tag in METRIC_TAGS:
         experiment.metric_infos.add(name=api_pb2.MetricName(tag=tag))
     return _hparams_summary(hparams_metadata.EXPERIMENT_TAG, HParamsPluginData(experiment=experiment))
@@ -157,7 +183,7 @@ def _hparams_summary(tag: str, content: HParamsPluginData) -> Summary:
 # Overrides that say how a job of a sweep is run, not what it trains.
 BOOKKEEPING_OVERRIDES = ("++optuna.", "+optuna.", "optuna.", "hydra.", "resume=")
 # A run name longer than this wraps in TensorBoard's legend; the HParams table has the rest.
-MAX_LABEL_CHARS = 40
+MAX_LABEL_CHARS = 32
 
 
 def swept_overrides(job_overrides: list[str], fixed_keys: set[str]) -> list[str]:
@@ -180,16 +206,19 @@ def override_keys(overrides: list[str]) -> list[str]:
 
 
 def run_label(overrides: list[str]) -> str:
-    """A TensorBoard run's name from a job's swept overrides: 'lr=0.05 n_hidden=64'.
+    """A TensorBoard run's name from a job's swept overrides: 'lr=0.05 adamw n_hidden=64'.
 
-    Short enough for one line of TensorBoard's legend: a dotted key shows its last part
-    (model.dropout -> dropout) unless two keys would then look alike, a long decimal (an
-    Optuna trial's lr=0.0016994284286846403) shows 3 significant digits, and past
-    MAX_LABEL_CHARS the label ends with '+N' for the N values left out. The job's folder
+    The values that matter most first (LEADING_KEYS: lr, optim, ...), short enough for one
+    line of TensorBoard's legend: a config group's choice by its value alone (adamw), a
+    dotted key by its last part (model.dropout -> dropout) unless two keys would then look
+    alike, a long decimal (an Optuna trial's lr=0.0016994284286846403) to 3 significant
+    digits, and past MAX_LABEL_CHARS a '+N' for the N values left out. The job's folder
     (its number) leads the run name; the HParams table has every value in full.
     """
-    short = short_names([override_key(o) for o in overrides])
-    items = [f"{name}={_short_value(o.partition('=')[2])}" if "=" in o else o for name, o in zip(short, overrides)]
+    by_key = {override_key(o): o for o in overrides}
+    ordered = [by_key[k] for k in leading_first(list(by_key))]
+    short = short_names([override_key(o) for o in ordered])
+    items = [_label_item(name, o) for name, o in zip(short, ordered, strict=True)]
     label = ""
     for shown, item in enumerate(items):
         candidate = f"{label} {item}".strip()
@@ -199,6 +228,13 @@ def run_label(overrides: list[str]) -> str:
             break
         label = candidate
     return label.replace("/", "_")[:MAX_LABEL_CHARS + 8].strip()
+
+
+def _label_item(name: str, override: str) -> str:
+    if "=" not in override:
+        return override
+    value = _short_value(override.partition("=")[2])
+    return value if override_key(override) in CONFIG_GROUPS else f"{name}={value}"
 
 
 def _short_value(value: str) -> str:
