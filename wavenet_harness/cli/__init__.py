@@ -17,10 +17,16 @@ import sys
 def _interrupted_quietly(exc_type, exc, tb, previous=sys.excepthook) -> None:
     """Ctrl-C that reaches the top (in the first seconds, while torch and Hydra import):
     one line, not a traceback through the import machinery. Nothing was written yet; the
-    interpreter still ends as a process stopped by SIGINT (exit 130 in a shell)."""
+    interpreter still ends as a process stopped by SIGINT (exit 130 in a shell). A closed
+    pipe on stdout ends quietly."""
     if issubclass(exc_type, KeyboardInterrupt):
         prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "wavenet-harness"
         print(f"{prog}: interrupted (Ctrl-C)", file=sys.stderr)
+        return
+    if issubclass(exc_type, BrokenPipeError):
+        # The reader closed the pipe (`wavenet-sample RUN -n 20000 | head -1`): end quietly, as
+        # `head` users expect; stdout goes to /dev/null so the exit's flush does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return
     previous(exc_type, exc, tb)
 

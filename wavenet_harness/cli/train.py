@@ -78,6 +78,8 @@ def train_task(cfg: DictConfig) -> float:
         if hydra_cfg.launcher._target_.endswith(".BasicLauncher"):  # jobs run here: Ctrl-C stops the sweep
             print(f"sweep stopped. Resume all its jobs with:\n  {_resume_sweep_command()}", file=sys.stderr)
             sys.exit(130)
+    if not multirun and metrics["status"] != "ok":  # diverged or failed: `wavenet-train ... && next` stops here
+        sys.exit(1)
     val_loss = metrics.get("val_loss")
     return float(val_loss) if val_loss is not None else math.nan
 
@@ -162,6 +164,8 @@ def main() -> None:
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and returns itself)
         exit_with_error("interrupted outside the training loop; the run directory keeps its last checkpoint, if any",
                         PROG, code=130)
+    except BrokenPipeError:
+        raise  # stdout's reader is gone (`| head`): the console scripts' hook ends quietly
     except Exception as err:
         message = None if wants_traceback else explain_config_error(err, sys.argv[1:]) or explain_os_error(err)
         if message is None:
