@@ -79,6 +79,8 @@ CONFIG_CASES = [
     ("null optimizer group", ["optim=null"], "optim=null is not allowed"),
     ("batch of one", ["batch_size=1"], "batch_size=1 is not allowed: batchnorm needs at least 2 examples per batch"),
     ("diverge_factor of 1", ["diverge_factor=1"], "diverge_factor=1.0 is not allowed: it must be above 1"),
+    ("batch too big for memory", ["batch_size=1000000000000"],
+     "cannot build the batches with these sizes"),
 ]
 if not torch.cuda.is_available():
     CONFIG_CASES.append(("device not present", ["device=cuda"], "device=cuda is not allowed: no CUDA device is present"))
@@ -101,6 +103,8 @@ DATA_CASES = [
 SPECIAL_CASES = [
     ("words file not a regular file", ["data.path={fifo}", "hydra.run.dir={root}/runs/fifo"], "is not a regular file"),
     ("run dir cannot be created", ["hydra.run.dir={root}/a_file/run"], "cannot create or write"),
+    ("a sweep's config printed", ["--multirun", "--cfg=job"], "--cfg, --info and --multirun cannot be combined"),
+    ("a sweep's info printed", ["--multirun", "--info=all"], "--cfg, --info and --multirun cannot be combined"),
     ("sweep on slurm without slurm", ["--multirun", "hydra/launcher=slurm", "hydra.sweep.dir={root}/runs/slurm"],
      "hydra/launcher=slurm needs a SLURM cluster"),
 ]

@@ -149,6 +149,9 @@ def run_training(
     device = resolve_device(config.device)
     data = within_memory(lambda: load_dataset(config, base_dir), "dataset")
     job = _build_job(config, run_dir, data, device, data_identity(config, data, base_dir))
+    # A batch that cannot be allocated (batch_size=10**12) is refused before the claim, not at step 0.
+    within_memory(lambda: torch.empty((config.batch_size, config.block_size), dtype=torch.long, device=device),
+                  "batches")
     # Models that read whole words count words per batch, each about block_size rows of work.
     rows = config.batch_size * (config.block_size if trains_on_words(config.model) else 1)
     torch.set_num_threads(torch_threads(config.threads, device, num_params(job.model), rows))

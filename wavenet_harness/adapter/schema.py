@@ -151,6 +151,9 @@ def explain_config_error(err: BaseException, argv: list[str] = ()) -> str | None
         group = _null_group(list(argv))
         given = f"{group}=null" if group else "a config group set to null"
         return f"{given} is not allowed: a config group needs one of its options (or leave it out for the default)"
+    if isinstance(err, ValueError) and str(err).startswith("Only one of --run, --multirun, --cfg"):
+        return ("--cfg, --info and --multirun cannot be combined: show one job's config with "
+                "wavenet-train --cfg job <overrides> (a sweep's values one at a time)")
     if isinstance(err, MissingConfigException) and err.options is not None:
         group = (err.missing_cfg_file or "").rsplit("/", 1)
         if len(group) == 2:
