@@ -87,6 +87,8 @@ if not torch.cuda.is_available():
 
 # (case id, file bytes or None for "no such file", text the one error line must contain)
 DATA_CASES = [
+    ("form feed inside a word", b"emma\nab\x0ccd\nava\n", "line 2: 'ab\\x0ccd' contains the control character U+000C"),
+    ("line separator inside a word", "emma\nab\u2028cd\n".encode(), "contains the control character U+2028"),
     ("missing file", None, "file not found"),
     ("not UTF-8", b"emma\n\xff\xfeava\n", "is not UTF-8 text (bad byte at offset 5)"),
     ("empty file", b"", "holds no words"),

@@ -42,6 +42,7 @@ def test_cli_on_a_trained_run(tmp_path, tiny_words_file, cli):
         "--prefix": [str(run_dir), "--prefix", "e.Q"],
         "--num": [str(run_dir), "-n", "0"],
         "invalid int value": [str(run_dir), "--top-k", "two"],
+        "not shorter than --max-len 3": [str(run_dir), "--prefix", "emm", "--max-len", "3"],
         "cannot find the training words file": [str(run_dir), "--data", str(tmp_path / "missing.txt")],
     }
     for expected, argv in bad_inputs.items():

@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
+import unicodedata
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -118,10 +120,16 @@ def read_words(path: str | os.PathLike) -> list[str]:
     except OSError as err:
         raise DataError(f"data.path: cannot read {path}: {err.strerror}") from None
     words = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n", "\r\n" or "\r" only: str.splitlines would also cut a word at a form
+    # feed or U+2028, silently making two words of one.
+    for lineno, line in enumerate(re.split(r"\r\n|\n|\r", text), start=1):
         word = line.strip()
         if not word:
             continue
+        control = next((ch for ch in word if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
+        if control is not None:
+            raise DataError(f"data.path: {path} line {lineno}: {word[:40]!r} contains the control character "
+                            f"U+{ord(control):04X}; remove it (one word per line, lines end at newlines)")
         if END_TOKEN in word:
             raise DataError(
                 f"data.path: {path} line {lineno}: {word[:40]!r} contains {END_TOKEN!r}, "

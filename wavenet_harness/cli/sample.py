@@ -56,6 +56,9 @@ def _check_options(args: argparse.Namespace) -> None:
         raise UsageError(f"--top-k {args.top_k} is not allowed: give a whole number >= 1")
     if not 1 <= args.max_len <= 640_000:
         raise UsageError(f"--max-len {args.max_len} is not allowed: give a positive whole number up to 640,000")
+    if len(args.prefix) >= args.max_len:  # nothing would be sampled: the prefix alone is not a sample
+        raise UsageError(f"--prefix is {len(args.prefix)} characters, not shorter than --max-len {args.max_len}: "
+                         "give a longer --max-len or a shorter --prefix")
     if args.top_k is not None and args.top_k > LARGEST_SEED:
         raise UsageError(f"--top-k {args.top_k} is not allowed: give a whole number below 2**63")
 
