@@ -70,3 +70,14 @@ def test_every_model_declares_its_spec_and_the_registry_finds_it():
     assert words == {"gru", "transformer", "wavenet"}
     assert trains_on_words(model_options("conv", all_positions=True))
     assert [name for name in MODELS if SPECS[name].fast_path] == ["hier", "mlp"]
+
+
+def test_written_files_take_the_umask_not_0600(tmp_path):
+    import os
+
+    from wavenet_harness.base.files import write_atomic
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    path = write_atomic(tmp_path / "metrics.json", lambda f: f.write("{}"))
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

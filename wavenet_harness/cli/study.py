@@ -25,6 +25,7 @@ base/records.py (load_run); Optuna is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,14 +59,21 @@ def _open_study(args: argparse.Namespace) -> Any:
 
     if args.storage:
         name = args.storage
+        local = name[len("sqlite:///"):] if name.startswith("sqlite:///") else None if "://" in name else name
+        if local is not None and not Path(local).exists():  # reading a study must not create an empty one
+            raise UsageError(f"--storage {masked(name)}: {local} does not exist; give an existing study's storage")
     elif args.sweep_dir:
         journal = Path(args.sweep_dir) / JOURNAL_NAME
+        if journal.exists() and not journal.is_file():
+            raise UsageError(f"{journal} is not a regular file (a FIFO or a folder?); give an Optuna journal file")
         if not journal.is_file():
             raise UsageError(f"{journal} does not exist; give the sweep folder of an Optuna search, or --storage URL")
         name = str(journal)
     else:
         raise UsageError("give the sweep folder of an Optuna search, or --storage URL")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if os.path.exists(name) and not os.path.isfile(name):  # a FIFO would block the read forever
+        raise UsageError(f"--storage {name} is not a regular file; give an Optuna journal file or a database URL")
     try:
         storage = open_storage(name)
         studies = [s.study_name for s in optuna.get_all_study_summaries(storage)]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 from typing import Any, Mapping
 
 from wavenet_harness.base.errors import ConfigError
@@ -63,6 +64,8 @@ def open_storage(name: str) -> Any:
         # SQLite serialises writers: wait for the lock rather than fail a trial.
         kwargs = {"connect_args": {"timeout": 60}} if name.startswith("sqlite") else {"pool_pre_ping": True}
         return RDBStorage(name, engine_kwargs=kwargs)
+    if os.path.exists(name) and not os.path.isfile(name):  # opening a FIFO would wait for a writer forever
+        raise ConfigError(f"the study journal {name} is not a regular file; give the path of an Optuna journal file")
     return JournalStorage(JournalFileBackend(name))
 
 
