@@ -189,3 +189,15 @@ def test_awkward_passwords_in_every_url_form_work_and_are_never_printed_or_store
     searched = [p for name in forms for p in (tmp_path / name).rglob("*") if p.is_file()]
     assert {p.name for p in searched} >= {"multirun.yaml", "config.yaml", "hydra.yaml", "overrides.yaml",
                                           "checkpoint.pt", "metrics.json"}
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:p@ssw0rd@db.example/x", "postgresql://me@home:pw@db.example/x"])
+def test_a_url_with_two_at_signs_before_the_host_is_refused_without_its_parts(url, cli):
+    from wavenet_harness.adapter.argv import move_storage_password_to_env
+    from wavenet_harness.base.errors import UsageError
+
+    with pytest.raises(UsageError) as refused:
+        move_storage_password_to_env([f"hydra.sweeper.storage={url}"], environ={})
+    assert "%40" in str(refused.value) and "ssw0rd" not in str(refused.value) and "home:pw" not in str(refused.value)
+    code, out, err = cli.in_process("wavenet-study", ["--storage", url])
+    assert code == 2 and "%40" in err and "ssw0rd" not in err + out and "pw@" not in err + out

@@ -11,7 +11,8 @@ import os
 
 from wavenet_harness.base.errors import UsageError
 from wavenet_harness.base.passwords import (
-    POSTGRES_SCHEMES, STORAGE_ARGUMENT, has_password, masked, parse_url, password_free_url, remember_secrets_in,
+    AMBIGUOUS_URL, POSTGRES_SCHEMES, STORAGE_ARGUMENT, ambiguous_userinfo, has_password, masked, parse_url,
+    password_free_url, remember_secrets_in,
 )
 
 
@@ -28,6 +29,8 @@ def move_storage_password_to_env(argv: list[str], environ: dict | None = None) -
     for arg in argv:
         key, sep, value = arg.partition("=")
         bare = value.strip().strip("'\"")
+        if sep and ambiguous_userinfo(bare):  # said before any part of it is printed or stored
+            raise UsageError(f"{key.lstrip('+')}: the URL {AMBIGUOUS_URL}")
         secrets = remember_secrets_in(bare) if sep else []
         if not secrets:
             if sep and has_password(bare):  # a URL SQLAlchemy cannot read, with something like a password

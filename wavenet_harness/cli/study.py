@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wavenet_harness.base.passwords import masked, remember_secrets_in
+from wavenet_harness.base.passwords import AMBIGUOUS_URL, ambiguous_userinfo, masked, remember_secrets_in
 from wavenet_harness.base.files import json_text
 from wavenet_harness.base.errors import UsageError
 from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
@@ -59,6 +59,8 @@ def _open_study(args: argparse.Namespace) -> Any:
 
     if args.storage:
         name = args.storage
+        if ambiguous_userinfo(name):
+            raise UsageError(f"--storage: the URL {AMBIGUOUS_URL}")
         local = name[len("sqlite:///"):] if name.startswith("sqlite:///") else None if "://" in name else name
         if local is not None and not Path(local).exists():  # reading a study must not create an empty one
             raise UsageError(f"--storage {masked(name)}: {local} does not exist; give an existing study's storage")
