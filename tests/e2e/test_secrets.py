@@ -201,3 +201,25 @@ def test_a_url_with_two_at_signs_before_the_host_is_refused_without_its_parts(ur
     assert "%40" in str(refused.value) and "ssw0rd" not in str(refused.value) and "home:pw" not in str(refused.value)
     code, out, err = cli.in_process("wavenet-study", ["--storage", url])
     assert code == 2 and "%40" in err and "ssw0rd" not in err + out and "pw@" not in err + out
+
+
+def test_a_search_leaves_no_password_on_its_command_line(tmp_path, tiny_words_file, cli):
+    """`ps` shows every user a process's arguments: the password leaves them before the search starts."""
+    import time
+
+    process = cli.start(["--multirun", "hparams_search=hier_optuna", "hydra.sweeper.n_trials=1",
+                         "hydra.sweeper.storage=postgresql://me:S3cretPw@127.0.0.1:9/x", f"data.path={tiny_words_file}",
+                         f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=tmp_path,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = []
+    while process.poll() is None:
+        try:
+            seen.append(Path(f"/proc/{process.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            break
+        time.sleep(0.05)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode != 0 and "S3cretPw" not in err  # no database there: it ends in one line
+    without = [line for line in seen if "hparams_search" in line and "S3cretPw" not in line]
+    assert without, "the search never ran without the password in its arguments"
+    assert "S3cretPw" not in seen[-1] and all("S3cretPw" not in line for line in seen[seen.index(without[0]):])

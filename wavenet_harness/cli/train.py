@@ -156,9 +156,14 @@ def main() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     # A password in hydra.sweeper.storage goes to PGPASSWORD before Hydra sees (and prints) it.
     try:
-        sys.argv[1:] = move_storage_password_to_env(sys.argv[1:])
+        moved = move_storage_password_to_env(sys.argv[1:])
     except UsageError as err:
         exit_with_error(str(err), PROG)
+    if moved != sys.argv[1:] and os.path.isfile(sys.argv[0]):
+        # Start again without it: a long search's command line (`ps`, /proc/PID/cmdline) is
+        # readable by every user, its environment only by its owner.
+        os.execv(sys.executable, [sys.executable, sys.argv[0], *moved])
+    sys.argv[1:] = moved
     try:
         train_task()
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and returns itself)
