@@ -8,7 +8,7 @@ that uses it (models/<name>.py, training/optim.py, training/schedules.py).
 
 Everything else is derived from these declarations: Hydra composes the YAML onto them
 (adapter/schema.py registers them in the ConfigStore, so an unknown key or a value of the
-wrong type is refused while composing), `wavenet-train --help` and docs/configuration.md
+wrong type is refused while composing), `wavenet-train --help` and docs/reference.md
 list them, and the adapter turns a composed config into a frozen RunConfig that the
 layers below receive instead of the raw dict. Each field is declared with `key(default,
 meaning)`; a field's type is its annotation.
@@ -18,6 +18,7 @@ This module is the base layer: it knows nothing of Hydra, models or training.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,13 +32,8 @@ MISSING = "???"
 def key(default: Any, meaning: str) -> Any:
     """A config key's declaration: its default and one line of meaning (its type is the annotation)."""
     if isinstance(default, (list, dict)) or dataclasses.is_dataclass(default):
-        return field(default_factory=lambda: default, metadata={HELP: meaning})
+        return field(default_factory=lambda: copy.deepcopy(default), metadata={HELP: meaning})
     return field(default=default, metadata={HELP: meaning})
-
-
-def meaning(cls: type, name: str) -> str:
-    """The one line of meaning declared for field `name` of `cls`."""
-    return next(f.metadata.get(HELP, "") for f in dataclasses.fields(cls) if f.name == name)
 
 
 @dataclass(frozen=True)
