@@ -402,7 +402,7 @@ def quality(args: argparse.Namespace) -> None:
         rows.append([seed, f"{m['val_loss']:.4f}", f"{m['seconds']:.1f}", f"{notebook_seconds / m['seconds']:.1f}x",
                      "yes" if ok else "no"])
         print(f"  seed {seed}: val {m['val_loss']:.4f} in {m['seconds']:.1f} s", flush=True)
-    print(f"\nexperiment=fast end to end (final val over the whole val split; metrics.json seconds)\n")
+    print("\nexperiment=fast end to end (final val over the whole val split; metrics.json seconds)\n")
     print(_table(rows, ["seed", "val loss", "seconds", "less than the notebook's 200k", f"val <= {TARGET_VAL_LOSS} "
                         f"within {budget:.1f} s"]))
 

@@ -33,10 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wavenet_harness.base.errors import UsageError
-from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.base.extras import has_extra, install_command
-from wavenet_harness.tracking.figures import draw, image_path, labelled_path, reference_line
 from wavenet_harness.base.records import JOURNAL_NAME, read_metrics
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
+from wavenet_harness.tracking.figures import draw, image_path, labelled_path, reference_line
+
 
 @dataclass
 class Spend:

@@ -145,7 +145,7 @@ class Workspace:
     runs: int = 0
 
     @classmethod
-    def create(cls, root: Path) -> "Workspace":
+    def create(cls, root: Path) -> Workspace:
         words = root / "words.txt"
         words.write_text("\n".join(WORDS) + "\n")
         return cls(root, words)

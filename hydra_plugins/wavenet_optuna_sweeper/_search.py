@@ -21,8 +21,9 @@ import random
 import socket
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -37,8 +38,14 @@ from wavenet_harness.base.errors import ConfigError, exit_with_error
 from wavenet_harness.base.passwords import has_password, mask_secrets, masked, remember_secrets_in
 from wavenet_harness.base.records import JOURNAL_NAME, load_run, mark_ended
 from wavenet_harness.sweeps.study import (
-    METRIC_NAME, PRUNER_ATTR, build_pruner, build_sampler, importance_caveat, open_storage,
-    trial_overrides, write_dashboard_note,
+    METRIC_NAME,
+    PRUNER_ATTR,
+    build_pruner,
+    build_sampler,
+    importance_caveat,
+    open_storage,
+    trial_overrides,
+    write_dashboard_note,
 )
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"

@@ -26,8 +26,9 @@ import logging
 import math
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, List, Sequence
+from typing import Any
 
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides
@@ -42,21 +43,21 @@ from wavenet_harness.sweeps.launch import record_failure
 log = logging.getLogger(__name__)
 
 
-def resumed_overrides(overrides: List[str]) -> List[str]:
+def resumed_overrides(overrides: list[str]) -> list[str]:
     """A job's overrides with resume=true (whatever resume it had before)."""
     kept = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] != "resume"]
     return [*kept, "resume=true"]
 
 
 class RequeueingSlurmLauncher(SlurmLauncher):
-    def __call__(self, sweep_overrides: List[str], *args: Any, **kwargs: Any) -> JobReturn:
+    def __call__(self, sweep_overrides: list[str], *args: Any, **kwargs: Any) -> JobReturn:
         """Run one job; a job SLURM itself requeued (preemption with PreemptMode=REQUEUE,
         SLURM_RESTART_COUNT > 0) runs its original submission again: resume it too."""
         if os.environ.get("SLURM_RESTART_COUNT", "0") not in ("", "0"):
             sweep_overrides = resumed_overrides(list(sweep_overrides))
         return super().__call__(sweep_overrides, *args, **kwargs)
 
-    def checkpoint(self, sweep_overrides: List[str], *args: Any, **kwargs: Any) -> Any:
+    def checkpoint(self, sweep_overrides: list[str], *args: Any, **kwargs: Any) -> Any:
         """What submitit requeues after preemption or a timeout: this job, resumed."""
         import submitit
 

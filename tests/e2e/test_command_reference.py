@@ -11,9 +11,9 @@ import difflib
 import importlib.util
 import re
 import sys
-import tomllib
 
 import pytest
+import tomllib
 
 from helpers import REPO
 

@@ -13,8 +13,9 @@ import re
 import subprocess
 import sys
 
-from helpers import REPO
 from readme_commands import documentation_pages
+
+from helpers import REPO
 
 README = REPO / "README.md"
 
@@ -76,6 +77,7 @@ def test_commands_fit_the_page_without_scrolling():
 
 def test_scripts_say_they_run_from_a_checkout_and_stay_out_of_the_wheel():
     import ast
+
     import tomllib
 
     packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]

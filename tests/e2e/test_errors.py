@@ -13,7 +13,7 @@ import shutil
 import pytest
 import torch
 
-from helpers import TINY_OVERRIDES, assert_one_error_line, TINY_WORDS, read_metrics, write_tiny_words
+from helpers import TINY_OVERRIDES, TINY_WORDS, assert_one_error_line, read_metrics, write_tiny_words
 
 # (case id, overrides, text the one error line must contain)
 CONFIG_CASES = [

@@ -15,6 +15,7 @@ import pytest
 
 from helpers import assert_one_error_line, make_run, numbers
 
+
 @pytest.fixture
 def run_dir(tmp_path):
     run = make_run(tmp_path, "run", ["lr=0.1"], **numbers(2.5))

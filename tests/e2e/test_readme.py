@@ -24,14 +24,14 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.request
 from pathlib import Path
 
 import pytest
+import tomllib
+from readme_commands import Workspace, documented_commands, readme_commands, run_subprocess, shorten
 
 from helpers import ENTRY_POINTS, REPO
-from readme_commands import Workspace, documented_commands, readme_commands, run_subprocess, shorten
 
 README = (REPO / "README.md").read_text()
 DRIVER = REPO / "tests" / "readme_commands.py"

@@ -18,8 +18,14 @@ import yaml
 from omegaconf import OmegaConf
 
 from helpers import REPO, TINY_OVERRIDES, read_metrics
+from wavenet_harness.adapter.callbacks import (
+    TOKEN_BYTES,
+    missing_ancestors,
+    register_unique_resolver,
+    remove_if_empty,
+    save_hydra_files,
+)
 from wavenet_harness.adapter.config import compose_config
-from wavenet_harness.adapter.callbacks import TOKEN_BYTES, missing_ancestors, register_unique_resolver, remove_if_empty, save_hydra_files
 from wavenet_harness.base.errors import RunDirTaken
 from wavenet_harness.base.records import read_overrides
 from wavenet_harness.tracking import rundir

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from helpers import TINY_OVERRIDES, compose
-from wavenet_harness.base.data import read_words, split_words
 from wavenet_harness.adapter.job import run_training
+from wavenet_harness.base.data import read_words, split_words
 
 
 def test_cli_on_a_trained_run(tmp_path, tiny_words_file, cli):

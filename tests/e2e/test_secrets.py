@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import REPO, TINY_OVERRIDES, read_metrics
 from postgres_server import postgres_server
 
+from helpers import REPO, TINY_OVERRIDES, read_metrics
 from wavenet_harness.adapter.argv import move_storage_password_to_env
 from wavenet_harness.base.passwords import has_password, mask_secrets, masked
 

@@ -4,9 +4,8 @@ import pytest
 import torch
 
 from wavenet_harness.adapter.config import compose_config, load_run_config
-from wavenet_harness.models import build_model, build_run_model
-from wavenet_harness.models import num_params
 from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.models import build_model, build_run_model, num_params
 from wavenet_harness.models.tree import hier_group_sizes
 
 LECTURE_PARAMS = {

@@ -8,12 +8,18 @@ import json
 
 import pytest
 
+from helpers import REPO
 from wavenet_harness.base.errors import ConfigError, RunDirTaken, UserError, exit_with_error
 from wavenet_harness.base.passwords import remember_secrets_in
 from wavenet_harness.base.records import (
-    METRICS_NAME, RunRecord, load_run, load_runs, mark_ended, read_metrics, write_record,
+    METRICS_NAME,
+    RunRecord,
+    load_run,
+    load_runs,
+    mark_ended,
+    read_metrics,
+    write_record,
 )
-from helpers import REPO
 from wavenet_harness.models import MODELS, SPECS, hparam_columns, model_options, trains_on_words
 
 

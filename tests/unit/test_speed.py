@@ -9,7 +9,6 @@ import torch.nn.functional as F
 
 from wavenet_harness.models import build_model
 from wavenet_harness.models.fused import FastSequential
-
 from wavenet_harness.training.device import SINGLE_THREAD_WORK, TORCH_DEFAULT_THREADS, auto_threads
 from wavenet_harness.training.evaluation import EvalSplit, evaluate
 from wavenet_harness.training.optim import ForeachSGD, PlainSGD, is_plain_sgd, unwrapped_step

@@ -14,10 +14,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from helpers import read_metrics
+from wavenet_harness.base.records import TRACEBACK_NAME
 from wavenet_harness.sweeps import launch as sweep
 from wavenet_harness.training.device import sweep_job_threads
-from wavenet_harness.base.records import TRACEBACK_NAME
-
 
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 
@@ -121,10 +120,10 @@ def test_conv_search_space_corners_are_valid_runs():
     # checks and build, so no trial of a rerun fails for a reason the space could avoid.
     import itertools
 
-    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from optuna.distributions import CategoricalDistribution
-    from wavenet_harness.adapter.config import compose_config
-    from wavenet_harness.adapter.config import validate
+
+    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
+    from wavenet_harness.adapter.config import compose_config, validate
     from wavenet_harness.models import build_run_model
 
     search = compose_config(["hparams_search=conv_optuna"], hydra_config=True)
@@ -147,10 +146,10 @@ def test_model_search_spaces_share_conv_optunas_budget_and_keep_params_in_bounds
     # conv_optuna; every corner of each space validates and builds with 100k-400k parameters.
     import itertools
 
-    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from optuna.distributions import CategoricalDistribution
-    from wavenet_harness.adapter.config import compose_config
-    from wavenet_harness.adapter.config import validate
+
+    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
+    from wavenet_harness.adapter.config import compose_config, validate
     from wavenet_harness.models import build_run_model, num_params
 
     conv = compose_config(["hparams_search=conv_optuna"], hydra_config=True)
@@ -178,7 +177,7 @@ def test_model_search_spaces_share_conv_optunas_budget_and_keep_params_in_bounds
         cfg = compose_config([f"hparams_search={model}_optuna", *overrides])
         config = validate(cfg)
         counts.append(num_params(build_run_model(config, vocab_size=27)))
-    assert 85_000 <= min(counts) and max(counts) <= 400_000, (min(counts), max(counts))
+    assert min(counts) >= 85_000 and max(counts) <= 400_000, (min(counts), max(counts))
 
 
 def test_a_shortened_preset_scales_its_warmup_and_an_explicit_one_is_kept():
@@ -196,8 +195,9 @@ def test_long_searches_keep_their_familys_space_and_search_at_full_length(model)
     # <family>_long: the family's search space plus ema_decay, at the recipe's 36,000 steps,
     # constant lr after a warmup (a step's lr does not depend on max_steps), Hyperband on
     # every evaluation, two trials at a time on one thread each.
-    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from optuna.distributions import CategoricalDistribution
+
+    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from wavenet_harness.adapter.config import compose_config, validate
     from wavenet_harness.models import build_run_model, num_params
     from wavenet_harness.sweeps.study import build_pruner

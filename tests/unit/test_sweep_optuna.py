@@ -8,8 +8,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions, override_value
-from wavenet_harness.base.passwords import masked
 from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.base.passwords import masked
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams import api_pb2 as hparams_api
+from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams.api_pb2 import Status
 
 from helpers import TINY_OVERRIDES, compose, run_config
 from wavenet_harness.adapter.config import validate
+from wavenet_harness.adapter.job import NOT_HPARAMS, OPTION_COLUMNS, run_training
 from wavenet_harness.models import build_model
-from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log10
 from wavenet_harness.tracking.derived_curves import LossSmoother, ValBestCurve
+from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log10
 from wavenet_harness.tracking.hparams import METRIC_TAGS, hparam_values, run_label, swept_overrides
 from wavenet_harness.tracking.tensorboard import LR_TAG, TensorBoardTracker
-from wavenet_harness.adapter.job import NOT_HPARAMS, OPTION_COLUMNS, run_training
 from wavenet_harness.training.optim import PlainSGD
 
 

@@ -8,11 +8,10 @@ import pytest
 import torch
 
 from helpers import compose, run_config
-from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.adapter.config import validate
-from wavenet_harness.base.data import Vocabulary, build_windows
+from wavenet_harness.base.data import Vocabulary, WordBatches, build_windows
+from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.models import MODELS, build_model, build_run_model, num_params
-from wavenet_harness.base.data import WordBatches
 from wavenet_harness.models.gru import gru_param_count
 from wavenet_harness.models.sequence import start_aligned
 from wavenet_harness.models.transformer import transformer_param_count

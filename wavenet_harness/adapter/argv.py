@@ -11,7 +11,13 @@ import os
 
 from wavenet_harness.base.errors import UsageError
 from wavenet_harness.base.passwords import (
-    POSTGRES_SCHEMES, STORAGE_ARGUMENT, has_password, masked, parse_url, password_free_url, remember_secrets_in,
+    POSTGRES_SCHEMES,
+    STORAGE_ARGUMENT,
+    has_password,
+    masked,
+    parse_url,
+    password_free_url,
+    remember_secrets_in,
 )
 
 

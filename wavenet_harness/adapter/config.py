@@ -20,15 +20,22 @@ import dataclasses
 import math
 import sys
 import typing
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from wavenet_harness.adapter.schema import (
-    GROUP_BASES, declaration_at, declared_keys, editable, explain_config_error, group_options, unknown_key,
+    GROUP_BASES,
+    declaration_at,
+    declared_keys,
+    editable,
+    explain_config_error,
+    group_options,
+    unknown_key,
 )
 from wavenet_harness.adapter.schema import register as register_schema
 from wavenet_harness.base.errors import ConfigError, is_number, positive_float, whole_number

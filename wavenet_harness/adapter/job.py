@@ -10,19 +10,27 @@ command line: the CLI validates the config first and hands in the listeners a sw
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
 from wavenet_harness.adapter.config import validate
-from wavenet_harness.base.run_config import TRIAL_FIELD, RunConfig
-from wavenet_harness.base.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words, sha256_of
+from wavenet_harness.base.data import (
+    DEFAULT_NAMES_PATH,
+    Dataset,
+    build_dataset,
+    ensure_names_file,
+    read_words,
+    sha256_of,
+)
 from wavenet_harness.base.errors import ConfigError, RunDirFull
 from wavenet_harness.base.files import is_disk_full
 from wavenet_harness.base.passwords import mask_secrets
 from wavenet_harness.base.records import CHECKPOINT_NAME, RunRecord, now, record_start, write_record
+from wavenet_harness.base.run_config import TRIAL_FIELD, RunConfig
 from wavenet_harness.models import build_run_model, hparam_columns, num_params, run_batches, trains_on_words
 from wavenet_harness.models.speed import speed_report, wrap_amp
 from wavenet_harness.tracking import rundir
@@ -31,7 +39,8 @@ from wavenet_harness.tracking.diagnostics import Diagnostics
 from wavenet_harness.tracking.hparams import hparam_values, override_keys, run_label
 from wavenet_harness.tracking.live import LiveRecord
 from wavenet_harness.tracking.tensorboard import TensorBoardTracker, tensorboard_sampler
-from wavenet_harness.training import averaging, checkpoint as ckpt
+from wavenet_harness.training import averaging
+from wavenet_harness.training import checkpoint as ckpt
 from wavenet_harness.training.device import resolve_device, torch_threads
 from wavenet_harness.training.divergence import DivergenceCheck
 from wavenet_harness.training.loop import TrainResult, TrainSettings, train
@@ -168,7 +177,7 @@ def run_training(
         lock.release()  # the next job of a sweep in this process may be handed the same folder
 
 
-def _train_claimed(job: "Job", listeners: Sequence[Any], on_claim: Callable[[Path], None] | None,
+def _train_claimed(job: Job, listeners: Sequence[Any], on_claim: Callable[[Path], None] | None,
                    swept: Sequence[str] | None, overrides: Sequence[str]) -> dict:
     """run_training once the directory is this process's: write, train, finish."""
     config, run_dir, data, device = job.config, job.run_dir, job.data, job.device

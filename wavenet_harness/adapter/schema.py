@@ -121,7 +121,7 @@ def _expected(node: Any, name: str) -> str | None:
     if declaration is None or not dataclasses.is_dataclass(declaration):
         return None
     wanted = typing.get_type_hints(declaration).get(name)
-    if typing.get_origin(wanted) in (list, typing.List):
+    if typing.get_origin(wanted) is list:
         return "a list, e.g. [0.9,0.999]"
     return _TYPE_WORDS.get(wanted)
 

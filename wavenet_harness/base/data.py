@@ -41,7 +41,7 @@ class Vocabulary:
     chars: tuple[str, ...]
 
     @classmethod
-    def from_words(cls, words: list[str]) -> "Vocabulary":
+    def from_words(cls, words: list[str]) -> Vocabulary:
         return cls(tuple(sorted(set("".join(words)))))
 
     @property

@@ -29,7 +29,7 @@ sys.excepthook = _interrupted_quietly  # first, before the slow imports below an
 
 import argparse  # noqa: E402  (after the hook on purpose)
 import contextlib  # noqa: E402
-from typing import Iterator  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 
 from wavenet_harness.base.errors import UsageError, UserError, exit_with_error  # noqa: E402
 

@@ -20,11 +20,11 @@ import math
 
 import torch
 
-from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.base.data import build_dataset
 from wavenet_harness.base.files import json_text
-from wavenet_harness.training.evaluation import evaluate
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.tracking.trained import load_trained_run
+from wavenet_harness.training.evaluation import evaluate
 
 PROG = "wavenet-eval"
 SPLITS = ("train", "val", "test")

@@ -14,10 +14,10 @@ import math
 
 import torch
 
-from wavenet_harness.base.errors import UsageError
-from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.base.data import split_words
+from wavenet_harness.base.errors import UsageError
 from wavenet_harness.base.files import json_text
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.models.sampling import DEFAULT_MAX_LEN, generate
 from wavenet_harness.tracking.trained import load_trained_run
 

@@ -29,11 +29,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wavenet_harness.base.passwords import masked, remember_secrets_in
-from wavenet_harness.base.files import json_text
 from wavenet_harness.base.errors import UsageError
-from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
+from wavenet_harness.base.files import json_text
+from wavenet_harness.base.passwords import masked, remember_secrets_in
 from wavenet_harness.base.records import JOURNAL_NAME, RunRecord, load_run
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 
 PROG = "wavenet-study"
 

@@ -24,17 +24,27 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from wavenet_harness.adapter.argv import move_storage_password_to_env
-from wavenet_harness.cli import version_line
 from wavenet_harness.adapter.callbacks import (
-    CREATED_FOR_THIS_RUN, register_unique_resolver, remove_if_empty, save_hydra_files,
+    CREATED_FOR_THIS_RUN,
+    register_unique_resolver,
+    remove_if_empty,
+    save_hydra_files,
 )
 from wavenet_harness.adapter.config import config_dir, register_plugins, validate
 from wavenet_harness.adapter.job import run_training
 from wavenet_harness.adapter.schema import explain_config_error
-from wavenet_harness.base.errors import RunDirTaken, UsageError, UserError, error_line, exit_with_error, explain_os_error
+from wavenet_harness.base.errors import (
+    RunDirTaken,
+    UsageError,
+    UserError,
+    error_line,
+    exit_with_error,
+    explain_os_error,
+)
 from wavenet_harness.base.passwords import mask_secrets
-from wavenet_harness.base.run_config import RunConfig
 from wavenet_harness.base.records import SWEEP_CONFIG_NAME
+from wavenet_harness.base.run_config import RunConfig
+from wavenet_harness.cli import version_line
 from wavenet_harness.sweeps import launch as sweep
 from wavenet_harness.sweeps.study import job_listeners
 from wavenet_harness.tracking.console import print_summary

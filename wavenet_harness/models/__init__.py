@@ -29,8 +29,8 @@ from torch import nn
 from wavenet_harness.base.data import Dataset, WindowBatches, WordBatches
 from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.base.run_config import ModelOptions, RunConfig
-from wavenet_harness.models.speed import check_speed_options, speed_up_model
 from wavenet_harness.models.spec import ModelSpec
+from wavenet_harness.models.speed import check_speed_options, speed_up_model
 
 
 def _find_specs() -> dict[str, ModelSpec]:

@@ -41,7 +41,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from wavenet_harness.base.run_config import ModelOptions, key
-
 from wavenet_harness.models.layers import BatchNorm1d, Linear, Sequential, next_char_loss
 from wavenet_harness.models.spec import ModelSpec, check_dropout
 from wavenet_harness.models.tree import build_hier, check_tree, hier_group_sizes

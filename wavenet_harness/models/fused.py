@@ -34,9 +34,15 @@ import torch
 from torch import nn
 
 from wavenet_harness.base.errors import ConfigError
-from wavenet_harness.models.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
-from wavenet_harness.models.layers import next_char_loss
-
+from wavenet_harness.models.layers import (
+    BatchNorm1d,
+    Embedding,
+    FlattenConsecutive,
+    Linear,
+    Sequential,
+    Tanh,
+    next_char_loss,
+)
 
 BATCHNORM_BUG_ON_FAST = "fast=true cannot run model.batchnorm_bug=true; use fast=false for that row"
 
@@ -163,7 +169,7 @@ class _FusedStep(torch.autograd.Function):
     """One autograd node for the whole model: forward and backward from the kernels above."""
 
     @staticmethod
-    def forward(ctx, model: "FastSequential", idx: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, model: FastSequential, idx: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
         emb, weights, gammas, betas, w_out, b_out = model._unpack(params)
         norms = model.norms
         logits, saved = model._forward_kernel(

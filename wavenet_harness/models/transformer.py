@@ -16,17 +16,15 @@ It knows nothing of configs beyond its own options, of training or of files.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.base.run_config import ModelOptions, key
-
-from wavenet_harness.models.sequence import StartAlignedModel
 from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.base.run_config import ModelOptions, key
+from wavenet_harness.models.sequence import StartAlignedModel
 from wavenet_harness.models.spec import ModelSpec, check_dropout
 
 

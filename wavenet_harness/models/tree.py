@@ -15,10 +15,10 @@ to these builders.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
-
-from dataclasses import dataclass
 
 from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.base.run_config import ModelOptions, key

@@ -34,9 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.base.run_config import ModelOptions, key
-
 from wavenet_harness.base.errors import ConfigError, one_of
+from wavenet_harness.base.run_config import ModelOptions, key
 from wavenet_harness.models.layers import next_char_loss
 from wavenet_harness.models.sequence import in_chunks
 from wavenet_harness.models.spec import ModelSpec, check_dropout

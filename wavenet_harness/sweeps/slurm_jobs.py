@@ -23,8 +23,9 @@ import contextlib
 import os
 import subprocess
 import time
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, MutableMapping, Sequence
+from typing import Any
 
 # squeue states after which a job will not run again (a requeued job passes through
 # PENDING, REQUEUED or REQUEUE_HOLD instead, and comes back).

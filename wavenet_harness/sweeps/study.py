@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.base.extras import has_extra, missing_extra_message

@@ -29,8 +29,8 @@ It knows the lecture's Tanh layer, nothing of configs or files.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import partial
-from typing import Mapping
 
 import torch
 from torch import nn

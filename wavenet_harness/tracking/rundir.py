@@ -30,7 +30,13 @@ from typing import IO, Any
 from wavenet_harness.base.errors import RunDirError, RunDirTaken
 from wavenet_harness.base.files import read_regular_text
 from wavenet_harness.base.records import (
-    CHECKPOINT_NAME, HYDRA_DIR, JOURNAL_NAME, METRICS_NAME, OVERRIDES_PATH, SWEEP_CONFIG_NAME, TENSORBOARD_DIR,
+    CHECKPOINT_NAME,
+    HYDRA_DIR,
+    JOURNAL_NAME,
+    METRICS_NAME,
+    OVERRIDES_PATH,
+    SWEEP_CONFIG_NAME,
+    TENSORBOARD_DIR,
     TRACEBACK_NAME,
 )
 

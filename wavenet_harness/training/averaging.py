@@ -61,7 +61,7 @@ class WeightAverage:
         for averaged, buffer in zip(self.model.buffers(), self.source.buffers()):
             averaged.copy_(buffer)
 
-    def to(self, device: torch.device) -> "WeightAverage":
+    def to(self, device: torch.device) -> WeightAverage:
         self.model.to(device)
         self._pair_tensors()
         return self

@@ -17,17 +17,18 @@ import os
 import random
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
 from wavenet_harness.base.errors import CheckpointError
+from wavenet_harness.base.files import write_atomic
+from wavenet_harness.base.records import CHECKPOINT_NAME
 from wavenet_harness.base.run_config import RunConfig
 from wavenet_harness.models import SHAPE_KEYS
 from wavenet_harness.training import averaging
-from wavenet_harness.base.files import write_atomic
-from wavenet_harness.base.records import CHECKPOINT_NAME
 
 # The keys of a checkpoint: model, optimizer, step, rng, tracker, config, vocab, format_version.
 FORMAT_VERSION = 1

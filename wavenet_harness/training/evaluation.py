@@ -41,7 +41,7 @@ class WordSplit:
     block_size: int
 
     @classmethod
-    def of(cls, X: torch.Tensor, Y: torch.Tensor) -> "WordSplit | None":
+    def of(cls, X: torch.Tensor, Y: torch.Tensor) -> WordSplit | None:
         """The words behind windows (X, Y), or None when the windows are not whole words in order."""
         if X.ndim != 2 or Y.ndim != 1 or X.shape[0] != Y.shape[0] or X.shape[0] == 0:
             return None
@@ -101,13 +101,13 @@ class EvalSplit:
     words: WordSplit | None = None  # the same windows as whole words, for models that read words
 
     @classmethod
-    def of(cls, X: torch.Tensor, Y: torch.Tensor) -> "EvalSplit":
+    def of(cls, X: torch.Tensor, Y: torch.Tensor) -> EvalSplit:
         split = cls._distinct(X, Y)
         split.words = WordSplit.of(X, Y)
         return split
 
     @classmethod
-    def _distinct(cls, X: torch.Tensor, Y: torch.Tensor) -> "EvalSplit":
+    def _distinct(cls, X: torch.Tensor, Y: torch.Tensor) -> EvalSplit:
         if X.ndim != 2 or X.dtype not in (torch.int32, torch.int64) or X.shape[0] < 2:
             return cls(X, None, Y)
         base = int(X.max()) + 1

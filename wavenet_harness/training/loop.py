@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -24,8 +25,8 @@ from wavenet_harness.base.data import WindowBatches
 from wavenet_harness.base.metrics import VAL_LOSS
 from wavenet_harness.training.averaging import WeightAverage
 from wavenet_harness.training.divergence import DivergenceCheck
-from wavenet_harness.training.optim import Schedule, is_plain_sgd, unwrapped_step
 from wavenet_harness.training.evaluation import EvalSplit, evaluate_split
+from wavenet_harness.training.optim import Schedule, is_plain_sgd, unwrapped_step
 from wavenet_harness.training.stop_signals import StopRequest, stop_signals_as_flag
 
 

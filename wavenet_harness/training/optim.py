@@ -12,8 +12,9 @@ their parameters, of data or of files.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, List
+from typing import Any
 
 import torch
 from torch import nn
@@ -172,7 +173,7 @@ class AdamWOptions(OptimOptions):
     """optim=adamw: torch's AdamW."""
 
     name: str = "adamw"
-    betas: List[float] = key([0.9, 0.999], "the averages' decay rates, two numbers in [0, 1)")
+    betas: list[float] = key([0.9, 0.999], "the averages' decay rates, two numbers in [0, 1)")
     eps: float = key(1.0e-08, "added to the denominator")
     weight_decay: float = key(0.01, WEIGHT_DECAY)
 

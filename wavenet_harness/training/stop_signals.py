@@ -15,7 +15,6 @@ from typing import Any
 
 from wavenet_harness.base import interrupts
 
-
 # Ctrl-C; what `kill` and SLURM send on preemption and at the time limit; what SLURM can
 # send ahead of the limit (--signal); submitit's own preemption signal.
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1", "SIGUSR2") if hasattr(signal, name))
