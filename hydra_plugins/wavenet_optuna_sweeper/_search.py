@@ -185,7 +185,7 @@ class StudySearch:
                 raise
             self.job_idx += len(batch)
             statuses = [self._tell(study, trial, result, sweep_dir / str(trial.number))
-                        for trial, result in zip(trials, results)]
+                        for trial, result in zip(trials, results, strict=True)]
             returns.append(results)
             if "interrupted" in statuses:  # Ctrl-C: stop here; the same command continues later
                 print("interrupted: run the same command again to continue the study", flush=True)

@@ -85,7 +85,7 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         complaints = io.StringIO()
         try:
             with slurm_jobs.password_kept_from_sbatch(), contextlib.redirect_stderr(complaints):
-                jobs = executor.map_array(self, *zip(*job_params))
+                jobs = executor.map_array(self, *zip(*job_params, strict=True))
         except Exception as err:
             said = " ".join((str(err) or complaints.getvalue()).split())
             self._refuse(f"sbatch refused the sweep's jobs: {said[:400]}")
@@ -98,7 +98,7 @@ class RequeueingSlurmLauncher(SlurmLauncher):
             exit_with_error(f"interrupted while waiting; the sweep's SLURM jobs keep running "
                             f"(scancel {ids} stops them, each saving its checkpoint)", code=130)
         return [self._job_return(result, overrides, idx)
-                for idx, (result, overrides) in enumerate(zip(results, job_overrides), start=initial_job_idx)]
+                for idx, (result, overrides) in enumerate(zip(results, job_overrides, strict=True), start=initial_job_idx)]
 
     def _executor(self) -> Any:
         """submitit's SLURM executor with this launcher's settings (as Hydra's launcher builds it)."""

@@ -48,7 +48,7 @@ def test_multirun_writes_one_run_directory_per_job(tmp_path, tiny_words_file, cl
     jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit())
     assert [p.name for p in jobs] == ["0", "1"]
     params = []
-    for job, n_hidden in zip(jobs, (4, 8)):
+    for job, n_hidden in zip(jobs, (4, 8), strict=True):
         metrics = read_metrics(job)
         assert metrics["status"] == "ok" and metrics["steps"] == 60
         params.append(metrics["params"])

@@ -140,7 +140,7 @@ def batch(tmp_path_factory, cli):
     cases["messy words"] = [*base, f"data.path={messy}", f"hydra.run.dir={root / 'messy'}"]
 
     results = cli.batch(list(cases.values()), root)
-    by_name = dict(zip(cases, results))
+    by_name = dict(zip(cases, results, strict=True))
     by_name["root"] = root
     return by_name
 

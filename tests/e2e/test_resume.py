@@ -144,7 +144,7 @@ def scenario(tmp_path_factory, cli):
         # The in-place cases carry their own hydra.run.dir; Hydra takes the last one given.
         **{name: [*job, f"hydra.run.dir={root / 'broken' / name}", *args] for name, (args, _) in broken.items()},
     }
-    results = dict(zip(calls, cli.batch(list(calls.values()), root)))
+    results = dict(zip(calls, cli.batch(list(calls.values()), root), strict=True))
     return dict(dirs=dirs, done=done, before_resume=before_resume, printed_command=printed_command,
                 reference_files=reference_files, reference_files_after=file_digests(dirs["reference"]), root=root,
                 printed_sweep_command=printed_sweep_command, sweep_jobs_before_resume=sweep_jobs_before_resume,

@@ -134,7 +134,7 @@ def test_conv_search_space_corners_are_valid_runs():
     for n, values in enumerate(itertools.product(*corners.values())):
         if n % 7:  # a spread-out seventh of the 2**7 * 2 corners keeps this fast
             continue
-        overrides = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in zip(corners, values)]
+        overrides = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in zip(corners, values, strict=True)]
         cfg = compose_config(["hparams_search=conv_optuna", *overrides])
         config = validate(cfg)
         build_run_model(config, vocab_size=27)

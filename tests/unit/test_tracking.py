@@ -256,7 +256,7 @@ def test_diagnostics_match_the_lecture_formulas():
         assert (f"network/activations/{name}", 0) in writer.histograms
         assert (f"network/activation_grads/{name}", 0) in writer.histograms
     assert [name for name, _ in diagnostics.tanh_layers] == ["level1/tanh", "level2/tanh", "level3/tanh"]
-    readable = dict(zip((name for name, _ in model.named_parameters()), (name for name, _ in diagnostics.params)))
+    readable = dict(zip((name for name, _ in model.named_parameters()), (name for name, _ in diagnostics.params), strict=True))
     assert readable["layers.0.weight"] == "embedding/weight" and readable["layers.13.bias"] == "output/bias"
     assert readable["layers.3.gamma"] == "level1/batchnorm/gamma"
     for param_name, p in model.named_parameters():

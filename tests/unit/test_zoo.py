@@ -89,7 +89,7 @@ def test_start_alignment_reads_a_window_from_its_start_token():
     windows = torch.tensor([[0, 0, 0, 5, 6], [0, 0, 0, 0, 0], [1, 2, 3, 4, 5], [0, 7, 8, 9, 1]])
     tokens, last = start_aligned(windows)
     assert last.tolist() == [2, 0, 4, 4]
-    assert [row[: i + 1] for row, i in zip(tokens.tolist(), last.tolist())] == [
+    assert [row[: i + 1] for row, i in zip(tokens.tolist(), last.tolist(), strict=True)] == [
         [0, 5, 6], [0], [1, 2, 3, 4, 5], [0, 7, 8, 9, 1]]
 
 

@@ -192,9 +192,9 @@ def _print_table(header: list[str], rows: list[list[str]], markdown: bool) -> No
         for row in rows:
             print("| " + " | ".join(row) + " |")
         return
-    widths = [max(len(x) for x in column) for column in zip(header, *rows)]
+    widths = [max(len(x) for x in column) for column in zip(header, *rows, strict=True)]
     for row in [header, *rows]:
-        print("  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip())
+        print("  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip())
 
 
 def main(argv: list[str] | None = None) -> None:

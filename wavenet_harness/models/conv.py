@@ -87,7 +87,7 @@ class ConvWaveNet(Sequential):
         if lengths is None:
             lengths = torch.full((B,), L, dtype=torch.long, device=seq.device)
         x = self.embedding.weight[seq]  # (B, L, C)
-        for level, (linear, norm) in enumerate(zip(self.linears, self.norms)):
+        for level, (linear, norm) in enumerate(zip(self.linears, self.norms, strict=True)):
             group, dilation = self.groups[level], self.dilations[level]
             width = x.shape[1] - (group - 1) * dilation
             taps = [x[:, k * dilation : k * dilation + width] for k in range(group)]

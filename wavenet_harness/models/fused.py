@@ -144,7 +144,7 @@ def fused_loss_and_grads(idx, targets, emb, weights, gammas, betas, running_mean
     dlogits = torch._log_softmax_backward_data(dlogp, logp, 1, logp.dtype)
     d_emb, d_w, d_g, d_b, d_w_out, d_b_out = fused_backward(dlogits, idx, emb, weights, w_out, saved, eps)
     grads = [d_emb]
-    for triple in zip(d_w, d_g, d_b):
+    for triple in zip(d_w, d_g, d_b, strict=True):
         grads.extend(triple)
     return loss, [*grads, d_w_out, d_b_out]
 
@@ -186,7 +186,7 @@ class _FusedStep(torch.autograd.Function):
             dlogits.contiguous(), ctx.idx, emb, weights, w_out, ctx.saved, ctx.model.eps
         )
         grads = [d_emb]
-        for triple in zip(d_w, d_g, d_b):
+        for triple in zip(d_w, d_g, d_b, strict=True):
             grads.extend(triple)
         ctx.saved = ctx.params = None
         return (None, None, *grads, d_w_out, d_b_out)
@@ -209,7 +209,7 @@ class FastSequential(Sequential):
         # The parameter list in autograd order, built once (the Parameters stay the same
         # objects through .to(), load_state_dict and optimizer steps).
         self._params = [self.embedding.weight]
-        for linear, norm in zip(self.linears, self.norms):
+        for linear, norm in zip(self.linears, self.norms, strict=True):
             self._params += [linear.weight, norm.gamma, norm.beta]
         self._params += [self.output.weight, self.output.bias]
         self.compiled = compile
@@ -240,7 +240,7 @@ class FastSequential(Sequential):
         emb, weights, gammas, betas, w_out, b_out = self._unpack(self._params)
         loss, grads = self._grads_kernel(idx, targets, emb, weights, gammas, betas, running_means, running_vars,
                                          w_out, b_out, self.groups, self.eps, self.momentum)
-        for p, g in zip(self._params, grads):
+        for p, g in zip(self._params, grads, strict=True):
             p.grad = g
         return loss
 
@@ -281,7 +281,7 @@ class FastSequential(Sequential):
         B, T = idx.shape
         C = self.embedding.weight.shape[1]
         x = self.embedding.weight[idx].reshape(B * T // self.groups[0], self.groups[0] * C)
-        for level, (linear, norm) in enumerate(zip(self.linears, self.norms)):
+        for level, (linear, norm) in enumerate(zip(self.linears, self.norms, strict=True)):
             z = x @ linear.weight
             xhat = (z - norm.running_mean) * (norm.running_var + norm.eps).rsqrt()
             out = torch.tanh(torch.addcmul(norm.beta, norm.gamma, xhat))

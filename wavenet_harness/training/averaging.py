@@ -58,7 +58,7 @@ class WeightAverage:
         d = self.decay_at(step)
         torch._foreach_mul_(self._averaged, d)
         torch._foreach_add_(self._averaged, self._weights, alpha=1 - d)
-        for averaged, buffer in zip(self.model.buffers(), self.source.buffers()):
+        for averaged, buffer in zip(self.model.buffers(), self.source.buffers(), strict=True):
             averaged.copy_(buffer)
 
     def to(self, device: torch.device) -> WeightAverage:

@@ -99,14 +99,14 @@ class _LossBuffer:
             values = [self.pending[0][1].item()]
         else:
             values = torch.stack([loss for _, loss, _ in self.pending]).tolist()
-        for (s, _, step_lr), value in zip(self.pending, values):
+        for (s, _, step_lr), value in zip(self.pending, values, strict=True):
             for listener in self.listeners:
                 listener.on_train_loss(s, value, step_lr)
         steps = [s for s, _, _ in self.pending]
         self.pending.clear()
         if not all(math.isfinite(v) for v in values):
             return f"loss became NaN or infinite by step {steps[-1] + 1}"
-        if any([self.divergence.add(s, v) for s, v in zip(steps, values)]):
+        if any([self.divergence.add(s, v) for s, v in zip(steps, values, strict=True)]):
             return self.divergence.message(steps[-1] + 1)
         return None
 
