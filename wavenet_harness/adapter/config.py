@@ -82,9 +82,9 @@ def _check_switches(config: RunConfig, given: Mapping[str, str]) -> None:
         section, _, name = full_key.rpartition(".")
         chosen = getattr(getattr(config, section, None), "name", None) if section else None
         declaration = declaration_at(section, chosen) if "." not in section else None
-        if declaration is not None and typing.get_type_hints(declaration).get(name) is bool:
-            if value.strip().lower() not in ("true", "false"):
-                raise ConfigError(f"{full_key}={value} is not allowed: {full_key} must be true or false")
+        is_bool = declaration is not None and typing.get_type_hints(declaration).get(name) is bool
+        if is_bool and value.strip().lower() not in ("true", "false"):
+            raise ConfigError(f"{full_key}={value} is not allowed: {full_key} must be true or false")
 
 
 def _print_note(line: str) -> None:

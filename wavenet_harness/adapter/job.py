@@ -10,6 +10,7 @@ command line: the CLI validates the config first and hands in the listeners a sw
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,10 +205,8 @@ def _train_claimed(job: Job, listeners: Sequence[Any], on_claim: Callable[[Path]
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
             result = TrainResult("failed", record.steps, 0.0, error=f"{type(err).__name__}: {err}")
-            try:
+            with contextlib.suppress(OSError):  # a full disk may refuse this too: the crash itself is what to tell
                 _finish(record, result, tracker)
-            except OSError:  # a full disk may refuse this too: the crash itself is what to tell
-                pass
             raise
     result.extra.update(speed_report(job.model))  # fast path: compile_seconds
     metrics = _finish(record, result, tracker)

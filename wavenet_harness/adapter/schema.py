@@ -57,7 +57,7 @@ def editable(declaration: type) -> DictConfig:
 def _clear_readonly(node: Any) -> None:
     node._set_flag("readonly", None)
     if isinstance(node, DictConfig) and not node._is_none() and not node._is_missing():
-        for name in node.keys():
+        for name in node:
             _clear_readonly(node._get_node(name))
 
 

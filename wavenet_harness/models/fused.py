@@ -270,10 +270,7 @@ class FastSequential(Sequential):
         return params[0], params[1 : 3 * n + 1 : 3], params[2 : 3 * n + 1 : 3], params[3 : 3 * n + 1 : 3], params[-2], params[-1]
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        if self.training:
-            logits = _FusedStep.apply(self, idx, *self._params)
-        else:
-            logits = self._eval_forward(idx)
+        logits = _FusedStep.apply(self, idx, *self._params) if self.training else self._eval_forward(idx)
         return logits, next_char_loss(logits, targets)
 
     def _eval_forward(self, idx: torch.Tensor) -> torch.Tensor:

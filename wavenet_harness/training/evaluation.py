@@ -148,10 +148,7 @@ def evaluate_split(model: nn.Module, split: EvalSplit, chunk: int | None = None)
             interrupts.check()  # a stop signal ends a long evaluation between chunks
             logps.append(torch.log_softmax(model(split.contexts[start : start + chunk])[0].float(), dim=-1))
         logp = torch.cat(logps)
-        if split.inverse is None:
-            picked = logp.gather(1, split.Y[:, None])[:, 0]
-        else:
-            picked = logp[split.inverse, split.Y]
+        picked = logp.gather(1, split.Y[:, None])[:, 0] if split.inverse is None else logp[split.inverse, split.Y]
         total = picked.double().sum()
     finally:
         model.train(was_training)

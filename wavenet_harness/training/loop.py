@@ -217,9 +217,9 @@ class _Steps:
                     _report_eval(self.listeners, step, self.evaluate(val_split))
                 except interrupts.Interrupted:  # mid-evaluation or mid-sampling: save the step reached
                     continue  # the check at the top of the loop saves and returns
-            if self.save_checkpoint and settings.checkpoint_interval and step % settings.checkpoint_interval == 0:
-                if not at_end:
-                    self.save_checkpoint(step)
+            interval = settings.checkpoint_interval
+            if self.save_checkpoint and interval and step % interval == 0 and not at_end:
+                self.save_checkpoint(step)
         return "ok", None
 
     def score_end(self, val_split: EvalSplit, train_data: tuple[torch.Tensor, torch.Tensor],
