@@ -462,9 +462,15 @@ def eval_share(args: argparse.Namespace) -> None:
         evals = (max_steps - 1) // interval if interval else 0
         eval_seconds = evals * val_cost + val_cost + train_cost
         total = max_steps * step_cost + eval_seconds
-        rows.append([f"`experiment={preset}`, {max_steps:,} steps, val every {interval:,}",
-                     f"from probes: {1000 * step_cost:.1f} ms/step, val {val_cost:.2f} s, train split {train_cost:.2f} s",
-                     f"{total:.0f}", f"{eval_seconds:.1f}", f"{100 * eval_seconds / total:.1f}%"])
+        rows.append(
+            [
+                f"`experiment={preset}`, {max_steps:,} steps, val every {interval:,}",
+                f"from probes: {1000 * step_cost:.1f} ms/step, val {val_cost:.2f} s, train split {train_cost:.2f} s",
+                f"{total:.0f}",
+                f"{eval_seconds:.1f}",
+                f"{100 * eval_seconds / total:.1f}%",
+            ]
+        )
         print(rows[-1], flush=True)
     print(_table(rows, ["run", "how", "seconds", "evaluation s", "evaluation share"]))
 

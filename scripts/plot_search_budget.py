@@ -130,10 +130,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineArgumentParser(prog="plot_search_budget", description=__doc__.splitlines()[0])
     parser.add_argument("--search", action="append", type=labelled_path(), default=[], metavar="LABEL=SWEEP_DIR",
                         help="a search whose trials count by their final val loss")
-    parser.add_argument("--anytime-search", action="append", type=labelled_path(), default=[], metavar="LABEL=SWEEP_DIR",
-                        help="a search whose trials count by their best val at any evaluation (the _long searches)")
-    parser.add_argument("--then", action="append", type=labelled_path(), dest="after", default=[], metavar="LABEL=RUN_DIR",
-                        help="a run made after LABEL's searches (a lengthened recipe), in order")
+    parser.add_argument(
+        "--anytime-search",
+        action="append",
+        type=labelled_path(),
+        default=[],
+        metavar="LABEL=SWEEP_DIR",
+        help="a search whose trials count by their best val at any evaluation (the _long searches)",
+    )
+    parser.add_argument(
+        "--then",
+        action="append",
+        type=labelled_path(),
+        dest="after",
+        default=[],
+        metavar="LABEL=RUN_DIR",
+        help="a run made after LABEL's searches (a lengthened recipe), in order",
+    )
     parser.add_argument("--spent", action="append", type=_spent, dest="after", metavar="LABEL=CPU_MINUTES:VAL_LOSS",
                         help="a result known as numbers: these CPU-minutes more gave this val, in order with --then")
     parser.add_argument("--reference", action="append", type=reference_line, default=[], metavar="[LABEL=]VAL_LOSS",

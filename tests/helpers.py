@@ -81,8 +81,14 @@ def make_run(root: Path, name: str, overrides: list[str], **metrics) -> Path:
 
 def numbers(val_loss=None, status="ok"):
     """metrics.json numbers of a hand-made run."""
-    return dict(status=status, steps=100, seconds=1.5, params=641, train_loss=None if val_loss is None else val_loss - 0.1,
-                val_loss=val_loss)
+    return dict(
+        status=status,
+        steps=100,
+        seconds=1.5,
+        params=641,
+        train_loss=None if val_loss is None else val_loss - 0.1,
+        val_loss=val_loss,
+    )
 
 
 def assert_identical(a, b, where: str) -> None:

@@ -8,8 +8,9 @@ GPU`, `# needs a database host`) is marked so, and only those are skipped.
 `shorten(command, workspace)` rewrites one command to run in seconds inside `workspace`:
 wavenet-train gets few steps, one thread and a tiny words file; an Optuna search two or
 three trials, a seeded sampler, and (hier_optuna) only the step schedule among its
-choices, as the cosine's default 1000 warmup steps do not fit a 20-step run; example paths (`runs/multirun/<date>/<time>`, RUN_DIR, brace lists) point at
-the runs the earlier commands made.
+choices, as the cosine's default 1000 warmup steps do not fit a 20-step run; example paths
+(`runs/multirun/<date>/<time>`, RUN_DIR, brace lists) point at the runs the earlier
+commands made.
 
     python tests/readme_commands.py CASES.json     # run shortened commands in this process
 
@@ -215,14 +216,23 @@ def shorten(command: ReadmeCommand, ws: Workspace) -> list[str]:
     program, args = command.argv[0], command.argv[1:]
     if program == "wavenet-train":
         return [program, *shorten_train(args, ws)]
-    if program in ("wavenet-sample", "wavenet-report", "wavenet-eval", "wavenet-study", "tensorboard", "optuna-dashboard"):
+    if program in (
+        "wavenet-sample",
+        "wavenet-report",
+        "wavenet-eval",
+        "wavenet-study",
+        "tensorboard",
+        "optuna-dashboard",
+    ):
         return [program, *resolve_paths(args, ws)]
     if program in ("python", "python3") and args[:1] and args[0].startswith("scripts/"):
         if args[0].endswith("reproduce_lecture.py") and "--report" not in args:
             overrides = [a for a in args[1:] if not (_is_override(a) and _key(a) in SHORT_KEYS)]
             short = [f"{k}={v}" for k, v in SHORT_KEYS.items() if k in ("max_steps", "eval_interval", "threads")]
             return [program, args[0], *overrides, *short, f"data.path={ws.words}"]
-        if args[0].endswith(("plot_val_vs_time.py", "plot_search_budget.py")):  # LABEL=<example run dir> -> runs made above
+        if args[0].endswith(
+            ("plot_val_vs_time.py", "plot_search_budget.py")
+        ):  # LABEL=<example run dir> -> runs made above
             return [program, args[0], *resolve_paths(args[1:], ws)]
         if args[0].endswith("benchmark_sweep.py"):
             return [program, args[0], "--jobs", "2", "--parallel", "2", "--steps", "20", "--data", str(ws.words)]

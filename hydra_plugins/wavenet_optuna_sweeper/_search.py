@@ -281,7 +281,9 @@ class StudySearch:
         done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if not done:
             return
-        best = min(done, key=lambda t: t.value) if study.direction.name == "MINIMIZE" else max(done, key=lambda t: t.value)
+        best = (
+            min(done, key=lambda t: t.value) if study.direction.name == "MINIMIZE" else max(done, key=lambda t: t.value)
+        )
         params = " ".join(f"{k}={override_value(v)}" for k, v in best.params.items())
         print(f"best trial {best.number}: val loss {best.value:.4f}  [{params}]", flush=True)
         caveat = importance_caveat(len(done))

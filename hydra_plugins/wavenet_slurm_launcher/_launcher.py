@@ -97,8 +97,10 @@ class RequeueingSlurmLauncher(SlurmLauncher):
             ids = " ".join(sorted({job.job_id.split("_")[0] for job in jobs}))
             exit_with_error(f"interrupted while waiting; the sweep's SLURM jobs keep running "
                             f"(scancel {ids} stops them, each saving its checkpoint)", code=130)
-        return [self._job_return(result, overrides, idx)
-                for idx, (result, overrides) in enumerate(zip(results, job_overrides, strict=True), start=initial_job_idx)]
+        return [
+            self._job_return(result, overrides, idx)
+            for idx, (result, overrides) in enumerate(zip(results, job_overrides, strict=True), start=initial_job_idx)
+        ]
 
     def _executor(self) -> Any:
         """submitit's SLURM executor with this launcher's settings (as Hydra's launcher builds it)."""

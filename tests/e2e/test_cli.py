@@ -29,7 +29,13 @@ def test_default_model_trains_a_few_hundred_steps_from_any_directory(tmp_path, n
 def test_card_usage_model_hier_n_hidden_works_literally(tmp_path, tiny_words_file, cli):
     run_dir = tmp_path / "run"
     result = cli(
-        ["model=hier", "n_hidden=16", *TINY_WITHOUT_N_HIDDEN, f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}"],
+        [
+            "model=hier",
+            "n_hidden=16",
+            *TINY_WITHOUT_N_HIDDEN,
+            f"data.path={tiny_words_file}",
+            f"hydra.run.dir={run_dir}",
+        ],
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr

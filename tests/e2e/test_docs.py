@@ -21,7 +21,9 @@ README = REPO / "README.md"
 
 
 def test_site_builds_strict(tmp_path):
-    assert importlib.util.find_spec("mkdocs"), 'mkdocs is missing: pip install -e ".[docs]" (the [test] extra includes it)'
+    assert importlib.util.find_spec("mkdocs"), (
+        'mkdocs is missing: pip install -e ".[docs]" (the [test] extra includes it)'
+    )
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(REPO / "mkdocs.yml"),
                            "-d", str(tmp_path / "site")], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
@@ -32,7 +34,9 @@ def test_site_builds_strict(tmp_path):
 def test_every_page_is_in_the_nav():
     in_nav = {page.name for page in documentation_pages(REPO)}
     on_disk = {page.name for page in (REPO / "docs").glob("*.md")}
-    assert in_nav == on_disk, f"pages not in mkdocs.yml's nav: {sorted(on_disk - in_nav)}; missing: {sorted(in_nav - on_disk)}"
+    assert in_nav == on_disk, (
+        f"pages not in mkdocs.yml's nav: {sorted(on_disk - in_nav)}; missing: {sorted(in_nav - on_disk)}"
+    )
 
 
 def test_readme_links_and_pictures_exist():

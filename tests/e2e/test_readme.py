@@ -100,7 +100,12 @@ def check_optuna_dashboard(argv: list[str]) -> dict:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as response:
                     studies = response.read().decode()
                     name = Path(argv[1]).parent.name  # runs/sweeps/<study_name>/optuna.journal
-                    return {"argv": argv, "rc": 0 if f'"{name}"' in studies else 1, "stdout": studies[:2000], "stderr": ""}
+                    return {
+                        "argv": argv,
+                        "rc": 0 if f'"{name}"' in studies else 1,
+                        "stdout": studies[:2000],
+                        "stderr": "",
+                    }
             except OSError:
                 time.sleep(0.5)
         return {"argv": argv, "rc": 1, "stdout": "", "stderr": "optuna-dashboard did not serve"}

@@ -103,7 +103,9 @@ def test_runs_started_at_once_never_share_a_directory(tmp_path, tiny_words_file,
     """Three runs into default directories and three into one named directory, all at once."""
     job = [*TINY_OVERRIDES, f"data.path={tiny_words_file}"]
     shared = tmp_path / "shared"
-    processes = {f"default-{seed}": cli.start([*job, f"seed={seed}", f"n_hidden={8 * seed}"], tmp_path) for seed in (1, 2, 3)}
+    processes = {
+        f"default-{seed}": cli.start([*job, f"seed={seed}", f"n_hidden={8 * seed}"], tmp_path) for seed in (1, 2, 3)
+    }
     processes |= {f"shared-{seed}": cli.start([*job, f"seed={seed}", f"hydra.run.dir={shared}"], tmp_path)
                   for seed in (4, 5, 6)}
     done = {name: (p.wait(timeout=300), p.stderr.read()) for name, p in processes.items()}

@@ -187,7 +187,9 @@ def test_below_the_adapter_nothing_imports_hydra():
 
 
 def test_no_module_is_over_300_lines():
-    long = {module: n for module, path in _modules().items() if (n := len(path.read_text().splitlines())) > LONGEST_MODULE}
+    long = {
+        module: n for module, path in _modules().items() if (n := len(path.read_text().splitlines())) > LONGEST_MODULE
+    }
     assert long == {}
 
 

@@ -42,7 +42,9 @@ def test_hier_tree_fuses_pairs_and_outputs_next_char_logits():
     assert logits.shape == (4, 5) and loss is None  # no targets, no loss
 
 
-@pytest.mark.parametrize("block_size,depth,groups", [(8, 3, [2, 2, 2]), (16, 3, [4, 2, 2]), (3, 1, [3]), (8, 4, [1, 2, 2, 2])])
+@pytest.mark.parametrize(
+    "block_size,depth,groups", [(8, 3, [2, 2, 2]), (16, 3, [4, 2, 2]), (3, 1, [3]), (8, 4, [1, 2, 2, 2])]
+)
 def test_group_sizes(block_size, depth, groups):
     assert hier_group_sizes(block_size, depth) == groups
 

@@ -54,7 +54,9 @@ def _job(sweep_dir: Path, name: str, metrics: dict | None, overrides: list[str])
 def test_summary_counts_and_best_job(tmp_path):
     _job(tmp_path, "0", {"status": "ok", "val_loss": 2.5}, ["max_steps=9", "lr=0.1"])
     _job(tmp_path, "1", {"status": "ok", "val_loss": 2.2}, ["max_steps=9", "lr=0.2"])
-    _job(tmp_path, "2", {"status": "diverged", "val_loss": None, "error": "loss became NaN"}, ["max_steps=9", "lr=1e30"])
+    _job(
+        tmp_path, "2", {"status": "diverged", "val_loss": None, "error": "loss became NaN"}, ["max_steps=9", "lr=1e30"]
+    )
     _job(tmp_path, "3", {"status": "pruned", "val_loss": None}, ["max_steps=9", "lr=1e-6"])
     _job(tmp_path, "10", None, ["max_steps=9", "lr=5"])  # killed before it wrote anything
     (tmp_path / "not_a_job").mkdir()
@@ -134,7 +136,9 @@ def test_conv_search_space_corners_are_valid_runs():
     for n, values in enumerate(itertools.product(*corners.values())):
         if n % 7:  # a spread-out seventh of the 2**7 * 2 corners keeps this fast
             continue
-        overrides = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in zip(corners, values, strict=True)]
+        overrides = [
+            f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in zip(corners, values, strict=True)
+        ]
         cfg = compose_config(["hparams_search=conv_optuna", *overrides])
         config = validate(cfg)
         build_run_model(config, vocab_size=27)
@@ -228,7 +232,10 @@ def test_constant_schedule_warms_up_and_then_does_not_depend_on_max_steps():
 
     plain = build_schedule("constant", 0.01, 100)
     assert [plain(s) for s in (0, 50, 99)] == [0.01, 0.01, 0.01]  # warmup 0: the lr itself, as before
-    short, long = build_schedule("constant", 0.01, 100, warmup_steps=4), build_schedule("constant", 0.01, 36000, warmup_steps=4)
+    short, long = (
+        build_schedule("constant", 0.01, 100, warmup_steps=4),
+        build_schedule("constant", 0.01, 36000, warmup_steps=4),
+    )
     assert [short(s) for s in range(6)] == [0.0025, 0.005, 0.0075, 0.01, 0.01, 0.01]
     assert all(short(s) == long(s) for s in range(100))
 

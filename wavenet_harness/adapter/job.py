@@ -88,7 +88,8 @@ def within_memory(build: Callable[[], Any], what: str) -> Any:
     except (MemoryError, OverflowError, RuntimeError) as err:
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if isinstance(err, RuntimeError) and not any(
-            word in detail.lower() for word in ("memory", "overflow", "allocate", "too large", "out of range", "invalid")
+            word in detail.lower()
+            for word in ("memory", "overflow", "allocate", "too large", "out of range", "invalid")
         ):
             raise
         raise ConfigError(f"cannot build the {what} with these sizes ({detail[:160]}); use smaller values") from None

@@ -27,7 +27,9 @@ def is_disk_full(err: BaseException) -> bool:
     return isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS
 
 
-def write_atomic(path: str | os.PathLike, write: Callable[[IO], None], binary: bool = False, suffix: str = ".tmp") -> Path:
+def write_atomic(
+    path: str | os.PathLike, write: Callable[[IO], None], binary: bool = False, suffix: str = ".tmp"
+) -> Path:
     """Write a file through a temporary file in the same folder and rename it into place."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=suffix)

@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--top-k", type=int, default=None, help="sample only from the k likeliest characters")
     parser.add_argument("--seed", type=int, default=42, help="seed of the sampling generator (default 42)")
     parser.add_argument("--prefix", default="", help="start every word with these characters")
-    parser.add_argument("--max-len", type=int, default=DEFAULT_MAX_LEN, help=f"longest word (default {DEFAULT_MAX_LEN})")
+    parser.add_argument(
+        "--max-len", type=int, default=DEFAULT_MAX_LEN, help=f"longest word (default {DEFAULT_MAX_LEN})"
+    )
     parser.add_argument("--data", default=None, help="the training words file, if not where the run's data.path says")
     parser.add_argument("--json", action="store_true", help="print JSON for programs instead of text")
     return parser

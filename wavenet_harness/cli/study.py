@@ -165,7 +165,9 @@ def _print_text(summary: dict[str, Any], markdown: bool) -> None:
     _print_table(header, rows, markdown)
     if summary["importances"]:
         print()
-        _print_table(["parameter", "importance"], [[k, f"{v:.2f}"] for k, v in summary["importances"].items()], markdown)
+        _print_table(
+            ["parameter", "importance"], [[k, f"{v:.2f}"] for k, v in summary["importances"].items()], markdown
+        )
         if summary["importance_caveat"]:
             print(("\n> " if markdown else "") + f"note: {summary['importance_caveat']}")
 

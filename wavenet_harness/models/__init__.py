@@ -77,7 +77,9 @@ def model_options(name: str, **options: Any) -> ModelOptions:
     return SPECS[name].options(**options)
 
 
-def build_model(name: str, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, **options) -> nn.Module:
+def build_model(
+    name: str, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, **options
+) -> nn.Module:
     """Build a model by its config name; `options` are the model group's keys (the rest keep their defaults)."""
     return build_configured_model(model_options(name, **options), vocab_size, block_size, n_embd, n_hidden, depth)
 

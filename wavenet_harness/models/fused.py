@@ -267,7 +267,14 @@ class FastSequential(Sequential):
 
     def _unpack(self, params):
         n = len(self.linears)
-        return params[0], params[1 : 3 * n + 1 : 3], params[2 : 3 * n + 1 : 3], params[3 : 3 * n + 1 : 3], params[-2], params[-1]
+        return (
+            params[0],
+            params[1 : 3 * n + 1 : 3],
+            params[2 : 3 * n + 1 : 3],
+            params[3 : 3 * n + 1 : 3],
+            params[-2],
+            params[-1],
+        )
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         logits = _FusedStep.apply(self, idx, *self._params) if self.training else self._eval_forward(idx)

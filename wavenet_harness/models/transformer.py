@@ -52,7 +52,9 @@ class Block(nn.Module):
         self.ln_1 = nn.LayerNorm(n_embd)
         self.attn = CausalSelfAttention(n_embd, n_head, dropout)
         self.ln_2 = nn.LayerNorm(n_embd)
-        self.mlp = nn.Sequential(nn.Linear(n_embd, n_hidden), nn.GELU(), nn.Linear(n_hidden, n_embd), nn.Dropout(dropout))
+        self.mlp = nn.Sequential(
+            nn.Linear(n_embd, n_hidden), nn.GELU(), nn.Linear(n_hidden, n_embd), nn.Dropout(dropout)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x))
@@ -89,7 +91,13 @@ class Transformer(StartAlignedModel):
 
 def transformer_param_count(vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int) -> int:
     """Embeddings + depth blocks (two LayerNorms, qkv, projection, MLP) + final LayerNorm + head."""
-    block = 4 * n_embd + (n_embd + 1) * 3 * n_embd + (n_embd + 1) * n_embd + (n_embd + 1) * n_hidden + (n_hidden + 1) * n_embd
+    block = (
+        4 * n_embd
+        + (n_embd + 1) * 3 * n_embd
+        + (n_embd + 1) * n_embd
+        + (n_embd + 1) * n_hidden
+        + (n_hidden + 1) * n_embd
+    )
     return (vocab_size + block_size) * n_embd + depth * block + 2 * n_embd + (n_embd + 1) * vocab_size
 
 

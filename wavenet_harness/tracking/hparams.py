@@ -190,7 +190,10 @@ def run_label(overrides: list[str]) -> str:
     (its number) leads the run name; the HParams table has every value in full.
     """
     short = short_names([override_key(o) for o in overrides])
-    items = [f"{name}={_short_value(o.partition('=')[2])}" if "=" in o else o for name, o in zip(short, overrides, strict=True)]
+    items = [
+        f"{name}={_short_value(o.partition('=')[2])}" if "=" in o else o
+        for name, o in zip(short, overrides, strict=True)
+    ]
     label = ""
     for shown, item in enumerate(items):
         candidate = f"{label} {item}".strip()

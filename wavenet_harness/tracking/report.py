@@ -260,7 +260,9 @@ def print_table(report: dict[str, Any], console: Console, everything: bool = Fal
     if sum(widths) + len(widths) > console.width and not everything:
         # Too wide: headers wrap at their words (weight_decay as "weight" over "decay").
         headers = [header.replace("_", " ") for header in headers]
-        widths = [max([value] + [len(word) for word in header.split()]) for value, header in zip(values, headers, strict=True)]
+        widths = [
+            max([value] + [len(word) for word in header.split()]) for value, header in zip(values, headers, strict=True)
+        ]
     for index, (header, width) in enumerate(zip(headers, widths, strict=True)):
         right = index >= len(headers) - len(numbers)
         table.add_column(escape(header), justify="right" if right else "left", overflow="fold", width=width)

@@ -125,8 +125,12 @@ class TensorBoardTracker:
         self.writer.close()
 
     def state_dict(self) -> dict:
-        return {"smoother": self.smoother.state_dict(), "last_lr": self.lr_curve.lr, "lr_curve": self.lr_curve.state_dict(),
-                "val_best": self.val_best.state_dict()}
+        return {
+            "smoother": self.smoother.state_dict(),
+            "last_lr": self.lr_curve.lr,
+            "lr_curve": self.lr_curve.state_dict(),
+            "val_best": self.val_best.state_dict(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.smoother.load_state_dict(state["smoother"])

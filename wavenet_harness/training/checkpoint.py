@@ -88,7 +88,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             detail = "it holds more than tensors and plain data, so it was not loaded"
         else:
             detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated, corrupt or tampered?): {detail}") from None
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (truncated, corrupt or tampered?): {detail}"
+        ) from None
     if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} is not a wavenet-harness checkpoint (format {FORMAT_VERSION})")
     return state

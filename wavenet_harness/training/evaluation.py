@@ -7,12 +7,12 @@ Window by window, each distinct context once: names.txt's 182,625 training windo
 about 50,000 distinct contexts (every word starts with '........', '.......a', ...), and in
 eval mode a row's logits depend on that row alone.
 
-By words, for the models that predict every position of a word in one pass. A split's windows come word after word: the windows of '.'*block_size + word, one per
-character and one for the end token (Y == 0). A model whose forward accepts `lengths`
-(conv, wavenet, gru, transformer) gives, from one pass over '.'*block_size + word, the
-logits each of those windows would give (tested for every such model). Running each word
-once instead of each window saves most of the work: the val split's 22,655 windows are
-3,203 words.
+By words, for the models that predict every position of a word in one pass. A split's
+windows come word after word: the windows of '.'*block_size + word, one per character and
+one for the end token (Y == 0). A model whose forward accepts `lengths` (conv, wavenet,
+gru, transformer) gives, from one pass over '.'*block_size + word, the logits each of
+those windows would give (tested for every such model). Running each word once instead of
+each window saves most of the work: the val split's 22,655 windows are 3,203 words.
 
 `WordSplit.of(X, Y)` rebuilds the words from the windows and keeps them only when
 rebuilding the windows from them gives X back exactly, so windows in any other order (or

@@ -17,7 +17,9 @@ from wavenet_harness.base import interrupts
 
 # Ctrl-C; what `kill` and SLURM send on preemption and at the time limit; what SLURM can
 # send ahead of the limit (--signal); submitit's own preemption signal.
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1", "SIGUSR2") if hasattr(signal, name))
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1", "SIGUSR2") if hasattr(signal, name)
+)
 
 
 class StopRequest:
