@@ -23,7 +23,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -31,7 +31,7 @@ from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions, override_value
 from wavenet_harness.base.errors import ConfigError, exit_with_error
@@ -281,11 +281,13 @@ class StudySearch:
         done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if not done:
             return
-        best = (
-            min(done, key=lambda t: t.value) if study.direction.name == "MINIMIZE" else max(done, key=lambda t: t.value)
-        )
+        best = min(done, key=_value) if study.direction.name == "MINIMIZE" else max(done, key=_value)
         params = " ".join(f"{k}={override_value(v)}" for k, v in best.params.items())
         print(f"best trial {best.number}: val loss {best.value:.4f}  [{params}]", flush=True)
         caveat = importance_caveat(len(done))
         if caveat:
             print(f"note: {caveat}", flush=True)
+
+
+def _value(trial: FrozenTrial) -> float:
+    return cast(float, trial.value)  # a COMPLETE trial always holds its value

@@ -118,7 +118,7 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         """A job's JobReturn. One that ended without a result, or raised outside the training
         task (which records its own failures), is written to its folder as failed and returns
         NaN, as a failed job of any launcher does: the sweep goes on and its summary tells."""
-        error: BaseException = result if isinstance(result, BaseException) else None
+        error: BaseException | None = result if isinstance(result, BaseException) else None
         if error is None:
             try:
                 return result.results()[0]

@@ -46,8 +46,12 @@ def save_hydra_files(run_dir: Path, task_cfg: Any, hydra_cfg: Any, overrides: An
     folder = run_dir / HYDRA_DIR
     folder.mkdir(exist_ok=True)
     for name, node in (("config.yaml", task_cfg), ("hydra.yaml", hydra_cfg), ("overrides.yaml", overrides)):
-        text = OmegaConf.to_yaml(OmegaConf.create(node))
-        write_atomic(folder / name, lambda f, text=text: f.write(text))
+        _write_yaml(folder / name, node)
+
+
+def _write_yaml(path: Path, node: Any) -> None:
+    text = OmegaConf.to_yaml(OmegaConf.create(node))
+    write_atomic(path, lambda f: f.write(text))
 
 
 def missing_ancestors(run_dir: Path) -> list[Path]:

@@ -20,7 +20,7 @@ import dataclasses
 import math
 import sys
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,8 @@ def typed_config(plain: Mapping[str, Any]) -> RunConfig:
         node[group] = editable(group_options()[group][plain[group]["name"]])
     try:
         node.merge_with({key: value for key, value in plain.items() if key != "hydra"})
-        return OmegaConf.to_object(node)
+        # to_object builds the node's structured type: a RunConfig (OmegaConf's hint says Any container).
+        return typing.cast(RunConfig, OmegaConf.to_object(node))
     except OmegaConfBaseException as err:
         raise ConfigError(explain_config_error(err) or str(err).splitlines()[0]) from None
 
@@ -121,7 +122,9 @@ def _check_declared(plain: Mapping[str, Any]) -> None:
 
 
 def _check_keys(section: str, values: Mapping[str, Any], chosen: str | None) -> None:
-    known = declared_keys(declaration_at(section, chosen))
+    declaration = declaration_at(section, chosen)
+    assert declaration is not None  # _check_declared has checked every section and each group's option
+    known = declared_keys(declaration)
     for name in values:
         if name not in known and not (section == "" and name == "hydra"):
             raise ConfigError(unknown_key(f"{section}.{name}" if section else str(name), chosen))
@@ -192,7 +195,7 @@ def register_plugins() -> None:
         OmegaConf.register_new_resolver(HELP_RESOLVER, lambda: help_text(Path(config_dir())))
 
 
-def compose_config(overrides: list[str] = (), hydra_config: bool = False):
+def compose_config(overrides: Sequence[str] = (), hydra_config: bool = False) -> Any:
     """The config `wavenet-train <overrides>` composes, for scripts and tests, unchecked.
 
     A plain dict by default; the DictConfig with Hydra's own node when hydra_config=True.
@@ -211,6 +214,6 @@ def compose_config(overrides: list[str] = (), hydra_config: bool = False):
     return cfg if hydra_config else OmegaConf.to_container(cfg, resolve=True)
 
 
-def load_run_config(overrides: list[str] = ()) -> RunConfig:
+def load_run_config(overrides: Sequence[str] = ()) -> RunConfig:
     """The typed, checked config `wavenet-train <overrides>` would run."""
     return validate(compose_config(list(overrides)), overrides=overrides)

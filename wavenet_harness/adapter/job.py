@@ -189,7 +189,7 @@ def _train_claimed(job: Job, listeners: Sequence[Any], on_claim: Callable[[Path]
     train_xy = (data.train.X.to(device), data.train.Y.to(device))
     val_xy = (data.val.X.to(device), data.val.Y.to(device))
     record = _start_record(job)
-    tracker, watchers = _trackers(job, record.params, swept)
+    tracker, watchers = _trackers(job, num_params(job.model), swept)
     live = LiveRecord(record)  # metrics.json follows each evaluation and checkpoint
 
     def save_checkpoint(step: int) -> None:
@@ -205,7 +205,7 @@ def _train_claimed(job: Job, listeners: Sequence[Any], on_claim: Callable[[Path]
                 save_checkpoint=save_checkpoint, batches=run_batches(config, data, train_xy), averaged=job.averaged,
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
-            result = TrainResult("failed", record.steps, 0.0, error=f"{type(err).__name__}: {err}")
+            result = TrainResult("failed", record.steps or 0, 0.0, error=f"{type(err).__name__}: {err}")
             with contextlib.suppress(OSError):  # a full disk may refuse this too: the crash itself is what to tell
                 _finish(record, result, tracker)
             raise

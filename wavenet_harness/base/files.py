@@ -28,7 +28,7 @@ def is_disk_full(err: BaseException) -> bool:
 
 
 def write_atomic(
-    path: str | os.PathLike, write: Callable[[IO], None], binary: bool = False, suffix: str = ".tmp"
+    path: str | os.PathLike, write: Callable[[IO[Any]], object], binary: bool = False, suffix: str = ".tmp"
 ) -> Path:
     """Write a file through a temporary file in the same folder and rename it into place."""
     path = Path(path)

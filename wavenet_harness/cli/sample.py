@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import Any
 
 import torch
 
@@ -91,7 +92,7 @@ def _sample(args: argparse.Namespace) -> dict:
                          block_size=config.block_size)
     except ValueError as err:
         raise UsageError(f"cannot sample from {checkpoint}: {err}") from None
-    samples = [{"word": w, "new": w not in train_words} for w in words]
+    samples: list[dict[str, Any]] = [{"word": w, "new": w not in train_words} for w in words]
     return {
         "checkpoint": str(checkpoint),
         "step": run.step,

@@ -107,7 +107,9 @@ class ConvWaveNet(Sequential):
             if self.residual and level > 0:
                 h = h + taps[-1]  # the newest input position, the one this output sits at
             x = h
-        return x @ self.output.weight + self.output.bias
+        output = self.output
+        assert output.bias is not None  # the output layer is built with its bias (tree.py's _output_layer)
+        return x @ output.weight + output.bias
 
 
 @dataclass(frozen=True)

@@ -53,16 +53,16 @@ def _level_layout(layers: nn.ModuleList) -> tuple[Embedding, list[tuple[int, Lin
     Each level is (group, linear, batchnorm): `group` neighbouring positions are
     concatenated before the linear (1 where the lecture has no FlattenConsecutive).
     """
-    layers = list(layers)
-    if not layers or not isinstance(layers[0], Embedding) or not isinstance(layers[-1], Linear):
+    modules = list(layers)
+    if not modules or not isinstance(modules[0], Embedding) or not isinstance(modules[-1], Linear):
         raise ConfigError("fast=true supports the hier and mlp models only")
     levels, group, i = [], 1, 1
-    while i < len(layers) - 1:
-        layer = layers[i]
+    while i < len(modules) - 1:
+        layer = modules[i]
         if isinstance(layer, FlattenConsecutive):
             group, i = layer.n, i + 1
             continue
-        block = layers[i : i + 3]
+        block = modules[i : i + 3]
         if not (
             len(block) == 3 and isinstance(block[0], Linear) and block[0].bias is None
             and isinstance(block[1], BatchNorm1d) and isinstance(block[2], Tanh)
@@ -72,7 +72,7 @@ def _level_layout(layers: nn.ModuleList) -> tuple[Embedding, list[tuple[int, Lin
             raise ConfigError(BATCHNORM_BUG_ON_FAST)
         levels.append((group, block[0], block[1]))
         group, i = 1, i + 3
-    return layers[0], levels, layers[-1]
+    return modules[0], levels, modules[-1]
 
 
 # --- the hand-written forward and backward: pure tensor functions, no autograd inside ---
@@ -211,7 +211,9 @@ class FastSequential(Sequential):
         self._params = [self.embedding.weight]
         for linear, norm in zip(self.linears, self.norms, strict=True):
             self._params += [linear.weight, norm.gamma, norm.beta]
-        self._params += [self.output.weight, self.output.bias]
+        output_bias = self.output.bias
+        assert output_bias is not None  # _level_layout's last Linear: the output layer, built with its bias
+        self._params += [self.output.weight, output_bias]
         self.compiled = compile
         self.compile_seconds = 0.0
         self._lr = torch.zeros((), dtype=self.embedding.weight.dtype)  # the SGD step's lr, as a tensor
@@ -291,4 +293,6 @@ class FastSequential(Sequential):
             out = torch.tanh(torch.addcmul(norm.beta, norm.gamma, xhat))
             nxt = self.groups[level + 1] if level + 1 < len(self.groups) else 1
             x = out.reshape(-1, nxt * out.shape[1])
-        return torch.addmm(self.output.bias, x, self.output.weight)
+        output_bias = self.output.bias
+        assert output_bias is not None  # the output layer is built with its bias
+        return torch.addmm(output_bias, x, self.output.weight)

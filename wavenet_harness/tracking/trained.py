@@ -97,7 +97,7 @@ def load_trained_run(path: str | Path) -> TrainedRun:
 def saved_run_config(checkpoint: Path, saved: dict[str, Any]) -> RunConfig:
     """The typed config a checkpoint keeps (as plain values: RunConfig.as_dict())."""
     try:
-        sections = {
+        sections: dict[str, Any] = {
             "data": DataOptions(**saved["data"]), "log": LogOptions(**saved.get("log", {})),
             "model": model_options(**saved["model"]),
             "optim": OPTIMIZERS[saved["optim"]["name"]].options(**saved["optim"]),

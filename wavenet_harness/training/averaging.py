@@ -46,8 +46,8 @@ class WeightAverage:
         """(averaged, source) parameters, collected again whenever the models move. Buffers
         are looked up at each update: the lecture's batchnorm assigns new running-statistics
         tensors every step instead of updating them in place."""
-        self._averaged = list(self.model.parameters())
-        self._weights = list(self.source.parameters())
+        self._averaged: list[torch.Tensor] = list(self.model.parameters())
+        self._weights: list[torch.Tensor] = list(self.source.parameters())
 
     def decay_at(self, step: int) -> float:
         """The decay of the update after training step `step` (0 for the first)."""

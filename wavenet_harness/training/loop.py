@@ -178,7 +178,7 @@ class _Steps:
         self.model, self.optimizer, self.schedule, self.settings = model, optimizer, schedule, settings
         self.averaged = averaged
         self.scored = model if averaged is None else averaged.model  # the weights every evaluation scores
-        self.extra = {"scored_weights": "raw" if averaged is None else "ema"}  # for metrics.json
+        self.extra: dict[str, Any] = {"scored_weights": "raw" if averaged is None else "ema"}  # for metrics.json
         self.listeners, self.save_checkpoint = listeners, save_checkpoint
         self.step = start_step
         self.lr: float | None = None
@@ -252,13 +252,13 @@ class _Steps:
         return result
 
     def one_step(self, batches: Batches) -> None:
-        new_lr = self.schedule(self.step)
-        if new_lr != self.lr:
-            self.lr = new_lr
+        lr, new_lr = self.lr, self.schedule(self.step)
+        if lr is None or new_lr != lr:
+            self.lr = lr = new_lr
             _set_lr(self.optimizer, new_lr)
         inputs = batches.draw()
         if self.fused_step is not None:
-            loss = self.fused_step(*inputs, sgd_lr=self.lr if self.sgd_in_step else None)
+            loss = self.fused_step(*inputs, sgd_lr=lr if self.sgd_in_step else None)
             if not self.sgd_in_step:
                 self.optimizer_step()
         else:
@@ -270,5 +270,5 @@ class _Steps:
             hook(self.step)
         if self.averaged is not None:
             self.averaged.update(self.step)
-        self.losses.add(self.step, loss, self.lr)
+        self.losses.add(self.step, loss, lr)
         self.step += 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import torch
 from torch import nn
@@ -26,11 +26,14 @@ from wavenet_harness.base.run_config import GroupOption, OptimOptions, RunConfig
 Schedule = Callable[[int], float]
 
 
+OptionT = TypeVar("OptionT", bound=GroupOption)
+
+
 @dataclass(frozen=True)
-class Choice:
+class Choice(Generic[OptionT]):
     """One option of a config group: its typed options, its builder, its value rules."""
 
-    options: type[GroupOption]
+    options: type[OptionT]
     # (..., **options.values()): optimizers (model, lr, ...), schedules (lr, max_steps, ...)
     build: Callable[..., Any]
     check: Callable[[Any, int], None]  # (options, max_steps) -> raises ConfigError
@@ -40,7 +43,7 @@ class Choice:
         return self.options.name
 
 
-def choices(*items: Choice) -> dict[str, Choice]:
+def choices(*items: Choice[OptionT]) -> dict[str, Choice[OptionT]]:
     """A config group's choices by name."""
     return {choice.name: choice for choice in items}
 
@@ -193,7 +196,7 @@ def _check_adamw(optim: AdamWOptions, max_steps: int) -> None:
     positive_float("optim.eps", optim.eps)
 
 
-OPTIMIZERS = choices(
+OPTIMIZERS: dict[str, Choice[OptimOptions]] = choices(
     Choice(SGDOptions, _build_sgd, _check_decay),
     Choice(AdamWOptions, _build_adamw, _check_adamw),
 )
