@@ -143,7 +143,8 @@ class _StepTimer:
 
     def __init__(self, warmup: int, steps: int):
         self.warmup, self.end = warmup, warmup + steps
-        self.started = self.seconds = None
+        self.started: float | None = None
+        self.seconds: float | None = None
 
     def on_train_loss(self, step, loss, lr):
         from wavenet_harness.training.loop import StopTraining
@@ -151,6 +152,7 @@ class _StepTimer:
         if step == self.warmup - 1:
             self.started = time.perf_counter()
         elif step == self.end - 1:
+            assert self.started is not None  # step warmup - 1 came first
             self.seconds = time.perf_counter() - self.started
             raise StopTraining("timed")
 
@@ -185,6 +187,7 @@ def _path_rate(path: str, data, steps: int, n_hidden: int | None = None, batch: 
     train(model, optimizer, build_schedule("step", 0.1, warmup + steps), (data.train.X, data.train.Y),
           (data.val.X, data.val.Y), TrainSettings(max_steps=warmup + steps, batch_size=batch), listeners=[timer],
           batches=batches)
+    assert timer.seconds is not None, "the run ended before the timed steps did"
     return steps / timer.seconds
 
 
@@ -292,12 +295,12 @@ def check_load(when: str, own: float = 0.0) -> float:
 def best_notebook_threads(steps: int, rounds: int) -> tuple[int, dict[int, float]]:
     """The notebook loop's steps/s at 1 thread and at every core (median of rounds); the faster count."""
     counts = sorted({1, CORES})
-    rates = {t: [] for t in counts}
+    rates: dict[int, list[float]] = {t: [] for t in counts}
     for _ in range(rounds):
         for t in counts:
             rates[t].append(_run_worker(["notebook", str(t), str(steps), "rate"])["steps_per_s"])
     medians = {t: statistics.median(r) for t, r in rates.items()}
-    best = max(medians, key=medians.get)
+    best = max(medians, key=lambda t: medians[t])
     print("notebook loop steps/s by threads: " + ", ".join(f"{t}: {_spread(r, '{:.0f}')}" for t, r in rates.items())
           + f" -> reference at {best} thread(s)", flush=True)
     return best, medians

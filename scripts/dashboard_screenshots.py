@@ -79,6 +79,7 @@ def start_tensorboard(logdir: Path) -> tuple[subprocess.Popen, str]:
          "--load_fast=false"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    assert process.stdout is not None  # stdout=PIPE
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         line = process.stdout.readline()

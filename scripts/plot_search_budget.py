@@ -83,10 +83,10 @@ def search_spends(sweep_dir: Path, anytime: bool) -> list[Spend]:
     if len(studies) != 1:
         raise UsageError(f"{journal} holds {len(studies)} studies; this script reads a folder with one")
     study = optuna.load_study(study_name=studies[0].study_name, storage=storage)
-    ended = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-             if t.datetime_complete is not None]
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    ended = [(done, t) for t in trials if (done := t.datetime_complete) is not None]
     spends = []
-    for t in sorted(ended, key=lambda t: t.datetime_complete):
+    for _, t in sorted(ended, key=lambda pair: pair[0]):
         if anytime:
             val = min(t.intermediate_values.values(), default=None)
         else:

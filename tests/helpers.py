@@ -120,7 +120,7 @@ def assert_one_error_line(rc: int, stderr: str, expected: str, prog: str = "wave
 
 @dataclass
 class CliResult:
-    returncode: int
+    returncode: int | str | None  # in_process: SystemExit's code as raised (an int from this project's scripts)
     stdout: str
     stderr: str
 
@@ -148,7 +148,7 @@ class CliRunner:
         """main(argv) of a console script here, its output captured: (exit code, stdout, stderr)."""
         main = importlib.import_module(ENTRY_POINTS[entry]).main
         out, err = io.StringIO(), io.StringIO()
-        code = 0
+        code: int | str | None = 0  # what the script exits with: SystemExit's code as raised
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 main([str(a) for a in argv])

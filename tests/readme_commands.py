@@ -65,18 +65,19 @@ class ReadmeCommand:
 
 def shell_blocks(text: str) -> list[tuple[int, list[str]]]:
     """(first line number, lines) of every ```bash block."""
-    blocks, current, start = [], None, 0
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] | None = None  # the lines of the shell block being read
+    inside, start = False, 0  # inside any fenced block (shell or not)
     for number, line in enumerate(text.splitlines(), 1):
         fence = re.match(r"^```(\w*)\s*$", line)
-        if fence and current is None:
-            current, start = ([] if fence.group(1) in SHELL_LANGUAGES else None), number + 1
-            if current is None:
-                current = False  # a non-shell block: skip to its end
-        elif line.startswith("```") and current is not None:
-            if current is not False:
+        if fence and not inside:
+            inside, start = True, number + 1
+            current = [] if fence.group(1) in SHELL_LANGUAGES else None  # None: a non-shell block, skipped
+        elif line.startswith("```") and inside:
+            if current is not None:
                 blocks.append((start, current))
-            current = None
-        elif current not in (None, False):
+            inside, current = False, None
+        elif current is not None:
             current.append(line)
     return blocks
 
@@ -99,7 +100,8 @@ def readme_commands(text: str) -> list[ReadmeCommand]:
 def _split(logical: str, line: int) -> list[ReadmeCommand]:
     needs = NEEDS.search(logical)
     tokens = shlex.split(logical, comments=True)
-    commands, current = [], []
+    commands: list[ReadmeCommand] = []
+    current: list[str] = []
     for token in tokens + ["&&"]:
         if token == "&&":
             if current:
@@ -274,4 +276,5 @@ if __name__ == "__main__":
     BASE_ENV = dict(os.environ)
     cases = json.loads(Path(sys.argv[1]).read_text())
     results = [run_in_process(argv, BASE_ENV) for argv in cases]
+    assert sys.__stdout__ is not None  # a subprocess with stdout captured
     sys.__stdout__.write(json.dumps(results))

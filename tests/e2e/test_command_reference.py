@@ -13,7 +13,7 @@ import re
 import sys
 
 import pytest
-import tomllib
+import tomllib  # type: ignore[import-not-found]  # Python 3.11+ (mypy checks as 3.10): these tests need 3.11
 
 from helpers import REPO
 

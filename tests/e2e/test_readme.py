@@ -28,8 +28,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import tomllib
-from readme_commands import Workspace, documented_commands, readme_commands, run_subprocess, shorten
+import tomllib  # type: ignore[import-not-found]  # Python 3.11+ (mypy checks as 3.10): these tests need 3.11
+from readme_commands import ReadmeCommand, Workspace, documented_commands, readme_commands, run_subprocess, shorten
 
 from helpers import ENTRY_POINTS, REPO
 
@@ -42,7 +42,7 @@ def is_slow(argv: list[str]) -> bool:
                                       any(a.startswith("scripts/") for a in argv[1:2]))
 
 
-def plan(ws: Workspace) -> list[tuple[object, list[str]]]:
+def plan(ws: Workspace) -> list[tuple[ReadmeCommand, list[str]]]:
     """(README command, shortened argv) in README order; skipped ones have argv []."""
     steps = []
     for command in documented_commands(REPO):

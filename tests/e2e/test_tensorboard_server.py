@@ -54,6 +54,7 @@ def tensorboard_server(logdir: Path, runs: int):
         [*_tensorboard_command(), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0", "--load_fast=false"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    assert process.stdout is not None  # stdout=PIPE
     try:
         url = None
         deadline = time.monotonic() + 120

@@ -339,7 +339,8 @@ class MetricsFileReader:
     """A listener that reads metrics.json as `wavenet-report` would, at every step."""
 
     def __init__(self, path: Path):
-        self.path, self.seen = path, {}
+        self.path = path
+        self.seen: dict[int, dict] = {}
 
     def on_train_loss(self, step, loss, lr):
         self.seen[step] = json.loads(self.path.read_text())
