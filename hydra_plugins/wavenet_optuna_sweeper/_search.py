@@ -21,8 +21,9 @@ import random
 import socket
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, cast
 
 import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -30,15 +31,21 @@ from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions, override_value
 from wavenet_harness.base.errors import ConfigError, exit_with_error
 from wavenet_harness.base.passwords import has_password, mask_secrets, masked, remember_secrets_in
 from wavenet_harness.base.records import JOURNAL_NAME, load_run, mark_ended
 from wavenet_harness.sweeps.study import (
-    METRIC_NAME, PRUNER_ATTR, build_pruner, build_sampler, importance_caveat, open_storage,
-    trial_overrides, write_dashboard_note,
+    METRIC_NAME,
+    PRUNER_ATTR,
+    build_pruner,
+    build_sampler,
+    importance_caveat,
+    open_storage,
+    trial_overrides,
+    write_dashboard_note,
 )
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -178,7 +185,7 @@ class StudySearch:
                 raise
             self.job_idx += len(batch)
             statuses = [self._tell(study, trial, result, sweep_dir / str(trial.number))
-                        for trial, result in zip(trials, results)]
+                        for trial, result in zip(trials, results, strict=True)]
             returns.append(results)
             if "interrupted" in statuses:  # Ctrl-C: stop here; the same command continues later
                 print("interrupted: run the same command again to continue the study", flush=True)
@@ -274,9 +281,13 @@ class StudySearch:
         done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if not done:
             return
-        best = min(done, key=lambda t: t.value) if study.direction.name == "MINIMIZE" else max(done, key=lambda t: t.value)
+        best = min(done, key=_value) if study.direction.name == "MINIMIZE" else max(done, key=_value)
         params = " ".join(f"{k}={override_value(v)}" for k, v in best.params.items())
         print(f"best trial {best.number}: val loss {best.value:.4f}  [{params}]", flush=True)
         caveat = importance_caveat(len(done))
         if caveat:
             print(f"note: {caveat}", flush=True)
+
+
+def _value(trial: FrozenTrial) -> float:
+    return cast(float, trial.value)  # a COMPLETE trial always holds its value

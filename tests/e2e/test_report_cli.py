@@ -14,7 +14,9 @@ from wavenet_harness.tracking import report
 
 
 def test_report_csv_and_json_hold_the_same_table(sweep, cli):
-    table = cli.in_process("wavenet-report", [str(sweep), "--csv", str(sweep / "r.csv"), "--json", str(sweep / "r.json")]).stdout
+    table = cli.in_process(
+        "wavenet-report", [str(sweep), "--csv", str(sweep / "r.csv"), "--json", str(sweep / "r.json")]
+    ).stdout
     assert "6 runs in" in table and "running" in table
     assert "wavenet-train max_steps=100 data.path=words.txt n_hidden=16 lr=0.1" in table
 

@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import REPO, TINY_OVERRIDES, read_metrics
 from postgres_server import postgres_server
 
+from helpers import REPO, TINY_OVERRIDES, read_metrics
 from wavenet_harness.adapter.argv import move_storage_password_to_env
 from wavenet_harness.base.passwords import has_password, mask_secrets, masked
 
@@ -29,7 +29,10 @@ def test_masked_hides_every_url_password():
     assert masked("postgresql://me@db/study") == "postgresql://me@db/study"
     assert masked("mysql://a:b@h/x and sqlite:///x.db") == "mysql://a:***@h/x and sqlite:///x.db"
     assert has_password("postgresql://me:pw@db/x") and not has_password("postgresql://me:***@db/x")
-    assert mask_secrets({"a": ["postgresql://u:pw@h/d", 1], "b": None}) == {"a": ["postgresql://u:***@h/d", 1], "b": None}
+    assert mask_secrets({"a": ["postgresql://u:pw@h/d", 1], "b": None}) == {
+        "a": ["postgresql://u:***@h/d", 1],
+        "b": None,
+    }
 
 
 def test_a_password_on_the_command_line_moves_to_pgpassword():

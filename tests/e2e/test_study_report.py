@@ -93,7 +93,11 @@ def test_any_step_ranks_finished_and_pruned_trials_by_their_best_evaluation(tmp_
     storage = open_storage(str(tmp_path / study_report.JOURNAL_NAME))
     study = optuna.create_study(study_name="anytime", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
     space = {"x": optuna.distributions.FloatDistribution(0, 1)}
-    curves = [({10: 2.0, 20: 1.5, 30: 1.7}, "complete"), ({10: 1.8}, "pruned"), ({10: 1.9, 20: 1.6, 30: 1.6}, "complete")]
+    curves = [
+        ({10: 2.0, 20: 1.5, 30: 1.7}, "complete"),
+        ({10: 1.8}, "pruned"),
+        ({10: 1.9, 20: 1.6, 30: 1.6}, "complete"),
+    ]
     for curve, state in curves:
         trial = study.ask(space)
         for step, value in curve.items():

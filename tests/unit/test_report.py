@@ -35,7 +35,11 @@ def test_runs_of_different_models_rank_side_by_side_with_their_model_and_params(
     result = report.build_report(tmp_path)
     assert "model" not in result["override_keys"]  # it has its own column
     rows = [(r["job"], r["model"], r["params"], r["val_loss"]) for r in result["jobs"]]
-    assert rows == [("gru", "gru", 170_000, 1.93), ("conv", "conv", 120_000, 1.95), ("transformer", "transformer", None, None)]
+    assert rows == [
+        ("gru", "gru", 170_000, 1.93),
+        ("conv", "conv", 120_000, 1.95),
+        ("transformer", "transformer", None, None),
+    ]
     assert report.csv_text(result).splitlines()[0] == (
         "job,model,n_hidden,status,steps,max_steps,seconds,params,train_loss,val_loss")
 
@@ -68,7 +72,13 @@ def test_a_job_short_of_its_end_shows_how_far_it_got():
 def test_the_table_rounds_sampled_floats_and_leaves_other_values_as_given():
     assert report._override_cell("0.21539834816417347") == "0.2154"
     assert report._override_cell("1e-05") == "1e-05"
-    assert [report._override_cell(v) for v in ("128", "layer", "none", "-", "a.b")] == ["128", "layer", "none", "-", "a.b"]
+    assert [report._override_cell(v) for v in ("128", "layer", "none", "-", "a.b")] == [
+        "128",
+        "layer",
+        "none",
+        "-",
+        "a.b",
+    ]
 
 
 def _search(root):

@@ -14,10 +14,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from helpers import read_metrics
+from wavenet_harness.base.records import TRACEBACK_NAME
 from wavenet_harness.sweeps import launch as sweep
 from wavenet_harness.training.device import sweep_job_threads
-from wavenet_harness.base.records import TRACEBACK_NAME
-
 
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 
@@ -55,7 +54,9 @@ def _job(sweep_dir: Path, name: str, metrics: dict | None, overrides: list[str])
 def test_summary_counts_and_best_job(tmp_path):
     _job(tmp_path, "0", {"status": "ok", "val_loss": 2.5}, ["max_steps=9", "lr=0.1"])
     _job(tmp_path, "1", {"status": "ok", "val_loss": 2.2}, ["max_steps=9", "lr=0.2"])
-    _job(tmp_path, "2", {"status": "diverged", "val_loss": None, "error": "loss became NaN"}, ["max_steps=9", "lr=1e30"])
+    _job(
+        tmp_path, "2", {"status": "diverged", "val_loss": None, "error": "loss became NaN"}, ["max_steps=9", "lr=1e30"]
+    )
     _job(tmp_path, "3", {"status": "pruned", "val_loss": None}, ["max_steps=9", "lr=1e-6"])
     _job(tmp_path, "10", None, ["max_steps=9", "lr=5"])  # killed before it wrote anything
     (tmp_path / "not_a_job").mkdir()
@@ -121,10 +122,10 @@ def test_conv_search_space_corners_are_valid_runs():
     # checks and build, so no trial of a rerun fails for a reason the space could avoid.
     import itertools
 
-    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from optuna.distributions import CategoricalDistribution
-    from wavenet_harness.adapter.config import compose_config
-    from wavenet_harness.adapter.config import validate
+
+    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
+    from wavenet_harness.adapter.config import compose_config, validate
     from wavenet_harness.models import build_run_model
 
     search = compose_config(["hparams_search=conv_optuna"], hydra_config=True)
@@ -135,7 +136,9 @@ def test_conv_search_space_corners_are_valid_runs():
     for n, values in enumerate(itertools.product(*corners.values())):
         if n % 7:  # a spread-out seventh of the 2**7 * 2 corners keeps this fast
             continue
-        overrides = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in zip(corners, values)]
+        overrides = [
+            f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in zip(corners, values, strict=True)
+        ]
         cfg = compose_config(["hparams_search=conv_optuna", *overrides])
         config = validate(cfg)
         build_run_model(config, vocab_size=27)
@@ -147,10 +150,10 @@ def test_model_search_spaces_share_conv_optunas_budget_and_keep_params_in_bounds
     # conv_optuna; every corner of each space validates and builds with 100k-400k parameters.
     import itertools
 
-    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from optuna.distributions import CategoricalDistribution
-    from wavenet_harness.adapter.config import compose_config
-    from wavenet_harness.adapter.config import validate
+
+    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
+    from wavenet_harness.adapter.config import compose_config, validate
     from wavenet_harness.models import build_run_model, num_params
 
     conv = compose_config(["hparams_search=conv_optuna"], hydra_config=True)
@@ -178,7 +181,7 @@ def test_model_search_spaces_share_conv_optunas_budget_and_keep_params_in_bounds
         cfg = compose_config([f"hparams_search={model}_optuna", *overrides])
         config = validate(cfg)
         counts.append(num_params(build_run_model(config, vocab_size=27)))
-    assert 85_000 <= min(counts) and max(counts) <= 400_000, (min(counts), max(counts))
+    assert min(counts) >= 85_000 and max(counts) <= 400_000, (min(counts), max(counts))
 
 
 def test_a_shortened_preset_scales_its_warmup_and_an_explicit_one_is_kept():
@@ -196,8 +199,9 @@ def test_long_searches_keep_their_familys_space_and_search_at_full_length(model)
     # <family>_long: the family's search space plus ema_decay, at the recipe's 36,000 steps,
     # constant lr after a warmup (a step's lr does not depend on max_steps), Hyperband on
     # every evaluation, two trials at a time on one thread each.
-    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from optuna.distributions import CategoricalDistribution
+
+    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from wavenet_harness.adapter.config import compose_config, validate
     from wavenet_harness.models import build_run_model, num_params
     from wavenet_harness.sweeps.study import build_pruner
@@ -228,7 +232,10 @@ def test_constant_schedule_warms_up_and_then_does_not_depend_on_max_steps():
 
     plain = build_schedule("constant", 0.01, 100)
     assert [plain(s) for s in (0, 50, 99)] == [0.01, 0.01, 0.01]  # warmup 0: the lr itself, as before
-    short, long = build_schedule("constant", 0.01, 100, warmup_steps=4), build_schedule("constant", 0.01, 36000, warmup_steps=4)
+    short, long = (
+        build_schedule("constant", 0.01, 100, warmup_steps=4),
+        build_schedule("constant", 0.01, 36000, warmup_steps=4),
+    )
     assert [short(s) for s in range(6)] == [0.0025, 0.005, 0.0075, 0.01, 0.01, 0.01]
     assert all(short(s) == long(s) for s in range(100))
 

@@ -10,19 +10,28 @@ command line: the CLI validates the config first and hands in the listeners a sw
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
 from wavenet_harness.adapter.config import validate
-from wavenet_harness.base.run_config import TRIAL_FIELD, RunConfig
-from wavenet_harness.base.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words, sha256_of
+from wavenet_harness.base.data import (
+    DEFAULT_NAMES_PATH,
+    Dataset,
+    build_dataset,
+    ensure_names_file,
+    read_words,
+    sha256_of,
+)
 from wavenet_harness.base.errors import ConfigError, RunDirFull
 from wavenet_harness.base.files import is_disk_full
 from wavenet_harness.base.passwords import mask_secrets
 from wavenet_harness.base.records import CHECKPOINT_NAME, RunRecord, now, record_start, write_record
+from wavenet_harness.base.run_config import TRIAL_FIELD, RunConfig
 from wavenet_harness.models import build_run_model, hparam_columns, num_params, run_batches, trains_on_words
 from wavenet_harness.models.speed import speed_report, wrap_amp
 from wavenet_harness.tracking import rundir
@@ -31,7 +40,8 @@ from wavenet_harness.tracking.diagnostics import Diagnostics
 from wavenet_harness.tracking.hparams import hparam_values, override_keys, run_label
 from wavenet_harness.tracking.live import LiveRecord
 from wavenet_harness.tracking.tensorboard import TensorBoardTracker, tensorboard_sampler
-from wavenet_harness.training import averaging, checkpoint as ckpt
+from wavenet_harness.training import averaging
+from wavenet_harness.training import checkpoint as ckpt
 from wavenet_harness.training.device import resolve_device, torch_threads
 from wavenet_harness.training.divergence import DivergenceCheck
 from wavenet_harness.training.loop import TrainResult, TrainSettings, train
@@ -78,7 +88,8 @@ def within_memory(build: Callable[[], Any], what: str) -> Any:
     except (MemoryError, OverflowError, RuntimeError) as err:
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if isinstance(err, RuntimeError) and not any(
-            word in detail.lower() for word in ("memory", "overflow", "allocate", "too large", "out of range", "invalid")
+            word in detail.lower()
+            for word in ("memory", "overflow", "allocate", "too large", "out of range", "invalid")
         ):
             raise
         raise ConfigError(f"cannot build the {what} with these sizes ({detail[:160]}); use smaller values") from None
@@ -171,7 +182,7 @@ def run_training(
         lock.release()  # the next job of a sweep in this process may be handed the same folder
 
 
-def _train_claimed(job: "Job", listeners: Sequence[Any], on_claim: Callable[[Path], None] | None,
+def _train_claimed(job: Job, listeners: Sequence[Any], on_claim: Callable[[Path], None] | None,
                    swept: Sequence[str] | None, overrides: Sequence[str]) -> dict:
     """run_training once the directory is this process's: write, train, finish."""
     config, run_dir, data, device = job.config, job.run_dir, job.data, job.device
@@ -181,7 +192,7 @@ def _train_claimed(job: "Job", listeners: Sequence[Any], on_claim: Callable[[Pat
     train_xy = (data.train.X.to(device), data.train.Y.to(device))
     val_xy = (data.val.X.to(device), data.val.Y.to(device))
     record = _start_record(job)
-    tracker, watchers = _trackers(job, record.params, swept)
+    tracker, watchers = _trackers(job, num_params(job.model), swept)
     live = LiveRecord(record)  # metrics.json follows each evaluation and checkpoint
 
     def save_checkpoint(step: int) -> None:
@@ -197,11 +208,9 @@ def _train_claimed(job: "Job", listeners: Sequence[Any], on_claim: Callable[[Pat
                 save_checkpoint=save_checkpoint, batches=run_batches(config, data, train_xy), averaged=job.averaged,
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
-            result = TrainResult("failed", record.steps, 0.0, error=f"{type(err).__name__}: {err}")
-            try:
+            result = TrainResult("failed", record.steps or 0, 0.0, error=f"{type(err).__name__}: {err}")
+            with contextlib.suppress(OSError):  # a full disk may refuse this too: the crash itself is what to tell
                 _finish(record, result, tracker)
-            except OSError:  # a full disk may refuse this too: the crash itself is what to tell
-                pass
             raise
     result.extra.update(speed_report(job.model))  # fast path: compile_seconds
     metrics = _finish(record, result, tracker)

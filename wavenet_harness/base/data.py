@@ -43,7 +43,7 @@ class Vocabulary:
     chars: tuple[str, ...]
 
     @classmethod
-    def from_words(cls, words: list[str]) -> "Vocabulary":
+    def from_words(cls, words: list[str]) -> Vocabulary:
         return cls(tuple(sorted(set("".join(words)))))
 
     @property
@@ -230,7 +230,7 @@ class WordBatches:
 
 def check_splits(words: list[str], parts: tuple[list[str], ...]) -> None:
     """Refuse a words file too small for every split to hold a word (val loss of nothing is NaN)."""
-    for name, part in zip(("train", "val", "test"), parts):
+    for name, part in zip(("train", "val", "test"), parts, strict=True):
         if not part:
             raise DataError(
                 f"data.path: {len(words)} word{'s' if len(words) != 1 else ''} leave the {name} split empty "

@@ -20,7 +20,10 @@ from pathlib import Path
 # extra -> (what it enables, modules of which any one is enough)
 EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "postgres": ("a PostgreSQL storage needs a PostgreSQL driver", ("psycopg", "psycopg2")),
-    "slurm": ("the SLURM and submitit launchers need hydra-submitit-launcher", ("hydra_plugins.hydra_submitit_launcher",)),
+    "slurm": (
+        "the SLURM and submitit launchers need hydra-submitit-launcher",
+        ("hydra_plugins.hydra_submitit_launcher",),
+    ),
     "dashboard": ("optuna-dashboard is", ("optuna_dashboard",)),
     "plots": ("plotting needs matplotlib", ("matplotlib",)),
 }

@@ -15,8 +15,9 @@ import math
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 # errno values that mean "no room to write", not "you may not write here".
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -37,7 +38,9 @@ def _current_umask() -> int:
 FILE_MODE = 0o666 & ~_current_umask()
 
 
-def write_atomic(path: str | os.PathLike, write: Callable[[IO], None], binary: bool = False, suffix: str = ".tmp") -> Path:
+def write_atomic(
+    path: str | os.PathLike, write: Callable[[IO], object], binary: bool = False, suffix: str = ".tmp"
+) -> Path:
     """Write a file through a temporary file in the same folder and rename it into place,
     with the mode a plain open() would give it (0666 less the umask)."""
     path = Path(path)

@@ -67,7 +67,9 @@ GROUP_BASES: dict[str, type[GroupOption]] = {"model": ModelOptions, "optim": Opt
 
 @dataclass(frozen=True)
 class DataOptions:
-    path: str = key("data/names.txt", "the words file, one word per line (downloaded on first use when it is names.txt)")
+    path: str = key(
+        "data/names.txt", "the words file, one word per line (downloaded on first use when it is names.txt)"
+    )
     split_seed: int = key(42, "random.seed of the 80/10/10 train/val/test shuffle, as the lecture")
 
 
@@ -117,7 +119,9 @@ class RunConfig:
     threads: int = key(0, "torch intra-op threads (0: 1 for small steps, all cores for big ones)")
     eval_interval: int = key(10000, "steps between validation passes (0: only at the end)")
     checkpoint_interval: int = key(10000, "steps between checkpoints (0: only at the end)")
-    diverge_factor: float = key(10.0, "status diverged when the loss over 100 steps averages above this x ln(vocab) (0: off)")
+    diverge_factor: float = key(
+        10.0, "status diverged when the loss over 100 steps averages above this x ln(vocab) (0: off)"
+    )
     ema_decay: float = key(0.0, "> 0: score and save an exponential average of the weights (0: off)")
     # false, true, or the path of a run directory / checkpoint: OmegaConf 2.3 has no Union
     # of primitives, so the adapter checks it.

@@ -35,7 +35,8 @@ sys.excepthook = _interrupted_quietly  # first, before the slow imports below an
 
 import argparse  # noqa: E402  (after the hook on purpose)
 import contextlib  # noqa: E402
-from typing import Iterator  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from typing import NoReturn  # noqa: E402
 
 from wavenet_harness.base.errors import UsageError, UserError, exit_with_error  # noqa: E402
 
@@ -64,5 +65,5 @@ class OneLineArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.add_argument("--version", action="version", version=version_line(self.prog))
 
-    def error(self, message: str) -> None:
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see {self.prog} --help)")

@@ -17,9 +17,9 @@ from pathlib import Path
 from rich.console import Console
 
 from wavenet_harness.base.errors import UsageError
+from wavenet_harness.base.files import write_atomic
 from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.tracking.report import build_report, csv_text, json_text, print_table
-from wavenet_harness.base.files import write_atomic
 from wavenet_harness.tracking.rundir import check_output_path
 
 PROG = "wavenet-report"

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import Any
 
 import torch
 
-from wavenet_harness.base.errors import UsageError
-from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.base.data import split_words
+from wavenet_harness.base.errors import UsageError
 from wavenet_harness.base.files import json_text
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.models.sampling import DEFAULT_MAX_LEN, generate
 from wavenet_harness.tracking.trained import load_trained_run
 
@@ -35,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--top-k", type=int, default=None, help="sample only from the k likeliest characters")
     parser.add_argument("--seed", type=int, default=42, help="seed of the sampling generator (default 42)")
     parser.add_argument("--prefix", default="", help="start every word with these characters")
-    parser.add_argument("--max-len", type=int, default=DEFAULT_MAX_LEN, help=f"longest word (default {DEFAULT_MAX_LEN})")
+    parser.add_argument(
+        "--max-len", type=int, default=DEFAULT_MAX_LEN, help=f"longest word (default {DEFAULT_MAX_LEN})"
+    )
     parser.add_argument("--data", default=None, help="the training words file, if not where the run's data.path says")
     parser.add_argument("--json", action="store_true", help="print JSON for programs instead of text")
     return parser
@@ -92,7 +95,7 @@ def _sample(args: argparse.Namespace) -> dict:
                          block_size=config.block_size)
     except ValueError as err:
         raise UsageError(f"cannot sample from {checkpoint}: {err}") from None
-    samples = [{"word": w, "new": w not in train_words} for w in words]
+    samples: list[dict[str, Any]] = [{"word": w, "new": w not in train_words} for w in words]
     return {
         "checkpoint": str(checkpoint),
         "step": run.step,

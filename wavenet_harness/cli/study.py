@@ -30,11 +30,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wavenet_harness.base.passwords import AMBIGUOUS_URL, ambiguous_userinfo, masked, remember_secrets_in
-from wavenet_harness.base.files import json_text
 from wavenet_harness.base.errors import UsageError
-from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
+from wavenet_harness.base.files import json_text
+from wavenet_harness.base.passwords import AMBIGUOUS_URL, ambiguous_userinfo, masked, remember_secrets_in
 from wavenet_harness.base.records import JOURNAL_NAME, RunRecord, load_run
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 
 PROG = "wavenet-study"
 
@@ -175,7 +175,9 @@ def _print_text(summary: dict[str, Any], markdown: bool) -> None:
     _print_table(header, rows, markdown)
     if summary["importances"]:
         print()
-        _print_table(["parameter", "importance"], [[k, f"{v:.2f}"] for k, v in summary["importances"].items()], markdown)
+        _print_table(
+            ["parameter", "importance"], [[k, f"{v:.2f}"] for k, v in summary["importances"].items()], markdown
+        )
         if summary["importance_caveat"]:
             print(("\n> " if markdown else "") + f"note: {summary['importance_caveat']}")
 
@@ -202,9 +204,9 @@ def _print_table(header: list[str], rows: list[list[str]], markdown: bool) -> No
         for row in rows:
             print("| " + " | ".join(row) + " |")
         return
-    widths = [max(len(x) for x in column) for column in zip(header, *rows)]
+    widths = [max(len(x) for x in column) for column in zip(header, *rows, strict=True)]
     for row in [header, *rows]:
-        print("  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip())
+        print("  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip())
 
 
 def main(argv: list[str] | None = None) -> None:

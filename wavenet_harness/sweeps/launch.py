@@ -16,6 +16,7 @@ nothing of training itself.
 
 from __future__ import annotations
 
+import math
 import shlex
 import sys
 import traceback
@@ -71,7 +72,7 @@ def format_summary(jobs: list[RunRecord], sweep_dir: Path, study_storage: str | 
     lines = [f"sweep: {len(jobs)} jobs: " + ", ".join(shown), f"sweep dir: {sweep_dir}"]
     finished = [job for job in jobs if job.status == "ok" and job.finite_val_loss is not None]
     if finished:
-        best = min(finished, key=lambda job: job.finite_val_loss)
+        best = min(finished, key=lambda job: math.inf if job.finite_val_loss is None else job.finite_val_loss)
         # What sets the best job apart: the overrides not shared by every job.
         overrides = {id(job): job_overrides(job) for job in jobs}
         shared = set.intersection(*(set(o) for o in overrides.values())) if len(jobs) > 1 else set()

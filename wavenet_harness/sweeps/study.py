@@ -24,7 +24,8 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.base.extras import has_extra, missing_extra_message
@@ -46,9 +47,12 @@ SAMPLERS = ("tpe", "random")
 
 def _with_installed_driver(url: str) -> str:
     """SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; use psycopg2 where only it is installed."""
-    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
-        if importlib.util.find_spec("psycopg2") is not None:
-            return "postgresql+psycopg2://" + url[len("postgresql://"):]
+    if (
+        url.startswith("postgresql://")
+        and importlib.util.find_spec("psycopg") is None
+        and importlib.util.find_spec("psycopg2") is not None
+    ):
+        return "postgresql+psycopg2://" + url[len("postgresql://"):]
     return url
 
 

@@ -10,7 +10,7 @@ scripts/plot_val_vs_time.py draws these curves.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from wavenet_harness.base.errors import RunDirError
 from wavenet_harness.base.metrics import VAL_LOSS as VAL_TAG
@@ -35,7 +35,7 @@ def val_curve(run_dir: str | Path) -> list[CurvePoint]:
     folders = event_dirs(Path(run_dir))
     if not folders:
         raise RunDirError(f"{run_dir} has no TensorBoard events (tb/); is it a run directory?")
-    events = []
+    events: list[tuple[str, Any]] = []  # (tag, TensorBoard's ScalarEvent)
     for folder in folders:
         accumulator = EventAccumulator(str(folder), size_guidance={"scalars": 0})
         accumulator.Reload()

@@ -17,11 +17,12 @@ It knows nothing of the loop, of Hydra or of the command line.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
-from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams import api_pb2
+from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams.api_pb2 import Status
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
 
@@ -189,7 +190,10 @@ def run_label(overrides: list[str]) -> str:
     (its number) leads the run name; the HParams table has every value in full.
     """
     short = short_names([override_key(o) for o in overrides])
-    items = [f"{name}={_short_value(o.partition('=')[2])}" if "=" in o else o for name, o in zip(short, overrides)]
+    items = [
+        f"{name}={_short_value(o.partition('=')[2])}" if "=" in o else o
+        for name, o in zip(short, overrides, strict=True)
+    ]
     label = ""
     for shown, item in enumerate(items):
         candidate = f"{label} {item}".strip()

@@ -228,7 +228,7 @@ STATUS_STYLE = {"ok": "green", "running": "cyan", "diverged": "red", "failed": "
 def short_names(keys: list[str]) -> list[str]:
     """Each dotted key by its last part (model.dropout -> dropout), unless two would then look alike."""
     tails = [key.rpartition(".")[2] for key in keys]
-    return [tail if tails.count(tail) == 1 else key for key, tail in zip(keys, tails)]
+    return [tail if tails.count(tail) == 1 else key for key, tail in zip(keys, tails, strict=True)]
 
 
 def print_table(report: dict[str, Any], console: Console, everything: bool = False) -> None:
@@ -256,12 +256,14 @@ def print_table(report: dict[str, Any], console: Console, everything: bool = Fal
     table = Table(title=f"{len(rows)} runs in {escape(report['sweep_dir'])}", title_justify="left",
                   box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False)
     values = [max([len(Text.from_markup(cells[index])) for cells in body] or [1]) for index in range(len(headers))]
-    widths = [max(value, len(header)) for value, header in zip(values, headers)]
+    widths = [max(value, len(header)) for value, header in zip(values, headers, strict=True)]
     if sum(widths) + len(widths) > console.width and not everything:
         # Too wide: headers wrap at their words (weight_decay as "weight" over "decay").
         headers = [header.replace("_", " ") for header in headers]
-        widths = [max([value] + [len(word) for word in header.split()]) for value, header in zip(values, headers)]
-    for index, (header, width) in enumerate(zip(headers, widths)):
+        widths = [
+            max([value] + [len(word) for word in header.split()]) for value, header in zip(values, headers, strict=True)
+        ]
+    for index, (header, width) in enumerate(zip(headers, widths, strict=True)):
         right = index >= len(headers) - len(numbers)
         table.add_column(escape(header), justify="right" if right else "left", overflow="fold", width=width)
     for cells in body:

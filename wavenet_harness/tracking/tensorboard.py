@@ -32,20 +32,24 @@ from __future__ import annotations
 import math
 import os
 import time
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import text as text_summary
 
-from wavenet_harness.base.metrics import VAL_LOSS
 from wavenet_harness.base.data import Vocabulary
 from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.base.metrics import VAL_LOSS
 from wavenet_harness.base.run_config import LogOptions
 from wavenet_harness.models.sampling import generate
 from wavenet_harness.tracking.derived_curves import LearningRateCurve, LossSmoother, ValBestCurve
 from wavenet_harness.tracking.hparams import (
-    VAL_BEST_TAG, experiment_summary, session_end_summary, session_start_summary,
+    VAL_BEST_TAG,
+    experiment_summary,
+    session_end_summary,
+    session_start_summary,
 )
 
 LR_TAG = "opt/lr"
@@ -121,8 +125,12 @@ class TensorBoardTracker:
         self.writer.close()
 
     def state_dict(self) -> dict:
-        return {"smoother": self.smoother.state_dict(), "last_lr": self.lr_curve.lr, "lr_curve": self.lr_curve.state_dict(),
-                "val_best": self.val_best.state_dict()}
+        return {
+            "smoother": self.smoother.state_dict(),
+            "last_lr": self.lr_curve.lr,
+            "lr_curve": self.lr_curve.state_dict(),
+            "val_best": self.val_best.state_dict(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.smoother.load_state_dict(state["smoother"])

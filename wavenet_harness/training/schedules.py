@@ -138,7 +138,7 @@ class WSDOptions(ScheduleOptions):
     min_lr_ratio: float = key(0.0, MIN_LR_RATIO)
 
 
-SCHEDULES = choices(
+SCHEDULES: dict[str, Choice[ScheduleOptions]] = choices(
     Choice(StepOptions, _step, _check_step),
     Choice(ConstantOptions, _constant, _check_warmup),
     Choice(CosineOptions, _cosine, _check_cosine),
@@ -181,7 +181,8 @@ def fit_warmup(schedule: ScheduleOptions, max_steps: int, explicit: bool) -> tup
         return schedule, None
     note = (f"schedule.warmup_steps={warmup} scaled to {cap} ({SHORTENED_WARMUP_SHARE:.0%} of max_steps={max_steps}) "
             "for this shortened run; set schedule.warmup_steps to choose")
-    return dataclasses.replace(schedule, warmup_steps=cap), note
+    # The chosen schedule's own class declares warmup_steps (found above); ScheduleOptions does not.
+    return dataclasses.replace(schedule, warmup_steps=cap), note  # type: ignore[call-arg]
 
 
 def check_schedule(config: RunConfig) -> None:
