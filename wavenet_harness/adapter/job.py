@@ -3,9 +3,10 @@
 config (RunConfig, validated once) -> (run dir free?) -> data -> model/optimizer/schedule/batches -> (resume)
 -> claim the run dir -> train -> run dir. Every check comes before the claim, so a job
 refused for any reason writes nothing. Kept apart from Hydra so tests, scripts and
-sweepers can call it directly; the run directory's files are named and written by
-base/records.py (the run record) and tracking/rundir.py (the claim). It knows nothing of the
-command line: the CLI validates the config first and hands in the listeners a sweeper needs.
+sweepers can call it directly; its data comes from adapter/job_data.py, and the run
+directory's files are named and written by base/records.py (the run record) and
+tracking/rundir.py (the claim). It knows nothing of the command line: the CLI validates
+the config first and hands in the listeners a sweeper needs.
 """
 
 from __future__ import annotations
@@ -19,15 +20,9 @@ from typing import Any
 import torch
 
 from wavenet_harness.adapter.config import validate
-from wavenet_harness.base.data import (
-    DEFAULT_NAMES_PATH,
-    Dataset,
-    build_dataset,
-    ensure_names_file,
-    read_words,
-    sha256_of,
-)
-from wavenet_harness.base.errors import ConfigError, RunDirFull
+from wavenet_harness.adapter.job_data import data_identity, load_dataset, within_memory
+from wavenet_harness.base.data import Dataset
+from wavenet_harness.base.errors import RunDirFull
 from wavenet_harness.base.files import is_disk_full
 from wavenet_harness.base.passwords import mask_secrets
 from wavenet_harness.base.records import CHECKPOINT_NAME, RunRecord, now, record_start, write_record
@@ -57,42 +52,6 @@ OPTION_COLUMNS = {
     **{f"optim.{k}": v for k, v in OPTIM_HPARAM_COLUMNS.items()},
     **{f"schedule.{k}": v for k, v in SCHEDULE_HPARAM_COLUMNS.items()},
 }
-
-
-def words_path(config: RunConfig, base_dir: Path) -> Path:
-    path = Path(config.data.path)
-    return path if path.is_absolute() else base_dir / path
-
-
-def load_dataset(config: RunConfig, base_dir: Path) -> Dataset:
-    path = words_path(config, base_dir)
-    if config.data.path == DEFAULT_NAMES_PATH:
-        ensure_names_file(path)
-    return build_dataset(read_words(path), config.block_size, config.data.split_seed)
-
-
-def data_identity(config: RunConfig, data: Dataset, base_dir: Path) -> dict[str, Any]:
-    """What defines a run's data: a checkpoint records it, resume and wavenet-eval compare it."""
-    return {
-        "words_sha256": sha256_of(words_path(config, base_dir)),
-        "split_seed": config.data.split_seed,
-        "block_size": config.block_size,
-        "vocab": "".join(data.vocab.chars),
-    }
-
-
-def within_memory(build: Callable[[], Any], what: str) -> Any:
-    """Sizes too big for memory (or for torch's integers) are the user's mistake: one line."""
-    try:
-        return build()
-    except (MemoryError, OverflowError, RuntimeError) as err:
-        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        if isinstance(err, RuntimeError) and not any(
-            word in detail.lower()
-            for word in ("memory", "overflow", "allocate", "too large", "out of range", "invalid")
-        ):
-            raise
-        raise ConfigError(f"cannot build the {what} with these sizes ({detail[:160]}); use smaller values") from None
 
 
 @dataclass
