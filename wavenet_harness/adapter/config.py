@@ -28,7 +28,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from wavenet_harness.adapter.schema import (
-    GROUP_BASES, declaration_at, declared_keys, editable, explain_config_error, group_options, unknown_key,
+    GROUP_BASES, config_dir, declaration_at, declared_keys, editable, explain_config_error, group_options, unknown_key,
 )
 from wavenet_harness.adapter.schema import register as register_schema
 from wavenet_harness.base.errors import ConfigError, is_number, positive_float, whole_number
@@ -160,15 +160,6 @@ def _check_resume(value: Any) -> None:
 
 
 # ---------------------------------------------------------------- composing
-
-
-def config_dir() -> str:
-    """conf/ beside the package in a source checkout, or inside it in an installed wheel."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "conf", package.parent / "conf"):
-        if (candidate / "train.yaml").is_file():
-            return str(candidate)
-    raise FileNotFoundError("wavenet-harness: conf/train.yaml not found beside the package")
 
 
 def register_plugins() -> None:
