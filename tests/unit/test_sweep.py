@@ -75,7 +75,7 @@ def test_a_search_ends_naming_its_three_views_ready_to_paste(tmp_path):
     folder = tmp_path / "my search"
     lines = sweep.format_summary(sweep.collect_jobs(tmp_path), folder, str(folder / "optuna.journal")).splitlines()
     views = lines[lines.index("look at it:") + 1:]
-    assert [line.split("  #")[0].strip() for line in views] == [
+    assert [line.split("  #")[0].strip() for line in views if not line.startswith("  #")] == [
         f"tensorboard --logdir '{folder}'", f"optuna-dashboard '{folder}/optuna.journal'", f"wavenet-study '{folder}'"]
     database = sweep.format_summary([], folder, "postgresql://me@db:5432/x")
     assert "optuna-dashboard postgresql://me@db:5432/x" in database
@@ -262,3 +262,35 @@ def test_wsd_schedule_rules_are_one_line_each():
         with pytest.raises(ConfigError, match=message):
             load_run_config(["schedule=wsd", *overrides])
     load_run_config(["schedule=wsd", "schedule.warmup_steps=100"])
+
+
+def _closing_screen(folder: Path, storage: str | None) -> list[str]:
+    long_values = ["lr=0.0016994284286800002", "optim.weight_decay=0.021234567891234", "model.dropout=0.123456789012"]
+    _job(folder, "0", {"status": "ok", "val_loss": 2.5}, ["n_hidden=96", *long_values])
+    _job(folder, "1", {"status": "ok", "val_loss": 2.2}, ["n_hidden=127", *(v + "1" for v in long_values)])
+    _job(folder, "2", {"status": "failed", "error": "a long error " * 20}, ["n_hidden=158", *long_values])
+    return sweep.format_summary(sweep.collect_jobs(folder), folder, storage).splitlines()
+
+
+@pytest.mark.parametrize("search", [False, True])
+def test_the_closing_screen_fits_100_columns_with_every_command_whole(tmp_path, monkeypatch, search):
+    monkeypatch.chdir(tmp_path)  # a sweep's folder as the sweep names it: relative to where it runs
+    folder = Path("runs") / "multirun" / "2026-12-07" / "10-00-00-abc123"
+    lines = _closing_screen(folder, str(folder / "optuna.journal") if search else None)
+    assert max(len(line) for line in lines) <= 100, "\n".join(lines)
+    best = " ".join(lines[next(i for i, line in enumerate(lines) if line.startswith("best val loss")):][:3])
+    assert "optim.weight_decay=0.0212345678912341" in best  # wrapped between values, never inside one
+    commands = [line.split("  #")[0].strip() for line in lines[lines.index("look at it:") + 1:]
+                if not line.startswith("  #")]
+    assert commands[0] == f"tensorboard --logdir {folder}" and len(commands) == (3 if search else 2)
+
+
+def test_optuna_dashboard_without_its_extra_says_how_to_install_it(tmp_path, monkeypatch):
+    from wavenet_harness.base import extras
+
+    monkeypatch.setattr(extras, "installed", lambda module: module != "optuna_dashboard")
+    (line,) = [line for line in sweep.look_commands(tmp_path, "runs/x/optuna.journal") if "history, pruning" in line]
+    assert "[dashboard]" in line and "pip install" in line
+    monkeypatch.undo()
+    (line,) = [line for line in sweep.look_commands(tmp_path, "runs/x/optuna.journal") if "history, pruning" in line]
+    assert "pip install" not in line  # installed: nothing to add

@@ -30,6 +30,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from wavenet_harness.adapter.schema import (
     GROUP_BASES,
+    config_dir,
     declaration_at,
     declared_keys,
     editable,
@@ -170,15 +171,6 @@ def _check_resume(value: Any) -> None:
 
 
 # ---------------------------------------------------------------- composing
-
-
-def config_dir() -> str:
-    """conf/ beside the package in a source checkout, or inside it in an installed wheel."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "conf", package.parent / "conf"):
-        if (candidate / "train.yaml").is_file():
-            return str(candidate)
-    raise FileNotFoundError("wavenet-harness: conf/train.yaml not found beside the package")
 
 
 def register_plugins() -> None:

@@ -238,9 +238,11 @@ def _settings(config: RunConfig, device: torch.device, vocab_size: int) -> Train
 
 
 def _finish(record: RunRecord, result: TrainResult, tracker: TensorBoardTracker) -> dict[str, Any]:
-    """The record at the end of the run, written; returned as metrics.json holds it."""
+    """The record at the end of the run, written; returned as metrics.json holds it. A pruned
+    run keeps the last val loss its live record holds (the one the study judged)."""
+    val_loss = record.val_loss if result.status == "pruned" and result.val_loss is None else result.val_loss
     record.update(status=result.status, steps=result.steps, seconds=round(result.seconds, 3),
-                  train_loss=result.train_loss, val_loss=result.val_loss, error=result.error,
+                  train_loss=result.train_loss, val_loss=val_loss, error=result.error,
                   finished_at=now(), **result.extra)
     metrics = record.as_json()
     tracker.on_end(metrics)

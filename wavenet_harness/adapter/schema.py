@@ -20,6 +20,7 @@ import difflib
 import re
 import typing
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -32,6 +33,15 @@ from wavenet_harness.base.run_config import GROUP_BASES, RunConfig, section_clas
 
 SCHEMA_NAME = "train_schema"
 SCHEMA_GROUP = "schema"  # schema/model/hier, schema/optim/adamw, ...
+
+
+def config_dir() -> str:
+    """conf/ beside the package in a source checkout, or inside it in an installed wheel."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "conf", package.parent / "conf"):
+        if (candidate / "train.yaml").is_file():
+            return str(candidate)
+    raise FileNotFoundError("wavenet-harness: conf/train.yaml not found beside the package")
 
 
 def group_options() -> dict[str, dict[str, type]]:

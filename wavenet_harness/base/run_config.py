@@ -99,6 +99,9 @@ class TrialLink:
 
 # The top-level field that carries a search job's TrialLink.
 TRIAL_FIELD = "optuna"
+# A warmup a preset chose for its own length, kept for a run shortened with max_steps,
+# would take the whole run: it is cut to this share of max_steps instead (training/schedules.py).
+SHORTENED_WARMUP_SHARE = 0.1
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,29 @@ def importance_caveat(finished: int) -> str | None:
             "read them as a hint, not a ranking")
 
 
+def study_importances(storage_name: str) -> dict[str, Any]:
+    """For a page: the fANOVA importances of the only study in a storage over its finished
+    trials, how many finished, the caveat (importance_caveat) and, with none, why."""
+    import optuna
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(storage_name)
+    studies = optuna.get_all_study_summaries(storage)
+    if len(studies) != 1:
+        return {"values": {}, "finished": 0, "caveat": None, "why_none": f"the storage holds {len(studies)} studies"}
+    study = optuna.load_study(study_name=studies[0].study_name, storage=storage)
+    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if len(finished) < 2 or len({t.value for t in finished}) < 2:
+        return {"values": {}, "finished": len(finished), "caveat": None,
+                "why_none": f"importances need two finished trials with different val losses ({len(finished)} so far)"}
+    try:
+        values = dict(optuna.importance.get_param_importances(study, target=None))
+    except (ValueError, RuntimeError) as err:  # e.g. trials that searched different keys
+        return {"values": {}, "finished": len(finished), "caveat": None, "why_none": f"Optuna could not rank them: {err}"}
+    return {"values": values, "finished": len(finished), "caveat": importance_caveat(len(finished)), "why_none": None}
+
+
 def write_dashboard_note(study: Any) -> None:
     """A note on the study's page in optuna-dashboard: what the objective is and, while
     there are few finished trials, how far to trust the importances. Only with the

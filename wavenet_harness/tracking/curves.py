@@ -46,3 +46,12 @@ def val_curve(run_dir: str | Path) -> list[CurvePoint]:
         raise RunDirError(f"{run_dir} has logged no {VAL_TAG} yet")
     start = min(e.wall_time for _, e in events)
     return [CurvePoint((e.wall_time - start) / 60.0, int(e.step), float(e.value)) for e in val]
+
+
+def last_val_loss(run_dir: str | Path) -> float | None:
+    """The run's last logged val loss (None when it has logged none, or its events cannot be read)."""
+    try:
+        points = val_curve(run_dir)
+    except Exception:  # no events, damaged events: the report shows "-", as before
+        return None
+    return points[-1].val_loss

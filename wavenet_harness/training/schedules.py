@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wavenet_harness.base.errors import ConfigError, positive_float
-from wavenet_harness.base.run_config import RunConfig, ScheduleOptions, key
+from wavenet_harness.base.run_config import SHORTENED_WARMUP_SHARE, RunConfig, ScheduleOptions, key
 from wavenet_harness.training.optim import Choice, Schedule, choices
 
 
@@ -162,9 +162,6 @@ def build_run_schedule(config: RunConfig) -> Schedule:
     return build_configured_schedule(config.schedule, config.lr, config.max_steps)
 
 
-# A warmup a preset chose for its own length, kept for a run shortened with max_steps,
-# would take the whole run: it is cut to this share of max_steps instead.
-SHORTENED_WARMUP_SHARE = 0.1
 
 
 def fit_warmup(schedule: ScheduleOptions, max_steps: int, explicit: bool) -> tuple[ScheduleOptions, str | None]:
