@@ -35,8 +35,11 @@ def tensorboard_server(logdir: Path, runs: int) -> Iterator[str]:
     """Base URL of a TensorBoard serving `logdir` on 127.0.0.1 at a free port."""
     process = subprocess.Popen(
         [*_tensorboard_command(), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0", "--load_fast=false"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
+    assert process.stdout is not None  # stdout=PIPE
     try:
         url = None
         deadline = time.monotonic() + 120
@@ -63,8 +66,12 @@ def get(url: str):
 
 
 def post(url: str, body: dict):
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", "X-XSRF-Protected": "1"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "X-XSRF-Protected": "1"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -84,8 +91,10 @@ def _wait_for_runs(url: str, count: int) -> None:
 def tiny_sweep(root: Path) -> Path:
     """A two-job grid sweep over lr (0.05, 0.2) in root/sweep."""
     words = write_tiny_words(root)
-    result = CliRunner()(["--multirun", "lr=0.05,0.2", *TINY_OVERRIDES, f"data.path={words}",
-                          f"hydra.sweep.dir={root / 'sweep'}"], cwd=root)
+    result = CliRunner()(
+        ["--multirun", "lr=0.05,0.2", *TINY_OVERRIDES, f"data.path={words}", f"hydra.sweep.dir={root / 'sweep'}"],
+        cwd=root,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return root / "sweep"
 
@@ -96,11 +105,23 @@ def tiny_search(root: Path) -> Path:
     evaluation."""
     words = write_tiny_words(root)
     tiny = [o for o in TINY_OVERRIDES if not o.startswith("n_hidden=")]  # searched here
-    result = CliRunner()(["--multirun", "hydra/sweeper=wavenet_optuna", *tiny, f"data.path={words}",
-                          f"hydra.sweep.dir={root / 'search'}", "hydra.sweeper.sampler.name=random",
-                          "hydra.sweeper.sampler.seed=15", "hydra.sweeper.n_trials=3",
-                          "+hydra.sweeper.params.lr=[0.5,1e-6]", "+hydra.sweeper.params.n_hidden=[8,16]",
-                          "hydra.sweeper.pruner.name=median", "hydra.sweeper.pruner.n_startup_trials=1"], cwd=REPO)
+    result = CliRunner()(
+        [
+            "--multirun",
+            "hydra/sweeper=wavenet_optuna",
+            *tiny,
+            f"data.path={words}",
+            f"hydra.sweep.dir={root / 'search'}",
+            "hydra.sweeper.sampler.name=random",
+            "hydra.sweeper.sampler.seed=15",
+            "hydra.sweeper.n_trials=3",
+            "+hydra.sweeper.params.lr=[0.5,1e-6]",
+            "+hydra.sweeper.params.n_hidden=[8,16]",
+            "hydra.sweeper.pruner.name=median",
+            "hydra.sweeper.pruner.n_startup_trials=1",
+        ],
+        cwd=REPO,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     statuses = [json.loads((root / "search" / str(n) / "metrics.json").read_text())["status"] for n in range(3)]
     assert statuses[:2] == ["ok", "pruned"], statuses

@@ -21,8 +21,9 @@ import random
 import socket
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, cast
 
 import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -30,15 +31,22 @@ from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions, override_value
 from wavenet_harness.base.errors import ConfigError, exit_with_error
 from wavenet_harness.base.passwords import has_password, mask_secrets, masked, remember_secrets_in
 from wavenet_harness.base.records import JOURNAL_NAME, load_run, mark_ended
+from wavenet_harness.sweeps.launch import fit
 from wavenet_harness.sweeps.study import (
-    METRIC_NAME, PRUNER_ATTR, build_pruner, build_sampler, importance_caveat, open_storage,
-    trial_overrides, write_dashboard_note,
+    METRIC_NAME,
+    PRUNER_ATTR,
+    build_pruner,
+    build_sampler,
+    importance_caveat,
+    open_storage,
+    trial_overrides,
+    write_dashboard_note,
 )
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -94,6 +102,17 @@ def check_journal_ends_whole(journal: Path) -> None:
                                f"then remove its last, incomplete line (sed -i '$ d' {journal}) and run again")
 
 
+def check_storage(storage: str | None) -> None:
+    """A storage URL's password is masked from here on; one in the URL itself is refused."""
+    if storage:
+        remember_secrets_in(storage)  # masked wherever it shows up from here on
+    if storage and has_password(storage):
+        # Only a password typed on the command line is moved to PGPASSWORD (cli/train.py);
+        # one from a config file would be written into every job's files.
+        raise ConfigError(f"hydra.sweeper.storage={masked(storage)} holds a password: give the URL without it and put "
+                          "the password in ~/.pgpass or PGPASSWORD (see README, Sweeps)")
+
+
 class StudySearch:
     def __init__(self, sweeper: Any, settings: dict[str, Any]):
         self.sweeper = sweeper  # the Hydra Sweeper: its launcher and batch validation
@@ -126,30 +145,14 @@ class StudySearch:
         if not space:
             raise ConfigError("the search space is empty: set hydra.sweeper.params (see conf/hparams_search/)")
 
-        if s["storage"]:
-            remember_secrets_in(s["storage"])  # masked wherever it shows up from here on
-        if s["storage"] and has_password(s["storage"]):
-            # Only a password typed on the command line is moved to PGPASSWORD (cli/train.py);
-            # one from a config file would be written into every job's files.
-            raise ConfigError(
-                f"hydra.sweeper.storage={masked(s['storage'])} holds a password: give the URL without it and put "
-                "the password in ~/.pgpass or PGPASSWORD (see README, Sweeps)"
-            )
+        check_storage(s["storage"])
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(OmegaConf.create(mask_secrets(OmegaConf.to_container(self.config))), sweep_dir / "multirun.yaml")
         storage_name = s["storage"] or str((sweep_dir / JOURNAL_NAME).resolve())
         if not s["storage"]:
             check_journal_ends_whole(Path(storage_name))
-        storage, study = self._open_study(storage_name)
-        study.set_user_attr(PRUNER_ATTR, s["pruner"])
-        with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            study.set_metric_names([METRIC_NAME])
-        study_id = storage.get_study_id_from_name(s["study_name"])
-        self._requeue_stale(study, storage, study_id, sweep_dir)
-        print(f"study {s['study_name']!r} in {masked(storage_name)}: {counted_trials(study)} of {s['n_trials']} trials "
-              f"already there", flush=True)
+        study = self._prepare_study(storage_name, sweep_dir)
 
         returns: list[Sequence[JobReturn]] = []
         while (remaining := int(s["n_trials"]) - counted_trials(study)) > 0:
@@ -178,7 +181,7 @@ class StudySearch:
                 raise
             self.job_idx += len(batch)
             statuses = [self._tell(study, trial, result, sweep_dir / str(trial.number))
-                        for trial, result in zip(trials, results)]
+                        for trial, result in zip(trials, results, strict=True)]
             returns.append(results)
             if "interrupted" in statuses:  # Ctrl-C: stop here; the same command continues later
                 print("interrupted: run the same command again to continue the study", flush=True)
@@ -187,8 +190,22 @@ class StudySearch:
         try:
             write_dashboard_note(study)
         except Exception as err:  # a note is a courtesy; the search's results are already stored
-            print(f"(no optuna-dashboard note: {one_line(err)})", flush=True)
+            print(fit(f"(no optuna-dashboard note: {one_line(err)})"), flush=True)
         return returns
+
+    def _prepare_study(self, storage_name: str, sweep_dir: Path) -> optuna.Study:
+        """The study, with its pruner and metric name stored and stale trials asked again."""
+        s = self.settings
+        storage, study = self._open_study(storage_name)
+        study.set_user_attr(PRUNER_ATTR, s["pruner"])
+        with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([METRIC_NAME])
+        study_id = storage.get_study_id_from_name(s["study_name"])
+        self._requeue_stale(study, storage, study_id, sweep_dir)
+        print(f"study {s['study_name']!r} in {masked(storage_name)}: {counted_trials(study)} of {s['n_trials']} trials "
+              "already there", flush=True)
+        return study
 
     def _open_study(self, storage_name: str) -> tuple[Any, optuna.Study]:
         """Create or load the study; workers starting together on one new database may race
@@ -266,7 +283,7 @@ class StudySearch:
             study.tell(trial, state=TrialState.FAIL)
             shown = error or "no result"
         params = " ".join(f"{k}={override_value(v)}" for k, v in trial.params.items())
-        print(f"trial {trial.number}: {status}: {shown}  [{params}]", flush=True)
+        print(fit(f"trial {trial.number}: {status}: {shown}  [{params}]"), flush=True)
         return status
 
     @staticmethod
@@ -274,9 +291,13 @@ class StudySearch:
         done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if not done:
             return
-        best = min(done, key=lambda t: t.value) if study.direction.name == "MINIMIZE" else max(done, key=lambda t: t.value)
+        best = min(done, key=_value) if study.direction.name == "MINIMIZE" else max(done, key=_value)
         params = " ".join(f"{k}={override_value(v)}" for k, v in best.params.items())
-        print(f"best trial {best.number}: val loss {best.value:.4f}  [{params}]", flush=True)
+        print(fit(f"best trial {best.number}: val loss {best.value:.4f}  [{params}]"), flush=True)
         caveat = importance_caveat(len(done))
         if caveat:
-            print(f"note: {caveat}", flush=True)
+            print(fit(f"note: {caveat}"), flush=True)
+
+
+def _value(trial: FrozenTrial) -> float:
+    return cast(float, trial.value)  # a COMPLETE trial always holds its value

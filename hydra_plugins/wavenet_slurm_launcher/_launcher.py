@@ -26,8 +26,9 @@ import logging
 import math
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, List, Sequence
+from typing import Any
 
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides
@@ -42,21 +43,21 @@ from wavenet_harness.sweeps.launch import record_failure
 log = logging.getLogger(__name__)
 
 
-def resumed_overrides(overrides: List[str]) -> List[str]:
+def resumed_overrides(overrides: list[str]) -> list[str]:
     """A job's overrides with resume=true (whatever resume it had before)."""
     kept = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] != "resume"]
     return [*kept, "resume=true"]
 
 
 class RequeueingSlurmLauncher(SlurmLauncher):
-    def __call__(self, sweep_overrides: List[str], *args: Any, **kwargs: Any) -> JobReturn:
+    def __call__(self, sweep_overrides: list[str], *args: Any, **kwargs: Any) -> JobReturn:
         """Run one job; a job SLURM itself requeued (preemption with PreemptMode=REQUEUE,
         SLURM_RESTART_COUNT > 0) runs its original submission again: resume it too."""
         if os.environ.get("SLURM_RESTART_COUNT", "0") not in ("", "0"):
             sweep_overrides = resumed_overrides(list(sweep_overrides))
         return super().__call__(sweep_overrides, *args, **kwargs)
 
-    def checkpoint(self, sweep_overrides: List[str], *args: Any, **kwargs: Any) -> Any:
+    def checkpoint(self, sweep_overrides: list[str], *args: Any, **kwargs: Any) -> Any:
         """What submitit requeues after preemption or a timeout: this job, resumed."""
         import submitit
 
@@ -84,7 +85,7 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         complaints = io.StringIO()
         try:
             with slurm_jobs.password_kept_from_sbatch(), contextlib.redirect_stderr(complaints):
-                jobs = executor.map_array(self, *zip(*job_params))
+                jobs = executor.map_array(self, *zip(*job_params, strict=True))
         except Exception as err:
             said = " ".join((str(err) or complaints.getvalue()).split())
             self._refuse(f"sbatch refused the sweep's jobs: {said[:400]}")
@@ -96,8 +97,10 @@ class RequeueingSlurmLauncher(SlurmLauncher):
             ids = " ".join(sorted({job.job_id.split("_")[0] for job in jobs}))
             exit_with_error(f"interrupted while waiting; the sweep's SLURM jobs keep running "
                             f"(scancel {ids} stops them, each saving its checkpoint)", code=130)
-        return [self._job_return(result, overrides, idx)
-                for idx, (result, overrides) in enumerate(zip(results, job_overrides), start=initial_job_idx)]
+        return [
+            self._job_return(result, overrides, idx)
+            for idx, (result, overrides) in enumerate(zip(results, job_overrides, strict=True), start=initial_job_idx)
+        ]
 
     def _executor(self) -> Any:
         """submitit's SLURM executor with this launcher's settings (as Hydra's launcher builds it)."""
@@ -115,7 +118,7 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         """A job's JobReturn. One that ended without a result, or raised outside the training
         task (which records its own failures), is written to its folder as failed and returns
         NaN, as a failed job of any launcher does: the sweep goes on and its summary tells."""
-        error: BaseException = result if isinstance(result, BaseException) else None
+        error: BaseException | None = result if isinstance(result, BaseException) else None
         if error is None:
             try:
                 return result.results()[0]

@@ -31,7 +31,13 @@ def test_default_model_trains_a_few_hundred_steps_from_any_directory(tmp_path, n
 def test_card_usage_model_hier_n_hidden_works_literally(tmp_path, tiny_words_file, cli):
     run_dir = tmp_path / "run"
     result = cli(
-        ["model=hier", "n_hidden=16", *TINY_WITHOUT_N_HIDDEN, f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}"],
+        [
+            "model=hier",
+            "n_hidden=16",
+            *TINY_WITHOUT_N_HIDDEN,
+            f"data.path={tiny_words_file}",
+            f"hydra.run.dir={run_dir}",
+        ],
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -50,7 +56,7 @@ def test_multirun_writes_one_run_directory_per_job(tmp_path, tiny_words_file, cl
     jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit())
     assert [p.name for p in jobs] == ["0", "1"]
     params = []
-    for job, n_hidden in zip(jobs, (4, 8)):
+    for job, n_hidden in zip(jobs, (4, 8), strict=True):
         metrics = read_metrics(job)
         assert metrics["status"] == "ok" and metrics["steps"] == 60
         params.append(metrics["params"])
@@ -87,7 +93,10 @@ def test_help_names_the_program_every_option_and_every_declared_key(tmp_path, cl
 
 
 
-@pytest.mark.parametrize("entry", ["wavenet-train", "wavenet-sample", "wavenet-report", "wavenet-eval", "wavenet-study"])
+ENTRIES = ["wavenet-train", "wavenet-sample", "wavenet-report", "wavenet-eval", "wavenet-study"]
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
 def test_version_prints_the_projects_version(tmp_path, cli, entry):
     from wavenet_harness import __version__
 

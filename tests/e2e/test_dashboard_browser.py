@@ -130,9 +130,10 @@ def test_time_series_opens_on_a_val_card_that_ranks_the_runs_truly(browser, tmp_
                 by_smoothed = sorted(values, key=lambda run: values[run][0])
                 assert by_smoothed == sorted(values, key=lambda run: values[run][1])
 
-        browser.get(pinned_url(url))  # the address the sweep's last screen prints
-        pinned = _wait_for(browser, CARDS_JS, lambda cards: len([c for c in cards if c["pinned"]]) == 2,
-                           "the pinned val cards")
+        browser.get(pinned_url(url))  # the address the sweep's last screen prints: val loss pinned
+        pinned = _wait_for(
+            browser, CARDS_JS, lambda cards: sum(c["pinned"] for c in cards) == len(PINNED_TAGS), "the pinned val card"
+        )
         assert [card["tag"] for card in pinned if card["pinned"]] == list(PINNED_TAGS)
 
 
@@ -156,8 +157,12 @@ def test_hparams_over_a_search_ticks_lr_and_shows_each_trials_status(browser, tm
         assert trial_ids and all(text.split("/tb/")[1].startswith("lr=") for text in trial_ids)  # lr leads the name
 
         assert browser.execute_script(UNTICK_JS, "pruned") == "pruned"  # the status filter hides pruned rows
-        _wait_for(browser, TABLE_JS, lambda cells: "pruned" not in _statuses(cells) and "ok" in _statuses(cells),
-                  "the table without its pruned rows")
+        _wait_for(
+            browser,
+            TABLE_JS,
+            lambda cells: "pruned" not in _statuses(cells) and "ok" in _statuses(cells),
+            "the table without its pruned rows",
+        )
 
 
 def _statuses(cells: list) -> set[str]:

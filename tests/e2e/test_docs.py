@@ -13,14 +13,17 @@ import re
 import subprocess
 import sys
 
-from helpers import REPO
 from readme_commands import documentation_pages
+
+from helpers import REPO
 
 README = REPO / "README.md"
 
 
 def test_site_builds_strict(tmp_path):
-    assert importlib.util.find_spec("mkdocs"), 'mkdocs is missing: pip install -e ".[docs]" (the [test] extra includes it)'
+    assert importlib.util.find_spec("mkdocs"), (
+        'mkdocs is missing: pip install -e ".[docs]" (the [test] extra includes it)'
+    )
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(REPO / "mkdocs.yml"),
                            "-d", str(tmp_path / "site")], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
@@ -31,7 +34,9 @@ def test_site_builds_strict(tmp_path):
 def test_every_page_is_in_the_nav():
     in_nav = {page.name for page in documentation_pages(REPO)}
     on_disk = {page.name for page in (REPO / "docs").glob("*.md")}
-    assert in_nav == on_disk, f"pages not in mkdocs.yml's nav: {sorted(on_disk - in_nav)}; missing: {sorted(in_nav - on_disk)}"
+    assert in_nav == on_disk, (
+        f"pages not in mkdocs.yml's nav: {sorted(on_disk - in_nav)}; missing: {sorted(in_nav - on_disk)}"
+    )
 
 
 def test_readme_links_and_pictures_exist():
@@ -76,7 +81,8 @@ def test_commands_fit_the_page_without_scrolling():
 
 def test_scripts_say_they_run_from_a_checkout_and_stay_out_of_the_wheel():
     import ast
-    import tomllib
+
+    import tomllib  # type: ignore[import-not-found]  # Python 3.11+ (mypy checks as 3.10): this test needs 3.11
 
     packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     assert not [p for p in packages if p.split(".")[0] == "scripts"]

@@ -24,14 +24,14 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.request
 from pathlib import Path
 
 import pytest
+import tomllib  # type: ignore[import-not-found]  # Python 3.11+ (mypy checks as 3.10): these tests need 3.11
+from readme_commands import ReadmeCommand, Workspace, documented_commands, readme_commands, run_subprocess, shorten
 
 from helpers import ENTRY_POINTS, REPO
-from readme_commands import Workspace, documented_commands, readme_commands, run_subprocess, shorten
 
 README = (REPO / "README.md").read_text()
 DRIVER = REPO / "tests" / "readme_commands.py"
@@ -42,7 +42,7 @@ def is_slow(argv: list[str]) -> bool:
                                       any(a.startswith("scripts/") for a in argv[1:2]))
 
 
-def plan(ws: Workspace) -> list[tuple[object, list[str]]]:
+def plan(ws: Workspace) -> list[tuple[ReadmeCommand, list[str]]]:
     """(README command, shortened argv) in README order; skipped ones have argv []."""
     steps = []
     for command in documented_commands(REPO):
@@ -100,7 +100,12 @@ def check_optuna_dashboard(argv: list[str]) -> dict:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as response:
                     studies = response.read().decode()
                     name = Path(argv[1]).parent.name  # runs/sweeps/<study_name>/optuna.journal
-                    return {"argv": argv, "rc": 0 if f'"{name}"' in studies else 1, "stdout": studies[:2000], "stderr": ""}
+                    return {
+                        "argv": argv,
+                        "rc": 0 if f'"{name}"' in studies else 1,
+                        "stdout": studies[:2000],
+                        "stderr": "",
+                    }
             except OSError:
                 time.sleep(0.5)
         return {"argv": argv, "rc": 1, "stdout": "", "stderr": "optuna-dashboard did not serve"}

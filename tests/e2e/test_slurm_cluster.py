@@ -30,9 +30,9 @@ import optuna
 import pytest
 import torch
 from optuna.trial import TrialState
+from postgres_server import postgres_server
 
 from helpers import REPO, TINY_OVERRIDES, assert_identical, assert_one_error_line, read_metrics
-from postgres_server import postgres_server
 from wavenet_harness.sweeps.study import open_storage
 
 # The launcher's settings for this node: a CPU and a GB per job; short limits so nothing hangs.

@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 
 import pytest
 import torch
 from submitit.core.job_environment import SignalHandler
 from submitit.core.utils import DelayedSubmission, JobPaths
 
-from helpers import TINY_OVERRIDES, read_metrics
-from test_resume import assert_identical
-
+from helpers import TINY_OVERRIDES, assert_identical, read_metrics
 from hydra_plugins.wavenet_slurm_launcher._launcher import RequeueingSlurmLauncher, resumed_overrides
 from wavenet_harness.adapter.config import compose_config
 from wavenet_harness.adapter.job import run_training

@@ -13,9 +13,9 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
+from postgres_server import postgres_server
 
 from helpers import REPO, TINY_OVERRIDES, read_metrics
-from postgres_server import postgres_server
 from wavenet_harness.sweeps.study import open_storage
 
 

@@ -6,11 +6,10 @@ import pytest
 import torch
 
 from helpers import TINY_WORDS, compose
-from wavenet_harness.models import build_model
-from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.adapter.config import validate
 from wavenet_harness.base.data import build_dataset
-
+from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.models import build_model
 from wavenet_harness.training.averaging import WeightAverage, checkpoint_entry, scored_weights, weight_average
 from wavenet_harness.training.loop import TrainSettings, train
 from wavenet_harness.training.optim import PlainSGD

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from wavenet_harness.base.data import Vocabulary, WordBatches, build_windows
 from wavenet_harness.models import build_model
-from wavenet_harness.base.data import Vocabulary, build_windows
-from wavenet_harness.base.data import WordBatches
-
 
 WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "x", "evelyn"]
 

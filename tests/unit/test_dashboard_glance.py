@@ -11,7 +11,8 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from test_tracking import hparams_plugin, read_events, scalars
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 from wavenet_harness.base import metrics
 from wavenet_harness.base.metrics import (
@@ -30,6 +31,21 @@ from wavenet_harness.tracking.hparams_file import HPARAMS_FILE
 from wavenet_harness.tracking.tensorboard import TensorBoardTracker
 
 
+def read_events(tb_dir: Path) -> EventAccumulator:
+    events = EventAccumulator(str(tb_dir), size_guidance={"scalars": 0, "tensors": 0})
+    events.Reload()
+    return events
+
+
+def scalars(events: EventAccumulator, tag: str) -> list[tuple[int, float]]:
+    return [(e.step, e.value) for e in events.Scalars(tag)]
+
+
+def session_start(events: EventAccumulator):
+    content = events.PluginTagToContent("hparams")[hparams_metadata.SESSION_START_INFO_TAG]
+    return hparams_metadata.parse_session_start_info_plugin_data(content)
+
+
 def time_series_order(tags: list[str]) -> list[tuple[str, list[str]]]:
     """Time Series' groups and cards as TensorBoard 2.21 orders them: tags sorted with '/'
     before any letter, grouped by the part before the first '/', groups in order of their
@@ -45,19 +61,32 @@ def smoothed_end(values: list[float], weight: float = 0.6) -> float:
     last, smoothed = 0.0, values[0]
     for count, value in enumerate(values, start=1):
         last = last * weight + (1 - weight) * value
-        smoothed = last / (1 - weight ** count)
+        smoothed = last / (1 - weight**count)
     return smoothed
 
 
 def test_the_val_cards_come_first_and_the_train_curves_second():
-    tags = [VAL_LOSS, VAL_BEST, TRAIN_SPLIT_LOSS, MINIBATCH_LOSS, MINIBATCH_SMOOTH, LEARNING_RATE,
-            "network/tanh_saturation/level1", "network/update_ratio/output/weight"]
+    tags = [
+        VAL_LOSS,
+        VAL_BEST,
+        TRAIN_SPLIT_LOSS,
+        MINIBATCH_LOSS,
+        MINIBATCH_SMOOTH,
+        LEARNING_RATE,
+        "network/tanh_saturation/level1",
+        "network/update_ratio/output/weight",
+    ]
     order = time_series_order(tags)
     assert [group for group, _ in order] == ["loss", "minibatch", "network", "opt"]  # the first two open
     assert order[0][1] == [VAL_LOSS, VAL_BEST, TRAIN_SPLIT_LOSS]
     assert order[1][1] == [MINIBATCH_LOSS, MINIBATCH_SMOOTH]
-    assert METRIC_TAGS[0] == VAL_LOSS and set(METRIC_TAGS) == {VAL_LOSS, VAL_BEST, TRAIN_SPLIT_LOSS, MINIBATCH_LOSS,
-                                                               MINIBATCH_SMOOTH}
+    assert METRIC_TAGS[0] == VAL_LOSS and set(METRIC_TAGS) == {
+        VAL_LOSS,
+        VAL_BEST,
+        TRAIN_SPLIT_LOSS,
+        MINIBATCH_LOSS,
+        MINIBATCH_SMOOTH,
+    }
 
 
 def test_every_tag_name_is_declared_once_and_the_renamed_ones_are_listed():
@@ -101,13 +130,27 @@ def test_held_points_repeat_the_last_value_with_its_wall_time_and_resume_bit_for
     resumed.load_state_dict(curve.state_dict())
     tail, resumed_tail = curve.end_points(205), resumed.end_points(205)
     assert tail == resumed_tail
-    assert tail[-HeldCurve.TAIL_POINTS:] == [(205 + k, 2.75, 20.0) for k in range(1, HeldCurve.TAIL_POINTS + 1)]
+    assert tail[-HeldCurve.TAIL_POINTS :] == [(205 + k, 2.75, 20.0) for k in range(1, HeldCurve.TAIL_POINTS + 1)]
     assert ValBestCurve().state_dict().keys() == {"best", "step", "wall_time"}  # checkpoints before: "best", "step"
 
 
 def test_hparams_ticks_the_keys_that_matter_then_status():
-    hparams = {k: 1 for k in ("n_embd", "n_hidden", "block_size", "depth", "lr", "batch_size", "optim", "schedule",
-                              "model", "params", "max_steps")}
+    hparams = {
+        k: 1
+        for k in (
+            "n_embd",
+            "n_hidden",
+            "block_size",
+            "depth",
+            "lr",
+            "batch_size",
+            "optim",
+            "schedule",
+            "model",
+            "params",
+            "max_steps",
+        )
+    }
     search = ["n_embd", "n_hidden", "block_size", "depth", "lr", "batch_size", "optim", "schedule"]  # hier_optuna's
     assert ticked_columns(hparams, search) == ["lr", "optim", "n_hidden", "schedule", STATUS]
     assert ticked_columns(hparams, ["lr"]) == ["lr", STATUS, "model", "params", "max_steps"]
@@ -120,18 +163,21 @@ def test_the_hparams_file_sorts_first_and_ends_with_the_status(tmp_path):
     tracker.on_metrics(1, {VAL_LOSS: 2.9})
     files = sorted(p.name for p in (tmp_path / "tb").iterdir())
     assert files[0] == HPARAMS_FILE and len(files) == 2 and all("tfevents" in name for name in files)
-    assert hparams_plugin(read_events(tmp_path / "tb"))["start"].hparams[STATUS].string_value == "running"
+    assert session_start(read_events(tmp_path / "tb")).hparams[STATUS].string_value == "running"
     tracker.on_end({"status": "pruned", "steps": 1, "train_loss": 2.8})
-    plugin = hparams_plugin(read_events(tmp_path / "tb"))
-    assert plugin["start"].hparams[STATUS].string_value == "pruned"
-    assert [h.name for h in plugin["experiment"].hparam_infos][:2] == ["lr", STATUS]
+    events = read_events(tmp_path / "tb")
+    assert session_start(events).hparams[STATUS].string_value == "pruned"
+    content = events.PluginTagToContent("hparams")[hparams_metadata.EXPERIMENT_TAG]
+    experiment = hparams_metadata.parse_experiment_plugin_data(content)
+    assert [h.name for h in experiment.hparam_infos][:2] == ["lr", STATUS]
     assert sorted(p.name for p in (tmp_path / "tb").iterdir()) == files  # replaced, no temporary file left
 
 
-def test_the_sweeps_last_screen_links_to_the_val_cards_pinned():
+def test_the_sweeps_last_screen_links_to_the_val_loss_pinned():
     url = pinned_url()
     parts = urllib.parse.urlsplit(url)
-    assert (parts.scheme, parts.netloc, parts.path, parts.fragment) == ("http", "localhost:6006", "/", "timeseries")
+    assert (parts.scheme, parts.netloc, parts.path, parts.fragment) == ("http", "localhost:6006", "/", "")
     cards = json.loads(urllib.parse.parse_qs(parts.query)["pinnedCards"][0])
-    assert cards == [{"plugin": "scalars", "tag": VAL_LOSS}, {"plugin": "scalars", "tag": VAL_BEST}]
+    assert cards == [{"plugin": "scalars", "tag": VAL_LOSS}]
     assert " " not in url and '"' not in url  # one word a terminal can open
+    assert len(f"  # open {url}") <= 100  # a line of the 100-column closing screen

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wavenet_harness.base.errors import ConfigError
-from wavenet_harness.base.data import build_dataset, read_words
 from helpers import run_config
+from wavenet_harness.base.data import build_dataset, read_words
+from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.models import build_model
 from wavenet_harness.models.fused import FastSequential
 from wavenet_harness.models.speed import speed_up_model, wrap_amp
-
 from wavenet_harness.training.loop import TrainSettings, train
 from wavenet_harness.training.optim import ForeachSGD, PlainSGD
 from wavenet_harness.training.schedules import build_schedule

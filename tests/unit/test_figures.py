@@ -63,7 +63,9 @@ class Section:
 @cache
 def sections(page: str, root: Path = REPO) -> tuple[Section, ...]:
     """A page cut at its headings (none inside fenced code)."""
-    found, current, heading, fenced = [], [], "", False
+    found: list[tuple[str, str]] = []  # (heading, text)
+    current: list[str] = []
+    heading, fenced = "", False
     for line in (root / page).read_text().splitlines():
         if line.startswith("```"):
             fenced = not fenced
@@ -100,7 +102,9 @@ def key_number(value: str) -> str:
     """The number that stands for the figure: a range whole ("27-28"), else its first number."""
     if re.fullmatch(f"{NUMBER}-{NUMBER}", value):
         return value
-    return re.search(NUMBER, value).group(0)
+    found = re.search(NUMBER, value)
+    assert found is not None, f"no number in {value!r}"
+    return found.group(0)
 
 
 def occurrences(number: str, text: str) -> list[tuple[int, int]]:

@@ -4,9 +4,8 @@ import pytest
 import torch
 
 from wavenet_harness.adapter.config import compose_config, load_run_config
-from wavenet_harness.models import build_model, build_run_model
-from wavenet_harness.models import num_params
 from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.models import build_model, build_run_model, num_params
 from wavenet_harness.models.tree import hier_group_sizes
 
 LECTURE_PARAMS = {
@@ -43,7 +42,9 @@ def test_hier_tree_fuses_pairs_and_outputs_next_char_logits():
     assert logits.shape == (4, 5) and loss is None  # no targets, no loss
 
 
-@pytest.mark.parametrize("block_size,depth,groups", [(8, 3, [2, 2, 2]), (16, 3, [4, 2, 2]), (3, 1, [3]), (8, 4, [1, 2, 2, 2])])
+@pytest.mark.parametrize(
+    "block_size,depth,groups", [(8, 3, [2, 2, 2]), (16, 3, [4, 2, 2]), (3, 1, [3]), (8, 4, [1, 2, 2, 2])]
+)
 def test_group_sizes(block_size, depth, groups):
     assert hier_group_sizes(block_size, depth) == groups
 

@@ -6,9 +6,8 @@ The reference is the lecture's own code (notebook_reference.py); equality is bit
 import pytest
 import torch
 
-from wavenet_harness.models import build_model
 from wavenet_harness.base.data import build_dataset, read_words
-
+from wavenet_harness.models import build_model
 from wavenet_harness.models.reference import notebook_hier, notebook_mlp, notebook_split_loss, notebook_train
 from wavenet_harness.training.loop import TrainSettings, train
 from wavenet_harness.training.optim import build_optimizer

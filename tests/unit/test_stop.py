@@ -14,11 +14,10 @@ import pytest
 import torch
 
 from helpers import TINY_WORDS
-from wavenet_harness.models import build_model
 from wavenet_harness.base.data import build_dataset
 from wavenet_harness.base.errors import ConfigError
-
 from wavenet_harness.base.run_config import LogOptions
+from wavenet_harness.models import build_model
 from wavenet_harness.tracking.tensorboard import check_log, tensorboard_sampler
 from wavenet_harness.training import evaluation, loop
 from wavenet_harness.training.schedules import build_schedule

@@ -10,21 +10,20 @@ from pathlib import Path
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams import api_pb2 as hparams_api
+from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams.api_pb2 import Status
 
 from helpers import TINY_OVERRIDES, compose, run_config
 from wavenet_harness.adapter.config import validate
+from wavenet_harness.adapter.job import NOT_HPARAMS, OPTION_COLUMNS, run_training
+from wavenet_harness.base.metrics import LEARNING_RATE as LR_TAG
+from wavenet_harness.base.metrics import MINIBATCH_LOSS, MINIBATCH_SMOOTH, TRAIN_SPLIT_LOSS, VAL_BEST, VAL_LOSS
 from wavenet_harness.models import build_model
-from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log10
-from wavenet_harness.base.metrics import (
-    LEARNING_RATE as LR_TAG, MINIBATCH_LOSS, MINIBATCH_SMOOTH, TRAIN_SPLIT_LOSS, VAL_BEST, VAL_LOSS,
-)
 from wavenet_harness.tracking.derived_curves import LossSmoother, ValBestCurve
+from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log10
 from wavenet_harness.tracking.hparams import METRIC_TAGS, hparam_values, run_label, swept_overrides
 from wavenet_harness.tracking.tensorboard import TensorBoardTracker
-from wavenet_harness.adapter.job import NOT_HPARAMS, OPTION_COLUMNS, run_training
 from wavenet_harness.training.optim import PlainSGD
 
 
@@ -48,7 +47,9 @@ def hparams_plugin(events: EventAccumulator) -> dict:
         "experiment": hparams_metadata.parse_experiment_plugin_data(content[hparams_metadata.EXPERIMENT_TAG])
         if hparams_metadata.EXPERIMENT_TAG in content
         else None,
-        "start": hparams_metadata.parse_session_start_info_plugin_data(content[hparams_metadata.SESSION_START_INFO_TAG]),
+        "start": hparams_metadata.parse_session_start_info_plugin_data(
+            content[hparams_metadata.SESSION_START_INFO_TAG]
+        ),
         "end": hparams_metadata.parse_session_end_info_plugin_data(content[hparams_metadata.SESSION_END_INFO_TAG])
         if hparams_metadata.SESSION_END_INFO_TAG in content
         else None,
@@ -131,7 +132,11 @@ def test_lr_is_drawn_as_the_schedule_is(tmp_path):
 
 def test_hparam_values_show_whole_numbers_as_right_aligned_text_that_sorts_in_order():
     values = hparam_values(run_config("n_hidden=64"), 100, NOT_HPARAMS, OPTION_COLUMNS)
-    assert (values["n_hidden"].strip(), values["max_steps"].strip(), values["params"].strip()) == ("64", "200000", "100")
+    assert (values["n_hidden"].strip(), values["max_steps"].strip(), values["params"].strip()) == (
+        "64",
+        "200000",
+        "100",
+    )
     assert values["lr"] == 0.1 and values["fast"] is False  # floats stay numbers, booleans booleans
     wider = hparam_values(run_config("n_hidden=128"), 100, NOT_HPARAMS, OPTION_COLUMNS)
     assert sorted([wider["n_hidden"], values["n_hidden"]]) == [values["n_hidden"], wider["n_hidden"]]  # 64 < 128
@@ -225,7 +230,9 @@ def test_every_job_reports_the_same_hparam_keys():
     """The HParams tab takes its columns from one job, so group choices must not change the keys."""
     base = compose()
     other = compose("model=mlp", "optim=adamw", "schedule=cosine", "n_hidden=64")
-    a, b = (hparam_values(validate(cfg), params, NOT_HPARAMS, OPTION_COLUMNS) for cfg, params in ((base, 100), (other, 200)))
+    a, b = (
+        hparam_values(validate(cfg), params, NOT_HPARAMS, OPTION_COLUMNS) for cfg, params in ((base, 100), (other, 200))
+    )
     assert a.keys() == b.keys()
     assert {"lr", "n_hidden", "block_size", "batch_size", "model", "optim", "schedule", "params"} <= a.keys()
     assert not any(key.startswith("log") for key in a)
@@ -269,7 +276,9 @@ def test_diagnostics_match_the_lecture_formulas():
         assert (f"network/activations/{name}", 0) in writer.histograms
         assert (f"network/activation_grads/{name}", 0) in writer.histograms
     assert [name for name, _ in diagnostics.tanh_layers] == ["level1/tanh", "level2/tanh", "level3/tanh"]
-    readable = dict(zip((name for name, _ in model.named_parameters()), (name for name, _ in diagnostics.params)))
+    readable = dict(
+        zip((name for name, _ in model.named_parameters()), (name for name, _ in diagnostics.params), strict=True)
+    )
     assert readable["layers.0.weight"] == "embedding/weight" and readable["layers.13.bias"] == "output/bias"
     assert readable["layers.3.gamma"] == "level1/batchnorm/gamma"
     for param_name, p in model.named_parameters():
@@ -314,7 +323,9 @@ def test_samples_and_diagnostics_leave_training_bit_exact(tmp_path, tiny_words_f
     assert scalars(events, VAL_LOSS)[-1][1] == pytest.approx(watched["val_loss"])  # its tail holds it
     assert scalars(events, TRAIN_SPLIT_LOSS) == [(60, pytest.approx(watched["train_loss"]))]
     start = hparams_plugin(events)["start"].hparams  # a single run: whole numbers read as written
-    assert start["params"].string_value.strip() == str(watched["params"]) and start["n_hidden"].string_value.strip() == "8"
+    assert (
+        start["params"].string_value.strip() == str(watched["params"]) and start["n_hidden"].string_value.strip() == "8"
+    )
 
     samples = texts(events, "samples")
     assert sorted(samples) == [20, 40, 60]
@@ -337,7 +348,8 @@ class MetricsFileReader:
     """A listener that reads metrics.json as `wavenet-report` would, at every step."""
 
     def __init__(self, path: Path):
-        self.path, self.seen = path, {}
+        self.path = path
+        self.seen: dict[int, dict] = {}
 
     def on_train_loss(self, step, loss, lr):
         self.seen[step] = json.loads(self.path.read_text())

@@ -8,11 +8,10 @@ import pytest
 import torch
 
 from helpers import compose, run_config
-from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.adapter.config import validate
-from wavenet_harness.base.data import Vocabulary, build_windows
+from wavenet_harness.base.data import Vocabulary, WordBatches, build_windows
+from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.models import MODELS, build_model, build_run_model, num_params
-from wavenet_harness.base.data import WordBatches
 from wavenet_harness.models.gru import gru_param_count
 from wavenet_harness.models.sequence import start_aligned
 from wavenet_harness.models.transformer import transformer_param_count
@@ -90,7 +89,7 @@ def test_start_alignment_reads_a_window_from_its_start_token():
     windows = torch.tensor([[0, 0, 0, 5, 6], [0, 0, 0, 0, 0], [1, 2, 3, 4, 5], [0, 7, 8, 9, 1]])
     tokens, last = start_aligned(windows)
     assert last.tolist() == [2, 0, 4, 4]
-    assert [row[: i + 1] for row, i in zip(tokens.tolist(), last.tolist())] == [
+    assert [row[: i + 1] for row, i in zip(tokens.tolist(), last.tolist(), strict=True)] == [
         [0, 5, 6], [0], [1, 2, 3, 4, 5], [0, 7, 8, 9, 1]]
 
 

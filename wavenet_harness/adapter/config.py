@@ -20,15 +20,23 @@ import dataclasses
 import math
 import sys
 import typing
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from wavenet_harness.adapter.schema import (
-    GROUP_BASES, declaration_at, declared_keys, editable, explain_config_error, group_options, unknown_key,
+    GROUP_BASES,
+    config_dir,
+    declaration_at,
+    declared_keys,
+    editable,
+    explain_config_error,
+    group_options,
+    unknown_key,
 )
 from wavenet_harness.adapter.schema import register as register_schema
 from wavenet_harness.base.errors import ConfigError, is_number, positive_float, whole_number
@@ -75,9 +83,9 @@ def _check_switches(config: RunConfig, given: Mapping[str, str]) -> None:
         section, _, name = full_key.rpartition(".")
         chosen = getattr(getattr(config, section, None), "name", None) if section else None
         declaration = declaration_at(section, chosen) if "." not in section else None
-        if declaration is not None and typing.get_type_hints(declaration).get(name) is bool:
-            if value.strip().lower() not in ("true", "false"):
-                raise ConfigError(f"{full_key}={value} is not allowed: {full_key} must be true or false")
+        is_bool = declaration is not None and typing.get_type_hints(declaration).get(name) is bool
+        if is_bool and value.strip().lower() not in ("true", "false"):
+            raise ConfigError(f"{full_key}={value} is not allowed: {full_key} must be true or false")
 
 
 def _print_note(line: str) -> None:
@@ -92,7 +100,8 @@ def typed_config(plain: Mapping[str, Any]) -> RunConfig:
         node[group] = editable(group_options()[group][plain[group]["name"]])
     try:
         node.merge_with({key: value for key, value in plain.items() if key != "hydra"})
-        return OmegaConf.to_object(node)
+        # to_object builds the node's structured type: a RunConfig (OmegaConf's hint says Any container).
+        return typing.cast(RunConfig, OmegaConf.to_object(node))
     except OmegaConfBaseException as err:
         raise ConfigError(explain_config_error(err) or str(err).splitlines()[0]) from None
 
@@ -116,7 +125,9 @@ def _check_declared(plain: Mapping[str, Any]) -> None:
 
 
 def _check_keys(section: str, values: Mapping[str, Any], chosen: str | None) -> None:
-    known = declared_keys(declaration_at(section, chosen))
+    declaration = declaration_at(section, chosen)
+    assert declaration is not None  # _check_declared has checked every section and each group's option
+    known = declared_keys(declaration)
     for name in values:
         if name not in known and not (section == "" and name == "hydra"):
             raise ConfigError(unknown_key(f"{section}.{name}" if section else str(name), chosen))
@@ -162,15 +173,6 @@ def _check_resume(value: Any) -> None:
 # ---------------------------------------------------------------- composing
 
 
-def config_dir() -> str:
-    """conf/ beside the package in a source checkout, or inside it in an installed wheel."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "conf", package.parent / "conf"):
-        if (candidate / "train.yaml").is_file():
-            return str(candidate)
-    raise FileNotFoundError("wavenet-harness: conf/train.yaml not found beside the package")
-
-
 def register_plugins() -> None:
     """What Hydra needs registered before composing train.yaml: the declarations, the sweeper,
     the run directory's `${wavenet_unique:}` token and `${wavenet_help:}`. The SLURM launcher is registered
@@ -187,7 +189,7 @@ def register_plugins() -> None:
         OmegaConf.register_new_resolver(HELP_RESOLVER, lambda: help_text(Path(config_dir())))
 
 
-def compose_config(overrides: list[str] = (), hydra_config: bool = False):
+def compose_config(overrides: Sequence[str] = (), hydra_config: bool = False) -> Any:
     """The config `wavenet-train <overrides>` composes, for scripts and tests, unchecked.
 
     A plain dict by default; the DictConfig with Hydra's own node when hydra_config=True.
@@ -206,6 +208,6 @@ def compose_config(overrides: list[str] = (), hydra_config: bool = False):
     return cfg if hydra_config else OmegaConf.to_container(cfg, resolve=True)
 
 
-def load_run_config(overrides: list[str] = ()) -> RunConfig:
+def load_run_config(overrides: Sequence[str] = ()) -> RunConfig:
     """The typed, checked config `wavenet-train <overrides>` would run."""
     return validate(compose_config(list(overrides)), overrides=overrides)

@@ -3,26 +3,30 @@
 config (RunConfig, validated once) -> (run dir free?) -> data -> model/optimizer/schedule/batches -> (resume)
 -> claim the run dir -> train -> run dir. Every check comes before the claim, so a job
 refused for any reason writes nothing. Kept apart from Hydra so tests, scripts and
-sweepers can call it directly; the run directory's files are named and written by
-base/records.py (the run record) and tracking/rundir.py (the claim). It knows nothing of the
-command line: the CLI validates the config first and hands in the listeners a sweeper needs.
+sweepers can call it directly; its data comes from adapter/job_data.py, and the run
+directory's files are named and written by base/records.py (the run record) and
+tracking/rundir.py (the claim). It knows nothing of the command line: the CLI validates
+the config first and hands in the listeners a sweeper needs.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
 from wavenet_harness.adapter.config import validate
-from wavenet_harness.base.run_config import TRIAL_FIELD, RunConfig
-from wavenet_harness.base.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words, sha256_of
-from wavenet_harness.base.errors import ConfigError, RunDirFull
+from wavenet_harness.adapter.job_data import data_identity, load_dataset, within_memory
+from wavenet_harness.base.data import Dataset
+from wavenet_harness.base.errors import RunDirFull
 from wavenet_harness.base.files import is_disk_full
 from wavenet_harness.base.passwords import mask_secrets
 from wavenet_harness.base.records import CHECKPOINT_NAME, RunRecord, now, record_start, write_record
+from wavenet_harness.base.run_config import TRIAL_FIELD, RunConfig
 from wavenet_harness.models import build_run_model, hparam_columns, num_params, run_batches, trains_on_words
 from wavenet_harness.models.speed import speed_report, wrap_amp
 from wavenet_harness.tracking import rundir
@@ -31,7 +35,8 @@ from wavenet_harness.tracking.diagnostics import Diagnostics
 from wavenet_harness.tracking.hparams import hparam_values, override_keys, run_label
 from wavenet_harness.tracking.live import LiveRecord
 from wavenet_harness.tracking.tensorboard import TensorBoardTracker, tensorboard_sampler
-from wavenet_harness.training import averaging, checkpoint as ckpt
+from wavenet_harness.training import averaging
+from wavenet_harness.training import checkpoint as ckpt
 from wavenet_harness.training.device import resolve_device, torch_threads
 from wavenet_harness.training.divergence import DivergenceCheck
 from wavenet_harness.training.loop import TrainResult, TrainSettings, train
@@ -47,41 +52,6 @@ OPTION_COLUMNS = {
     **{f"optim.{k}": v for k, v in OPTIM_HPARAM_COLUMNS.items()},
     **{f"schedule.{k}": v for k, v in SCHEDULE_HPARAM_COLUMNS.items()},
 }
-
-
-def words_path(config: RunConfig, base_dir: Path) -> Path:
-    path = Path(config.data.path)
-    return path if path.is_absolute() else base_dir / path
-
-
-def load_dataset(config: RunConfig, base_dir: Path) -> Dataset:
-    path = words_path(config, base_dir)
-    if config.data.path == DEFAULT_NAMES_PATH:
-        ensure_names_file(path)
-    return build_dataset(read_words(path), config.block_size, config.data.split_seed)
-
-
-def data_identity(config: RunConfig, data: Dataset, base_dir: Path) -> dict[str, Any]:
-    """What defines a run's data: a checkpoint records it, resume and wavenet-eval compare it."""
-    return {
-        "words_sha256": sha256_of(words_path(config, base_dir)),
-        "split_seed": config.data.split_seed,
-        "block_size": config.block_size,
-        "vocab": "".join(data.vocab.chars),
-    }
-
-
-def within_memory(build: Callable[[], Any], what: str) -> Any:
-    """Sizes too big for memory (or for torch's integers) are the user's mistake: one line."""
-    try:
-        return build()
-    except (MemoryError, OverflowError, RuntimeError) as err:
-        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        if isinstance(err, RuntimeError) and not any(
-            word in detail.lower() for word in ("memory", "overflow", "allocate", "too large", "out of range", "invalid")
-        ):
-            raise
-        raise ConfigError(f"cannot build the {what} with these sizes ({detail[:160]}); use smaller values") from None
 
 
 @dataclass
@@ -149,6 +119,9 @@ def run_training(
     device = resolve_device(config.device)
     data = within_memory(lambda: load_dataset(config, base_dir), "dataset")
     job = _build_job(config, run_dir, data, device, data_identity(config, data, base_dir))
+    # A batch that cannot be allocated (batch_size=10**12) is refused before the claim, not at step 0.
+    within_memory(lambda: torch.empty((config.batch_size, config.block_size), dtype=torch.long, device=device),
+                  "batches")
     # Models that read whole words count words per batch, each about block_size rows of work.
     rows = config.batch_size * (config.block_size if trains_on_words(config.model) else 1)
     torch.set_num_threads(torch_threads(config.threads, device, num_params(job.model), rows))
@@ -168,7 +141,7 @@ def run_training(
         lock.release()  # the next job of a sweep in this process may be handed the same folder
 
 
-def _train_claimed(job: "Job", listeners: Sequence[Any], on_claim: Callable[[Path], None] | None,
+def _train_claimed(job: Job, listeners: Sequence[Any], on_claim: Callable[[Path], None] | None,
                    swept: Sequence[str] | None, overrides: Sequence[str]) -> dict:
     """run_training once the directory is this process's: write, train, finish."""
     config, run_dir, data, device = job.config, job.run_dir, job.data, job.device
@@ -178,7 +151,7 @@ def _train_claimed(job: "Job", listeners: Sequence[Any], on_claim: Callable[[Pat
     train_xy = (data.train.X.to(device), data.train.Y.to(device))
     val_xy = (data.val.X.to(device), data.val.Y.to(device))
     record = _start_record(job)
-    tracker, watchers = _trackers(job, record.params, swept)
+    tracker, watchers = _trackers(job, num_params(job.model), swept)
     live = LiveRecord(record)  # metrics.json follows each evaluation and checkpoint
 
     def save_checkpoint(step: int) -> None:
@@ -194,11 +167,9 @@ def _train_claimed(job: "Job", listeners: Sequence[Any], on_claim: Callable[[Pat
                 save_checkpoint=save_checkpoint, batches=run_batches(config, data, train_xy), averaged=job.averaged,
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
-            result = TrainResult("failed", record.steps, 0.0, error=f"{type(err).__name__}: {err}")
-            try:
+            result = TrainResult("failed", record.steps or 0, 0.0, error=f"{type(err).__name__}: {err}")
+            with contextlib.suppress(OSError):  # a full disk may refuse this too: the crash itself is what to tell
                 _finish(record, result, tracker)
-            except OSError:  # a full disk may refuse this too: the crash itself is what to tell
-                pass
             raise
     result.extra.update(speed_report(job.model))  # fast path: compile_seconds
     metrics = _finish(record, result, tracker)
@@ -267,9 +238,11 @@ def _settings(config: RunConfig, device: torch.device, vocab_size: int) -> Train
 
 
 def _finish(record: RunRecord, result: TrainResult, tracker: TensorBoardTracker) -> dict[str, Any]:
-    """The record at the end of the run, written; returned as metrics.json holds it."""
+    """The record at the end of the run, written; returned as metrics.json holds it. A pruned
+    run keeps the last val loss its live record holds (the one the study judged)."""
+    val_loss = record.val_loss if result.status == "pruned" and result.val_loss is None else result.val_loss
     record.update(status=result.status, steps=result.steps, seconds=round(result.seconds, 3),
-                  train_loss=result.train_loss, val_loss=result.val_loss, error=result.error,
+                  train_loss=result.train_loss, val_loss=val_loss, error=result.error,
                   finished_at=now(), **result.extra)
     metrics = record.as_json()
     tracker.on_end(metrics)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 import textwrap
 import typing
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 from wavenet_harness.adapter.schema import group_options
 from wavenet_harness.base.run_config import GROUP_BASES, HELP, TRIAL_FIELD, RunConfig, section_classes
@@ -36,7 +37,7 @@ class Key(NamedTuple):
 
 
 def type_name(annotation: Any) -> str:
-    if typing.get_origin(annotation) in (list, typing.List):
+    if typing.get_origin(annotation) is list:
         return f"list[{type_name(typing.get_args(annotation)[0])}]"
     if annotation is Any:
         return "bool or path"

@@ -19,6 +19,8 @@ import dataclasses
 import difflib
 import re
 import typing
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -31,6 +33,15 @@ from wavenet_harness.base.run_config import GROUP_BASES, RunConfig, section_clas
 
 SCHEMA_NAME = "train_schema"
 SCHEMA_GROUP = "schema"  # schema/model/hier, schema/optim/adamw, ...
+
+
+def config_dir() -> str:
+    """conf/ beside the package in a source checkout, or inside it in an installed wheel."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "conf", package.parent / "conf"):
+        if (candidate / "train.yaml").is_file():
+            return str(candidate)
+    raise FileNotFoundError("wavenet-harness: conf/train.yaml not found beside the package")
 
 
 def group_options() -> dict[str, dict[str, type]]:
@@ -57,7 +68,7 @@ def editable(declaration: type) -> DictConfig:
 def _clear_readonly(node: Any) -> None:
     node._set_flag("readonly", None)
     if isinstance(node, DictConfig) and not node._is_none() and not node._is_missing():
-        for name in node.keys():
+        for name in node:
             _clear_readonly(node._get_node(name))
 
 
@@ -112,7 +123,7 @@ def _other_owners(section: str, chosen: str | None, name: str) -> list[str]:
 
 # ---------------------------------------------------------------- Hydra's mistakes in one line
 
-_TYPE_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a string"}
+_TYPE_WORDS: dict[Any, str] = {int: "a whole number", float: "a number", bool: "true or false", str: "a string"}
 
 
 def _expected(node: Any, name: str) -> str | None:
@@ -121,7 +132,7 @@ def _expected(node: Any, name: str) -> str | None:
     if declaration is None or not dataclasses.is_dataclass(declaration):
         return None
     wanted = typing.get_type_hints(declaration).get(name)
-    if typing.get_origin(wanted) in (list, typing.List):
+    if typing.get_origin(wanted) is list:
         return "a list, e.g. [0.9,0.999]"
     return _TYPE_WORDS.get(wanted)
 
@@ -134,7 +145,7 @@ def _chosen(node: Any) -> str | None:
         return None
 
 
-def _null_group(argv: list[str]) -> str | None:
+def _null_group(argv: Sequence[str]) -> str | None:
     """`model=null` on the command line: Hydra's ValueError does not say which group."""
     for arg in argv:
         key, _, value = arg.partition("=")
@@ -143,7 +154,7 @@ def _null_group(argv: list[str]) -> str | None:
     return None
 
 
-def explain_config_error(err: BaseException, argv: list[str] = ()) -> str | None:
+def explain_config_error(err: BaseException, argv: Sequence[str] = ()) -> str | None:
     """One line for a mistake Hydra or OmegaConf found in the config; None if it is not one."""
     if "submitit" in str(err) and not has_extra("slurm"):  # hydra/launcher=slurm without its extra
         return f"hydra/launcher: {missing_extra_message('slurm')}"
@@ -151,10 +162,13 @@ def explain_config_error(err: BaseException, argv: list[str] = ()) -> str | None
         group = _null_group(list(argv))
         given = f"{group}=null" if group else "a config group set to null"
         return f"{given} is not allowed: a config group needs one of its options (or leave it out for the default)"
+    if isinstance(err, ValueError) and str(err).startswith("Only one of --run, --multirun, --cfg"):
+        return ("--cfg, --info and --multirun cannot be combined: show one job's config with "
+                "wavenet-train --cfg job <overrides> (a sweep's values one at a time)")
     if isinstance(err, MissingConfigException) and err.options is not None:
-        group = (err.missing_cfg_file or "").rsplit("/", 1)
-        if len(group) == 2:
-            return f"{group[0]}={group[1]} is not allowed: choose one of {', '.join(err.options)}"
+        parts = (err.missing_cfg_file or "").rsplit("/", 1)
+        if len(parts) == 2:
+            return f"{parts[0]}={parts[1]} is not allowed: choose one of {', '.join(err.options)}"
     if isinstance(err, OverrideParseException):
         return f"cannot parse the override {err.override!r}: {err.message.splitlines()[0]}"
     cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err

@@ -8,7 +8,7 @@ that uses it (models/<name>.py, training/optim.py, training/schedules.py).
 
 Everything else is derived from these declarations: Hydra composes the YAML onto them
 (adapter/schema.py registers them in the ConfigStore, so an unknown key or a value of the
-wrong type is refused while composing), `wavenet-train --help` and docs/configuration.md
+wrong type is refused while composing), `wavenet-train --help` and docs/reference.md
 list them, and the adapter turns a composed config into a frozen RunConfig that the
 layers below receive instead of the raw dict. Each field is declared with `key(default,
 meaning)`; a field's type is its annotation.
@@ -18,6 +18,7 @@ This module is the base layer: it knows nothing of Hydra, models or training.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,13 +32,8 @@ MISSING = "???"
 def key(default: Any, meaning: str) -> Any:
     """A config key's declaration: its default and one line of meaning (its type is the annotation)."""
     if isinstance(default, (list, dict)) or dataclasses.is_dataclass(default):
-        return field(default_factory=lambda: default, metadata={HELP: meaning})
+        return field(default_factory=lambda: copy.deepcopy(default), metadata={HELP: meaning})
     return field(default=default, metadata={HELP: meaning})
-
-
-def meaning(cls: type, name: str) -> str:
-    """The one line of meaning declared for field `name` of `cls`."""
-    return next(f.metadata.get(HELP, "") for f in dataclasses.fields(cls) if f.name == name)
 
 
 @dataclass(frozen=True)
@@ -71,7 +67,9 @@ GROUP_BASES: dict[str, type[GroupOption]] = {"model": ModelOptions, "optim": Opt
 
 @dataclass(frozen=True)
 class DataOptions:
-    path: str = key("data/names.txt", "the words file, one word per line (downloaded on first use when it is names.txt)")
+    path: str = key(
+        "data/names.txt", "the words file, one word per line (downloaded on first use when it is names.txt)"
+    )
     split_seed: int = key(42, "random.seed of the 80/10/10 train/val/test shuffle, as the lecture")
 
 
@@ -101,6 +99,9 @@ class TrialLink:
 
 # The top-level field that carries a search job's TrialLink.
 TRIAL_FIELD = "optuna"
+# A warmup a preset chose for its own length, kept for a run shortened with max_steps,
+# would take the whole run: it is cut to this share of max_steps instead (training/schedules.py).
+SHORTENED_WARMUP_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,9 @@ class RunConfig:
     threads: int = key(0, "torch intra-op threads (0: 1 for small steps, all cores for big ones)")
     eval_interval: int = key(10000, "steps between validation passes (0: only at the end)")
     checkpoint_interval: int = key(10000, "steps between checkpoints (0: only at the end)")
-    diverge_factor: float = key(10.0, "status diverged when the loss over 100 steps averages above this x ln(vocab) (0: off)")
+    diverge_factor: float = key(
+        10.0, "status diverged when the loss over 100 steps averages above this x ln(vocab) (0: off)"
+    )
     ema_decay: float = key(0.0, "> 0: score and save an exponential average of the weights (0: off)")
     # false, true, or the path of a run directory / checkpoint: OmegaConf 2.3 has no Union
     # of primitives, so the adapter checks it.

@@ -17,10 +17,16 @@ import sys
 def _interrupted_quietly(exc_type, exc, tb, previous=sys.excepthook) -> None:
     """Ctrl-C that reaches the top (in the first seconds, while torch and Hydra import):
     one line, not a traceback through the import machinery. Nothing was written yet; the
-    interpreter still ends as a process stopped by SIGINT (exit 130 in a shell)."""
+    interpreter still ends as a process stopped by SIGINT (exit 130 in a shell). A closed
+    pipe on stdout ends quietly."""
     if issubclass(exc_type, KeyboardInterrupt):
         prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "wavenet-harness"
         print(f"{prog}: interrupted (Ctrl-C)", file=sys.stderr)
+        return
+    if issubclass(exc_type, BrokenPipeError):
+        # The reader closed the pipe (`wavenet-sample RUN -n 20000 | head -1`): end quietly, as
+        # `head` users expect; stdout goes to /dev/null so the exit's flush does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return
     previous(exc_type, exc, tb)
 
@@ -29,7 +35,8 @@ sys.excepthook = _interrupted_quietly  # first, before the slow imports below an
 
 import argparse  # noqa: E402  (after the hook on purpose)
 import contextlib  # noqa: E402
-from typing import Iterator  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from typing import NoReturn  # noqa: E402
 
 from wavenet_harness.base.errors import UsageError, UserError, exit_with_error  # noqa: E402
 
@@ -58,5 +65,5 @@ class OneLineArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.add_argument("--version", action="version", version=version_line(self.prog))
 
-    def error(self, message: str) -> None:
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see {self.prog} --help)")

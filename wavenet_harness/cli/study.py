@@ -25,17 +25,21 @@ base/records.py (load_run); Optuna is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
-from wavenet_harness.base.passwords import masked, remember_secrets_in
-from wavenet_harness.base.files import json_text
 from wavenet_harness.base.errors import UsageError
-from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
+from wavenet_harness.base.files import json_text
+from wavenet_harness.base.passwords import AMBIGUOUS_URL, ambiguous_userinfo, masked, remember_secrets_in
 from wavenet_harness.base.records import JOURNAL_NAME, RunRecord, load_run
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
+from wavenet_harness.tracking.report import short_names
 
 PROG = "wavenet-study"
+WIDTH = 100  # the text output fits a terminal this wide
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,14 +62,23 @@ def _open_study(args: argparse.Namespace) -> Any:
 
     if args.storage:
         name = args.storage
+        if ambiguous_userinfo(name):
+            raise UsageError(f"--storage: the URL {AMBIGUOUS_URL}")
+        local = name[len("sqlite:///"):] if name.startswith("sqlite:///") else None if "://" in name else name
+        if local is not None and not Path(local).exists():  # reading a study must not create an empty one
+            raise UsageError(f"--storage {masked(name)}: {local} does not exist; give an existing study's storage")
     elif args.sweep_dir:
         journal = Path(args.sweep_dir) / JOURNAL_NAME
+        if journal.exists() and not journal.is_file():
+            raise UsageError(f"{journal} is not a regular file (a FIFO or a folder?); give an Optuna journal file")
         if not journal.is_file():
             raise UsageError(f"{journal} does not exist; give the sweep folder of an Optuna search, or --storage URL")
         name = str(journal)
     else:
         raise UsageError("give the sweep folder of an Optuna search, or --storage URL")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if os.path.exists(name) and not os.path.isfile(name):  # a FIFO would block the read forever
+        raise UsageError(f"--storage {name} is not a regular file; give an Optuna journal file or a database URL")
     try:
         storage = open_storage(name)
         studies = [s.study_name for s in optuna.get_all_study_summaries(storage)]
@@ -150,9 +163,9 @@ def _value(v: Any) -> str:
 def _print_text(summary: dict[str, Any], markdown: bool) -> None:
     c = summary["counts"]
     wall = f"{summary['wall_minutes']:.1f} min" if summary["wall_minutes"] is not None else "-"
-    print(f"study {summary['study']}: {summary['trials']} trials: {c['complete']} finished, {c['pruned']} pruned, "
-          f"{c['fail']} failed, {c['running'] + c['waiting']} running or waiting, {c['interrupted']} interrupted "
-          f"and asked again; wall time {wall}, trials' run time {summary['trial_minutes']:.1f} min in all")
+    _say(f"study {summary['study']}: {summary['trials']} trials: {c['complete']} finished, {c['pruned']} pruned, "
+         f"{c['fail']} failed, {c['running'] + c['waiting']} running or waiting, {c['interrupted']} interrupted "
+         f"and asked again; wall time {wall}, trials' run time {summary['trial_minutes']:.1f} min in all", markdown)
     _print_any_step(summary.get("best_at_any_step"), markdown)
     if not summary["best"]:
         print("no finished trials yet")
@@ -162,12 +175,14 @@ def _print_text(summary: dict[str, Any], markdown: bool) -> None:
     rows = [[str(b["trial"]), f"{b['val_loss']:.4f}", *(_value(b["params"].get(k)) for k in keys),
              f"{b['model_params']:,}" if b["model_params"] else "-",
              f"{b['minutes']:.1f}" if b["minutes"] else "-"] for b in summary["best"]]
-    _print_table(header, rows, markdown)
+    _print_table(header, rows, markdown, keys=range(2, 2 + len(keys)))
     if summary["importances"]:
         print()
-        _print_table(["parameter", "importance"], [[k, f"{v:.2f}"] for k, v in summary["importances"].items()], markdown)
+        _print_table(
+            ["parameter", "importance"], [[k, f"{v:.2f}"] for k, v in summary["importances"].items()], markdown
+        )
         if summary["importance_caveat"]:
-            print(("\n> " if markdown else "") + f"note: {summary['importance_caveat']}")
+            _say(("\n> " if markdown else "") + f"note: {summary['importance_caveat']}", markdown)
 
 
 def _print_any_step(rows: list[dict[str, Any]] | None, markdown: bool) -> None:
@@ -176,25 +191,59 @@ def _print_any_step(rows: list[dict[str, Any]] | None, markdown: bool) -> None:
     if not rows:
         print("no trial has reported a val loss yet\n")
         return
-    print("best val at any evaluation (the trial's config with max_steps=<step> ends there when its lr does "
-          "not depend on max_steps):")
+    _say("best val at any evaluation (the trial's config with max_steps=<step> ends there when its lr does "
+         "not depend on max_steps):", markdown)
     keys = list(rows[0]["params"])
     _print_table(["trial", "val loss", "step", "state", *keys],
                  [[str(r["trial"]), f"{r['val_loss']:.4f}", str(r["step"]), r["state"],
-                   *(_value(r["params"].get(k)) for k in keys)] for r in rows], markdown)
+                   *(_value(r["params"].get(k)) for k in keys)] for r in rows], markdown, keys=range(4, 4 + len(keys)))
     print()
 
 
-def _print_table(header: list[str], rows: list[list[str]], markdown: bool) -> None:
+def _print_table(header: list[str], rows: list[list[str]], markdown: bool, keys: range = range(0)) -> None:
+    """A Markdown table, or text that fits WIDTH columns: the `keys` columns (searched keys)
+    by their last part, headers on two lines when one is too wide, and the keys that still
+    do not fit left out, with a line naming them."""
     if markdown:
         print("| " + " | ".join(header) + " |")
         print("|" + "|".join("---" for _ in header) + "|")
         for row in rows:
             print("| " + " | ".join(row) + " |")
         return
-    widths = [max(len(x) for x in column) for column in zip(header, *rows)]
-    for row in [header, *rows]:
-        print("  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip())
+    names = dict(zip(keys, short_names([header[i] for i in keys]), strict=True))
+    shown, left_out = list(range(len(header))), list[str]()
+    while True:
+        for split in (False, True):
+            heads = [_two_lines(names.get(i, header[i])) if split else [names.get(i, header[i])] for i in shown]
+            widths = [max([len(r[i]) for r in rows] + [len(line) for line in head]) for i, head in zip(shown, heads, strict=True)]
+            if sum(widths) + 2 * (len(widths) - 1) <= WIDTH:
+                break
+        droppable = [i for i in shown if i in keys]
+        if sum(widths) + 2 * (len(widths) - 1) <= WIDTH or not droppable:
+            break
+        shown.remove(droppable[-1])
+        left_out.insert(0, header[droppable[-1]])
+    depth = max(len(head) for head in heads)
+    lines = [[(head[j - depth + len(head)] if j >= depth - len(head) else "") for head in heads] for j in range(depth)]
+    for row in [*lines, *([r[i] for i in shown] for r in rows)]:
+        print("  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip())
+    if left_out:
+        print(f"left out for width: {', '.join(left_out)} (--markdown and --json have every column)")
+
+
+def _two_lines(header: str) -> list[str]:
+    """A header at its words (n_hidden as "n" over "hidden"), split where both lines are shortest."""
+    words = header.replace("_", " ").split()
+    if len(words) < 2:
+        return [header]
+    k = min(range(1, len(words)), key=lambda k: max(len(" ".join(words[:k])), len(" ".join(words[k:]))))
+    return [" ".join(words[:k]), " ".join(words[k:])]
+
+
+def _say(text: str, markdown: bool = False) -> None:
+    """A line of text, wrapped at spaces to WIDTH columns (Markdown: as it is)."""
+    print(text if markdown else textwrap.fill(text, WIDTH, subsequent_indent="  ", break_long_words=False,
+                                              break_on_hyphens=False))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,7 +16,9 @@ import os
 import shlex
 import signal
 import sys
+import typing
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -24,17 +26,27 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from wavenet_harness.adapter.argv import move_storage_password_to_env
-from wavenet_harness.cli import version_line
 from wavenet_harness.adapter.callbacks import (
-    CREATED_FOR_THIS_RUN, register_unique_resolver, remove_if_empty, save_hydra_files,
+    CREATED_FOR_THIS_RUN,
+    register_unique_resolver,
+    remove_if_empty,
+    save_hydra_files,
 )
 from wavenet_harness.adapter.config import config_dir, register_plugins, validate
 from wavenet_harness.adapter.job import run_training
 from wavenet_harness.adapter.schema import explain_config_error
-from wavenet_harness.base.errors import RunDirTaken, UsageError, UserError, error_line, exit_with_error, explain_os_error
+from wavenet_harness.base.errors import (
+    RunDirTaken,
+    UsageError,
+    UserError,
+    error_line,
+    exit_with_error,
+    explain_os_error,
+)
 from wavenet_harness.base.passwords import mask_secrets
-from wavenet_harness.base.run_config import RunConfig
 from wavenet_harness.base.records import SWEEP_CONFIG_NAME
+from wavenet_harness.base.run_config import RunConfig
+from wavenet_harness.cli import version_line
 from wavenet_harness.sweeps import launch as sweep
 from wavenet_harness.sweeps.study import job_listeners
 from wavenet_harness.tracking.console import print_summary
@@ -78,6 +90,8 @@ def train_task(cfg: DictConfig) -> float:
         if hydra_cfg.launcher._target_.endswith(".BasicLauncher"):  # jobs run here: Ctrl-C stops the sweep
             print(f"sweep stopped. Resume all its jobs with:\n  {_resume_sweep_command()}", file=sys.stderr)
             sys.exit(130)
+    if not multirun and metrics["status"] != "ok":  # diverged or failed: `wavenet-train ... && next` stops here
+        sys.exit(1)
     val_loss = metrics.get("val_loss")
     return float(val_loss) if val_loss is not None else math.nan
 
@@ -88,7 +102,8 @@ def _run_config(cfg: DictConfig, hydra_cfg, multirun: bool) -> RunConfig:
     if search and not multirun:
         raise UsageError(f"hparams_search={search} is a search: run it with --multirun "
                          f"(wavenet-train --multirun hparams_search={search} ...)")
-    config = validate(OmegaConf.to_container(cfg, resolve=True), overrides=list(hydra_cfg.overrides.task),
+    plain = typing.cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))  # a DictConfig's container is a dict
+    config = validate(plain, overrides=list(hydra_cfg.overrides.task),
                       notes=lambda line: print(f"{PROG}: note: {line}", file=sys.stderr))
     threads = sweep_job_threads(config.threads, hydra_cfg.launcher if multirun else None)
     return dataclasses.replace(config, threads=threads)
@@ -112,7 +127,8 @@ def _job_failed(err: Exception, hydra_cfg, run_dir: Path, cfg: DictConfig, multi
 def _save_hydra_files(run_dir: Path, cfg: DictConfig) -> None:
     """Hydra's .hydra/ files, written once the run has passed its checks (see adapter/callbacks.py),
     with any database password masked."""
-    hydra_root = HydraConfig.instance().cfg
+    # Hydra annotates this HydraConf | None; once a job runs it is the root config masked to its `hydra` node.
+    hydra_root = typing.cast(DictConfig, HydraConfig.instance().cfg)
     task, hydra_node, overrides = (OmegaConf.to_container(node, resolve=False)
                                    for node in (cfg, hydra_root, hydra_root.hydra.overrides.task))
     save_hydra_files(run_dir, mask_secrets(task), mask_secrets(hydra_node), mask_secrets(overrides))
@@ -154,14 +170,21 @@ def main() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     # A password in hydra.sweeper.storage goes to PGPASSWORD before Hydra sees (and prints) it.
     try:
-        sys.argv[1:] = move_storage_password_to_env(sys.argv[1:])
+        moved = move_storage_password_to_env(sys.argv[1:])
     except UsageError as err:
         exit_with_error(str(err), PROG)
+    if moved != sys.argv[1:] and os.path.isfile(sys.argv[0]):
+        # Start again without it: a long search's command line (`ps`, /proc/PID/cmdline) is
+        # readable by every user, its environment only by its owner.
+        os.execv(sys.executable, [sys.executable, sys.argv[0], *moved])
+    sys.argv[1:] = moved
     try:
         train_task()
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and returns itself)
         exit_with_error("interrupted outside the training loop; the run directory keeps its last checkpoint, if any",
                         PROG, code=130)
+    except BrokenPipeError:
+        raise  # stdout's reader is gone (`| head`): the console scripts' hook ends quietly
     except Exception as err:
         message = None if wants_traceback else explain_config_error(err, sys.argv[1:]) or explain_os_error(err)
         if message is None:

@@ -29,8 +29,8 @@ from torch import nn
 from wavenet_harness.base.data import Dataset, WindowBatches, WordBatches
 from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.base.run_config import ModelOptions, RunConfig
-from wavenet_harness.models.speed import check_speed_options, speed_up_model
 from wavenet_harness.models.spec import ModelSpec
+from wavenet_harness.models.speed import check_speed_options, speed_up_model
 
 
 def _find_specs() -> dict[str, ModelSpec]:
@@ -77,7 +77,9 @@ def model_options(name: str, **options: Any) -> ModelOptions:
     return SPECS[name].options(**options)
 
 
-def build_model(name: str, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, **options) -> nn.Module:
+def build_model(
+    name: str, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, **options
+) -> nn.Module:
     """Build a model by its config name; `options` are the model group's keys (the rest keep their defaults)."""
     return build_configured_model(model_options(name, **options), vocab_size, block_size, n_embd, n_hidden, depth)
 

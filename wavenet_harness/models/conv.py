@@ -41,7 +41,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from wavenet_harness.base.run_config import ModelOptions, key
-
 from wavenet_harness.models.layers import BatchNorm1d, Linear, Sequential, next_char_loss
 from wavenet_harness.models.spec import ModelSpec, check_dropout
 from wavenet_harness.models.tree import build_hier, check_tree, hier_group_sizes
@@ -88,7 +87,7 @@ class ConvWaveNet(Sequential):
         if lengths is None:
             lengths = torch.full((B,), L, dtype=torch.long, device=seq.device)
         x = self.embedding.weight[seq]  # (B, L, C)
-        for level, (linear, norm) in enumerate(zip(self.linears, self.norms)):
+        for level, (linear, norm) in enumerate(zip(self.linears, self.norms, strict=True)):
             group, dilation = self.groups[level], self.dilations[level]
             width = x.shape[1] - (group - 1) * dilation
             taps = [x[:, k * dilation : k * dilation + width] for k in range(group)]
@@ -108,7 +107,9 @@ class ConvWaveNet(Sequential):
             if self.residual and level > 0:
                 h = h + taps[-1]  # the newest input position, the one this output sits at
             x = h
-        return x @ self.output.weight + self.output.bias
+        output = self.output
+        assert output.bias is not None  # the output layer is built with its bias (tree.py's _output_layer)
+        return x @ output.weight + output.bias
 
 
 @dataclass(frozen=True)

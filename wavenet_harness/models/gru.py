@@ -19,10 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.base.run_config import ModelOptions, key
-
-from wavenet_harness.models.sequence import StartAlignedModel
 from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.base.run_config import ModelOptions, key
+from wavenet_harness.models.sequence import StartAlignedModel
 from wavenet_harness.models.spec import ModelSpec, check_dropout
 
 

@@ -12,6 +12,7 @@ It knows nothing of configs, run directories or the command line (cli/sample.py)
 from __future__ import annotations
 
 import math
+import typing
 
 import torch
 import torch.nn.functional as F
@@ -48,7 +49,7 @@ def generate(
     if unknown:
         raise ValueError(f"prefix {prefix!r} has characters the model does not know: {''.join(unknown)!r}")
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
-    block_size = block_size or model.block_size
+    block_size = block_size or typing.cast(int, model.block_size)  # every model keeps its block_size, an int
     device = next(model.parameters()).device
 
     was_training = model.training

@@ -16,17 +16,15 @@ It knows nothing of configs beyond its own options, of training or of files.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.base.run_config import ModelOptions, key
-
-from wavenet_harness.models.sequence import StartAlignedModel
 from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.base.run_config import ModelOptions, key
+from wavenet_harness.models.sequence import StartAlignedModel
 from wavenet_harness.models.spec import ModelSpec, check_dropout
 
 
@@ -54,7 +52,9 @@ class Block(nn.Module):
         self.ln_1 = nn.LayerNorm(n_embd)
         self.attn = CausalSelfAttention(n_embd, n_head, dropout)
         self.ln_2 = nn.LayerNorm(n_embd)
-        self.mlp = nn.Sequential(nn.Linear(n_embd, n_hidden), nn.GELU(), nn.Linear(n_hidden, n_embd), nn.Dropout(dropout))
+        self.mlp = nn.Sequential(
+            nn.Linear(n_embd, n_hidden), nn.GELU(), nn.Linear(n_hidden, n_embd), nn.Dropout(dropout)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x))
@@ -91,7 +91,13 @@ class Transformer(StartAlignedModel):
 
 def transformer_param_count(vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int) -> int:
     """Embeddings + depth blocks (two LayerNorms, qkv, projection, MLP) + final LayerNorm + head."""
-    block = 4 * n_embd + (n_embd + 1) * 3 * n_embd + (n_embd + 1) * n_embd + (n_embd + 1) * n_hidden + (n_hidden + 1) * n_embd
+    block = (
+        4 * n_embd
+        + (n_embd + 1) * 3 * n_embd
+        + (n_embd + 1) * n_embd
+        + (n_embd + 1) * n_hidden
+        + (n_hidden + 1) * n_embd
+    )
     return (vocab_size + block_size) * n_embd + depth * block + 2 * n_embd + (n_embd + 1) * vocab_size
 
 

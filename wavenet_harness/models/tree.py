@@ -15,10 +15,10 @@ to these builders.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
-
-from dataclasses import dataclass
 
 from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.base.run_config import ModelOptions, key
@@ -55,7 +55,7 @@ def _output_layer(n_hidden: int, vocab_size: int) -> Linear:
 def _finish(layers: list[nn.Module], block_size: int, vocab_size: int) -> Sequential:
     model = Sequential(layers, block_size, vocab_size)
     with torch.no_grad():
-        model.layers[-1].weight *= 0.1  # last layer less confident at init, as the lecture
+        model.output.weight.mul_(0.1)  # last layer less confident at init, as the lecture
     return model
 
 

@@ -34,9 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.base.run_config import ModelOptions, key
-
 from wavenet_harness.base.errors import ConfigError, one_of
+from wavenet_harness.base.run_config import ModelOptions, key
 from wavenet_harness.models.layers import next_char_loss
 from wavenet_harness.models.sequence import in_chunks
 from wavenet_harness.models.spec import ModelSpec, check_dropout
@@ -111,7 +110,9 @@ class WaveNet(nn.Module):
         return logits, next_char_loss(logits, targets)
 
     def forward_sequence(self, seq: torch.Tensor) -> torch.Tensor:
-        """(B, L >= block_size) token ids -> (B, L - block_size + 1, vocab): output j reads seq[:, j : j + block_size]."""
+        """(B, L >= block_size) token ids -> (B, L - block_size + 1, vocab).
+
+        Output j reads seq[:, j : j + block_size]."""
         x = self.embedding(seq[:, self.block_size - self.receptive_field :])
         outputs = seq.shape[1] - self.block_size + 1
         skips = 0

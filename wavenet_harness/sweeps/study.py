@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from typing import Any, Mapping
+import os
+from collections.abc import Mapping
+from typing import Any
 
 from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.base.extras import has_extra, missing_extra_message
@@ -45,9 +47,12 @@ SAMPLERS = ("tpe", "random")
 
 def _with_installed_driver(url: str) -> str:
     """SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; use psycopg2 where only it is installed."""
-    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
-        if importlib.util.find_spec("psycopg2") is not None:
-            return "postgresql+psycopg2://" + url[len("postgresql://"):]
+    if (
+        url.startswith("postgresql://")
+        and importlib.util.find_spec("psycopg") is None
+        and importlib.util.find_spec("psycopg2") is not None
+    ):
+        return "postgresql+psycopg2://" + url[len("postgresql://"):]
     return url
 
 
@@ -63,6 +68,8 @@ def open_storage(name: str) -> Any:
         # SQLite serialises writers: wait for the lock rather than fail a trial.
         kwargs = {"connect_args": {"timeout": 60}} if name.startswith("sqlite") else {"pool_pre_ping": True}
         return RDBStorage(name, engine_kwargs=kwargs)
+    if os.path.exists(name) and not os.path.isfile(name):  # opening a FIFO would wait for a writer forever
+        raise ConfigError(f"the study journal {name} is not a regular file; give the path of an Optuna journal file")
     return JournalStorage(JournalFileBackend(name))
 
 
@@ -207,6 +214,29 @@ def importance_caveat(finished: int) -> str | None:
         return None
     return (f"importances rest on {finished} finished trial{'s' if finished != 1 else ''} (fewer than {FEW_TRIALS}): "
             "read them as a hint, not a ranking")
+
+
+def study_importances(storage_name: str) -> dict[str, Any]:
+    """For a page: the fANOVA importances of the only study in a storage over its finished
+    trials, how many finished, the caveat (importance_caveat) and, with none, why."""
+    import optuna
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(storage_name)
+    studies = optuna.get_all_study_summaries(storage)
+    if len(studies) != 1:
+        return {"values": {}, "finished": 0, "caveat": None, "why_none": f"the storage holds {len(studies)} studies"}
+    study = optuna.load_study(study_name=studies[0].study_name, storage=storage)
+    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if len(finished) < 2 or len({t.value for t in finished}) < 2:
+        return {"values": {}, "finished": len(finished), "caveat": None,
+                "why_none": f"importances need two finished trials with different val losses ({len(finished)} so far)"}
+    try:
+        values = dict(optuna.importance.get_param_importances(study, target=None))
+    except (ValueError, RuntimeError) as err:  # e.g. trials that searched different keys
+        return {"values": {}, "finished": len(finished), "caveat": None, "why_none": f"Optuna could not rank them: {err}"}
+    return {"values": values, "finished": len(finished), "caveat": importance_caveat(len(finished)), "why_none": None}
 
 
 def write_dashboard_note(study: Any) -> None:

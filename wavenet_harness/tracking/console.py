@@ -5,7 +5,8 @@ The progress bar is a training listener; neither knows the command line or the r
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -40,7 +41,7 @@ class ProgressBar:
         )
         self.task = self.progress.add_task(title, total=max_steps, completed=start_step, loss="-", val="-", rate="-")
 
-    def __enter__(self) -> "ProgressBar":
+    def __enter__(self) -> ProgressBar:
         self.progress.start()
         return self
 

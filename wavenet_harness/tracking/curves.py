@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from wavenet_harness.base.errors import RunDirError
 from wavenet_harness.base.metrics import VAL_LOSS as VAL_TAG
@@ -38,7 +38,7 @@ def val_curve(run_dir: str | Path) -> list[CurvePoint]:
     folders = event_dirs(Path(run_dir))
     if not folders:
         raise RunDirError(f"{run_dir} has no TensorBoard events (tb/); is it a run directory?")
-    events = []
+    events: list[tuple[str, Any]] = []  # (tag, TensorBoard's ScalarEvent)
     for folder in folders:
         accumulator = EventAccumulator(str(folder), size_guidance={"scalars": 0})
         accumulator.Reload()
@@ -51,13 +51,25 @@ def val_curve(run_dir: str | Path) -> list[CurvePoint]:
     return [CurvePoint((e.wall_time - start) / 60.0, int(e.step), float(e.value)) for e in val]
 
 
+def last_val_loss(run_dir: str | Path) -> float | None:
+    """The run's last logged val loss (None when it has logged none, or its events cannot be read)."""
+    try:
+        points = val_curve(run_dir)
+    except Exception:  # no events, damaged events: the report shows "-", as before
+        return None
+    return points[-1].val_loss
+
+
 def _evaluations(points: list) -> list:
     """The evaluations among a held curve's points: a point with the value and wall time of
     the one before it holds that evaluation (runs written before held curves have none)."""
     kept: list = []
     for point in points:
-        same = kept and point.wall_time == kept[-1].wall_time and (
-            point.value == kept[-1].value or math.isnan(point.value) and math.isnan(kept[-1].value))
+        same = (
+            kept
+            and point.wall_time == kept[-1].wall_time
+            and (point.value == kept[-1].value or math.isnan(point.value) and math.isnan(kept[-1].value))
+        )
         if not same:
             kept.append(point)
     return kept

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import math
 
+# A point of a held curve: (step, value, wall time; None: when it is written).
+Point = tuple[int, float, float | None]
+
 
 class LossSmoother:
     """Means over consecutive non-overlapping windows of `window` losses."""
@@ -67,7 +70,7 @@ class HeldCurve:
     def _next(self, value: float) -> float | None:
         return value
 
-    def points(self, step: int, value: float, wall_time: float) -> list[tuple[int, float, float]]:
+    def points(self, step: int, value: float, wall_time: float) -> list[Point]:
         out = self._hold(step)
         held = self._next(value)
         if held is not None and (self.step is None or step > self.step):
@@ -76,7 +79,7 @@ class HeldCurve:
             self.step = step
         return out
 
-    def end_points(self, last_step: int) -> list[tuple[int, float, float]]:
+    def end_points(self, last_step: int) -> list[Point]:
         if self.value is None or self.step is None:
             return []
         end = max(last_step, self.step)  # the last training step, or the final evaluation's
@@ -85,7 +88,7 @@ class HeldCurve:
         self.step = end + self.TAIL_POINTS
         return out
 
-    def _hold(self, until: int) -> list[tuple[int, float, float]]:
+    def _hold(self, until: int) -> list[Point]:
         """Points strictly between the last one written and `until`, at the value that held."""
         if self.value is None or self.step is None or until - self.step < 2:
             return []
@@ -135,9 +138,11 @@ class LearningRateCurve:
     def points(self, step: int, lr: float, on_cadence: bool) -> list[tuple[int, float]]:
         out: list[tuple[int, float]] = []
         first = self.lr is None
-        jump = not first and lr != self.lr and self.step is not None and self.step > self.since
-        if jump and self.logged_step != self.step:
-            out.append((self.step, self.lr))
+        jump = False
+        if self.lr is not None and lr != self.lr and self.step is not None and self.since is not None:
+            jump = self.step > self.since
+            if jump and self.logged_step != self.step:
+                out.append((self.step, self.lr))
         if first or jump or on_cadence:
             out.append((step, lr))
         if first or lr != self.lr:

@@ -13,6 +13,7 @@ reaches it: HParams' own Success, Failure, Unknown).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from wavenet_harness.base.files import write_atomic
 HPARAMS_FILE = "events.out.tfevents.0000000000.hparams"
 
 
-def write_hparams_file(folder: str | Path, summaries: Sequence[Summary], wall_time: float) -> Path:
+def write_hparams_file(folder: str | os.PathLike, summaries: Sequence[Summary], wall_time: float) -> Path:
     """Write (or replace) the folder's HParams event file with `summaries`, at step 0."""
 
     def write(f) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from wavenet_harness.base.metrics import VAL_LOSS
 from wavenet_harness.base.records import RunRecord, write_record

@@ -36,7 +36,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch.utils.tensorboard import SummaryWriter
@@ -45,11 +46,17 @@ from torch.utils.tensorboard.summary import text as text_summary
 from wavenet_harness.base.data import Vocabulary
 from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.base.metrics import (
-    LEARNING_RATE, MINIBATCH_LOSS, MINIBATCH_SMOOTH, SAMPLES, TRAIN_SPLIT_LOSS, VAL_BEST, VAL_LOSS,
+    LEARNING_RATE,
+    MINIBATCH_LOSS,
+    MINIBATCH_SMOOTH,
+    SAMPLES,
+    TRAIN_SPLIT_LOSS,
+    VAL_BEST,
+    VAL_LOSS,
 )
 from wavenet_harness.base.run_config import LogOptions
 from wavenet_harness.models.sampling import generate
-from wavenet_harness.tracking.derived_curves import HeldCurve, LearningRateCurve, LossSmoother, ValBestCurve
+from wavenet_harness.tracking.derived_curves import HeldCurve, LearningRateCurve, LossSmoother, Point, ValBestCurve
 from wavenet_harness.tracking.hparams import STATUS, experiment_summary, session_end_summary, session_start_summary
 from wavenet_harness.tracking.hparams_file import write_hparams_file
 
@@ -137,14 +144,18 @@ class TensorBoardTracker:
         self.writer.close()
         self._write_hparams(status, end)
 
-    def _write_points(self, tag: str, points: list[tuple[int, float, float | None]]) -> None:
+    def _write_points(self, tag: str, points: Sequence[Point]) -> None:
         for step, value, wall_time in points:
             self.writer.add_scalar(tag, value, step, walltime=wall_time)
 
     def state_dict(self) -> dict:
-        return {"smoother": self.smoother.state_dict(), "last_lr": self.lr_curve.lr,
-                "lr_curve": self.lr_curve.state_dict(), "val": self.val.state_dict(),
-                "val_best": self.val_best.state_dict()}
+        return {
+            "smoother": self.smoother.state_dict(),
+            "last_lr": self.lr_curve.lr,
+            "lr_curve": self.lr_curve.state_dict(),
+            "val": self.val.state_dict(),
+            "val_best": self.val_best.state_dict(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.smoother.load_state_dict(state["smoother"])

@@ -48,7 +48,9 @@ class TrainedRun:
             model.load_state_dict(scored_weights(self.state))  # the average, when the run kept one
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
             detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise CheckpointError(f"{self.checkpoint} does not hold a usable model (damaged?): {detail[:200]}") from None
+            raise CheckpointError(
+                f"{self.checkpoint} does not hold a usable model (damaged?): {detail[:200]}"
+            ) from None
         return model
 
     def words(self, data_option: str | None = None) -> list[str]:
@@ -69,7 +71,9 @@ class TrainedRun:
             )
         words = read_words(found)
         if Vocabulary.from_words(words).chars != self.vocab.chars:
-            raise DataError(f"{found} is not the file this model was trained on (its characters differ); pass --data PATH")
+            raise DataError(
+                f"{found} is not the file this model was trained on (its characters differ); pass --data PATH"
+            )
         recorded = (self.state.get("data") or {}).get("words_sha256")
         if recorded and sha256_of(found) != recorded:
             raise DataError(
@@ -85,13 +89,15 @@ def load_trained_run(path: str | Path) -> TrainedRun:
     if "vocab" not in state or "config" not in state:
         raise CheckpointError(f"{checkpoint} has no saved vocabulary or config; it cannot be used")
     _check_contents(checkpoint, state)
-    return TrainedRun(checkpoint, saved_run_config(checkpoint, state["config"]), Vocabulary(tuple(state["vocab"])), state)
+    return TrainedRun(
+        checkpoint, saved_run_config(checkpoint, state["config"]), Vocabulary(tuple(state["vocab"])), state
+    )
 
 
 def saved_run_config(checkpoint: Path, saved: dict[str, Any]) -> RunConfig:
     """The typed config a checkpoint keeps (as plain values: RunConfig.as_dict())."""
     try:
-        sections = {
+        sections: dict[str, Any] = {
             "data": DataOptions(**saved["data"]), "log": LogOptions(**saved.get("log", {})),
             "model": model_options(**saved["model"]),
             "optim": OPTIMIZERS[saved["optim"]["name"]].options(**saved["optim"]),
@@ -102,7 +108,9 @@ def saved_run_config(checkpoint: Path, saved: dict[str, Any]) -> RunConfig:
         return RunConfig(**top, **sections)
     except (KeyError, TypeError, ValueError) as err:
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{checkpoint} cannot be used (damaged?): its config does not fit ({detail[:160]})") from None
+        raise CheckpointError(
+            f"{checkpoint} cannot be used (damaged?): its config does not fit ({detail[:160]})"
+        ) from None
 
 
 def _check_contents(checkpoint: Path, state: dict[str, Any]) -> None:

@@ -17,17 +17,18 @@ import os
 import random
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
 from wavenet_harness.base.errors import CheckpointError
+from wavenet_harness.base.files import write_atomic
+from wavenet_harness.base.records import CHECKPOINT_NAME
 from wavenet_harness.base.run_config import RunConfig
 from wavenet_harness.models import SHAPE_KEYS
 from wavenet_harness.training import averaging
-from wavenet_harness.base.files import write_atomic
-from wavenet_harness.base.records import CHECKPOINT_NAME
 
 # The keys of a checkpoint: model, optimizer, step, rng, tracker, config, vocab, format_version.
 FORMAT_VERSION = 1
@@ -87,7 +88,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             detail = "it holds more than tensors and plain data, so it was not loaded"
         else:
             detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated, corrupt or tampered?): {detail}") from None
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (truncated, corrupt or tampered?): {detail}"
+        ) from None
     if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} is not a wavenet-harness checkpoint (format {FORMAT_VERSION})")
     return state

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -24,8 +25,8 @@ from wavenet_harness.base.data import WindowBatches
 from wavenet_harness.base.metrics import VAL_LOSS
 from wavenet_harness.training.averaging import WeightAverage
 from wavenet_harness.training.divergence import DivergenceCheck
-from wavenet_harness.training.optim import Schedule, is_plain_sgd, unwrapped_step
 from wavenet_harness.training.evaluation import EvalSplit, evaluate_split
+from wavenet_harness.training.optim import Schedule, is_plain_sgd, unwrapped_step
 from wavenet_harness.training.stop_signals import StopRequest, stop_signals_as_flag
 
 
@@ -98,14 +99,14 @@ class _LossBuffer:
             values = [self.pending[0][1].item()]
         else:
             values = torch.stack([loss for _, loss, _ in self.pending]).tolist()
-        for (s, _, step_lr), value in zip(self.pending, values):
+        for (s, _, step_lr), value in zip(self.pending, values, strict=True):
             for listener in self.listeners:
                 listener.on_train_loss(s, value, step_lr)
         steps = [s for s, _, _ in self.pending]
         self.pending.clear()
         if not all(math.isfinite(v) for v in values):
             return f"loss became NaN or infinite by step {steps[-1] + 1}"
-        if any([self.divergence.add(s, v) for s, v in zip(steps, values)]):
+        if any([self.divergence.add(s, v) for s, v in zip(steps, values, strict=True)]):
             return self.divergence.message(steps[-1] + 1)
         return None
 
@@ -177,7 +178,7 @@ class _Steps:
         self.model, self.optimizer, self.schedule, self.settings = model, optimizer, schedule, settings
         self.averaged = averaged
         self.scored = model if averaged is None else averaged.model  # the weights every evaluation scores
-        self.extra = {"scored_weights": "raw" if averaged is None else "ema"}  # for metrics.json
+        self.extra: dict[str, Any] = {"scored_weights": "raw" if averaged is None else "ema"}  # for metrics.json
         self.listeners, self.save_checkpoint = listeners, save_checkpoint
         self.step = start_step
         self.lr: float | None = None
@@ -216,9 +217,9 @@ class _Steps:
                     _report_eval(self.listeners, step, self.evaluate(val_split))
                 except interrupts.Interrupted:  # mid-evaluation or mid-sampling: save the step reached
                     continue  # the check at the top of the loop saves and returns
-            if self.save_checkpoint and settings.checkpoint_interval and step % settings.checkpoint_interval == 0:
-                if not at_end:
-                    self.save_checkpoint(step)
+            interval = settings.checkpoint_interval
+            if self.save_checkpoint and interval and step % interval == 0 and not at_end:
+                self.save_checkpoint(step)
         return "ok", None
 
     def score_end(self, val_split: EvalSplit, train_data: tuple[torch.Tensor, torch.Tensor],
@@ -251,13 +252,13 @@ class _Steps:
         return result
 
     def one_step(self, batches: Batches) -> None:
-        new_lr = self.schedule(self.step)
-        if new_lr != self.lr:
-            self.lr = new_lr
+        lr, new_lr = self.lr, self.schedule(self.step)
+        if lr is None or new_lr != lr:
+            self.lr = lr = new_lr
             _set_lr(self.optimizer, new_lr)
         inputs = batches.draw()
         if self.fused_step is not None:
-            loss = self.fused_step(*inputs, sgd_lr=self.lr if self.sgd_in_step else None)
+            loss = self.fused_step(*inputs, sgd_lr=lr if self.sgd_in_step else None)
             if not self.sgd_in_step:
                 self.optimizer_step()
         else:
@@ -269,5 +270,5 @@ class _Steps:
             hook(self.step)
         if self.averaged is not None:
             self.averaged.update(self.step)
-        self.losses.add(self.step, loss, self.lr)
+        self.losses.add(self.step, loss, lr)
         self.step += 1

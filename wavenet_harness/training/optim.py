@@ -12,8 +12,9 @@ their parameters, of data or of files.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, List
+from typing import Any, Generic, TypeVar
 
 import torch
 from torch import nn
@@ -25,11 +26,14 @@ from wavenet_harness.base.run_config import GroupOption, OptimOptions, RunConfig
 Schedule = Callable[[int], float]
 
 
+OptionT = TypeVar("OptionT", bound=GroupOption)
+
+
 @dataclass(frozen=True)
-class Choice:
+class Choice(Generic[OptionT]):
     """One option of a config group: its typed options, its builder, its value rules."""
 
-    options: type[GroupOption]
+    options: type[OptionT]
     # (..., **options.values()): optimizers (model, lr, ...), schedules (lr, max_steps, ...)
     build: Callable[..., Any]
     check: Callable[[Any, int], None]  # (options, max_steps) -> raises ConfigError
@@ -39,7 +43,7 @@ class Choice:
         return self.options.name
 
 
-def choices(*items: Choice) -> dict[str, Choice]:
+def choices(*items: Choice[OptionT]) -> dict[str, Choice[OptionT]]:
     """A config group's choices by name."""
     return {choice.name: choice for choice in items}
 
@@ -172,7 +176,7 @@ class AdamWOptions(OptimOptions):
     """optim=adamw: torch's AdamW."""
 
     name: str = "adamw"
-    betas: List[float] = key([0.9, 0.999], "the averages' decay rates, two numbers in [0, 1)")
+    betas: list[float] = key([0.9, 0.999], "the averages' decay rates, two numbers in [0, 1)")
     eps: float = key(1.0e-08, "added to the denominator")
     weight_decay: float = key(0.01, WEIGHT_DECAY)
 
@@ -192,7 +196,7 @@ def _check_adamw(optim: AdamWOptions, max_steps: int) -> None:
     positive_float("optim.eps", optim.eps)
 
 
-OPTIMIZERS = choices(
+OPTIMIZERS: dict[str, Choice[OptimOptions]] = choices(
     Choice(SGDOptions, _build_sgd, _check_decay),
     Choice(AdamWOptions, _build_adamw, _check_adamw),
 )

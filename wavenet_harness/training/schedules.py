@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wavenet_harness.base.errors import ConfigError, positive_float
-from wavenet_harness.base.run_config import RunConfig, ScheduleOptions, key
+from wavenet_harness.base.run_config import SHORTENED_WARMUP_SHARE, RunConfig, ScheduleOptions, key
 from wavenet_harness.training.optim import Choice, Schedule, choices
 
 
@@ -138,7 +138,7 @@ class WSDOptions(ScheduleOptions):
     min_lr_ratio: float = key(0.0, MIN_LR_RATIO)
 
 
-SCHEDULES = choices(
+SCHEDULES: dict[str, Choice[ScheduleOptions]] = choices(
     Choice(StepOptions, _step, _check_step),
     Choice(ConstantOptions, _constant, _check_warmup),
     Choice(CosineOptions, _cosine, _check_cosine),
@@ -162,9 +162,6 @@ def build_run_schedule(config: RunConfig) -> Schedule:
     return build_configured_schedule(config.schedule, config.lr, config.max_steps)
 
 
-# A warmup a preset chose for its own length, kept for a run shortened with max_steps,
-# would take the whole run: it is cut to this share of max_steps instead.
-SHORTENED_WARMUP_SHARE = 0.1
 
 
 def fit_warmup(schedule: ScheduleOptions, max_steps: int, explicit: bool) -> tuple[ScheduleOptions, str | None]:
@@ -181,7 +178,8 @@ def fit_warmup(schedule: ScheduleOptions, max_steps: int, explicit: bool) -> tup
         return schedule, None
     note = (f"schedule.warmup_steps={warmup} scaled to {cap} ({SHORTENED_WARMUP_SHARE:.0%} of max_steps={max_steps}) "
             "for this shortened run; set schedule.warmup_steps to choose")
-    return dataclasses.replace(schedule, warmup_steps=cap), note
+    # The chosen schedule's own class declares warmup_steps (found above); ScheduleOptions does not.
+    return dataclasses.replace(schedule, warmup_steps=cap), note  # type: ignore[call-arg]
 
 
 def check_schedule(config: RunConfig) -> None:
