@@ -1,11 +1,14 @@
-"""Validation curves read back from a run's TensorBoard events, against time as well as steps.
+"""Curves read back from a run's TensorBoard events: every scalar, and val against time as well as steps.
 
-`val_curve(run_dir)` returns the run's `loss/val` points as (minutes since the run's first
-logged event, step, val loss). TensorBoard keeps each scalar's wall-clock time, so the
+`scalars(run_dir)` returns every scalar the run logged (loss/val, loss/val_best,
+minibatch/loss, minibatch/loss_smooth, opt/lr, ...) as (tag, step, value, wall time) rows:
+what the Python API's `Run.curves()` shows, the points that hold the val curves between
+evaluations included (tracking/derived_curves.py, HeldCurve). `evaluations(rows)` keeps one
+row per evaluation: a held point carries the wall time of the evaluation it repeats.
+`val_curve(run_dir)` returns the run's `loss/val` evaluations as (minutes since the run's
+first logged event, step, val loss). TensorBoard keeps each scalar's wall-clock time, so the
 curve shows what a person waited for each val loss: evaluations included. A run that was
-resumed also counts the time it lay stopped, so plot fresh runs when time matters. The
-points that hold a value between evaluations (tracking/derived_curves.py, HeldCurve) carry
-the wall time of the evaluation they repeat and are left out: one point per evaluation.
+resumed also counts the time it lay stopped, so plot fresh runs when time matters.
 scripts/plot_val_vs_time.py draws these curves.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from wavenet_harness.base.errors import RunDirError
 from wavenet_harness.base.metrics import VAL_LOSS as VAL_TAG
@@ -25,30 +28,46 @@ class CurvePoint(NamedTuple):
     val_loss: float
 
 
+class Scalar(NamedTuple):
+    """One logged scalar: its tag, step, value and wall-clock time (seconds since the epoch)."""
+
+    tag: str
+    step: int
+    value: float
+    wall_time: float
+
+
 def event_dirs(run_dir: Path) -> list[Path]:
     """Folders under run_dir/tb that hold TensorBoard event files (a sweep job's are one level deeper)."""
     tb = Path(run_dir) / "tb"
     return sorted({path.parent for path in tb.rglob("events.out.tfevents.*")}) if tb.is_dir() else []
 
 
-def val_curve(run_dir: str | Path) -> list[CurvePoint]:
-    """The run's loss/val points, in step order, timed from its first logged event."""
+def scalars(run_dir: str | Path) -> list[Scalar]:
+    """Every scalar of the run's events (all of tb/, a sweep job's subfolder too), by tag,
+    then step, then time; RunDirError when the run has no events."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     folders = event_dirs(Path(run_dir))
     if not folders:
         raise RunDirError(f"{run_dir} has no TensorBoard events (tb/); is it a run directory?")
-    events: list[tuple[str, Any]] = []  # (tag, TensorBoard's ScalarEvent)
+    rows: list[Scalar] = []
     for folder in folders:
         accumulator = EventAccumulator(str(folder), size_guidance={"scalars": 0})
         accumulator.Reload()
         for tag in accumulator.Tags()["scalars"]:
-            events.extend((tag, e) for e in accumulator.Scalars(tag))
-    val = _evaluations(sorted((e for tag, e in events if tag == VAL_TAG), key=lambda e: (e.step, e.wall_time)))
+            rows.extend(Scalar(tag, int(e.step), float(e.value), float(e.wall_time)) for e in accumulator.Scalars(tag))
+    return sorted(rows, key=lambda row: (row.tag, row.step, row.wall_time))
+
+
+def val_curve(run_dir: str | Path) -> list[CurvePoint]:
+    """The run's loss/val points, in step order, timed from its first logged event."""
+    events = scalars(run_dir)
+    val = evaluations([e for e in events if e.tag == VAL_TAG])
     if not val:
         raise RunDirError(f"{run_dir} has logged no {VAL_TAG} yet")
-    start = min(e.wall_time for _, e in events)
-    return [CurvePoint((e.wall_time - start) / 60.0, int(e.step), float(e.value)) for e in val]
+    start = min(e.wall_time for e in events)
+    return [CurvePoint((e.wall_time - start) / 60.0, e.step, e.value) for e in val]
 
 
 def last_val_loss(run_dir: str | Path) -> float | None:
@@ -60,10 +79,12 @@ def last_val_loss(run_dir: str | Path) -> float | None:
     return points[-1].val_loss
 
 
-def _evaluations(points: list) -> list:
-    """The evaluations among a held curve's points: a point with the value and wall time of
-    the one before it holds that evaluation (runs written before held curves have none)."""
-    kept: list = []
+def evaluations(rows: list[Scalar]) -> list[Scalar]:
+    """One tag's rows (as `scalars` gives them), one per evaluation, in step order: a held
+    curve's point with the value and wall time of the one before it holds that evaluation
+    and is left out (runs written before held curves have none)."""
+    kept: list[Scalar] = []
+    points = sorted(rows, key=lambda row: (row.step, row.wall_time))
     for point in points:
         same = (
             kept

@@ -54,7 +54,9 @@ class HeldCurve:
     after the last one. After 20 equal points the moving average is within 0.6**20 (4e-5)
     of the step's size. A held point carries the wall time of the point it repeats, so on
     a wall-time axis it lies on that evaluation and readers can tell it apart from a new
-    evaluation that happens to give the same value.
+    evaluation that happens to give the same value (tracking/curves.py, `evaluations`); in
+    a resumed run the points that hold the value it stopped at carry the time they are
+    written, as checkpoints keep no wall times.
     `_next` says which value an evaluation leaves held: the value itself here.
     """
 
@@ -97,11 +99,13 @@ class HeldCurve:
         return [(s, self.value, self.wall_time) for s in steps]
 
     def state_dict(self) -> dict:
-        return {self.STATE_KEY: self.value, "step": self.step, "wall_time": self.wall_time}
+        # Not the wall time: a checkpoint holds what was computed, the same in every run; a
+        # resumed run writes the points that hold its first value with the time they are written.
+        return {self.STATE_KEY: self.value, "step": self.step}
 
     def load_state_dict(self, state: dict) -> None:
         self.value, self.step = state.get(self.STATE_KEY), state.get("step")
-        self.wall_time = state.get("wall_time")
+        self.wall_time = None
 
 
 class ValBestCurve(HeldCurve):
