@@ -3,9 +3,10 @@
     wavenet-report runs/multirun/2026-11-28/10-00-00
     wavenet-report runs/ --all                          # every column
     wavenet-report runs/ --csv report.csv --json -      # the same table for other tools
+    wavenet-report runs/multirun/2026-11-28/10-00-00 --by seed   # runs alike but for the seed: mean ± sd
 
-The table is built by tracking/report.py; this module only reads the command line and
-writes the outputs.
+The table is built by tracking/report.py (--by: tracking/groups.py); this module only
+reads the command line and writes the outputs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.console import Console
 
 from wavenet_harness.base.errors import UsageError
 from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
+from wavenet_harness.tracking.groups import build_groups, groups_csv, print_groups
 from wavenet_harness.tracking.report import build_report, csv_text, json_text, print_table
 from wavenet_harness.base.files import write_atomic
 from wavenet_harness.tracking.rundir import check_output_path
@@ -54,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
                              "runs apart and the losses")
     parser.add_argument("--csv", metavar="PATH", help="also write the table as CSV ('-': standard output)")
     parser.add_argument("--json", metavar="PATH", help="also write the table as JSON ('-': standard output)")
+    parser.add_argument("--by", metavar="KEY",
+                        help="one row per group of runs that differ only in KEY (e.g. seed): mean ± sd of val and "
+                             "test loss")
     return parser
 
 
@@ -69,14 +74,17 @@ def main(argv: list[str] | None = None) -> None:
             raise UsageError(f"{root} does not exist")
         if not root.is_dir():
             raise UsageError(f"{root} is not a folder; give a multirun folder or a folder of runs")
-        report = build_report(root)
+        report = build_groups(root, args.by) if args.by else build_report(root)
         if "-" not in (args.csv, args.json):
             # A terminal's own width; piped or redirected, the 100 columns the table is made for
             # (--all: wider, so every column keeps a readable width).
             width = None if sys.stdout.isatty() else (200 if args.all else TABLE_WIDTH)
-            print_table(report, Console(width=width), everything=args.all)
+            if args.by:
+                print_groups(report, Console(width=width))
+            else:
+                print_table(report, Console(width=width), everything=args.all)
         if args.csv:
-            _write(args.csv, csv_text(report))
+            _write(args.csv, groups_csv(report) if args.by else csv_text(report))
         if args.json:
             _write(args.json, json_text(report))
 

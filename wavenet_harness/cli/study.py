@@ -18,6 +18,13 @@ evaluation, with that step: for searches whose lr does not depend on max_steps (
 `_long` searches: constant lr, averaged weights) the trial's config with max_steps set to
 that step is that very run, so the best of them is the recipe.
 
+--export NAME writes that recipe as an experiment preset, ready for `wavenet-train
+experiment=NAME`: the best finished trial (or --trial T, --step S, --any-step) with its
+config as it ran and max_steps set to the chosen step (sweeps/recipe.py says which keys):
+
+    wavenet-study runs/sweeps/transformer_long --export my_transformer --any-step
+    wavenet-study runs/sweeps/gru_long --export my_gru --trial 9 --step 15000 --config-dir ~/presets
+
 The study is opened through sweeps/study.py, the trials' run directories read through
 base/records.py (load_run); Optuna is imported only when the command runs.
 """
@@ -29,11 +36,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from wavenet_harness.base.passwords import masked, remember_secrets_in
-from wavenet_harness.base.files import json_text
+from wavenet_harness.base.files import json_text, read_regular_text
 from wavenet_harness.base.errors import UsageError
 from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.base.records import JOURNAL_NAME, RunRecord, load_run
+from wavenet_harness.sweeps.recipe import best_at_any_step
 
 PROG = "wavenet-study"
 
@@ -48,7 +58,26 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--any-step", action="store_true",
                         help="also rank trials (pruned ones too) by their best val at any evaluation, with its step")
     parser.add_argument("--json", action="store_true", help="print JSON for programs instead of text")
+    parser.add_argument("--export", metavar="NAME", default=None,
+                        help="write the best trial (or --trial, --step, --any-step) as the preset experiment=NAME")
+    parser.add_argument("--trial", type=int, default=None, help="with --export: this trial")
+    parser.add_argument("--step", type=int, default=None,
+                        help="with --export: the val reported at this step; the preset's max_steps")
+    parser.add_argument("--config-dir", default=None, metavar="DIR",
+                        help="with --export: write DIR/experiment/NAME.yaml, for wavenet-train --config-dir DIR "
+                             "(default: the checkout's conf/experiment/)")
     return parser
+
+
+def _storage_name(args: argparse.Namespace) -> str:
+    if args.storage:
+        return args.storage
+    if args.sweep_dir:
+        journal = Path(args.sweep_dir) / JOURNAL_NAME
+        if not journal.is_file():
+            raise UsageError(f"{journal} does not exist; give the sweep folder of an Optuna search, or --storage URL")
+        return str(journal)
+    raise UsageError("give the sweep folder of an Optuna search, or --storage URL")
 
 
 def _open_study(args: argparse.Namespace) -> Any:
@@ -56,15 +85,7 @@ def _open_study(args: argparse.Namespace) -> Any:
 
     from wavenet_harness.sweeps.study import open_storage
 
-    if args.storage:
-        name = args.storage
-    elif args.sweep_dir:
-        journal = Path(args.sweep_dir) / JOURNAL_NAME
-        if not journal.is_file():
-            raise UsageError(f"{journal} does not exist; give the sweep folder of an Optuna search, or --storage URL")
-        name = str(journal)
-    else:
-        raise UsageError("give the sweep folder of an Optuna search, or --storage URL")
+    name = _storage_name(args)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         storage = open_storage(name)
@@ -78,26 +99,16 @@ def _open_study(args: argparse.Namespace) -> Any:
     return optuna.load_study(study_name=study_name, storage=storage)
 
 
-def _trial_record(trial: Any, sweep_dir: Path | None = None) -> RunRecord:
+def _trial_run_dir(trial: Any, sweep_dir: Path | None = None) -> Path:
     run_dir = Path(str(trial.user_attrs.get("run_dir", "")))
     if sweep_dir is not None and not run_dir.is_absolute() and not run_dir.is_dir():
         # recorded relative to where the search ran; its jobs live in the sweep folder
         run_dir = sweep_dir / run_dir.name
-    return load_run(run_dir)
+    return run_dir
 
 
-def best_at_any_step(trials: list[Any], top: int) -> list[dict[str, Any]]:
-    """Finished and pruned trials ranked by their lowest reported val loss, with its step
-    (the earliest, on a tie)."""
-    from optuna.trial import TrialState
-
-    rows = []
-    for t in trials:
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.intermediate_values:
-            step, value = min(t.intermediate_values.items(), key=lambda item: (item[1], item[0]))
-            rows.append({"trial": t.number, "val_loss": value, "step": step, "state": t.state.name.lower(),
-                         "params": t.params})
-    return sorted(rows, key=lambda row: (row["val_loss"], row["trial"]))[:top]
+def _trial_record(trial: Any, sweep_dir: Path | None = None) -> RunRecord:
+    return load_run(_trial_run_dir(trial, sweep_dir))
 
 
 def summarise(study: Any, top: int, sweep_dir: Path | None = None, any_step: bool = False) -> dict[str, Any]:
@@ -197,13 +208,57 @@ def _print_table(header: list[str], rows: list[list[str]], markdown: bool) -> No
         print("  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip())
 
 
+def export(args: argparse.Namespace, study: Any) -> None:
+    """--export NAME: the chosen trial's config as an experiment preset (sweeps/recipe.py), its
+    keys found against the default config with the same groups, composed as wavenet-train would."""
+    from omegaconf import OmegaConf
+
+    from wavenet_harness.adapter.config import compose_config, config_dir
+    from wavenet_harness.sweeps import recipe
+
+    conf = Path(config_dir())
+    checkout = conf if (conf.parent / "pyproject.toml").is_file() else None  # pip install -e . of a checkout
+    path = recipe.preset_path(args.export, args.config_dir, checkout)
+    choice = recipe.choose(study.get_trials(deepcopy=False), args.trial, args.step, args.any_step)
+    saved = _trial_run_dir(choice.trial, Path(args.sweep_dir) if args.sweep_dir else None) / ".hydra"
+    try:
+        ran, hydra_cfg = (yaml.safe_load(read_regular_text(saved / f)) for f in ("config.yaml", "hydra.yaml"))
+    except (OSError, yaml.YAMLError) as err:
+        raise UsageError(f"trial {choice.trial.number}'s config cannot be read from {saved}: "
+                         f"{getattr(err, 'strerror', None) or err}") from None
+    groups = recipe.group_choices(hydra_cfg)
+    composed = compose_config([f"{group}={option}" for group, option in groups.items()], hydra_config=True)
+    default = {k: v for k, v in OmegaConf.to_container(composed, resolve=False).items() if k != "hydra"}
+    keys = recipe.recipe_keys(ran, default, choice.step if choice.step is not None else int(ran["max_steps"]))
+    text = recipe.preset_text(choice, study.study_name, masked(_storage_name(args)), groups, keys, args.export,
+                              args.config_dir)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "x") as f:  # never over a file that appeared meanwhile
+            f.write(text)
+    except OSError as err:
+        raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
+    print(f"wrote {path}: trial {choice.trial.number} at step {keys['max_steps']} (val {choice.val_loss:.4f})")
+    print(f"run it: wavenet-train{f' --config-dir {args.config_dir}' if args.config_dir else ''} "
+          f"experiment={args.export}")
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    if args.top < 1:
+        raise UsageError(f"--top {args.top} is not allowed: give a positive whole number")
+    if args.export is None and (args.trial, args.step, args.config_dir) != (None, None, None):
+        raise UsageError("--trial, --step and --config-dir choose what --export NAME writes: give --export NAME")
+
+
 def main(argv: list[str] | None = None) -> None:
     for arg in sys.argv[1:] if argv is None else argv:  # a --storage password: masked in every line
         remember_secrets_in(arg.partition("=")[2] if arg.startswith("--storage=") else arg)
     with one_line_errors(PROG):
         args = _parser().parse_args(argv)
-        if args.top < 1:
-            raise UsageError(f"--top {args.top} is not allowed: give a positive whole number")
+        _check_options(args)
+        if args.export is not None:
+            export(args, _open_study(args))
+            return
         summary = summarise(_open_study(args), args.top, Path(args.sweep_dir) if args.sweep_dir else None,
                             any_step=args.any_step)
     if args.json:
