@@ -58,6 +58,9 @@ final train-split evaluation; the preset's share is computed from them at its ow
 max_steps and eval_interval.
 
 This file is a script: nothing imports it, and it imports no tests.
+
+From a checkout only: scripts/ is not part of the installed package (not in the wheel);
+run it from the repository's root with the package installed (pip install -e .).
 """
 
 from __future__ import annotations
@@ -140,7 +143,8 @@ class _StepTimer:
 
     def __init__(self, warmup: int, steps: int):
         self.warmup, self.end = warmup, warmup + steps
-        self.started = self.seconds = None
+        self.started: float | None = None
+        self.seconds: float | None = None
 
     def on_train_loss(self, step, loss, lr):
         from wavenet_harness.training.loop import StopTraining
@@ -148,10 +152,11 @@ class _StepTimer:
         if step == self.warmup - 1:
             self.started = time.perf_counter()
         elif step == self.end - 1:
+            assert self.started is not None  # step warmup - 1 came first
             self.seconds = time.perf_counter() - self.started
             raise StopTraining("timed")
 
-    def on_eval(self, step, val_loss):
+    def on_metrics(self, step, metrics):
         pass
 
 
@@ -159,16 +164,16 @@ def _path_setup(path: str, data, n_hidden: int | None = None, batch: int = 32):
     """The model, optimizer and batches a path's `wavenet-train` run builds (n_hidden: the config's unless given)."""
     import torch
 
-    from wavenet_harness.adapter.config import compose_config
-    from wavenet_harness.models import batches_from_config, build_model_from_config
-    from wavenet_harness.training.optim import build_optimizer_from_config
+    from wavenet_harness.adapter.config import load_run_config
+    from wavenet_harness.models import build_run_model, run_batches
+    from wavenet_harness.training.optim import build_run_optimizer
 
     shape = [f"n_hidden={n_hidden}"] if n_hidden is not None else []
-    cfg = compose_config([*{**PATHS, **ZOO_PATHS}[path], *shape, f"batch_size={batch}"])
+    config = load_run_config([*{**PATHS, **ZOO_PATHS}[path], *shape, f"batch_size={batch}"])
     torch.manual_seed(42)
-    model = build_model_from_config(cfg, data.vocab.size)
-    batches = batches_from_config(cfg, data, (data.train.X, data.train.Y))
-    return model, build_optimizer_from_config(cfg, model), batches
+    model = build_run_model(config, data.vocab.size)
+    batches = run_batches(config, data, (data.train.X, data.train.Y))
+    return model, build_run_optimizer(config, model), batches
 
 
 def _path_rate(path: str, data, steps: int, n_hidden: int | None = None, batch: int = 32) -> float:
@@ -182,6 +187,7 @@ def _path_rate(path: str, data, steps: int, n_hidden: int | None = None, batch: 
     train(model, optimizer, build_schedule("step", 0.1, warmup + steps), (data.train.X, data.train.Y),
           (data.val.X, data.val.Y), TrainSettings(max_steps=warmup + steps, batch_size=batch), listeners=[timer],
           batches=batches)
+    assert timer.seconds is not None, "the run ended before the timed steps did"
     return steps / timer.seconds
 
 
@@ -264,7 +270,7 @@ def run_cli(overrides: list[str]) -> dict:
 def _table(rows: list[list], header: list[str]) -> str:
     rows = [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"  # noqa: E731
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
 
@@ -289,12 +295,12 @@ def check_load(when: str, own: float = 0.0) -> float:
 def best_notebook_threads(steps: int, rounds: int) -> tuple[int, dict[int, float]]:
     """The notebook loop's steps/s at 1 thread and at every core (median of rounds); the faster count."""
     counts = sorted({1, CORES})
-    rates = {t: [] for t in counts}
+    rates: dict[int, list[float]] = {t: [] for t in counts}
     for _ in range(rounds):
         for t in counts:
             rates[t].append(_run_worker(["notebook", str(t), str(steps), "rate"])["steps_per_s"])
     medians = {t: statistics.median(r) for t, r in rates.items()}
-    best = max(medians, key=medians.get)
+    best = max(medians, key=lambda t: medians[t])
     print("notebook loop steps/s by threads: " + ", ".join(f"{t}: {_spread(r, '{:.0f}')}" for t, r in rates.items())
           + f" -> reference at {best} thread(s)", flush=True)
     return best, medians
@@ -399,7 +405,7 @@ def quality(args: argparse.Namespace) -> None:
         rows.append([seed, f"{m['val_loss']:.4f}", f"{m['seconds']:.1f}", f"{notebook_seconds / m['seconds']:.1f}x",
                      "yes" if ok else "no"])
         print(f"  seed {seed}: val {m['val_loss']:.4f} in {m['seconds']:.1f} s", flush=True)
-    print(f"\nexperiment=fast end to end (final val over the whole val split; metrics.json seconds)\n")
+    print("\nexperiment=fast end to end (final val over the whole val split; metrics.json seconds)\n")
     print(_table(rows, ["seed", "val loss", "seconds", "less than the notebook's 200k", f"val <= {TARGET_VAL_LOSS} "
                         f"within {budget:.1f} s"]))
 
@@ -459,9 +465,15 @@ def eval_share(args: argparse.Namespace) -> None:
         evals = (max_steps - 1) // interval if interval else 0
         eval_seconds = evals * val_cost + val_cost + train_cost
         total = max_steps * step_cost + eval_seconds
-        rows.append([f"`experiment={preset}`, {max_steps:,} steps, val every {interval:,}",
-                     f"from probes: {1000 * step_cost:.1f} ms/step, val {val_cost:.2f} s, train split {train_cost:.2f} s",
-                     f"{total:.0f}", f"{eval_seconds:.1f}", f"{100 * eval_seconds / total:.1f}%"])
+        rows.append(
+            [
+                f"`experiment={preset}`, {max_steps:,} steps, val every {interval:,}",
+                f"from probes: {1000 * step_cost:.1f} ms/step, val {val_cost:.2f} s, train split {train_cost:.2f} s",
+                f"{total:.0f}",
+                f"{eval_seconds:.1f}",
+                f"{100 * eval_seconds / total:.1f}%",
+            ]
+        )
         print(rows[-1], flush=True)
     print(_table(rows, ["run", "how", "seconds", "evaluation s", "evaluation share"]))
 

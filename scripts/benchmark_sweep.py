@@ -10,6 +10,9 @@ job cores // P torch threads. The jobs differ only in their seed, so they cost t
 It prints the wall-clock time of each sweep (process start-up included) and the speed-up
 sequential / parallel; the ideal is min(P, cores, jobs). The ratio is only meaningful on
 an otherwise idle machine.
+
+From a checkout only: scripts/ is not part of the installed package (not in the wheel);
+run it from the repository's root with the package installed (pip install -e .).
 """
 
 from __future__ import annotations

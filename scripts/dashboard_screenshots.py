@@ -18,10 +18,14 @@ The pictures go to --out (default runs/screenshots/), never over existing files 
 
     python scripts/dashboard_screenshots.py                          # train, photograph into runs/screenshots/
     python scripts/dashboard_screenshots.py --sweep-dir runs/lr_demo  # keep the sweep (trained if missing)
-    python scripts/dashboard_screenshots.py --sweep-dir runs/lr_demo --out docs/img --overwrite   # retake the docs' pictures
+    # retake the docs' pictures:
+    python scripts/dashboard_screenshots.py --sweep-dir runs/lr_demo --out docs/img --overwrite
 
 Needs Chromium, its driver and Selenium; the browser only ever talks to the local TensorBoard:
     apt-get install -y chromium chromium-driver && pip install -e ".[screenshots]"
+
+From a checkout only: scripts/ is not part of the installed package (not in the wheel);
+run it from the repository's root with the package installed (pip install -e .).
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ def start_tensorboard(logdir: Path) -> tuple[subprocess.Popen, str]:
          "--load_fast=false"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    assert process.stdout is not None  # stdout=PIPE
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         line = process.stdout.readline()
@@ -98,7 +103,9 @@ def open_browser():
         from selenium.webdriver.chrome.service import Service
     except ImportError:
         raise ScreenshotError('Selenium is not installed: pip install -e ".[screenshots]"') from None
-    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    browser = next(
+        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
+    )
     driver = shutil.which("chromedriver")
     if not browser or not driver:
         raise ScreenshotError("Chromium or its driver is missing: apt-get install -y chromium chromium-driver")
@@ -137,7 +144,9 @@ def settled_screenshot(driver, ready) -> bytes:
         elif time.monotonic() - since >= SETTLE_SECONDS and ready(png):
             return png
         time.sleep(0.5)
-    raise ScreenshotError(f"{driver.current_url} stayed empty or unfinished for {TIMEOUT_SECONDS:.0f} s; nothing written")
+    raise ScreenshotError(
+        f"{driver.current_url} stayed empty or unfinished for {TIMEOUT_SECONDS:.0f} s; nothing written"
+    )
 
 
 def page_text(driver) -> str:

@@ -16,6 +16,9 @@ trial, so wall time is reported too.
 
 Nothing is trained; it takes seconds. Step rates: docs/tuning.md's leaderboard (one
 thread, two runs sharing the machine's two cores).
+
+From a checkout only: scripts/ is not part of the installed package (not in the wheel);
+run it from the repository's root with the package installed (pip install -e .).
 """
 
 from __future__ import annotations
@@ -76,8 +79,11 @@ def main() -> None:
         cpu = [total / args.steps_per_second / 60 for total, _, _ in runs]
         wall = [w / args.steps_per_second / 60 for _, w, _ in runs]
         full = [f for _, _, f in runs]
-        print(f"{args.search} n_trials={n}: {statistics.mean(cpu):.0f} CPU-minutes (range {min(cpu):.0f}-{max(cpu):.0f}), "
-              f"{statistics.mean(wall):.0f} min wall, {statistics.mean(full):.1f} trials run to the end")
+        print(
+            f"{args.search} n_trials={n}: {statistics.mean(cpu):.0f} CPU-minutes "
+            f"(range {min(cpu):.0f}-{max(cpu):.0f}), "
+            f"{statistics.mean(wall):.0f} min wall, {statistics.mean(full):.1f} trials run to the end"
+        )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ they finished. Its val is the best recipe found so far:
 It prints each way's points and writes one step plot. Run time is metrics.json's seconds,
 so it depends on the load the searches ran under: compare ways run alike. Needs
 matplotlib for the image (pip install -e ".[plots]").
+
+From a checkout only: scripts/ is not part of the installed package (not in the wheel);
+run it from the repository's root with the package installed (pip install -e .).
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wavenet_harness.base.errors import UsageError
-from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.base.extras import has_extra, install_command
-from wavenet_harness.tracking.figures import draw, image_path, labelled_path, reference_line
 from wavenet_harness.base.records import JOURNAL_NAME, read_metrics
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
+from wavenet_harness.tracking.figures import draw, image_path, labelled_path, reference_line
+
 
 @dataclass
 class Spend:
@@ -79,10 +83,10 @@ def search_spends(sweep_dir: Path, anytime: bool) -> list[Spend]:
     if len(studies) != 1:
         raise UsageError(f"{journal} holds {len(studies)} studies; this script reads a folder with one")
     study = optuna.load_study(study_name=studies[0].study_name, storage=storage)
-    ended = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-             if t.datetime_complete is not None]
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    ended = [(done, t) for t in trials if (done := t.datetime_complete) is not None]
     spends = []
-    for t in sorted(ended, key=lambda t: t.datetime_complete):
+    for _, t in sorted(ended, key=lambda pair: pair[0]):
         if anytime:
             val = min(t.intermediate_values.values(), default=None)
         else:
@@ -126,10 +130,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineArgumentParser(prog="plot_search_budget", description=__doc__.splitlines()[0])
     parser.add_argument("--search", action="append", type=labelled_path(), default=[], metavar="LABEL=SWEEP_DIR",
                         help="a search whose trials count by their final val loss")
-    parser.add_argument("--anytime-search", action="append", type=labelled_path(), default=[], metavar="LABEL=SWEEP_DIR",
-                        help="a search whose trials count by their best val at any evaluation (the _long searches)")
-    parser.add_argument("--then", action="append", type=labelled_path(), dest="after", default=[], metavar="LABEL=RUN_DIR",
-                        help="a run made after LABEL's searches (a lengthened recipe), in order")
+    parser.add_argument(
+        "--anytime-search",
+        action="append",
+        type=labelled_path(),
+        default=[],
+        metavar="LABEL=SWEEP_DIR",
+        help="a search whose trials count by their best val at any evaluation (the _long searches)",
+    )
+    parser.add_argument(
+        "--then",
+        action="append",
+        type=labelled_path(),
+        dest="after",
+        default=[],
+        metavar="LABEL=RUN_DIR",
+        help="a run made after LABEL's searches (a lengthened recipe), in order",
+    )
     parser.add_argument("--spent", action="append", type=_spent, dest="after", metavar="LABEL=CPU_MINUTES:VAL_LOSS",
                         help="a result known as numbers: these CPU-minutes more gave this val, in order with --then")
     parser.add_argument("--reference", action="append", type=reference_line, default=[], metavar="[LABEL=]VAL_LOSS",

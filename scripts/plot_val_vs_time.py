@@ -12,6 +12,9 @@ from its TensorBoard events (wavenet_harness/tracking/curves.py), so evaluations
 plot runs that shared the machine alike, or say that they did not. Horizontal lines mark
 results given as numbers (--reference LABEL=VAL_LOSS; by default the lecture's val 1.993).
 Needs matplotlib: pip install -e ".[plots]".
+
+From a checkout only: scripts/ is not part of the installed package (not in the wheel);
+run it from the repository's root with the package installed (pip install -e .).
 """
 
 from __future__ import annotations
@@ -20,10 +23,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from wavenet_harness.base.errors import UsageError
-from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
+from wavenet_harness.base.errors import RunDirError, UsageError
 from wavenet_harness.base.extras import has_extra, install_command
-from wavenet_harness.base.errors import RunDirError
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.tracking.curves import val_curve
 from wavenet_harness.tracking.figures import draw, image_path, labelled_path, reference_line
 
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineArgumentParser(prog="plot_val_vs_time", description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="append", type=labelled_path("RUN_DIR"), required=True, metavar="LABEL=RUN_DIR",
                         help="a run to plot; repeat it, one per run (seeds share a label)")
-    parser.add_argument("--out", type=Path, default=Path("docs/img/val_vs_time.png"), 
+    parser.add_argument("--out", type=Path, default=Path("docs/img/val_vs_time.png"),
                         help="the image to write (.png, .svg or .pdf; no suffix: .png)")
     parser.add_argument("--reference", action="append", type=reference_line, metavar="[LABEL=]VAL_LOSS",
                         help="a horizontal line at this val loss, e.g. for a result without its runs; "

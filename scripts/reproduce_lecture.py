@@ -8,6 +8,9 @@
 Each row is a preset in conf/experiment/; the table puts our train/val loss beside the
 numbers the lecture printed. Extra arguments are passed to wavenet-train as overrides
 (e.g. max_steps=20000 for a quick look; then the lecture's numbers do not apply).
+
+From a checkout only: scripts/ is not part of the installed package (not in the wheel);
+run it from the repository's root with the package installed (pip install -e .).
 """
 
 from __future__ import annotations

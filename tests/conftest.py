@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 import pytest
+from slurm_cluster import SlurmCluster, SlurmUnavailable, slurm_cluster
 
 from helpers import REPO, CliRunner, make_run, numbers, write_tiny_words
-from slurm_cluster import SlurmCluster, SlurmUnavailable, slurm_cluster
 
 
 def _names_path() -> Path | None:

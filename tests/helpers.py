@@ -52,10 +52,17 @@ def write_tiny_words(folder: Path) -> Path:
 
 
 def compose(*overrides: str) -> dict:
-    """The plain config `wavenet-train <overrides>` would run."""
+    """The plain config `wavenet-train <overrides>` composes (not yet checked)."""
     from wavenet_harness.adapter.config import compose_config
 
     return compose_config(list(overrides))
+
+
+def run_config(*overrides: str):
+    """The typed, checked RunConfig `wavenet-train <overrides>` would run."""
+    from wavenet_harness.adapter.config import load_run_config
+
+    return load_run_config(list(overrides))
 
 
 def read_metrics(run_dir: Path) -> dict:
@@ -74,8 +81,14 @@ def make_run(root: Path, name: str, overrides: list[str], **metrics) -> Path:
 
 def numbers(val_loss=None, status="ok"):
     """metrics.json numbers of a hand-made run."""
-    return dict(status=status, steps=100, seconds=1.5, params=641, train_loss=None if val_loss is None else val_loss - 0.1,
-                val_loss=val_loss)
+    return dict(
+        status=status,
+        steps=100,
+        seconds=1.5,
+        params=641,
+        train_loss=None if val_loss is None else val_loss - 0.1,
+        val_loss=val_loss,
+    )
 
 
 def assert_identical(a, b, where: str) -> None:
@@ -90,7 +103,7 @@ def assert_identical(a, b, where: str) -> None:
             assert_identical(a[key], b[key], f"{where}.{key}")
     elif isinstance(a, (list, tuple)):
         assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             assert_identical(x, y, f"{where}[{i}]")
     else:
         assert a == b, where
@@ -107,7 +120,7 @@ def assert_one_error_line(rc: int, stderr: str, expected: str, prog: str = "wave
 
 @dataclass
 class CliResult:
-    returncode: int
+    returncode: int | str | None  # in_process: SystemExit's code as raised (an int from this project's scripts)
     stdout: str
     stderr: str
 
@@ -135,7 +148,7 @@ class CliRunner:
         """main(argv) of a console script here, its output captured: (exit code, stdout, stderr)."""
         main = importlib.import_module(ENTRY_POINTS[entry]).main
         out, err = io.StringIO(), io.StringIO()
-        code = 0
+        code: int | str | None = 0  # what the script exits with: SystemExit's code as raised
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 main([str(a) for a in argv])

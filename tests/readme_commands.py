@@ -9,8 +9,9 @@ GPU`, `# needs a database host`) is marked so, and only those are skipped.
 wavenet-train gets few steps, one thread and a tiny words file; `wavenet-study --export`
 writes into the workspace (`--config-dir`), and a preset it wrote is trained from there; an Optuna search two or
 three trials, a seeded sampler, and (hier_optuna) only the step schedule among its
-choices, as the cosine's default 1000 warmup steps do not fit a 20-step run; example paths (`runs/multirun/<date>/<time>`, RUN_DIR, brace lists) point at
-the runs the earlier commands made.
+choices, as the cosine's default 1000 warmup steps do not fit a 20-step run; example paths
+(`runs/multirun/<date>/<time>`, RUN_DIR, brace lists) point at the runs the earlier
+commands made.
 
     python tests/readme_commands.py CASES.json     # run shortened commands in this process
 
@@ -65,18 +66,19 @@ class ReadmeCommand:
 
 def shell_blocks(text: str) -> list[tuple[int, list[str]]]:
     """(first line number, lines) of every ```bash block."""
-    blocks, current, start = [], None, 0
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] | None = None  # the lines of the shell block being read
+    inside, start = False, 0  # inside any fenced block (shell or not)
     for number, line in enumerate(text.splitlines(), 1):
         fence = re.match(r"^```(\w*)\s*$", line)
-        if fence and current is None:
-            current, start = ([] if fence.group(1) in SHELL_LANGUAGES else None), number + 1
-            if current is None:
-                current = False  # a non-shell block: skip to its end
-        elif line.startswith("```") and current is not None:
-            if current is not False:
+        if fence and not inside:
+            inside, start = True, number + 1
+            current = [] if fence.group(1) in SHELL_LANGUAGES else None  # None: a non-shell block, skipped
+        elif line.startswith("```") and inside:
+            if current is not None:
                 blocks.append((start, current))
-            current = None
-        elif current not in (None, False):
+            inside, current = False, None
+        elif current is not None:
             current.append(line)
     return blocks
 
@@ -99,7 +101,8 @@ def readme_commands(text: str) -> list[ReadmeCommand]:
 def _split(logical: str, line: int) -> list[ReadmeCommand]:
     needs = NEEDS.search(logical)
     tokens = shlex.split(logical, comments=True)
-    commands, current = [], []
+    commands: list[ReadmeCommand] = []
+    current: list[str] = []
     for token in tokens + ["&&"]:
         if token == "&&":
             if current:
@@ -151,7 +154,7 @@ class Workspace:
         return self.root / "presets"
 
     @classmethod
-    def create(cls, root: Path) -> "Workspace":
+    def create(cls, root: Path) -> Workspace:
         words = root / "words.txt"
         words.write_text("\n".join(WORDS) + "\n")
         return cls(root, words)
@@ -240,14 +243,23 @@ def shorten(command: ReadmeCommand, ws: Workspace) -> list[str]:
     if program == "wavenet-study" and "--export" in args and "--config-dir" not in args:
         # into the scratch folder, never the checkout's conf/experiment/
         return [program, *resolve_paths(args, ws), "--config-dir", str(ws.presets)]
-    if program in ("wavenet-sample", "wavenet-report", "wavenet-eval", "wavenet-study", "tensorboard", "optuna-dashboard"):
+    if program in (
+        "wavenet-sample",
+        "wavenet-report",
+        "wavenet-eval",
+        "wavenet-study",
+        "tensorboard",
+        "optuna-dashboard",
+    ):
         return [program, *resolve_paths(args, ws)]
     if program in ("python", "python3") and args[:1] and args[0].startswith("scripts/"):
         if args[0].endswith("reproduce_lecture.py") and "--report" not in args:
             overrides = [a for a in args[1:] if not (_is_override(a) and _key(a) in SHORT_KEYS)]
             short = [f"{k}={v}" for k, v in SHORT_KEYS.items() if k in ("max_steps", "eval_interval", "threads")]
             return [program, args[0], *overrides, *short, f"data.path={ws.words}"]
-        if args[0].endswith(("plot_val_vs_time.py", "plot_search_budget.py")):  # LABEL=<example run dir> -> runs made above
+        if args[0].endswith(
+            ("plot_val_vs_time.py", "plot_search_budget.py")
+        ):  # LABEL=<example run dir> -> runs made above
             return [program, args[0], *resolve_paths(args[1:], ws)]
         if args[0].endswith("benchmark_sweep.py"):
             return [program, args[0], "--jobs", "2", "--parallel", "2", "--steps", "20", "--data", str(ws.words)]
@@ -289,4 +301,5 @@ if __name__ == "__main__":
     BASE_ENV = dict(os.environ)
     cases = json.loads(Path(sys.argv[1]).read_text())
     results = [run_in_process(argv, BASE_ENV) for argv in cases]
+    assert sys.__stdout__ is not None  # a subprocess with stdout captured
     sys.__stdout__.write(json.dumps(results))

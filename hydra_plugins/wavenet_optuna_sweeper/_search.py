@@ -19,8 +19,9 @@ import socket
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, NoReturn
 
 import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -33,13 +34,25 @@ from optuna.trial import TrialState
 from hydra_plugins.wavenet_optuna_sweeper._slots import Slots, parallel_slots
 from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions, override_value
 from hydra_plugins.wavenet_optuna_sweeper._trials import (
-    alive, counted_trials, one_line, print_best, requeue, tell_outcome,
+    alive,
+    counted_trials,
+    one_line,
+    print_best,
+    requeue,
+    tell_outcome,
 )
 from wavenet_harness.base.errors import ConfigError, exit_with_error
 from wavenet_harness.base.passwords import has_password, mask_secrets, masked, remember_secrets_in
 from wavenet_harness.base.records import JOURNAL_NAME, load_run, mark_ended
+from wavenet_harness.sweeps.launch import fit
 from wavenet_harness.sweeps.study import (
-    METRIC_NAME, PRUNER_ATTR, build_pruner, build_sampler, open_storage, pruning_blind_spot, trial_overrides,
+    METRIC_NAME,
+    PRUNER_ATTR,
+    build_pruner,
+    build_sampler,
+    open_storage,
+    pruning_blind_spot,
+    trial_overrides,
     write_dashboard_note,
 )
 
@@ -65,6 +78,17 @@ def check_journal_ends_whole(journal: Path) -> None:
     if last != b"\n":
         raise ConfigError(f"{journal} ends in a cut record (a process was stopped while writing it): keep a copy, "
                                f"then remove its last, incomplete line (sed -i '$ d' {journal}) and run again")
+
+
+def check_storage(storage: str | None) -> None:
+    """A storage URL's password is masked from here on; one in the URL itself is refused."""
+    if storage:
+        remember_secrets_in(storage)  # masked wherever it shows up from here on
+    if storage and has_password(storage):
+        # Only a password typed on the command line is moved to PGPASSWORD (cli/train.py);
+        # one from a config file would be written into every job's files.
+        raise ConfigError(f"hydra.sweeper.storage={masked(storage)} holds a password: give the URL without it and put "
+                          "the password in ~/.pgpass or PGPASSWORD (see README, Sweeps)")
 
 
 class StudySearch:
@@ -97,47 +121,35 @@ class StudySearch:
         space = {k: v for k, v in build_distributions(s["params"]).items() if k not in fixed_keys}
         if not space:
             raise ConfigError("the search space is empty: set hydra.sweeper.params (see conf/hparams_search/)")
-        self._check_storage_url()
+        check_storage(s["storage"])
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(OmegaConf.create(mask_secrets(OmegaConf.to_container(self.config))), sweep_dir / "multirun.yaml")
         storage_name = s["storage"] or str((sweep_dir / JOURNAL_NAME).resolve())
         if not s["storage"]:
             check_journal_ends_whole(Path(storage_name))
-        storage, study = self._open_study(storage_name)
-        self._prepare(study, storage, sweep_dir, storage_name)
+        study = self._prepare_study(storage_name, sweep_dir)
         self._note_pruner_blind_spot(space)
         returns = self._run_trials(study, space, fixed, storage_name, sweep_dir)
         print_best(study)
         try:
             write_dashboard_note(study)
         except Exception as err:  # a note is a courtesy; the search's results are already stored
-            print(f"(no optuna-dashboard note: {one_line(err)})", flush=True)
+            print(fit(f"(no optuna-dashboard note: {one_line(err)})"), flush=True)
         return returns
 
-    def _check_storage_url(self) -> None:
-        storage = self.settings["storage"]
-        if not storage:
-            return
-        remember_secrets_in(storage)  # masked wherever it shows up from here on
-        if has_password(storage):
-            # Only a password typed on the command line is moved to PGPASSWORD (cli/train.py);
-            # one from a config file would be written into every job's files.
-            raise ConfigError(
-                f"hydra.sweeper.storage={masked(storage)} holds a password: give the URL without it and put "
-                "the password in ~/.pgpass or PGPASSWORD (see README, Sweeps)"
-            )
-
-    def _prepare(self, study: optuna.Study, storage: Any, sweep_dir: Path, storage_name: str) -> None:
-        """What the study remembers for its jobs and views, and trials a stopped sweep left running."""
+    def _prepare_study(self, storage_name: str, sweep_dir: Path) -> optuna.Study:
+        """The study, with its pruner and metric name stored and stale trials asked again."""
         s = self.settings
+        storage, study = self._open_study(storage_name)
         study.set_user_attr(PRUNER_ATTR, s["pruner"])
         with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([METRIC_NAME])
         self._requeue_stale(study, storage, storage.get_study_id_from_name(s["study_name"]), sweep_dir)
         print(f"study {s['study_name']!r} in {masked(storage_name)}: {counted_trials(study)} of {s['n_trials']} trials "
-              f"already there", flush=True)
+              "already there", flush=True)
+        return study
 
     def _note_pruner_blind_spot(self, space: dict[str, Any]) -> None:
         """A pruner that can never act within max_steps is named before the first trial,

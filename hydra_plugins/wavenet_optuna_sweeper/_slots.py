@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # Launchers that run each job in a process of their own, by their class's module.
 OUT_OF_PROCESS = ("hydra_plugins.hydra_submitit_launcher", "hydra_plugins.wavenet_slurm_launcher")

@@ -16,13 +16,15 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import Any, cast
 
 import optuna
 from hydra.core.utils import JobReturn, JobStatus
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.wavenet_optuna_sweeper._space import override_value
 from wavenet_harness.base.records import load_run
+from wavenet_harness.sweeps.launch import fit
 from wavenet_harness.sweeps.study import importance_caveat
 
 
@@ -90,11 +92,11 @@ def tell_outcome(study: optuna.Study, trial: optuna.trial.Trial, result: JobRetu
     else:
         study.tell(trial, state=TrialState.FAIL)
         shown = error or "no result"
-    print(f"trial {trial.number}: {status}: {shown}  [{params_text(trial.params)}]", flush=True)
+    print(fit(f"trial {trial.number}: {status}: {shown}  [{params_text(trial.params)}]"), flush=True)
     return status
 
 
-def params_text(params: dict) -> str:
+def params_text(params: dict[str, Any]) -> str:
     return " ".join(f"{k}={override_value(v)}" for k, v in params.items())
 
 
@@ -102,8 +104,12 @@ def print_best(study: optuna.Study) -> None:
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not done:
         return
-    best = min(done, key=lambda t: t.value) if study.direction.name == "MINIMIZE" else max(done, key=lambda t: t.value)
-    print(f"best trial {best.number}: val loss {best.value:.4f}  [{params_text(best.params)}]", flush=True)
+    best = min(done, key=_value) if study.direction.name == "MINIMIZE" else max(done, key=_value)
+    print(fit(f"best trial {best.number}: val loss {_value(best):.4f}  [{params_text(best.params)}]"), flush=True)
     caveat = importance_caveat(len(done))
     if caveat:
-        print(f"note: {caveat}", flush=True)
+        print(fit(f"note: {caveat}"), flush=True)
+
+
+def _value(trial: FrozenTrial) -> float:
+    return cast(float, trial.value)  # a COMPLETE trial always holds its value

@@ -7,7 +7,7 @@ Optuna itself is imported only when a sweep begins.
 # No `from __future__ import annotations` here: Hydra's plugin scanner executes this
 # module before it is in sys.modules, and dataclasses cannot resolve string annotations then.
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -15,7 +15,7 @@ from hydra.core.config_store import ConfigStore
 @dataclass
 class SamplerConf:
     name: str = "tpe"  # tpe | random
-    seed: Optional[int] = None
+    seed: int | None = None
     n_startup_trials: int = 10  # tpe: random trials before the model of good and bad points
 
 
@@ -47,11 +47,11 @@ class WavenetOptunaSweeperConf:
     study_name: str = "wavenet"
     # null: an Optuna journal file in the sweep dir; or a SQLAlchemy URL
     # (sqlite:///study.db, postgresql://user@host:5432/db) shared by workers on many machines.
-    storage: Optional[str] = None
+    storage: str | None = None
     sampler: SamplerConf = field(default_factory=SamplerConf)
     pruner: PrunerConf = field(default_factory=PrunerConf)
     # Search space: key -> {type: float|int|categorical, low, high, log, step, choices}
-    params: Dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 ConfigStore.instance().store(

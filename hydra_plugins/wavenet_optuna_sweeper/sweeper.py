@@ -6,7 +6,7 @@ Optuna is imported only when a sweep starts.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any
 
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 class WavenetOptunaSweeper(Sweeper):
     """Asks an Optuna study for trials, launches them in batches, tells it the results."""
 
-    def __init__(self, n_trials: int, n_jobs: int, direction: str, study_name: str, storage: Optional[str],
+    def __init__(self, n_trials: int, n_jobs: int, direction: str, study_name: str, storage: str | None,
                  sampler: Any, pruner: Any, params: Any) -> None:
         self.settings = {
             "n_trials": n_trials,
@@ -36,5 +36,5 @@ class WavenetOptunaSweeper(Sweeper):
         self.search = StudySearch(self, self.settings)
         self.search.setup(hydra_context=hydra_context, task_function=task_function, config=config)
 
-    def sweep(self, arguments: List[str]) -> Any:
+    def sweep(self, arguments: list[str]) -> Any:
         return self.search.sweep(arguments)

@@ -32,8 +32,9 @@ import math
 import os
 import shutil
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, List, Sequence
+from typing import Any
 
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides
@@ -48,7 +49,7 @@ from wavenet_harness.sweeps.launch import record_failure
 log = logging.getLogger(__name__)
 
 
-def resumed_overrides(overrides: List[str]) -> List[str]:
+def resumed_overrides(overrides: list[str]) -> list[str]:
     """A job's overrides with resume=true (whatever resume it had before)."""
     kept = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] != "resume"]
     return [*kept, "resume=true"]
@@ -70,14 +71,14 @@ class RequeueingSlurmLauncher(SlurmLauncher):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state, _waiting_for={})
 
-    def __call__(self, sweep_overrides: List[str], *args: Any, **kwargs: Any) -> JobReturn:
+    def __call__(self, sweep_overrides: list[str], *args: Any, **kwargs: Any) -> JobReturn:
         """Run one job; a job SLURM itself requeued (preemption with PreemptMode=REQUEUE,
         SLURM_RESTART_COUNT > 0) runs its original submission again: resume it too."""
         if os.environ.get("SLURM_RESTART_COUNT", "0") not in ("", "0"):
             sweep_overrides = resumed_overrides(list(sweep_overrides))
         return super().__call__(sweep_overrides, *args, **kwargs)
 
-    def checkpoint(self, sweep_overrides: List[str], *args: Any, **kwargs: Any) -> Any:
+    def checkpoint(self, sweep_overrides: list[str], *args: Any, **kwargs: Any) -> Any:
         """What submitit requeues after preemption or a timeout: this job, resumed."""
         import submitit
 
@@ -105,7 +106,7 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         complaints = io.StringIO()
         try:
             with SUBMITTING, slurm_jobs.password_kept_from_sbatch(), contextlib.redirect_stderr(complaints):
-                jobs = executor.map_array(self, *zip(*job_params))
+                jobs = executor.map_array(self, *zip(*job_params, strict=True))
         except Exception as err:
             said = " ".join((str(err) or complaints.getvalue()).split())
             self._refuse(f"sbatch refused the sweep's jobs: {said[:400]}")
@@ -121,8 +122,10 @@ class RequeueingSlurmLauncher(SlurmLauncher):
             self._waiting_for[array] -= 1
             if not self._waiting_for[array]:
                 del self._waiting_for[array]
-        return [self._job_return(result, overrides, idx)
-                for idx, (result, overrides) in enumerate(zip(results, job_overrides), start=initial_job_idx)]
+        return [
+            self._job_return(result, overrides, idx)
+            for idx, (result, overrides) in enumerate(zip(results, job_overrides, strict=True), start=initial_job_idx)
+        ]
 
     def left_running(self) -> str:
         """What Ctrl-C leaves behind while this launcher waits: the SLURM jobs, and how to stop them."""
@@ -146,7 +149,7 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         """A job's JobReturn. One that ended without a result, or raised outside the training
         task (which records its own failures), is written to its folder as failed and returns
         NaN, as a failed job of any launcher does: the sweep goes on and its summary tells."""
-        error: BaseException = result if isinstance(result, BaseException) else None
+        error: BaseException | None = result if isinstance(result, BaseException) else None
         if error is None:
             try:
                 return result.results()[0]

@@ -50,7 +50,7 @@ def runs(tmp_path_factory, cli):
         "resume": [*job, "ema_decay=0.9", f"hydra.run.dir={dirs['stopped']}", "resume=true"],
         "averaging a plain run": [*job, "ema_decay=0.9", f"resume={dirs['plain']}", f"hydra.run.dir={root / 'x'}"],
     }
-    results = dict(zip(calls, cli.batch(list(calls.values()), root)))
+    results = dict(zip(calls, cli.batch(list(calls.values()), root), strict=True))
     return dict(dirs=dirs, done=done, stopped_at=stopped_at, results=results)
 
 

@@ -1,5 +1,7 @@
 """End to end: the real `wavenet-train` in a subprocess, as a user runs it."""
 
+import pytest
+
 from helpers import TINY_OVERRIDES, read_metrics
 
 # The tiny settings without n_hidden, which these tests set themselves.
@@ -29,7 +31,13 @@ def test_default_model_trains_a_few_hundred_steps_from_any_directory(tmp_path, n
 def test_card_usage_model_hier_n_hidden_works_literally(tmp_path, tiny_words_file, cli):
     run_dir = tmp_path / "run"
     result = cli(
-        ["model=hier", "n_hidden=16", *TINY_WITHOUT_N_HIDDEN, f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}"],
+        [
+            "model=hier",
+            "n_hidden=16",
+            *TINY_WITHOUT_N_HIDDEN,
+            f"data.path={tiny_words_file}",
+            f"hydra.run.dir={run_dir}",
+        ],
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -48,7 +56,7 @@ def test_multirun_writes_one_run_directory_per_job(tmp_path, tiny_words_file, cl
     jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit())
     assert [p.name for p in jobs] == ["0", "1"]
     params = []
-    for job, n_hidden in zip(jobs, (4, 8)):
+    for job, n_hidden in zip(jobs, (4, 8), strict=True):
         metrics = read_metrics(job)
         assert metrics["status"] == "ok" and metrics["steps"] == 60
         params.append(metrics["params"])
@@ -65,14 +73,32 @@ def test_bad_value_is_one_line_and_exit_code_2(tmp_path, tiny_words_file, cli):
     assert "block_size=6" in result.stderr and "multiple of 4" in result.stderr
 
 
-def test_help_names_the_program_its_groups_and_most_used_keys(tmp_path, cli):
+def test_help_names_the_program_every_option_and_every_declared_key(tmp_path, cli):
+    from wavenet_harness.adapter.reference import option_keys, top_level_keys
+    from wavenet_harness.adapter.schema import group_options
+
     result = cli(["--help"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    first = result.stdout.splitlines()[0]
-    assert first.startswith("wavenet-train: train ") and "Hydra" not in first
-    groups = {line.split(":")[0]: line for line in result.stdout.splitlines() if ": " in line}
-    assert all(choice in groups["model"] for choice in ("conv", "hier", "mlp"))
-    assert "optim: adamw, sgd" in result.stdout and "schedule: constant, cosine, step" in result.stdout
-    assert "experiment" in groups and "hparams_search" in groups
-    for key in ("n_hidden=128", "max_steps=200000", "lr=0.1", "data.path=data/names.txt", "resume=false"):
-        assert key in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("wavenet-train: train ") and "Hydra" not in lines[0]
+    for group, options in group_options().items():
+        listed = next(line for line in lines if line.startswith(f"  {group}="))
+        assert set(listed.split("=", 1)[1].split(", ")) == set(options)
+        for option in options:
+            assert all(f"  {key.name}={key.default} " in result.stdout for key in option_keys(group, option))
+    assert any(line.startswith("  experiment=fast") for line in lines)
+    assert all(f"  {key.name}={key.default} " in result.stdout for key in top_level_keys())
+    assert max(len(line) for line in lines) <= 100
+
+
+
+
+ENTRIES = ["wavenet-train", "wavenet-sample", "wavenet-report", "wavenet-eval", "wavenet-study"]
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_version_prints_the_projects_version(tmp_path, cli, entry):
+    from wavenet_harness import __version__
+
+    result = cli(["--version"], cwd=tmp_path, entry=entry)
+    assert (result.returncode, result.stdout.strip()) == (0, f"{entry} {__version__}"), result.stderr

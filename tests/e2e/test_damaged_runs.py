@@ -16,7 +16,6 @@ import pytest
 import torch
 
 from helpers import TINY_OVERRIDES, TINY_WORDS
-
 from wavenet_harness.adapter.config import compose_config
 from wavenet_harness.adapter.job import run_training
 

@@ -8,7 +8,6 @@ import io
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
@@ -65,12 +64,17 @@ def test_an_empty_chart_is_refused_and_a_drawn_one_accepted(monkeypatch):
 
 def test_existing_pictures_are_kept_unless_overwrite_is_given(tmp_path):
     (tmp_path / "hparams.png").write_bytes(b"the committed picture")
-    result = subprocess.run([sys.executable, str(SCRIPT), "--sweep-dir", str(tmp_path / "none"), "--out", str(tmp_path)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--sweep-dir", str(tmp_path / "none"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip().splitlines() == [
-        f"dashboard_screenshots: error: {tmp_path / 'hparams.png'} exists; choose another --out, or give --overwrite to "
-        "replace it"]
+        f"dashboard_screenshots: error: {tmp_path / 'hparams.png'} exists; choose another --out, "
+        "or give --overwrite to replace it"
+    ]
     assert (tmp_path / "hparams.png").read_bytes() == b"the committed picture"
 
 
@@ -83,8 +87,9 @@ def _browser_ready() -> bool:
 def test_pictures_of_a_real_sweep_are_drawn_and_checked(tmp_path):
     words = write_tiny_words(tmp_path)
     sweep = tmp_path / "sweep"
-    trained = CliRunner()(["--multirun", "lr=0.05,0.2", *TINY_OVERRIDES, f"data.path={words}", f"hydra.sweep.dir={sweep}"],
-                          cwd=tmp_path)
+    trained = CliRunner()(
+        ["--multirun", "lr=0.05,0.2", *TINY_OVERRIDES, f"data.path={words}", f"hydra.sweep.dir={sweep}"], cwd=tmp_path
+    )
     assert trained.returncode == 0, trained.stderr[-2000:]
     out = tmp_path / "pictures"
     result = subprocess.run([sys.executable, str(SCRIPT), "--sweep-dir", str(sweep), "--out", str(out)],

@@ -25,3 +25,11 @@ def test_a_sweep_with_exploding_learning_rates_reports_them_diverged(tmp_path, t
     assert statuses == ["ok", "diverged", "diverged", "diverged"]
     for n in range(4):
         strict_json((sweep / str(n) / "metrics.json").read_text())
+
+
+def test_a_single_run_that_diverges_exits_non_zero(tmp_path, tiny_words_file, cli):
+    run_dir = tmp_path / "run"
+    result = cli([*TINY_OVERRIDES, "max_steps=150", f"data.path={tiny_words_file}", "lr=1e9",
+                  f"hydra.run.dir={run_dir}"], cwd=tmp_path)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert read_metrics(run_dir)["status"] == "diverged" and "Traceback" not in result.stderr

@@ -13,7 +13,7 @@ import shutil
 import pytest
 import torch
 
-from helpers import TINY_OVERRIDES, assert_one_error_line, TINY_WORDS, read_metrics, write_tiny_words
+from helpers import TINY_OVERRIDES, TINY_WORDS, assert_one_error_line, read_metrics, write_tiny_words
 
 # (case id, overrides, text the one error line must contain)
 CONFIG_CASES = [
@@ -33,24 +33,60 @@ CONFIG_CASES = [
     ("warmup longer than the run", ["schedule=cosine", "schedule.warmup_steps=100"],
      "schedule.warmup_steps=100 is not allowed: more warmup steps than max_steps=60"),
     ("model option of the wrong type", ["model.batchnorm_bug=maybe"],
-     "model.batchnorm_bug='maybe' is not allowed: it must be true or false"),
+     "model.batchnorm_bug=maybe is not allowed: model.batchnorm_bug must be true or false"),
+    ("true or false given a number", ["model.batchnorm_bug=3"],
+     "model.batchnorm_bug=3 is not allowed: model.batchnorm_bug must be true or false"),
+    ("misspelt schedule key", ["schedule=cosine", "+schedule.warmup=5"],
+     "schedule.warmup is not a key of schedule=cosine; did you mean warmup_steps?"),
+    ("schedule key the option lacks", ["+schedule.warmup_steps=5"],
+     "schedule.warmup_steps is not a key of schedule=step (it is a key of schedule=constant, cosine, wsd"),
+    ("adamw key with sgd", ["+optim.beta1=0.5"],
+     "optim.beta1 is not a key of optim=sgd; optim=sgd takes: momentum, weight_decay"),
+    ("another optimizer key", ["optim.betas=[0.9,0.99]"],
+     "optim.betas is not a key of optim=sgd (it is a key of optim=adamw: choose that option)"),
+    ("another model key", ["model.n_head=4"],
+     "model.n_head is not a key of model=hier (it is a key of model=transformer: choose that option)"),
+    ("misspelt log key", ["+log.sampels=3"], "log.sampels is not a key of log; did you mean samples?"),
+    ("misspelt data key", ["+data.paht=x"], "data.paht is not a key of data; did you mean path?"),
+    (
+        "wrong type in optim",
+        ["optim=adamw", "optim.eps=tiny"],
+        "optim.eps=tiny is not allowed: optim.eps must be a number",
+    ),
+    (
+        "wrong type in schedule",
+        ["schedule=cosine", "schedule.warmup_steps=1.5"],
+        "schedule.warmup_steps=1.5 is not allowed: schedule.warmup_steps must be a whole number",
+    ),
+    (
+        "search without --multirun",
+        ["hparams_search=hier_optuna"],
+        "hparams_search=hier_optuna is a search: run it with --multirun",
+    ),
+    ("negative split seed", ["data.split_seed=-1"], "data.split_seed=-1 is not allowed"),
     ("dropout out of range", ["model=conv", "model.dropout=1.0"],
      "model.dropout=1.0 is not allowed: it must be at least 0 and below 1"),
     ("dropout not a number", ["model=conv", "model.dropout=lots"],
-     "model.dropout='lots' is not allowed: it must be a number"),
+     "model.dropout=lots is not allowed: model.dropout must be a number"),
     ("wavenet norm unknown", ["model=wavenet", "model.norm=batch"],
      "model.norm='batch' is not allowed: choose one of none, layer"),
     ("wavenet cycles do not fit", ["model=wavenet", "depth=8"],
      "depth=8 is not allowed: model=wavenet's dilation cycles need one kernel-2 layer each within block_size=8"),
     ("transformer heads do not split n_embd", ["model=transformer", "model.n_head=3"],
      "model.n_head=3 is not allowed with n_embd=4: the heads split n_embd evenly"),
-    ("gru has no heads", ["model=gru", "+model.n_head=2"], "model.n_head is not a key of model=gru; it takes: dropout"),
+    ("gru has no heads", ["model=gru", "+model.n_head=2"],
+     "model.n_head is not a key of model=gru (it is a key of model=transformer: choose that option); "
+     "model=gru takes: dropout"),
     ("optimizer option out of range", ["optim=adamw", "optim.betas=[2,0.9]"],
-     "optim.betas=[2, 0.9] is not allowed: two numbers in [0, 1)"),
+     "optim.betas=[2.0, 0.9] is not allowed: two numbers in [0, 1)"),
     ("unknown device", ["device=tpu"], "device='tpu' is not allowed: choose one of auto, cpu, cuda, mps"),
     ("unparsable override", ["n_hidden=["], "cannot parse the override 'n_hidden=['"),
     ("resume from nowhere", ["resume=/nonexistent/run"], "cannot resume: /nonexistent/run does not exist"),
-    ("integer past 64 bits", ["seed=1180591620717411303424"], "seed=1180591620717411303424 is not allowed: seed must be below 2**63"),
+    (
+        "integer past 64 bits",
+        ["seed=1180591620717411303424"],
+        "seed=1180591620717411303424 is not allowed: seed must be below 2**63",
+    ),
     ("steps past 64 bits", ["max_steps=18446744073709551616"], "max_steps must be below 2**63"),
     ("model too big for memory", ["n_hidden=100000000000"], "cannot build the model with these sizes"),
     ("context too big for memory", ["block_size=4611686018427387904"], "cannot build the dataset with these sizes"),
@@ -58,12 +94,18 @@ CONFIG_CASES = [
     ("null optimizer group", ["optim=null"], "optim=null is not allowed"),
     ("batch of one", ["batch_size=1"], "batch_size=1 is not allowed: batchnorm needs at least 2 examples per batch"),
     ("diverge_factor of 1", ["diverge_factor=1"], "diverge_factor=1.0 is not allowed: it must be above 1"),
+    ("batch too big for memory", ["batch_size=1000000000000"],
+     "cannot build the batches with these sizes"),
 ]
 if not torch.cuda.is_available():
-    CONFIG_CASES.append(("device not present", ["device=cuda"], "device=cuda is not allowed: no CUDA device is present"))
+    CONFIG_CASES.append(
+        ("device not present", ["device=cuda"], "device=cuda is not allowed: no CUDA device is present")
+    )
 
 # (case id, file bytes or None for "no such file", text the one error line must contain)
 DATA_CASES = [
+    ("form feed inside a word", b"emma\nab\x0ccd\nava\n", "line 2: 'ab\\x0ccd' contains the control character U+000C"),
+    ("line separator inside a word", "emma\nab\u2028cd\n".encode(), "contains the control character U+2028"),
     ("missing file", None, "file not found"),
     ("not UTF-8", b"emma\n\xff\xfeava\n", "is not UTF-8 text (bad byte at offset 5)"),
     ("empty file", b"", "holds no words"),
@@ -80,6 +122,8 @@ DATA_CASES = [
 SPECIAL_CASES = [
     ("words file not a regular file", ["data.path={fifo}", "hydra.run.dir={root}/runs/fifo"], "is not a regular file"),
     ("run dir cannot be created", ["hydra.run.dir={root}/a_file/run"], "cannot create or write"),
+    ("a sweep's config printed", ["--multirun", "--cfg=job"], "--cfg, --info and --multirun cannot be combined"),
+    ("a sweep's info printed", ["--multirun", "--info=all"], "--cfg, --info and --multirun cannot be combined"),
     ("sweep on slurm without slurm", ["--multirun", "hydra/launcher=slurm", "hydra.sweep.dir={root}/runs/slurm"],
      "hydra/launcher=slurm needs a SLURM cluster"),
 ]
@@ -119,7 +163,7 @@ def batch(tmp_path_factory, cli):
     cases["messy words"] = [*base, f"data.path={messy}", f"hydra.run.dir={root / 'messy'}"]
 
     results = cli.batch(list(cases.values()), root)
-    by_name = dict(zip(cases, results))
+    by_name = dict(zip(cases, results, strict=True))
     by_name["root"] = root
     return by_name
 

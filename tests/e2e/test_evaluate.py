@@ -10,7 +10,9 @@ from helpers import TINY_OVERRIDES, compose, read_metrics
 from wavenet_harness.adapter.job import run_training
 
 
-@pytest.mark.parametrize("model", [[], ["model=conv", "block_size=16", "depth=4", "model.dropout=0.2", "model.residual=true"]])
+@pytest.mark.parametrize(
+    "model", [[], ["model=conv", "block_size=16", "depth=4", "model.dropout=0.2", "model.residual=true"]]
+)
 def test_val_split_gives_the_runs_own_val_loss(tmp_path, tiny_words_file, cli, model):
     cfg = compose(f"data.path={tiny_words_file}", *TINY_OVERRIDES, "log.samples=0", *model)
     run_dir = tmp_path / "run"

@@ -43,7 +43,7 @@ def test_each_case_is_one_line_and_writes_nothing(tmp_path, tiny_words_file, cli
                                  "+hydra.sweeper.params.lr={type:float,low:0.01,high:0.5}"],
     }
     results = cli.batch(list(cases.values()), tmp_path)
-    for expected, result in zip(cases, results):
+    for expected, result in zip(cases, results, strict=True):
         assert_one_error_line(result["rc"], result["stderr"], expected)
     for name in ("jobs0", "compiled", "many"):
         assert not (tmp_path / name).exists()

@@ -15,6 +15,7 @@ import pytest
 
 from helpers import assert_one_error_line, make_run, numbers
 
+
 @pytest.fixture
 def run_dir(tmp_path):
     run = make_run(tmp_path, "run", ["lr=0.1"], **numbers(2.5))
@@ -54,7 +55,7 @@ def test_report_names_what_it_wrote_and_rewrites_its_own_table(tmp_path, run_dir
 def test_report_does_not_block_on_a_fifo_in_a_run_folder(tmp_path, cli):
     run = make_run(tmp_path, "run", ["lr=0.1"])
     os.mkfifo(run / "metrics.json")
-    ok = make_run(tmp_path, "ok", ["lr=0.2"], **numbers(2.4))
+    make_run(tmp_path, "ok", ["lr=0.2"], **numbers(2.4))
     result = cli([str(tmp_path), "--json", "-"], cwd=tmp_path, entry="wavenet-report", timeout=60)
     assert result.returncode == 0, result.stderr
     jobs = {job["job"]: job for job in json.loads(result.stdout)["jobs"]}

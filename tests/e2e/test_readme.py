@@ -4,8 +4,9 @@ Commands are read from README.md and then from the documentation pages in mkdocs
 nav order (tests/readme_commands.py), shortened (few steps, one thread, a tiny words file)
 and run in that order in a scratch folder, so that examples that build on each other (a
 sweep, then its report) do so here too. Only commands whose comment says they need a
-cluster, a GPU or a database host are skipped. `pip install` lines are checked against
-pyproject.toml's extras rather than run, the test command (`python3 -m pytest`) only
+cluster, a GPU or a database host are skipped. `pip install` and `pip wheel` lines are checked
+against pyproject.toml's extras rather than run, `python3 -m venv` makes its environment in the
+scratch folder and `source` must read it cleanly, the test command (`python3 -m pytest`) only
 collects, as running the suite inside itself would never end, `mkdocs build` builds the
 site into a scratch folder, and `kill <pid>` is sent to a training run started for it.
 torch.compile and the scripts/ benchmarks take minutes even when shortened: they run in
@@ -23,14 +24,14 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.request
 from pathlib import Path
 
 import pytest
+import tomllib  # type: ignore[import-not-found]  # Python 3.11+ (mypy checks as 3.10): these tests need 3.11
+from readme_commands import ReadmeCommand, Workspace, documented_commands, readme_commands, run_subprocess, shorten
 
 from helpers import ENTRY_POINTS, REPO
-from readme_commands import Workspace, documented_commands, readme_commands, run_subprocess, shorten
 
 README = (REPO / "README.md").read_text()
 DRIVER = REPO / "tests" / "readme_commands.py"
@@ -41,7 +42,7 @@ def is_slow(argv: list[str]) -> bool:
                                       any(a.startswith("scripts/") for a in argv[1:2]))
 
 
-def plan(ws: Workspace) -> list[tuple[object, list[str]]]:
+def plan(ws: Workspace) -> list[tuple[ReadmeCommand, list[str]]]:
     """(README command, shortened argv) in README order; skipped ones have argv []."""
     steps = []
     for command in documented_commands(REPO):
@@ -64,11 +65,11 @@ def run_in_driver(cases: list[list[str]], ws: Workspace) -> list[dict]:
 
 
 def check_pip(argv: list[str]) -> dict:
-    """`pip install -e ".[a,b]"`: the extras it names exist in pyproject.toml."""
+    """`pip install -e ".[a,b]"` (or `pip wheel ...`): the extras it names exist in pyproject.toml."""
     extras = set(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"])
     named = {e for a in argv for group in re.findall(r"\[([^\]]+)\]", a) for e in group.split(",")}
     unknown = named - extras
-    return {"argv": argv, "rc": 1 if unknown or argv[:2] != ["pip", "install"] else 0,
+    return {"argv": argv, "rc": 1 if unknown or argv[:2] not in (["pip", "install"], ["pip", "wheel"]) else 0,
             "stdout": "", "stderr": f"unknown extras: {sorted(unknown)}" if unknown else ""}
 
 
@@ -99,7 +100,12 @@ def check_optuna_dashboard(argv: list[str]) -> dict:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as response:
                     studies = response.read().decode()
                     name = Path(argv[1]).parent.name  # runs/sweeps/<study_name>/optuna.journal
-                    return {"argv": argv, "rc": 0 if f'"{name}"' in studies else 1, "stdout": studies[:2000], "stderr": ""}
+                    return {
+                        "argv": argv,
+                        "rc": 0 if f'"{name}"' in studies else 1,
+                        "stdout": studies[:2000],
+                        "stderr": "",
+                    }
             except OSError:
                 time.sleep(0.5)
         return {"argv": argv, "rc": 1, "stdout": "", "stderr": "optuna-dashboard did not serve"}
@@ -151,6 +157,10 @@ def run_outside(argv: list[str], ws: Workspace) -> dict:
     if argv[:3] in (["python3", "-m", "pytest"], ["python", "-m", "pytest"]):
         return run_subprocess([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
                                str(REPO / "tests")], timeout=300)
+    if program in ("source", "."):  # a shell builtin: the file it reads must exist and run
+        return run_subprocess(["bash", "-c", shlex.join(argv)], timeout=60)
+    if program in ("python", "python3") and argv[1:2] in (["-m"], ["-c"]):  # python -m venv, python -c ...
+        return run_subprocess([sys.executable, *argv[1:]], timeout=300)
     if program in ("python", "python3"):
         argv = [sys.executable, str(REPO / argv[1]), *argv[2:]]
     return run_subprocess(argv, timeout=1800)

@@ -48,7 +48,9 @@ def signal_at_first_checkpoint(targets: dict[str, tuple[subprocess.Popen, Path, 
                 process.send_signal(signum)
                 del waiting[name]
             else:
-                assert process.poll() is None, f"{name} ended before its first checkpoint: {process.communicate()[1][-2000:]}"
+                assert process.poll() is None, (
+                    f"{name} ended before its first checkpoint: {process.communicate()[1][-2000:]}"
+                )
         assert time.monotonic() < deadline, f"no checkpoint in time: {sorted(waiting)}"
         time.sleep(0.005)
 
@@ -96,16 +98,31 @@ def broken_checkpoints(root: Path, reference: Path) -> tuple[dict, Path]:
         "truncated": ([f"resume={truncated}"], f"{truncated} is not a readable checkpoint (truncated, corrupt"),
         "garbage": ([f"resume={garbage}"], f"{garbage} is not a readable checkpoint (truncated, corrupt"),
         "hostile": ([f"resume={hostile}"], "it holds more than tensors and plain data, so it was not loaded"),
-        "other shape": ([f"resume={reference}", "n_hidden=16"], "it was trained with n_hidden=8, this run has n_hidden=16"),
+        "other shape": (
+            [f"resume={reference}", "n_hidden=16"],
+            "it was trained with n_hidden=8, this run has n_hidden=16",
+        ),
         "other model": ([f"resume={reference}", "model=mlp"], "it was trained with depth=3, this run has depth=1"),
-        "other vocabulary": ([f"resume={reference}", f"data.path={other_words}"], "trained on a vocabulary of 20 characters"),
-        "other words same alphabet": ([*in_place, f"data.path={same_alphabet}"], "is not the words file it was trained on"),
+        "other vocabulary": (
+            [f"resume={reference}", f"data.path={other_words}"],
+            "trained on a vocabulary of 20 characters",
+        ),
+        "other words same alphabet": (
+            [*in_place, f"data.path={same_alphabet}"],
+            "is not the words file it was trained on",
+        ),
         "other split seed": ([*in_place, "data.split_seed=1"], "its split seed is data.split_seed=42"),
-        "other optimizer": ([*in_place, "optim=adamw"], "its optimizer is optim.name='sgd', this run has optim.name='adamw'"),
+        "other optimizer": (
+            [*in_place, "optim=adamw"],
+            "its optimizer is optim.name='sgd', this run has optim.name='adamw'",
+        ),
         "other schedule": ([*in_place, "schedule=constant"], "its schedule is schedule.name='step'"),
         "max_steps below": ([*in_place, "max_steps=100"], f"it is at step {MAX_STEPS}, past max_steps=100"),
         "reused without resume": ([f"hydra.run.dir={reference}"], f"{reference} already holds a run"),
-        "bad data into a run": ([f"hydra.run.dir={reference}", f"data.path={root / 'missing.txt'}"], "already holds a run"),
+        "bad data into a run": (
+            [f"hydra.run.dir={reference}", f"data.path={root / 'missing.txt'}"],
+            "already holds a run",
+        ),
     }
     return cases, marker
 
@@ -144,7 +161,7 @@ def scenario(tmp_path_factory, cli):
         # The in-place cases carry their own hydra.run.dir; Hydra takes the last one given.
         **{name: [*job, f"hydra.run.dir={root / 'broken' / name}", *args] for name, (args, _) in broken.items()},
     }
-    results = dict(zip(calls, cli.batch(list(calls.values()), root)))
+    results = dict(zip(calls, cli.batch(list(calls.values()), root), strict=True))
     return dict(dirs=dirs, done=done, before_resume=before_resume, printed_command=printed_command,
                 reference_files=reference_files, reference_files_after=file_digests(dirs["reference"]), root=root,
                 printed_sweep_command=printed_sweep_command, sweep_jobs_before_resume=sweep_jobs_before_resume,

@@ -18,8 +18,14 @@ import yaml
 from omegaconf import OmegaConf
 
 from helpers import REPO, TINY_OVERRIDES, read_metrics
+from wavenet_harness.adapter.callbacks import (
+    TOKEN_BYTES,
+    missing_ancestors,
+    register_unique_resolver,
+    remove_if_empty,
+    save_hydra_files,
+)
 from wavenet_harness.adapter.config import compose_config
-from wavenet_harness.adapter.callbacks import TOKEN_BYTES, missing_ancestors, register_unique_resolver, remove_if_empty, save_hydra_files
 from wavenet_harness.base.errors import RunDirTaken
 from wavenet_harness.base.records import read_overrides
 from wavenet_harness.tracking import rundir
@@ -97,7 +103,9 @@ def test_runs_started_at_once_never_share_a_directory(tmp_path, tiny_words_file,
     """Three runs into default directories and three into one named directory, all at once."""
     job = [*TINY_OVERRIDES, f"data.path={tiny_words_file}"]
     shared = tmp_path / "shared"
-    processes = {f"default-{seed}": cli.start([*job, f"seed={seed}", f"n_hidden={8 * seed}"], tmp_path) for seed in (1, 2, 3)}
+    processes = {
+        f"default-{seed}": cli.start([*job, f"seed={seed}", f"n_hidden={8 * seed}"], tmp_path) for seed in (1, 2, 3)
+    }
     processes |= {f"shared-{seed}": cli.start([*job, f"seed={seed}", f"hydra.run.dir={shared}"], tmp_path)
                   for seed in (4, 5, 6)}
     done = {name: (p.wait(timeout=300), p.stderr.read()) for name, p in processes.items()}

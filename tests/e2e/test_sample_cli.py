@@ -8,8 +8,8 @@ import json
 import pytest
 
 from helpers import TINY_OVERRIDES, compose
-from wavenet_harness.base.data import read_words, split_words
 from wavenet_harness.adapter.job import run_training
+from wavenet_harness.base.data import read_words, split_words
 
 
 def test_cli_on_a_trained_run(tmp_path, tiny_words_file, cli):
@@ -27,12 +27,16 @@ def test_cli_on_a_trained_run(tmp_path, tiny_words_file, cli):
     n_new = sum(new for _, new in marked)
     assert lines[6].startswith(f"{n_new} of 6 new")
 
-    code, out, _ = cli.in_process("wavenet-sample", [str(run_dir / "checkpoint.pt"), "-n", "6", "--seed", "7", "--json"])
+    code, out, _ = cli.in_process(
+        "wavenet-sample", [str(run_dir / "checkpoint.pt"), "-n", "6", "--seed", "7", "--json"]
+    )
     result = json.loads(out)
     assert code == 0 and [(s["word"], s["new"]) for s in result["samples"]] == marked
     assert result["fraction_new"] == pytest.approx(n_new / 6)
 
-    code, out, _ = cli.in_process("wavenet-sample", [str(run_dir), "-n", "3", "--prefix", "em", "--top-k", "2", "--json"])
+    code, out, _ = cli.in_process(
+        "wavenet-sample", [str(run_dir), "-n", "3", "--prefix", "em", "--top-k", "2", "--json"]
+    )
     assert code == 0 and all(s["word"].startswith("em") for s in json.loads(out)["samples"])
 
     bad_inputs = {
@@ -42,6 +46,7 @@ def test_cli_on_a_trained_run(tmp_path, tiny_words_file, cli):
         "--prefix": [str(run_dir), "--prefix", "e.Q"],
         "--num": [str(run_dir), "-n", "0"],
         "invalid int value": [str(run_dir), "--top-k", "two"],
+        "not shorter than --max-len 3": [str(run_dir), "--prefix", "emm", "--max-len", "3"],
         "cannot find the training words file": [str(run_dir), "--data", str(tmp_path / "missing.txt")],
     }
     for expected, argv in bad_inputs.items():

@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import REPO, TINY_OVERRIDES, read_metrics
 from postgres_server import postgres_server
 
+from helpers import REPO, TINY_OVERRIDES, read_metrics
 from wavenet_harness.adapter.argv import move_storage_password_to_env
 from wavenet_harness.base.passwords import has_password, mask_secrets, masked
 
@@ -29,7 +29,10 @@ def test_masked_hides_every_url_password():
     assert masked("postgresql://me@db/study") == "postgresql://me@db/study"
     assert masked("mysql://a:b@h/x and sqlite:///x.db") == "mysql://a:***@h/x and sqlite:///x.db"
     assert has_password("postgresql://me:pw@db/x") and not has_password("postgresql://me:***@db/x")
-    assert mask_secrets({"a": ["postgresql://u:pw@h/d", 1], "b": None}) == {"a": ["postgresql://u:***@h/d", 1], "b": None}
+    assert mask_secrets({"a": ["postgresql://u:pw@h/d", 1], "b": None}) == {
+        "a": ["postgresql://u:***@h/d", 1],
+        "b": None,
+    }
 
 
 def test_a_password_on_the_command_line_moves_to_pgpassword():
@@ -189,3 +192,37 @@ def test_awkward_passwords_in_every_url_form_work_and_are_never_printed_or_store
     searched = [p for name in forms for p in (tmp_path / name).rglob("*") if p.is_file()]
     assert {p.name for p in searched} >= {"multirun.yaml", "config.yaml", "hydra.yaml", "overrides.yaml",
                                           "checkpoint.pt", "metrics.json"}
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:p@ssw0rd@db.example/x", "postgresql://me@home:pw@db.example/x"])
+def test_a_url_with_two_at_signs_before_the_host_is_refused_without_its_parts(url, cli):
+    from wavenet_harness.adapter.argv import move_storage_password_to_env
+    from wavenet_harness.base.errors import UsageError
+
+    with pytest.raises(UsageError) as refused:
+        move_storage_password_to_env([f"hydra.sweeper.storage={url}"], environ={})
+    assert "%40" in str(refused.value) and "ssw0rd" not in str(refused.value) and "home:pw" not in str(refused.value)
+    code, out, err = cli.in_process("wavenet-study", ["--storage", url])
+    assert code == 2 and "%40" in err and "ssw0rd" not in err + out and "pw@" not in err + out
+
+
+def test_a_search_leaves_no_password_on_its_command_line(tmp_path, tiny_words_file, cli):
+    """`ps` shows every user a process's arguments: the password leaves them before the search starts."""
+    import time
+
+    process = cli.start(["--multirun", "hparams_search=hier_optuna", "hydra.sweeper.n_trials=1",
+                         "hydra.sweeper.storage=postgresql://me:S3cretPw@127.0.0.1:9/x", f"data.path={tiny_words_file}",
+                         f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=tmp_path,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = []
+    while process.poll() is None:
+        try:
+            seen.append(Path(f"/proc/{process.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            break
+        time.sleep(0.05)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode != 0 and "S3cretPw" not in err  # no database there: it ends in one line
+    without = [line for line in seen if "hparams_search" in line and "S3cretPw" not in line]
+    assert without, "the search never ran without the password in its arguments"
+    assert "S3cretPw" not in seen[-1] and all("S3cretPw" not in line for line in seen[seen.index(without[0]):])

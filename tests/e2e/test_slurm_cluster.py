@@ -6,8 +6,9 @@ Every job here goes through sbatch, slurmctld and slurmd, as on a university clu
     with `scontrol requeue`, comes back with resume=true and ends bit for bit equal to an
     uninterrupted run; (slow) so does a job that SLURM itself signals before its time limit;
   - an Optuna search runs its trials as SLURM jobs two at a time (the next submitted as soon as
-    one ends), sharing one study in a password-protected PostgreSQL: n_trials is respected, a trial is pruned against trials
-    that ran in other jobs, and the password is in no file SLURM or submitit writes;
+    one ends), sharing one study in a password-protected PostgreSQL: n_trials is respected, a
+    trial is pruned against trials that ran in other jobs, and the password is in no file SLURM
+    or submitit writes;
   - a job with a bad config, and a job killed mid-run, are one line each in the summary;
   - a job that cannot start is named while the sweep waits, and cancelling it ends the sweep;
   - Ctrl-C while the sweep waits says how to stop the jobs, which keep running (in a search:
@@ -31,9 +32,9 @@ import optuna
 import pytest
 import torch
 from optuna.trial import TrialState
+from postgres_server import postgres_server
 
 from helpers import REPO, TINY_OVERRIDES, assert_identical, assert_one_error_line, read_metrics
-from postgres_server import postgres_server
 from wavenet_harness.sweeps.study import open_storage
 
 # The launcher's settings for this node: a CPU and a GB per job; short limits so nothing hangs.

@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 
 import pytest
 import torch
 from submitit.core.job_environment import SignalHandler
 from submitit.core.utils import DelayedSubmission, JobPaths
 
-from helpers import TINY_OVERRIDES, read_metrics
-from test_resume import assert_identical
-
+from helpers import TINY_OVERRIDES, assert_identical, read_metrics
 from hydra_plugins.wavenet_slurm_launcher._launcher import RequeueingSlurmLauncher, resumed_overrides
 from wavenet_harness.adapter.config import compose_config
 from wavenet_harness.adapter.job import run_training
@@ -54,7 +51,7 @@ class SendAt:
         if step == self.step:
             os.kill(os.getpid(), self.signum)
 
-    def on_eval(self, step: int, val_loss: float) -> None:
+    def on_metrics(self, step: int, metrics) -> None:
         pass
 
 

@@ -93,7 +93,11 @@ def test_any_step_ranks_finished_and_pruned_trials_by_their_best_evaluation(tmp_
     storage = open_storage(str(tmp_path / study_report.JOURNAL_NAME))
     study = optuna.create_study(study_name="anytime", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
     space = {"x": optuna.distributions.FloatDistribution(0, 1)}
-    curves = [({10: 2.0, 20: 1.5, 30: 1.7}, "complete"), ({10: 1.8}, "pruned"), ({10: 1.9, 20: 1.6, 30: 1.6}, "complete")]
+    curves = [
+        ({10: 2.0, 20: 1.5, 30: 1.7}, "complete"),
+        ({10: 1.8}, "pruned"),
+        ({10: 1.9, 20: 1.6, 30: 1.6}, "complete"),
+    ]
     for curve, state in curves:
         trial = study.ask(space)
         for step, value in curve.items():
@@ -110,3 +114,29 @@ def test_any_step_ranks_finished_and_pruned_trials_by_their_best_evaluation(tmp_
     assert code == 0, err
     assert "| trial | val loss | step | state | x |" in out and "| 0 | 1.5000 | 20 | complete |" in out
     assert "| 1 | 1.8000 |" not in out  # --top 2
+
+
+def test_text_output_fits_100_columns_for_a_wide_search(tmp_path, cli):
+    # conv_optuna's seven keys, dotted names and long floats: 104-109 columns before
+    storage = open_storage(str(tmp_path / study_report.JOURNAL_NAME))
+    study = optuna.create_study(study_name="conv_optuna_with_a_long_name", storage=storage,
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    D = optuna.distributions
+    space = {"n_embd": D.CategoricalDistribution([24, 32, 48, 64]), "n_hidden": D.IntDistribution(96, 256, log=True),
+             "depth": D.CategoricalDistribution([3, 4]), "model.dropout": D.FloatDistribution(0.0, 0.4),
+             "model.residual": D.CategoricalDistribution([True, False]), "lr": D.FloatDistribution(1e-3, 1e-2, log=True),
+             "optim.weight_decay": D.FloatDistribution(0.01, 0.3, log=True)}
+    for i in range(4):
+        trial = study.ask(space)
+        trial.report(2.5 - i / 100, 1000)
+        (tmp_path / str(i)).mkdir()
+        (tmp_path / str(i) / "metrics.json").write_text(json.dumps({"params": 1_234_567, "seconds": 6000.0}))
+        trial.set_user_attr("run_dir", str(tmp_path / str(i)))
+        study.tell(trial, 2.0 + trial.params["lr"])
+    code, out, err = cli.in_process("wavenet-study", [str(tmp_path), "--any-step"])
+    assert code == 0, err
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 100, out
+    assert any("weight" in line and "dropout" in line for line in lines)  # every key shown, by its last part
+    assert not any(line.startswith("left out") for line in lines)
+    assert lines[-1] == "note: importances rest on 4 finished trials (fewer than 10): read them as a hint, not a ranking"

@@ -13,9 +13,9 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
+from postgres_server import postgres_server
 
 from helpers import REPO, TINY_OVERRIDES, read_metrics
-from postgres_server import postgres_server
 from wavenet_harness.sweeps.study import open_storage
 
 
@@ -137,7 +137,8 @@ def test_a_slot_freed_by_a_short_trial_takes_the_next_one_at_once(tmp_path, tiny
     # batches of two, trial 2 would wait for trial 0; here trials 1, 2 and 3 all run beside
     # it. The median pruner's warmup reaches max_steps: said before the first trial.
     sweep_dir = tmp_path / "sweep"
-    args = [a for a in _tiny(tiny_words_file, sweep_dir, seed="11") if not a.startswith(("max_steps=", "eval_interval="))]
+    args = [a for a in _tiny(tiny_words_file, sweep_dir, seed="11")
+            if not a.startswith(("max_steps=", "eval_interval="))]
     result = cli([*args, "max_steps=8000", "eval_interval=2000", "hydra.sweeper.n_trials=4",
                   "+hydra.sweeper.params.lr=[0.5,1e30]", "hydra/launcher=parallel", "hydra.launcher.n_jobs=2",
                   "hydra.sweeper.n_jobs=2", "hydra.sweeper.pruner.name=median",

@@ -34,8 +34,10 @@ SHOWN = 5  # columns and metrics TensorBoard's HParams page ticks: the first fiv
 def sweep_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("tb_sweep")
     words = write_tiny_words(root)
-    result = CliRunner()(["--multirun", "lr=0.05,0.2", *TINY_OVERRIDES, f"data.path={words}", f"hydra.sweep.dir={root / 'sweep'}"],
-                     cwd=root)
+    result = CliRunner()(
+        ["--multirun", "lr=0.05,0.2", *TINY_OVERRIDES, f"data.path={words}", f"hydra.sweep.dir={root / 'sweep'}"],
+        cwd=root,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return root / "sweep"
 
@@ -52,6 +54,7 @@ def tensorboard_server(logdir: Path, runs: int):
         [*_tensorboard_command(), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0", "--load_fast=false"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    assert process.stdout is not None  # stdout=PIPE
     try:
         url = None
         deadline = time.monotonic() + 120

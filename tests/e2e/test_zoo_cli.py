@@ -37,8 +37,13 @@ def zoo(tmp_path_factory, cli):
         run = [*common, *options]
         calls[f"{name}/whole"] = [*run, f"max_steps={STEPS}", f"hydra.run.dir={root / name / 'whole'}"]
         calls[f"{name}/first half"] = [*run, f"max_steps={HALF}", f"hydra.run.dir={root / name / 'resumed'}"]
-        calls[f"{name}/resumed"] = [*run, f"max_steps={STEPS}", f"hydra.run.dir={root / name / 'resumed'}", "resume=true"]
-    results = dict(zip(calls, cli.batch(list(calls.values()), root)))
+        calls[f"{name}/resumed"] = [
+            *run,
+            f"max_steps={STEPS}",
+            f"hydra.run.dir={root / name / 'resumed'}",
+            "resume=true",
+        ]
+    results = dict(zip(calls, cli.batch(list(calls.values()), root), strict=True))
     for call, result in results.items():
         assert result["rc"] == 0, f"{call}: {result['stderr'][-3000:]}"
     return root

@@ -5,19 +5,17 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wavenet_harness.base.data import Vocabulary, build_windows
-from wavenet_harness.base.data import WordBatches
-from wavenet_harness.models.conv import build_conv
-from wavenet_harness.models.tree import build_hier
+from wavenet_harness.base.data import Vocabulary, WordBatches, build_windows
+from wavenet_harness.models import build_model
 
 WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "x", "evelyn"]
 
 
 def _pair(vocab_size, block_size, depth, n_embd=5, n_hidden=7):
     torch.manual_seed(0)
-    hier = build_hier(vocab_size, block_size, n_embd, n_hidden, depth)
+    hier = build_model("hier", vocab_size, block_size, n_embd, n_hidden, depth)
     torch.manual_seed(0)
-    conv = build_conv(vocab_size, block_size, n_embd, n_hidden, depth)
+    conv = build_model("conv", vocab_size, block_size, n_embd, n_hidden, depth)
     return hier, conv
 
 
@@ -46,7 +44,7 @@ def test_conv_is_the_hier_model_on_windows_with_the_same_draws_and_keys():
     vocab = Vocabulary.from_words(WORDS)
     hier, conv = _pair(vocab.size, 8, 3)
     assert list(hier.state_dict()) == list(conv.state_dict())
-    for a, b in zip(hier.state_dict().values(), conv.state_dict().values()):
+    for a, b in zip(hier.state_dict().values(), conv.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     X, _ = build_windows(WORDS, vocab, 8)
     assert torch.equal(conv(X)[0], hier(X)[0])  # training mode too: model(idx) is hier's forward
@@ -94,7 +92,7 @@ def test_training_on_every_position_lowers_the_loss():
 
 def _conv(vocab_size, block_size=8, depth=3, **options):
     torch.manual_seed(0)
-    return build_conv(vocab_size, block_size, 5, 7, depth, **options)
+    return build_model("conv", vocab_size, block_size, 5, 7, depth, **options)
 
 
 @pytest.mark.parametrize("options", [{"residual": True}, {"dropout": 0.3}, {"residual": True, "dropout": 0.3}])

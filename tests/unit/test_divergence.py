@@ -13,15 +13,13 @@ from pathlib import Path
 import pytest
 
 from helpers import TINY_OVERRIDES, TINY_WORDS
-
-from wavenet_harness.adapter.config import compose_config
-from wavenet_harness.base.errors import ConfigError
-from wavenet_harness.adapter.config import validate
-from wavenet_harness.base.data import DataError, build_dataset
-from wavenet_harness.tracking.report import best_job, find_jobs, rank
+from wavenet_harness.adapter.config import compose_config, validate
 from wavenet_harness.adapter.job import run_training
+from wavenet_harness.base.data import DataError, build_dataset
+from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.base.files import json_text
 from wavenet_harness.sweeps.launch import collect_jobs, format_summary
+from wavenet_harness.tracking.report import best_job, find_jobs, rank
 from wavenet_harness.training.divergence import DivergenceCheck
 
 

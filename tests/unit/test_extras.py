@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from hydra.errors import MissingConfigException
 
-from wavenet_harness.base import extras
 from wavenet_harness.adapter.schema import explain_config_error
+from wavenet_harness.base import extras
 from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.sweeps.study import open_storage
 

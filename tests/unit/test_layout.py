@@ -187,5 +187,64 @@ def test_below_the_adapter_nothing_imports_hydra():
 
 
 def test_no_module_is_over_300_lines():
-    long = {module: n for module, path in _modules().items() if (n := len(path.read_text().splitlines())) > LONGEST_MODULE}
+    long = {
+        module: n for module, path in _modules().items() if (n := len(path.read_text().splitlines())) > LONGEST_MODULE
+    }
     assert long == {}
+
+
+CONFIG_NAMES = ("cfg", "config", "plain")
+
+
+def raw_config_reads(source: str) -> list[str]:
+    """Places that read a config by string (`cfg["lr"]`, `config.get("lr")`) or take one
+    that is not the typed RunConfig: below the adapter a config arrives typed."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in CONFIG_NAMES:
+            found.append(f"line {node.lineno}: {node.value.id}[...]")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+              and isinstance(node.func.value, ast.Name) and node.func.value.id in CONFIG_NAMES):
+            found.append(f"line {node.lineno}: {node.func.value.id}.get(...)")
+        elif isinstance(node, ast.arg) and node.arg in CONFIG_NAMES:
+            annotation = ast.unparse(node.annotation) if node.annotation else ""
+            if annotation.strip("'\"") != "RunConfig":
+                found.append(f"line {node.lineno}: parameter {node.arg}: {annotation or 'untyped'}")
+    return found
+
+
+def test_below_the_adapter_nothing_reads_the_raw_config():
+    """The adapter validates once and hands down a frozen RunConfig (or its typed options)."""
+    offenders = []
+    for module, path in _modules().items():
+        layer = layer_of(module)
+        if layer is not None and LAYERS[layer][0] in BELOW_THE_ADAPTER:
+            offenders += [f"{module} {where}" for where in raw_config_reads(path.read_text())]
+    assert offenders == []
+
+
+def test_a_raw_config_read_would_be_found():
+    source = "def build(cfg: dict, config: 'RunConfig'):\n    return cfg['lr'], cfg.get('seed'), config.lr\n"
+    assert raw_config_reads(source) == ["line 1: parameter cfg: dict", "line 2: cfg[...]", "line 2: cfg.get(...)"]
+
+
+LONGEST_FUNCTION = 60
+
+
+def long_functions(source: str, limit: int = LONGEST_FUNCTION) -> list[str]:
+    return [f"{node.name} ({lines} lines)" for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (lines := _lines(node)) > limit]
+
+
+def _lines(node: ast.stmt) -> int:
+    assert node.end_lineno is not None  # ast.parse sets every position
+    return node.end_lineno - node.lineno + 1
+
+
+def test_no_function_is_over_60_lines():
+    long = {module: found for module, path in _modules().items() if (found := long_functions(path.read_text()))}
+    assert long == {}
+
+
+def test_a_long_function_would_be_found():
+    assert long_functions("def f():\n" + "    x = 1\n" * 60) == ["f (61 lines)"]

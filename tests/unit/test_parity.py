@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from wavenet_harness.base.data import build_dataset, read_words
-from wavenet_harness.models.tree import build_hier, build_mlp
+from wavenet_harness.models import build_model
 from wavenet_harness.models.reference import notebook_hier, notebook_mlp, notebook_split_loss, notebook_train
 from wavenet_harness.training.loop import TrainSettings, train
 from wavenet_harness.training.optim import build_optimizer
@@ -21,7 +21,7 @@ class LossRecorder:
     def on_train_loss(self, step, loss, lr):
         self.losses.append(loss)
 
-    def on_eval(self, step, val_loss):
+    def on_metrics(self, step, metrics):
         pass
 
 
@@ -47,11 +47,11 @@ def test_hier_matches_notebook_bit_for_bit_across_the_lr_decay(names8, bug):
     ref_losses = notebook_train(reference, names8.train.X, names8.train.Y, steps)
 
     torch.manual_seed(42)
-    model = build_hier(27, 8, n_embd, n_hidden, 3, batchnorm_bug=bug)
+    model = build_model("hier", 27, 8, n_embd, n_hidden, 3, batchnorm_bug=bug)
     losses, result = _harness_run(model, names8, steps)
 
     assert losses == ref_losses
-    for ours, theirs in zip(model.parameters(), reference.parameters()):
+    for ours, theirs in zip(model.parameters(), reference.parameters(), strict=True):
         assert torch.equal(ours, theirs)
     ref_val = notebook_split_loss(reference, names8.val.X, names8.val.Y)
     assert result.val_loss == pytest.approx(ref_val, abs=1e-6)
@@ -62,8 +62,8 @@ def test_flat_mlp_matches_notebook_bit_for_bit(names_path):
     reference = notebook_mlp(27, 3)
     ref_losses = notebook_train(reference, data.train.X, data.train.Y, 100)
     torch.manual_seed(42)
-    model = build_mlp(27, 3, 10, 200, 1)
+    model = build_model("mlp", 27, 3, 10, 200, 1)
     losses, _ = _harness_run(model, data, 100)
     assert losses == ref_losses
-    for ours, theirs in zip(model.parameters(), reference.parameters()):
+    for ours, theirs in zip(model.parameters(), reference.parameters(), strict=True):
         assert torch.equal(ours, theirs)

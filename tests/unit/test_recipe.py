@@ -123,4 +123,5 @@ def compose_unresolved(*overrides: str) -> dict:
     from wavenet_harness.adapter.config import compose_config
 
     cfg = OmegaConf.to_container(compose_config(list(overrides), hydra_config=True), resolve=False)
-    return {k: v for k, v in cfg.items() if k != "hydra"}
+    assert isinstance(cfg, dict)
+    return {str(k): v for k, v in cfg.items() if k != "hydra"}

@@ -8,12 +8,19 @@ import json
 
 import pytest
 
+from helpers import REPO
 from wavenet_harness.base.errors import ConfigError, RunDirTaken, UserError, exit_with_error
 from wavenet_harness.base.passwords import remember_secrets_in
 from wavenet_harness.base.records import (
-    METRICS_NAME, RunRecord, load_run, load_runs, mark_ended, read_metrics, write_record,
+    METRICS_NAME,
+    RunRecord,
+    load_run,
+    load_runs,
+    mark_ended,
+    read_metrics,
+    write_record,
 )
-from wavenet_harness.models import MODELS, SPECS, hparam_columns, trains_on_words
+from wavenet_harness.models import MODELS, SPECS, hparam_columns, model_options, trains_on_words
 
 
 def test_a_record_round_trips_through_metrics_json_with_its_extras(tmp_path):
@@ -44,7 +51,9 @@ def test_missing_damaged_and_diverged_records_read_as_such(tmp_path):
 
 
 def test_a_run_ended_elsewhere_keeps_what_it_wrote(tmp_path):
-    write_record(RunRecord(tmp_path, status="running", model="gru", steps=40, val_loss=2.1, extra={"eval_seconds": 1.0}))
+    write_record(
+        RunRecord(tmp_path, status="running", model="gru", steps=40, val_loss=2.1, extra={"eval_seconds": 1.0})
+    )
     ended = mark_ended(tmp_path, "interrupted", "its sweep was stopped")
     saved = read_metrics(tmp_path)
     assert (saved["status"], saved["steps"], saved["val_loss"], saved["eval_seconds"]) == ("interrupted", 40, 2.1, 1.0)
@@ -62,10 +71,25 @@ def test_every_user_error_ends_in_one_masked_line_and_exit_2(capsys):
 
 
 def test_every_model_declares_its_spec_and_the_registry_finds_it():
-    assert MODELS == ("conv", "gru", "hier", "mlp", "transformer", "wavenet")
+    assert set(MODELS) == {path.stem for path in (REPO / "conf" / "model").glob("*.yaml")}
     assert all(SPECS[name].name == name for name in MODELS)
     assert hparam_columns() == {"residual": False, "dropout": 0.0, "batchnorm_bug": False, "n_head": 0, "norm": "none"}
-    words = {name for name in MODELS if trains_on_words({"name": name, "all_positions": False})}
+    words = {
+        name
+        for name in MODELS
+        if trains_on_words(model_options(name, **({"all_positions": False} if name == "conv" else {})))
+    }
     assert words == {"gru", "transformer", "wavenet"}
-    assert trains_on_words({"name": "conv", "all_positions": True})
+    assert trains_on_words(model_options("conv", all_positions=True))
     assert [name for name in MODELS if SPECS[name].fast_path] == ["hier", "mlp"]
+
+
+def test_written_files_take_the_umask_not_0600(tmp_path):
+    import os
+
+    from wavenet_harness.base.files import write_atomic
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    path = write_atomic(tmp_path / "metrics.json", lambda f: f.write("{}"))
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -1,13 +1,15 @@
-"""The report table (tracking/report.py) on hand-made run folders."""
+"""The report (tracking/report.py) and its terminal table (tracking/report_table.py) on hand-made run folders."""
 
 from __future__ import annotations
 
 import io
+import shlex
+from pathlib import Path
 
 from rich.console import Console
 
 from helpers import make_run, numbers
-from wavenet_harness.tracking import report
+from wavenet_harness.tracking import report, report_table
 
 
 def test_report_ranks_runs_and_keeps_only_distinguishing_overrides(sweep):
@@ -35,7 +37,11 @@ def test_runs_of_different_models_rank_side_by_side_with_their_model_and_params(
     result = report.build_report(tmp_path)
     assert "model" not in result["override_keys"]  # it has its own column
     rows = [(r["job"], r["model"], r["params"], r["val_loss"]) for r in result["jobs"]]
-    assert rows == [("gru", "gru", 170_000, 1.93), ("conv", "conv", 120_000, 1.95), ("transformer", "transformer", None, None)]
+    assert rows == [
+        ("gru", "gru", 170_000, 1.93),
+        ("conv", "conv", 120_000, 1.95),
+        ("transformer", "transformer", None, None),
+    ]
     assert report.csv_text(result).splitlines()[0] == (
         "job,model,n_hidden,status,steps,max_steps,seconds,params,train_loss,val_loss")
 
@@ -59,16 +65,22 @@ def test_an_override_of_a_metrics_column_is_not_a_second_column(tmp_path):
 
 
 def test_a_job_short_of_its_end_shows_how_far_it_got():
-    assert report._steps_cell({"status": "pruned", "steps": 3000, "max_steps": 8000}) == "3,000 / 8,000"
-    assert report._steps_cell({"status": "running", "steps": 1500, "max_steps": 6000}) == "1,500 / 6,000"
-    assert report._steps_cell({"status": "ok", "steps": 8000, "max_steps": 8000}) == "8,000"
-    assert report._steps_cell({"status": "no metrics", "steps": None, "max_steps": None}) == "-"
+    assert report_table._steps_cell({"status": "pruned", "steps": 3000, "max_steps": 8000}) == "3,000 / 8,000"
+    assert report_table._steps_cell({"status": "running", "steps": 1500, "max_steps": 6000}) == "1,500 / 6,000"
+    assert report_table._steps_cell({"status": "ok", "steps": 8000, "max_steps": 8000}) == "8,000"
+    assert report_table._steps_cell({"status": "no metrics", "steps": None, "max_steps": None}) == "-"
 
 
 def test_the_table_rounds_sampled_floats_and_leaves_other_values_as_given():
-    assert report._override_cell("0.21539834816417347") == "0.2154"
-    assert report._override_cell("1e-05") == "1e-05"
-    assert [report._override_cell(v) for v in ("128", "layer", "none", "-", "a.b")] == ["128", "layer", "none", "-", "a.b"]
+    assert report_table._override_cell("0.21539834816417347") == "0.2154"
+    assert report_table._override_cell("1e-05") == "1e-05"
+    assert [report_table._override_cell(v) for v in ("128", "layer", "none", "-", "a.b")] == [
+        "128",
+        "layer",
+        "none",
+        "-",
+        "a.b",
+    ]
 
 
 def _search(root):
@@ -86,7 +98,7 @@ def _search(root):
 
 def _printed(result, everything=False, width=100) -> list[str]:
     out = io.StringIO()
-    report.print_table(result, Console(file=out, width=width), everything=everything)
+    report_table.print_table(result, Console(file=out, width=width), everything=everything)
     return out.getvalue().splitlines()
 
 
@@ -110,3 +122,66 @@ def test_all_shows_every_column(tmp_path):
     printed = "\n".join(_printed(report.build_report(tmp_path), everything=True, width=250))
     for column in ("model", "seconds", "params", "optim.weight_decay", "model.dropout", "train loss", "val loss"):
         assert column in printed, column
+
+
+def _mixed(root):
+    """runs/ as it grows: a grid, a search (its jobs linked to their trials, one pruned) and a
+    single run outside any sweep."""
+    grid = root / "multirun" / "2026-12-07" / "10-00-00-abc123"
+    grid.mkdir(parents=True)
+    (grid / "multirun.yaml").write_text("hydra: {}\n")
+    for job, lr in enumerate(("0.1", "0.3")):
+        make_run(grid, str(job), ["max_steps=60", f"lr={lr}", f"hydra.sweep.subdir={job}"], **numbers(2.2 + job / 10))
+    search = root / "sweeps" / "conv_optuna"
+    search.mkdir(parents=True)
+    (search / "optuna.journal").write_text("")
+    _search(search)
+    for trial in range(6):  # the links to their trials, as the sweeper writes them (the older +optuna.* too)
+        plus = "+" if trial == 5 else "++"
+        overrides = (search / str(trial) / ".hydra" / "overrides.yaml")
+        overrides.write_text(overrides.read_text() + "".join(
+            f"- {plus}optuna.{k}\n" for k in (f"storage='{search}/optuna.journal'", "study='conv_optuna'",
+                                              f"trial={trial}")))
+    make_run(root / "2026-12-07", "11-00-00-def456", ["n_hidden=128"], **numbers(2.05))
+    return grid, search
+
+
+def test_a_folder_of_sweeps_prints_a_table_per_sweep_within_100_columns(tmp_path, monkeypatch):
+    _mixed(tmp_path / "runs")
+    monkeypatch.chdir(tmp_path)
+    result = report.build_report(Path("runs"))
+    assert not [key for key in result["override_keys"] if key.startswith(("optuna.", "hydra."))]
+    lines = _printed(result)
+    assert max(len(line) for line in lines) <= 100
+    assert not any("…" in line for line in lines)
+    titles = [line for line in lines if " runs in " in line or " run " in line]
+    assert titles == ["9 runs in runs: a table per sweep, each with the keys that differ within it",
+                      "6 runs in sweeps/conv_optuna", "1 run outside any sweep", "2 runs in multirun/2026-12-07/10-00-00-abc123"]
+    words = set(" ".join(lines).split())
+    assert not {"storage", "study", "trial", "subdir"} & words  # never a column
+    for row in result["jobs"]:  # every value whole, on its job's line
+        name = report_table.job_name(row)
+        (line,) = [line for line in lines if line.startswith(f" {name} ") and report_table._fmt("val_loss", row["val_loss"]) in line]
+        assert report_table._steps_cell(row) in line and report_table._fmt("train_loss", row["train_loss"]) in line
+    pruned = next(row for row in result["jobs"] if row["status"] == "pruned")
+    assert pruned["val_loss"] == 2.04  # its last val loss, from metrics.json
+
+
+def test_keys_that_do_not_fit_are_left_out_with_a_line_naming_them(tmp_path):
+    _search(tmp_path)
+    lines = _printed(report.build_report(tmp_path), width=72)
+    assert max(len(line) for line in lines) <= 72
+    (note,) = [line for line in lines if line.startswith("left out for width:")]
+    left_out = note.removeprefix("left out for width: ").partition(" (")[0].split(", ")
+    assert left_out and left_out[-1] == "batch_size"  # the last keys go first
+    header = " ".join(lines[1:next(i for i, line in enumerate(lines) if "───" in line)])
+    assert all(name.split("_")[0] not in header.split() for name in left_out if name != "lr")
+
+
+def test_a_long_rerun_command_is_split_into_lines_that_paste_as_the_same_command():
+    command = shlex.join(["wavenet-train", "data.path=/a folder/words.txt", *(f"key{i}=value{i}" for i in range(30))])
+    chained = command + " && " + command
+    for text in (command, chained):
+        lines = report_table.wrapped_command(text, 60).splitlines()
+        assert max(len(line) for line in lines) <= 60 and all(line.endswith(" \\") for line in lines[:-1])
+        assert shlex.split(" ".join(line.rstrip("\\") for line in lines)) == shlex.split(text)

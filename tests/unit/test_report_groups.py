@@ -7,7 +7,7 @@ import json
 import pytest
 
 from helpers import make_run, numbers
-from wavenet_harness.tracking.groups import build_groups, groups_csv, mean_sd
+from wavenet_harness.tracking.report_groups import build_groups, groups_csv, mean_sd
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from helpers import REPO, assert_one_error_line
 from wavenet_harness.sweeps.study import open_storage
 
 SCRIPT = REPO / "scripts" / "plot_search_budget.py"
-SPACE = {"x": optuna.distributions.FloatDistribution(0, 1)}
+SPACE: dict[str, optuna.distributions.BaseDistribution] = {"x": optuna.distributions.FloatDistribution(0, 1)}
 
 
 def make_search(sweep_dir: Path, name: str, trials: list[tuple[dict[int, float], str, float]]) -> None:

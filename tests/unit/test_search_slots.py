@@ -18,8 +18,8 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
 from hydra_plugins.wavenet_optuna_sweeper import _search
-from hydra_plugins.wavenet_optuna_sweeper._slots import Slots, parallel_slots
 from hydra_plugins.wavenet_optuna_sweeper._search import StudySearch
+from hydra_plugins.wavenet_optuna_sweeper._slots import Slots, parallel_slots
 from wavenet_harness.sweeps.study import pruning_blind_spot
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -134,7 +134,7 @@ def test_ctrl_c_while_jobs_run_elsewhere_asks_them_again_and_says_what_runs_on(t
 
 def test_which_launchers_take_trials_side_by_side():
     from hydra._internal.core_plugins.basic_launcher import BasicLauncher
-    from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
+    from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher  # type: ignore[import-untyped]
     from hydra_plugins.hydra_submitit_launcher.submitit_launcher import LocalLauncher
 
     assert parallel_slots(BasicLauncher(), 4) == 1  # the job runs in the sweeper's process

@@ -87,6 +87,9 @@ def test_a_password_only_in_pgpassword_is_refused_unless_a_passfile_exists(tmp_p
     message = slurm_jobs.check_password_reachable(url, missing)
     assert "s3cret" not in message and str(tmp_path / "none") in message and "not handed to SLURM" in message
     (tmp_path / "pgpass").write_text("db:5432:study:me:s3cret\n")
-    assert slurm_jobs.check_password_reachable(url, {"PGPASSWORD": "s3cret", "PGPASSFILE": str(tmp_path / "pgpass")}) is None
+    assert (
+        slurm_jobs.check_password_reachable(url, {"PGPASSWORD": "s3cret", "PGPASSFILE": str(tmp_path / "pgpass")})
+        is None
+    )
     assert slurm_jobs.check_password_reachable(url, {}) is None  # no password at all: libpq's own business
     assert slurm_jobs.check_password_reachable(None, missing) is None  # a journal file next to the sweep

@@ -7,8 +7,8 @@ import copy
 import torch
 import torch.nn.functional as F
 
+from wavenet_harness.models import build_model
 from wavenet_harness.models.fused import FastSequential
-from wavenet_harness.models.tree import build_hier
 from wavenet_harness.training.device import SINGLE_THREAD_WORK, TORCH_DEFAULT_THREADS, auto_threads
 from wavenet_harness.training.evaluation import EvalSplit, evaluate
 from wavenet_harness.training.optim import ForeachSGD, PlainSGD, is_plain_sgd, unwrapped_step
@@ -23,14 +23,14 @@ def _batch(n=64, seed=0):
 
 def test_batchnorm_running_stats_applied_together_are_bit_identical():
     torch.manual_seed(0)
-    model = build_hier(27, 8, 10, 16, 3)
+    model = build_model("hier", 27, 8, 10, 16, 3)
     reference = copy.deepcopy(model)
     X, _ = _batch()
     model(X)  # Sequential: stats queued, applied at the end in multi-tensor ops
     x = X
     for layer in reference.layers:  # each batchnorm on its own: the lecture's per-layer update
         x = layer(x)
-    for a, b in zip(model.buffers(), reference.buffers()):
+    for a, b in zip(model.buffers(), reference.buffers(), strict=True):
         assert torch.equal(a, b)
 
 
@@ -43,7 +43,7 @@ def test_plain_sgd_update_is_the_lectures_arithmetic_bit_for_bit():
         expected.append(p.detach() + -0.1 * p.grad)
     optimizer = PlainSGD(params, lr=0.1)
     unwrapped_step(optimizer)()
-    assert all(torch.equal(p.detach(), e) for p, e in zip(params, expected))
+    assert all(torch.equal(p.detach(), e) for p, e in zip(params, expected, strict=True))
 
 
 def test_unwrapped_step_keeps_step_when_a_hook_is_registered():
@@ -57,7 +57,7 @@ def test_unwrapped_step_keeps_step_when_a_hook_is_registered():
 
 def test_evaluate_over_distinct_contexts_equals_the_whole_split_loss():
     torch.manual_seed(0)
-    model = build_hier(27, 8, 10, 16, 3)
+    model = build_model("hier", 27, 8, 10, 16, 3)
     X, Y = _batch(5000)
     split = EvalSplit.of(X, Y)
     assert split.inverse is not None and split.contexts.shape[0] < X.shape[0]
@@ -71,26 +71,26 @@ def test_evaluate_over_distinct_contexts_equals_the_whole_split_loss():
 
 def test_fused_train_step_gradients_equal_autograd():
     torch.manual_seed(0)
-    fast = FastSequential(build_hier(27, 8, 10, 16, 3))
+    fast = FastSequential(build_model("hier", 27, 8, 10, 16, 3))
     reference = copy.deepcopy(fast)
     X, Y = _batch()
     fast.train_step(X, Y)  # gradients left in p.grad (the AdamW case)
     _, loss = reference(X, Y)
     loss.backward()
-    for p, q in zip(fast.parameters(), reference.parameters()):
+    for p, q in zip(fast.parameters(), reference.parameters(), strict=True):
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6)
 
 
 def test_fused_sgd_step_updates_like_forward_backward_and_sgd():
     torch.manual_seed(0)
-    fast = FastSequential(build_hier(27, 8, 10, 16, 3))
+    fast = FastSequential(build_model("hier", 27, 8, 10, 16, 3))
     reference = copy.deepcopy(fast)
     X, Y = _batch()
     fast.train_step(X, Y, sgd_lr=0.1)
     _, loss = reference(X, Y)
     loss.backward()
     ForeachSGD(reference.parameters(), lr=0.1).step()
-    for p, q in zip(fast.state_dict().values(), reference.state_dict().values()):
+    for p, q in zip(fast.state_dict().values(), reference.state_dict().values(), strict=True):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
 
 

@@ -16,7 +16,8 @@ import torch
 from helpers import TINY_WORDS
 from wavenet_harness.base.data import build_dataset
 from wavenet_harness.base.errors import ConfigError
-from wavenet_harness.models.tree import build_mlp
+from wavenet_harness.base.run_config import LogOptions
+from wavenet_harness.models import build_model
 from wavenet_harness.tracking.tensorboard import check_log, tensorboard_sampler
 from wavenet_harness.training import evaluation, loop
 from wavenet_harness.training.schedules import build_schedule
@@ -56,7 +57,7 @@ def _train(model, data, max_steps, eval_interval, sampler=None):
         def on_train_loss(self, step, loss, lr):
             pass
 
-        def on_eval(self, step, val_loss):
+        def on_metrics(self, step, metrics):
             if sampler is not None:
                 sampler(step)
 
@@ -69,7 +70,7 @@ def _train(model, data, max_steps, eval_interval, sampler=None):
 
 def _model(vocab_size, **signal):
     torch.manual_seed(0)
-    return SignalsOnce(build_mlp(vocab_size, 3, 4, 8, 2), **signal)
+    return SignalsOnce(build_model("mlp", vocab_size, 3, 4, 8, 2), **signal)
 
 
 def test_a_stop_during_an_evaluation_mid_run_ends_it_after_that_chunk_saved_at_its_step(data):
@@ -98,6 +99,6 @@ def test_a_stop_during_sampling_ends_it_after_one_character(data):
 
 
 def test_absurd_sample_counts_are_refused_up_front():
-    check_log({"samples": 1000})
+    check_log(LogOptions(samples=1000))
     with pytest.raises(ConfigError, match="log.samples=100000000 is not allowed: at most 1000 names"):
-        check_log({"samples": 100_000_000})
+        check_log(LogOptions(samples=100_000_000))

@@ -14,10 +14,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from helpers import read_metrics
+from wavenet_harness.base.records import TRACEBACK_NAME
 from wavenet_harness.sweeps import launch as sweep
 from wavenet_harness.training.device import sweep_job_threads
-from wavenet_harness.base.records import TRACEBACK_NAME
-
 
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 
@@ -55,7 +54,9 @@ def _job(sweep_dir: Path, name: str, metrics: dict | None, overrides: list[str])
 def test_summary_counts_and_best_job(tmp_path):
     _job(tmp_path, "0", {"status": "ok", "val_loss": 2.5}, ["max_steps=9", "lr=0.1"])
     _job(tmp_path, "1", {"status": "ok", "val_loss": 2.2}, ["max_steps=9", "lr=0.2"])
-    _job(tmp_path, "2", {"status": "diverged", "val_loss": None, "error": "loss became NaN"}, ["max_steps=9", "lr=1e30"])
+    _job(
+        tmp_path, "2", {"status": "diverged", "val_loss": None, "error": "loss became NaN"}, ["max_steps=9", "lr=1e30"]
+    )
     _job(tmp_path, "3", {"status": "pruned", "val_loss": None}, ["max_steps=9", "lr=1e-6"])
     _job(tmp_path, "10", None, ["max_steps=9", "lr=5"])  # killed before it wrote anything
     (tmp_path / "not_a_job").mkdir()
@@ -74,7 +75,7 @@ def test_a_search_ends_naming_its_three_views_ready_to_paste(tmp_path):
     folder = tmp_path / "my search"
     lines = sweep.format_summary(sweep.collect_jobs(tmp_path), folder, str(folder / "optuna.journal")).splitlines()
     views = lines[lines.index("look at it:") + 1:]
-    assert [line.split("  #")[0].strip() for line in views] == [
+    assert [line.split("  #")[0].strip() for line in views if not line.startswith("  #")] == [
         f"tensorboard --logdir '{folder}'", f"optuna-dashboard '{folder}/optuna.journal'", f"wavenet-study '{folder}'"]
     database = sweep.format_summary([], folder, "postgresql://me@db:5432/x")
     assert "optuna-dashboard postgresql://me@db:5432/x" in database
@@ -121,11 +122,11 @@ def test_conv_search_space_corners_are_valid_runs():
     # checks and build, so no trial of a rerun fails for a reason the space could avoid.
     import itertools
 
-    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from optuna.distributions import CategoricalDistribution
-    from wavenet_harness.adapter.config import compose_config
-    from wavenet_harness.adapter.config import validate
-    from wavenet_harness.models import build_model_from_config
+
+    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
+    from wavenet_harness.adapter.config import compose_config, validate
+    from wavenet_harness.models import build_run_model
 
     search = compose_config(["hparams_search=conv_optuna"], hydra_config=True)
     assert search.hydra.launcher._target_ == JOBLIB and search.model.name == "conv" and search.threads == 1
@@ -135,10 +136,12 @@ def test_conv_search_space_corners_are_valid_runs():
     for n, values in enumerate(itertools.product(*corners.values())):
         if n % 7:  # a spread-out seventh of the 2**7 * 2 corners keeps this fast
             continue
-        overrides = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in zip(corners, values)]
+        overrides = [
+            f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in zip(corners, values, strict=True)
+        ]
         cfg = compose_config(["hparams_search=conv_optuna", *overrides])
-        validate(cfg)
-        build_model_from_config(cfg, vocab_size=27)
+        config = validate(cfg)
+        build_run_model(config, vocab_size=27)
 
 
 @pytest.mark.parametrize("model", ["wavenet", "gru", "transformer"])
@@ -147,11 +150,11 @@ def test_model_search_spaces_share_conv_optunas_budget_and_keep_params_in_bounds
     # conv_optuna; every corner of each space validates and builds with 100k-400k parameters.
     import itertools
 
-    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from optuna.distributions import CategoricalDistribution
-    from wavenet_harness.adapter.config import compose_config
-    from wavenet_harness.adapter.config import validate
-    from wavenet_harness.models import build_model_from_config, num_params
+
+    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
+    from wavenet_harness.adapter.config import compose_config, validate
+    from wavenet_harness.models import build_run_model, num_params
 
     conv = compose_config(["hparams_search=conv_optuna"], hydra_config=True)
     search = compose_config([f"hparams_search={model}_optuna"], hydra_config=True)
@@ -176,21 +179,19 @@ def test_model_search_spaces_share_conv_optunas_budget_and_keep_params_in_bounds
         values = {k: chosen.get(k, corners[k][0]) for k in corners}
         overrides = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in values.items()]
         cfg = compose_config([f"hparams_search={model}_optuna", *overrides])
-        validate(cfg)
-        counts.append(num_params(build_model_from_config(cfg, vocab_size=27)))
-    assert 85_000 <= min(counts) and max(counts) <= 400_000, (min(counts), max(counts))
+        config = validate(cfg)
+        counts.append(num_params(build_run_model(config, vocab_size=27)))
+    assert min(counts) >= 85_000 and max(counts) <= 400_000, (min(counts), max(counts))
 
 
 def test_a_shortened_preset_scales_its_warmup_and_an_explicit_one_is_kept():
-    from wavenet_harness.training.schedules import fit_warmup
+    from wavenet_harness.training.schedules import CosineOptions, fit_warmup
 
-    preset = {"max_steps": 300, "schedule": {"name": "cosine", "warmup_steps": 200}}
-    assert "scaled to 30" in fit_warmup(preset, explicit=False)
-    assert preset["schedule"]["warmup_steps"] == 30
-    typed = {"max_steps": 300, "schedule": {"name": "cosine", "warmup_steps": 200}}
-    assert fit_warmup(typed, explicit=True) is None and typed["schedule"]["warmup_steps"] == 200
-    full = {"max_steps": 36000, "schedule": {"name": "cosine", "warmup_steps": 200}}
-    assert fit_warmup(full, explicit=False) is None and full["schedule"]["warmup_steps"] == 200
+    preset = CosineOptions(warmup_steps=200)
+    fitted, note = fit_warmup(preset, 300, explicit=False)
+    assert "scaled to 30" in note and fitted.warmup_steps == 30 and preset.warmup_steps == 200
+    assert fit_warmup(preset, 300, explicit=True) == (preset, None)
+    assert fit_warmup(preset, 36000, explicit=False) == (preset, None)
 
 
 @pytest.mark.parametrize("model", ["gru", "transformer"])
@@ -198,10 +199,11 @@ def test_long_searches_keep_their_familys_space_and_search_at_full_length(model)
     # <family>_long: the family's search space plus ema_decay, at the recipe's 36,000 steps,
     # constant lr after a warmup (a step's lr does not depend on max_steps), Hyperband on
     # every evaluation, two trials at a time on one thread each.
-    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from optuna.distributions import CategoricalDistribution
+
+    from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions
     from wavenet_harness.adapter.config import compose_config, validate
-    from wavenet_harness.models import build_model_from_config, num_params
+    from wavenet_harness.models import build_run_model, num_params
     from wavenet_harness.sweeps.study import build_pruner
 
     short = compose_config([f"hparams_search={model}_optuna"], hydra_config=True)
@@ -221,8 +223,8 @@ def test_long_searches_keep_their_familys_space_and_search_at_full_length(model)
     corners = {k: (d.choices if isinstance(d, CategoricalDistribution) else (d.low, d.high)) for k, d in space.items()}
     for values in ({k: v[0] for k, v in corners.items()}, {k: v[-1] for k, v in corners.items()}):
         cfg = compose_config([f"hparams_search={model}_long", *(f"{k}={v}" for k, v in values.items())])
-        validate(cfg)
-        assert 85_000 <= num_params(build_model_from_config(cfg, vocab_size=27)) <= 400_000
+        config = validate(cfg)
+        assert 85_000 <= num_params(build_run_model(config, vocab_size=27)) <= 400_000
 
 
 def test_constant_schedule_warms_up_and_then_does_not_depend_on_max_steps():
@@ -230,7 +232,10 @@ def test_constant_schedule_warms_up_and_then_does_not_depend_on_max_steps():
 
     plain = build_schedule("constant", 0.01, 100)
     assert [plain(s) for s in (0, 50, 99)] == [0.01, 0.01, 0.01]  # warmup 0: the lr itself, as before
-    short, long = build_schedule("constant", 0.01, 100, warmup_steps=4), build_schedule("constant", 0.01, 36000, warmup_steps=4)
+    short, long = (
+        build_schedule("constant", 0.01, 100, warmup_steps=4),
+        build_schedule("constant", 0.01, 36000, warmup_steps=4),
+    )
     assert [short(s) for s in range(6)] == [0.0025, 0.005, 0.0075, 0.01, 0.01, 0.01]
     assert all(short(s) == long(s) for s in range(100))
 
@@ -247,13 +252,45 @@ def test_wsd_schedule_is_the_constant_run_then_a_linear_cool_down():
 
 
 def test_wsd_schedule_rules_are_one_line_each():
-    from wavenet_harness.adapter.config import compose_config, validate
+    from wavenet_harness.adapter.config import load_run_config
     from wavenet_harness.base.errors import ConfigError
 
-    for overrides, message in ((["schedule.decay_share=0"], "decay_share=0 is not allowed"),
+    for overrides, message in ((["schedule.decay_share=0"], r"decay_share=0(\.0)? is not allowed"),
                                (["schedule.decay_share=1.5"], "decay_share=1.5 is not allowed"),
                                (["max_steps=100", "schedule.warmup_steps=90", "schedule.decay_share=0.2"],
                                 "more than max_steps")):
         with pytest.raises(ConfigError, match=message):
-            validate(compose_config(["schedule=wsd", *overrides]))
-    validate(compose_config(["schedule=wsd", "schedule.warmup_steps=100"]))
+            load_run_config(["schedule=wsd", *overrides])
+    load_run_config(["schedule=wsd", "schedule.warmup_steps=100"])
+
+
+def _closing_screen(folder: Path, storage: str | None) -> list[str]:
+    long_values = ["lr=0.0016994284286800002", "optim.weight_decay=0.021234567891234", "model.dropout=0.123456789012"]
+    _job(folder, "0", {"status": "ok", "val_loss": 2.5}, ["n_hidden=96", *long_values])
+    _job(folder, "1", {"status": "ok", "val_loss": 2.2}, ["n_hidden=127", *(v + "1" for v in long_values)])
+    _job(folder, "2", {"status": "failed", "error": "a long error " * 20}, ["n_hidden=158", *long_values])
+    return sweep.format_summary(sweep.collect_jobs(folder), folder, storage).splitlines()
+
+
+@pytest.mark.parametrize("search", [False, True])
+def test_the_closing_screen_fits_100_columns_with_every_command_whole(tmp_path, monkeypatch, search):
+    monkeypatch.chdir(tmp_path)  # a sweep's folder as the sweep names it: relative to where it runs
+    folder = Path("runs") / "multirun" / "2026-12-07" / "10-00-00-abc123"
+    lines = _closing_screen(folder, str(folder / "optuna.journal") if search else None)
+    assert max(len(line) for line in lines) <= 100, "\n".join(lines)
+    best = " ".join(lines[next(i for i, line in enumerate(lines) if line.startswith("best val loss")):][:3])
+    assert "optim.weight_decay=0.0212345678912341" in best  # wrapped between values, never inside one
+    commands = [line.split("  #")[0].strip() for line in lines[lines.index("look at it:") + 1:]
+                if not line.startswith("  #")]
+    assert commands[0] == f"tensorboard --logdir {folder}" and len(commands) == (3 if search else 2)
+
+
+def test_optuna_dashboard_without_its_extra_says_how_to_install_it(tmp_path, monkeypatch):
+    from wavenet_harness.base import extras
+
+    monkeypatch.setattr(extras, "installed", lambda module: module != "optuna_dashboard")
+    (line,) = [line for line in sweep.look_commands(tmp_path, "runs/x/optuna.journal") if "history, pruning" in line]
+    assert "[dashboard]" in line and "pip install" in line
+    monkeypatch.undo()
+    (line,) = [line for line in sweep.look_commands(tmp_path, "runs/x/optuna.journal") if "history, pruning" in line]
+    assert "pip install" not in line  # installed: nothing to add

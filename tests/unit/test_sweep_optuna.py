@@ -8,8 +8,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions, override_value
-from wavenet_harness.base.passwords import masked
 from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.base.passwords import masked
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -74,12 +74,24 @@ def test_hyperband_pruner_from_its_spec():
         ({"name": "hyperband"}, r"min_resource='auto' is not allowed with hyperband: give the steps of the first rung"),
         ({"name": "hyperband", "min_resource": 0}, r"min_resource=0 is not allowed: a whole number >= 1"),
         ({"name": "hyperband", "min_resource": 2.5}, r"min_resource=2.5 is not allowed"),
-        ({"name": "hyperband", "min_resource": 100, "max_resource": 100}, r"max_resource=100 is not allowed: it must be above min_resource=100"),
-        ({"name": "hyperband", "min_resource": 100, "max_resource": "all"}, r"max_resource='all' is not allowed: a whole number >= 1 or \"auto\""),
-        ({"name": "hyperband", "min_resource": 100, "reduction_factor": 1}, r"reduction_factor=1 is not allowed: a whole number >= 2"),
+        (
+            {"name": "hyperband", "min_resource": 100, "max_resource": 100},
+            r"max_resource=100 is not allowed: it must be above min_resource=100",
+        ),
+        (
+            {"name": "hyperband", "min_resource": 100, "max_resource": "all"},
+            r"max_resource='all' is not allowed: a whole number >= 1 or \"auto\"",
+        ),
+        (
+            {"name": "hyperband", "min_resource": 100, "reduction_factor": 1},
+            r"reduction_factor=1 is not allowed: a whole number >= 2",
+        ),
         ({"name": "successive_halving", "reduction_factor": True}, r"reduction_factor=True is not allowed"),
         ({"name": "median", "n_warmup_steps": -5}, r"n_warmup_steps=-5 is not allowed"),
-        ({"name": "asha"}, r"pruner.name='asha' is not allowed: choose one of median, successive_halving, hyperband, none"),
+        (
+            {"name": "asha"},
+            r"pruner.name='asha' is not allowed: choose one of median, successive_halving, hyperband, none",
+        ),
     ],
 )
 def test_bad_pruner_values_are_one_clear_error(spec, message):

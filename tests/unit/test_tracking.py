@@ -10,17 +10,18 @@ from pathlib import Path
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams import api_pb2 as hparams_api
+from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams.api_pb2 import Status
 
-from helpers import TINY_OVERRIDES, compose
+from helpers import TINY_OVERRIDES, compose, run_config
+from wavenet_harness.adapter.config import validate
+from wavenet_harness.adapter.job import NOT_HPARAMS, OPTION_COLUMNS, run_training
 from wavenet_harness.models import build_model
-from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log10
 from wavenet_harness.tracking.derived_curves import LossSmoother, ValBestCurve
+from wavenet_harness.tracking.diagnostics import Diagnostics, update_to_data_log10
 from wavenet_harness.tracking.hparams import METRIC_TAGS, hparam_values, run_label, swept_overrides
 from wavenet_harness.tracking.tensorboard import LR_TAG, TensorBoardTracker
-from wavenet_harness.adapter.job import NOT_HPARAMS, OPTION_COLUMNS, run_training
 from wavenet_harness.training.optim import PlainSGD
 
 
@@ -44,7 +45,9 @@ def hparams_plugin(events: EventAccumulator) -> dict:
         "experiment": hparams_metadata.parse_experiment_plugin_data(content[hparams_metadata.EXPERIMENT_TAG])
         if hparams_metadata.EXPERIMENT_TAG in content
         else None,
-        "start": hparams_metadata.parse_session_start_info_plugin_data(content[hparams_metadata.SESSION_START_INFO_TAG]),
+        "start": hparams_metadata.parse_session_start_info_plugin_data(
+            content[hparams_metadata.SESSION_START_INFO_TAG]
+        ),
         "end": hparams_metadata.parse_session_end_info_plugin_data(content[hparams_metadata.SESSION_END_INFO_TAG])
         if hparams_metadata.SESSION_END_INFO_TAG in content
         else None,
@@ -70,9 +73,9 @@ def _drive_tracker(tb_dir: Path, status: str = "ok", loss_every: int = 1, sample
     for step, loss in enumerate(LOSSES):
         tracker.on_train_loss(step, loss, 0.1 if step < 45 else 0.01)
         if (step + 1) in (20, 40):
-            tracker.on_eval(step + 1, 2.5 - step / 100)
+            tracker.on_metrics(step + 1, {"loss/val": 2.5 - step / 100})
     if status == "ok":
-        tracker.on_eval(60, 2.2)
+        tracker.on_metrics(60, {"loss/val": 2.2})
     tracker.on_end({"status": status, "steps": 60, "params": 641,
                     "val_loss": 2.2 if status == "ok" else None, "train_loss": 2.1 if status == "ok" else None})
 
@@ -91,7 +94,11 @@ def test_tracker_tags_and_values(tmp_path):
     lr = dict(scalars(events, LR_TAG))
     assert "lr" not in events.Tags()["scalars"]  # the hyperparameter's name is not a tag
     assert (lr[44], lr[45]) == (pytest.approx(0.1), pytest.approx(0.01))  # the drop is one step wide
-    assert scalars(events, "loss/val") == [(20, pytest.approx(2.31)), (40, pytest.approx(2.11)), (60, pytest.approx(2.2))]
+    assert scalars(events, "loss/val") == [
+        (20, pytest.approx(2.31)),
+        (40, pytest.approx(2.11)),
+        (60, pytest.approx(2.2)),
+    ]
     assert scalars(events, "loss/train_split") == [(60, pytest.approx(2.1))]
     assert texts(events, "samples") == {20: "- name20", 40: "- name40", 60: "- name60"}
     assert not any(tag.startswith("hparams/") for tag in events.Tags()["scalars"])  # no metric twice
@@ -123,10 +130,14 @@ def test_lr_is_drawn_as_the_schedule_is(tmp_path):
 
 
 def test_hparam_values_show_whole_numbers_as_right_aligned_text_that_sorts_in_order():
-    values = hparam_values(compose("n_hidden=64"), 100, NOT_HPARAMS, OPTION_COLUMNS)
-    assert (values["n_hidden"].strip(), values["max_steps"].strip(), values["params"].strip()) == ("64", "200000", "100")
+    values = hparam_values(run_config("n_hidden=64"), 100, NOT_HPARAMS, OPTION_COLUMNS)
+    assert (values["n_hidden"].strip(), values["max_steps"].strip(), values["params"].strip()) == (
+        "64",
+        "200000",
+        "100",
+    )
     assert values["lr"] == 0.1 and values["fast"] is False  # floats stay numbers, booleans booleans
-    wider = hparam_values(compose("n_hidden=128"), 100, NOT_HPARAMS, OPTION_COLUMNS)
+    wider = hparam_values(run_config("n_hidden=128"), 100, NOT_HPARAMS, OPTION_COLUMNS)
     assert sorted([wider["n_hidden"], values["n_hidden"]]) == [values["n_hidden"], wider["n_hidden"]]  # 64 < 128
 
 
@@ -182,7 +193,7 @@ def test_a_running_job_already_has_its_hparams_row(tmp_path):
     tracker = TensorBoardTracker(tmp_path / "tb", {"lr": 0.1, "params": 641}, loss_every=1, smooth_window=25)
     for step in range(20):
         tracker.on_train_loss(step, 3.0, 0.1)
-    tracker.on_eval(20, 2.9)  # flushes, as at every evaluation
+    tracker.on_metrics(20, {"loss/val": 2.9})  # flushes, as at every evaluation
     plugin = hparams_plugin(read_events(tmp_path / "tb"))
     assert plugin["start"].hparams["lr"].number_value == pytest.approx(0.1)
     assert plugin["end"] is None  # no end record until the run ends
@@ -211,7 +222,9 @@ def test_every_job_reports_the_same_hparam_keys():
     """The HParams tab takes its columns from one job, so group choices must not change the keys."""
     base = compose()
     other = compose("model=mlp", "optim=adamw", "schedule=cosine", "n_hidden=64")
-    a, b = (hparam_values(cfg, params, NOT_HPARAMS, OPTION_COLUMNS) for cfg, params in ((base, 100), (other, 200)))
+    a, b = (
+        hparam_values(validate(cfg), params, NOT_HPARAMS, OPTION_COLUMNS) for cfg, params in ((base, 100), (other, 200))
+    )
     assert a.keys() == b.keys()
     assert {"lr", "n_hidden", "block_size", "batch_size", "model", "optim", "schedule", "params"} <= a.keys()
     assert not any(key.startswith("log") for key in a)
@@ -255,7 +268,9 @@ def test_diagnostics_match_the_lecture_formulas():
         assert (f"network/activations/{name}", 0) in writer.histograms
         assert (f"network/activation_grads/{name}", 0) in writer.histograms
     assert [name for name, _ in diagnostics.tanh_layers] == ["level1/tanh", "level2/tanh", "level3/tanh"]
-    readable = dict(zip((name for name, _ in model.named_parameters()), (name for name, _ in diagnostics.params)))
+    readable = dict(
+        zip((name for name, _ in model.named_parameters()), (name for name, _ in diagnostics.params), strict=True)
+    )
     assert readable["layers.0.weight"] == "embedding/weight" and readable["layers.13.bias"] == "output/bias"
     assert readable["layers.3.gamma"] == "level1/batchnorm/gamma"
     for param_name, p in model.named_parameters():
@@ -299,7 +314,9 @@ def test_samples_and_diagnostics_leave_training_bit_exact(tmp_path, tiny_words_f
     assert scalars(events, "loss/val")[-1] == (60, pytest.approx(watched["val_loss"]))
     assert scalars(events, "loss/train_split") == [(60, pytest.approx(watched["train_loss"]))]
     start = hparams_plugin(events)["start"].hparams  # a single run: whole numbers read as written
-    assert start["params"].string_value.strip() == str(watched["params"]) and start["n_hidden"].string_value.strip() == "8"
+    assert (
+        start["params"].string_value.strip() == str(watched["params"]) and start["n_hidden"].string_value.strip() == "8"
+    )
 
     samples = texts(events, "samples")
     assert sorted(samples) == [20, 40, 60]
@@ -322,12 +339,13 @@ class MetricsFileReader:
     """A listener that reads metrics.json as `wavenet-report` would, at every step."""
 
     def __init__(self, path: Path):
-        self.path, self.seen = path, {}
+        self.path = path
+        self.seen: dict[int, dict] = {}
 
     def on_train_loss(self, step, loss, lr):
         self.seen[step] = json.loads(self.path.read_text())
 
-    def on_eval(self, step, val_loss):
+    def on_metrics(self, step, metrics):
         pass
 
 

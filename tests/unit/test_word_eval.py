@@ -8,8 +8,7 @@ import torch
 
 from wavenet_harness.base.data import Vocabulary, build_windows
 from wavenet_harness.models import build_model
-from wavenet_harness.training.evaluation import EvalSplit, evaluate_split
-from wavenet_harness.training.evaluation import WordSplit, reads_words
+from wavenet_harness.training.evaluation import EvalSplit, WordSplit, evaluate_split, reads_words
 
 # "maximilianoxyz" is longer than blocks 4 and 8: its later windows lose the start token
 WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "x", "evelyn", "maximilianoxyz", "zoe"]

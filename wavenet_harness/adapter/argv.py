@@ -8,14 +8,23 @@ files only ever hold the password-free URL (base/passwords.py has the rules of U
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 
 from wavenet_harness.base.errors import UsageError
 from wavenet_harness.base.passwords import (
-    POSTGRES_SCHEMES, STORAGE_ARGUMENT, has_password, masked, parse_url, password_free_url, remember_secrets_in,
+    AMBIGUOUS_URL,
+    POSTGRES_SCHEMES,
+    STORAGE_ARGUMENT,
+    ambiguous_userinfo,
+    has_password,
+    masked,
+    parse_url,
+    password_free_url,
+    remember_secrets_in,
 )
 
 
-def move_storage_password_to_env(argv: list[str], environ: dict | None = None) -> list[str]:
+def move_storage_password_to_env(argv: list[str], environ: MutableMapping[str, str] | None = None) -> list[str]:
     """argv with a PostgreSQL storage URL's password moved into PGPASSWORD (for libpq).
 
     Every argument's URL secrets are remembered for `masked`. A password in any other
@@ -23,11 +32,13 @@ def move_storage_password_to_env(argv: list[str], environ: dict | None = None) -
     would reach Hydra's printed lines and saved files: UsageError, with the
     argument masked.
     """
-    environ = os.environ if environ is None else environ
+    env = os.environ if environ is None else environ
     result = []
     for arg in argv:
         key, sep, value = arg.partition("=")
         bare = value.strip().strip("'\"")
+        if sep and ambiguous_userinfo(bare):  # said before any part of it is printed or stored
+            raise UsageError(f"{key.lstrip('+')}: the URL {AMBIGUOUS_URL}")
         secrets = remember_secrets_in(bare) if sep else []
         if not secrets:
             if sep and has_password(bare):  # a URL SQLAlchemy cannot read, with something like a password
@@ -36,6 +47,7 @@ def move_storage_password_to_env(argv: list[str], environ: dict | None = None) -
             result.append(arg)
             continue
         url = parse_url(bare)
+        assert url is not None  # it held secrets, so SQLAlchemy read it
         is_storage = key.lstrip("+") + "=" == STORAGE_ARGUMENT
         if not (is_storage and url.get_backend_name() in POSTGRES_SCHEMES):
             raise UsageError(f"{masked(arg)} holds a password that would be printed and stored: give the URL "
@@ -47,6 +59,6 @@ def move_storage_password_to_env(argv: list[str], environ: dict | None = None) -
         if isinstance(password, tuple):
             password = password[0]
         if password:
-            environ["PGPASSWORD"] = str(password)
+            env["PGPASSWORD"] = str(password)
         result.append(f"{key}={password_free_url(url)}")
     return result

@@ -3,10 +3,11 @@ sweep's last screen.
 
 conf/train.yaml names them: `${wavenet_unique:}` (a random token in default run directory
 names) and RunDirGuard (before Hydra makes any folder: refuses a sweep folder that is not
-this sweep's, locks the one it takes) and SweepSummary (a sweep's last screen and exit code). Hydra's `.hydra/` files are written by the job once
-every check has passed (train.yaml sets `hydra.output_subdir: null`; Hydra's cli.log is
-opened only when something is logged), and a refused run removes the folders Hydra made
-for it (missing_ancestors / remove_if_empty). The rules themselves are tracking/rundir.py's.
+this sweep's, locks the one it takes) and SweepSummary (a sweep's last screen and exit
+code). Hydra's `.hydra/` files are written by the job once every check has passed
+(train.yaml sets `hydra.output_subdir: null`; Hydra's cli.log is opened only when
+something is logged), and a refused run removes the folders Hydra made for it
+(missing_ancestors / remove_if_empty). The rules themselves are tracking/rundir.py's.
 """
 
 from __future__ import annotations
@@ -45,8 +46,12 @@ def save_hydra_files(run_dir: Path, task_cfg: Any, hydra_cfg: Any, overrides: An
     folder = run_dir / HYDRA_DIR
     folder.mkdir(exist_ok=True)
     for name, node in (("config.yaml", task_cfg), ("hydra.yaml", hydra_cfg), ("overrides.yaml", overrides)):
-        text = OmegaConf.to_yaml(OmegaConf.create(node))
-        write_atomic(folder / name, lambda f, text=text: f.write(text))
+        _write_yaml(folder / name, node)
+
+
+def _write_yaml(path: Path, node: Any) -> None:
+    text = OmegaConf.to_yaml(OmegaConf.create(node))
+    write_atomic(path, lambda f: f.write(text))
 
 
 def missing_ancestors(run_dir: Path) -> list[Path]:

@@ -1,46 +1,51 @@
-"""One training job from a plain config dict to a finished run directory.
+"""One training job from its typed config to a finished run directory.
 
-config -> validate -> (run dir free?) -> data -> model/optimizer/schedule/batches -> (resume)
+config (RunConfig, validated once) -> (run dir free?) -> data -> model/optimizer/schedule/batches -> (resume)
 -> claim the run dir -> train -> run dir. Every check comes before the claim, so a job
 refused for any reason writes nothing. Kept apart from Hydra so tests, scripts and
-sweepers can call it directly; the run directory's files are named and written by
-base/records.py (the run record) and tracking/rundir.py (the claim). It knows nothing of the
-command line: the CLI validates the config first and hands in the listeners a sweeper needs.
+sweepers can call it directly; its data comes from adapter/job_data.py, and the run
+directory's files are named and written by base/records.py (the run record) and
+tracking/rundir.py (the claim). It knows nothing of the command line: the CLI validates
+the config first and hands in the listeners a sweeper needs.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
 from wavenet_harness.adapter.config import validate
-from wavenet_harness.base.data import DEFAULT_NAMES_PATH, Dataset, build_dataset, ensure_names_file, read_words, sha256_of
-from wavenet_harness.base.errors import ConfigError, RunDirFull
+from wavenet_harness.adapter.job_data import data_identity, load_dataset, within_memory
+from wavenet_harness.base.data import Dataset
+from wavenet_harness.base.errors import RunDirFull
 from wavenet_harness.base.files import is_disk_full
 from wavenet_harness.base.passwords import mask_secrets
 from wavenet_harness.base.records import CHECKPOINT_NAME, RunRecord, now, record_start, write_record
-from wavenet_harness.models import batches_from_config, build_model_from_config, hparam_columns, num_params, trains_on_words
+from wavenet_harness.base.run_config import TRIAL_FIELD, RunConfig
+from wavenet_harness.models import build_run_model, hparam_columns, num_params, run_batches, trains_on_words
 from wavenet_harness.models.speed import speed_report, wrap_amp
-from wavenet_harness.sweeps.study import SWEEPER_KEYS
 from wavenet_harness.tracking import rundir
 from wavenet_harness.tracking.console import ProgressBar
 from wavenet_harness.tracking.diagnostics import Diagnostics
 from wavenet_harness.tracking.hparams import hparam_values, override_keys, run_label
 from wavenet_harness.tracking.live import LiveRecord
 from wavenet_harness.tracking.tensorboard import TensorBoardTracker, tensorboard_sampler
-from wavenet_harness.training import averaging, checkpoint as ckpt
+from wavenet_harness.training import averaging
+from wavenet_harness.training import checkpoint as ckpt
 from wavenet_harness.training.device import resolve_device, torch_threads
 from wavenet_harness.training.divergence import DivergenceCheck
 from wavenet_harness.training.loop import TrainResult, TrainSettings, train
-from wavenet_harness.training.optim import OPTIM_HPARAM_COLUMNS, build_optimizer_from_config
-from wavenet_harness.training.schedules import SCHEDULE_HPARAM_COLUMNS, schedule_from_config
+from wavenet_harness.training.optim import OPTIM_HPARAM_COLUMNS, build_run_optimizer
+from wavenet_harness.training.schedules import SCHEDULE_HPARAM_COLUMNS, build_run_schedule
 from wavenet_harness.training.stop_signals import pass_on_signal
 
 # Keys that describe how a run is watched or where it lives, not what it trains.
-NOT_HPARAMS = ("log", "resume", "device", "threads", "checkpoint_interval", "eval_interval", *SWEEPER_KEYS)
+NOT_HPARAMS = ("log", "resume", "device", "threads", "checkpoint_interval", "eval_interval", TRIAL_FIELD)
 # Options only some choices of a group have: one HParams column each, declared by their owners.
 OPTION_COLUMNS = {
     **{f"model.{k}": v for k, v in hparam_columns().items()},
@@ -49,46 +54,11 @@ OPTION_COLUMNS = {
 }
 
 
-def words_path(cfg: dict[str, Any], base_dir: Path) -> Path:
-    path = Path(cfg["data"]["path"])
-    return path if path.is_absolute() else base_dir / path
-
-
-def load_dataset(cfg: dict[str, Any], base_dir: Path) -> Dataset:
-    path = words_path(cfg, base_dir)
-    if cfg["data"]["path"] == DEFAULT_NAMES_PATH:
-        ensure_names_file(path)
-    return build_dataset(read_words(path), cfg["block_size"], cfg["data"]["split_seed"])
-
-
-def data_identity(cfg: dict[str, Any], data: Dataset, base_dir: Path) -> dict[str, Any]:
-    """What defines a run's data: a checkpoint records it, resume and wavenet-eval compare it."""
-    return {
-        "words_sha256": sha256_of(words_path(cfg, base_dir)),
-        "split_seed": cfg["data"]["split_seed"],
-        "block_size": cfg["block_size"],
-        "vocab": "".join(data.vocab.chars),
-    }
-
-
-def within_memory(build: Callable[[], Any], what: str) -> Any:
-    """Sizes too big for memory (or for torch's integers) are the user's mistake: one line."""
-    try:
-        return build()
-    except (MemoryError, OverflowError, RuntimeError) as err:
-        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        if isinstance(err, RuntimeError) and not any(
-            word in detail.lower() for word in ("memory", "overflow", "allocate", "too large", "out of range", "invalid")
-        ):
-            raise
-        raise ConfigError(f"cannot build the {what} with these sizes ({detail[:160]}); use smaller values") from None
-
-
 @dataclass
 class Job:
     """What one run trains: its config, data, model and optimizer, on its device."""
 
-    cfg: dict[str, Any]
+    config: RunConfig
     run_dir: Path
     data: Dataset
     device: torch.device
@@ -116,7 +86,7 @@ class Job:
                 "step": step,
                 "rng": ckpt.rng_state(),
                 "tracker": tracker.state_dict(),
-                "config": mask_secrets(self.cfg),  # a sweep job's storage URL, password masked
+                "config": mask_secrets(self.config.as_dict()),  # a sweep job's storage URL, password masked
                 "vocab": list(self.data.vocab.chars),
                 "data": self.identity,
                 **averaging.checkpoint_entry(self.averaged),
@@ -125,15 +95,16 @@ class Job:
 
 
 def run_training(
-    cfg: dict[str, Any], run_dir: Path, base_dir: Path | None = None, listeners: Sequence[Any] = (),
+    config: RunConfig | dict[str, Any], run_dir: Path, base_dir: Path | None = None, listeners: Sequence[Any] = (),
     on_claim: Callable[[Path], None] | None = None,
     swept: Sequence[str] | None = None,
     overrides: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Train one job described by `cfg` into `run_dir`; return its metrics dict.
+    """Train one job described by `config` into `run_dir`; return its metrics dict.
 
-    `listeners` join the run's own (an Optuna trial's pruning reporter: the CLI builds it
-    from the config with sweeps.study.job_listeners). `on_claim(run_dir)` runs once every check has passed
+    `config`: the typed RunConfig the CLI validated (a plain composed config is validated
+    here first). `listeners` join the run's own (an Optuna trial's pruning reporter: the CLI
+    builds it with sweeps.study.job_listeners). `on_claim(run_dir)` runs once every check has passed
     and the directory is this run's (the CLI writes Hydra's .hydra/ files there). `swept`:
     for a job of a sweep, the overrides it does not share with the others (['lr=0.05']);
     they name its TensorBoard run and lead its HParams columns. None: a single run.
@@ -143,17 +114,20 @@ def run_training(
     a result.
     """
     base_dir = base_dir or Path.cwd()
-    validate(cfg)
-    rundir.check_free(run_dir, cfg.get("resume"))
-    device = resolve_device(cfg["device"])
-    data = within_memory(lambda: load_dataset(cfg, base_dir), "dataset")
-    job = _build_job(cfg, run_dir, data, device, data_identity(cfg, data, base_dir))
+    config = config if isinstance(config, RunConfig) else validate(config)
+    rundir.check_free(run_dir, config.resume)
+    device = resolve_device(config.device)
+    data = within_memory(lambda: load_dataset(config, base_dir), "dataset")
+    job = _build_job(config, run_dir, data, device, data_identity(config, data, base_dir))
+    # A batch that cannot be allocated (batch_size=10**12) is refused before the claim, not at step 0.
+    within_memory(lambda: torch.empty((config.batch_size, config.block_size), dtype=torch.long, device=device),
+                  "batches")
     # Models that read whole words count words per batch, each about block_size rows of work.
-    rows = cfg["batch_size"] * (cfg["block_size"] if trains_on_words(cfg["model"]) else 1)
-    torch.set_num_threads(torch_threads(cfg["threads"], device, num_params(job.model), rows))
-    lock = rundir.claim(run_dir, cfg.get("resume"))  # from here on the directory is this run's
+    rows = config.batch_size * (config.block_size if trains_on_words(config.model) else 1)
+    torch.set_num_threads(torch_threads(config.threads, device, num_params(job.model), rows))
+    lock = rundir.claim(run_dir, config.resume)  # from here on the directory is this run's
     try:
-        return _train_claimed(job, cfg, run_dir, data, device, listeners, on_claim, swept, overrides)
+        return _train_claimed(job, listeners, on_claim, swept, overrides)
     except OSError as err:
         if not is_disk_full(err):
             raise
@@ -167,38 +141,35 @@ def run_training(
         lock.release()  # the next job of a sweep in this process may be handed the same folder
 
 
-def _train_claimed(job: "Job", cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.device,
-                   listeners: Sequence[Any], on_claim: Callable[[Path], None] | None, swept: Sequence[str] | None,
-                   overrides: Sequence[str]) -> dict:
+def _train_claimed(job: Job, listeners: Sequence[Any], on_claim: Callable[[Path], None] | None,
+                   swept: Sequence[str] | None, overrides: Sequence[str]) -> dict:
     """run_training once the directory is this process's: write, train, finish."""
+    config, run_dir, data, device = job.config, job.run_dir, job.data, job.device
     if on_claim is not None:
         on_claim(run_dir)
-    record_start(run_dir, mask_secrets(list(overrides)), job.start_step, cfg["max_steps"])
+    record_start(run_dir, mask_secrets(list(overrides)), job.start_step, config.max_steps)
     train_xy = (data.train.X.to(device), data.train.Y.to(device))
     val_xy = (data.val.X.to(device), data.val.Y.to(device))
     record = _start_record(job)
-    tracker, watchers = _trackers(job, record.params, swept)
+    tracker, watchers = _trackers(job, num_params(job.model), swept)
     live = LiveRecord(record)  # metrics.json follows each evaluation and checkpoint
 
     def save_checkpoint(step: int) -> None:
         job.save_checkpoint(step, tracker)
         live.checkpoint(step)
 
-    log = cfg["log"]
-    with ProgressBar(cfg["max_steps"], job.start_step, enabled=log["progress"]) as progress:
+    with ProgressBar(config.max_steps, job.start_step, enabled=config.log.progress) as progress:
         try:
             result = train(
-                job.model, job.optimizer, schedule_from_config(cfg), train_xy, val_xy, _settings(cfg, device, data.vocab.size),
+                job.model, job.optimizer, build_run_schedule(config), train_xy, val_xy,
+                _settings(config, device, data.vocab.size),
                 listeners=[tracker, progress, live, *watchers, *listeners], start_step=job.start_step,
-                save_checkpoint=save_checkpoint,
-                batches=batches_from_config(cfg, data, train_xy), averaged=job.averaged,
+                save_checkpoint=save_checkpoint, batches=run_batches(config, data, train_xy), averaged=job.averaged,
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
-            result = TrainResult("failed", record.steps, 0.0, error=f"{type(err).__name__}: {err}")
-            try:
+            result = TrainResult("failed", record.steps or 0, 0.0, error=f"{type(err).__name__}: {err}")
+            with contextlib.suppress(OSError):  # a full disk may refuse this too: the crash itself is what to tell
                 _finish(record, result, tracker)
-            except OSError:  # a full disk may refuse this too: the crash itself is what to tell
-                pass
             raise
     result.extra.update(speed_report(job.model))  # fast path: compile_seconds
     metrics = _finish(record, result, tracker)
@@ -206,30 +177,31 @@ def _train_claimed(job: "Job", cfg: dict[str, Any], run_dir: Path, data: Dataset
     return metrics
 
 
-def _build_job(cfg: dict[str, Any], run_dir: Path, data: Dataset, device: torch.device, identity: dict) -> Job:
+def _build_job(config: RunConfig, run_dir: Path, data: Dataset, device: torch.device, identity: dict) -> Job:
     """Model and optimizer from the seed, restored from a checkpoint when resuming."""
-    within_memory(lambda: torch.manual_seed(cfg["seed"]), "random generator")
-    model = within_memory(lambda: build_model_from_config(cfg, data.vocab.size), "model")
-    optimizer = build_optimizer_from_config(cfg, model)
-    job = Job(cfg, run_dir, data, device, model, optimizer, identity, averaged=averaging.weight_average(cfg, model))
-    source = ckpt.resume_source(cfg.get("resume", False), run_dir)
+    within_memory(lambda: torch.manual_seed(config.seed), "random generator")
+    model = within_memory(lambda: build_run_model(config, data.vocab.size), "model")
+    optimizer = build_run_optimizer(config, model)
+    job = Job(config, run_dir, data, device, model, optimizer, identity,
+              averaged=averaging.weight_average(config.ema_decay, model))
+    source = ckpt.resume_source(config.resume, run_dir)
     if source is not None:
-        job.start_step, job.tracker_state = ckpt.restore(source, job.model, job.optimizer, job.averaged, cfg,
+        job.start_step, job.tracker_state = ckpt.restore(source, job.model, job.optimizer, job.averaged, config,
                                                           job.data.vocab.chars, job.identity["words_sha256"])
         if source.resolve() == (run_dir / CHECKPOINT_NAME).resolve():
             job.saved_step = job.start_step
     model.to(device)
     if job.averaged is not None:
         job.averaged.to(device)
-    job.model = wrap_amp(model, cfg.get("amp"), device)  # amp=bf16: autocast forward
+    job.model = wrap_amp(model, config.amp, device)  # amp=bf16: autocast forward
     return job
 
 
 def _start_record(job: Job) -> RunRecord:
     """The run's record as it starts: status "running", what it trains, where it began."""
     record = RunRecord(
-        job.run_dir, status="running", model=job.cfg["model"]["name"], params=num_params(job.model),
-        device=str(job.device), steps=job.start_step, max_steps=job.cfg["max_steps"], seconds=0.0,
+        job.run_dir, status="running", model=job.config.model.name, params=num_params(job.model),
+        device=str(job.device), steps=job.start_step, max_steps=job.config.max_steps, seconds=0.0,
         started_at=now(), resumed_from_step=job.start_step or None,
     )
     write_record(record)
@@ -238,37 +210,39 @@ def _start_record(job: Job) -> RunRecord:
 
 def _trackers(job: Job, params: int, swept: Sequence[str] | None = None) -> tuple[TensorBoardTracker, list[Any]]:
     """The TensorBoard tracker (with its samples) and, with log.diagnostics, the diagnostics."""
-    cfg, log = job.cfg, job.cfg["log"]
-    hparams = hparam_values(cfg, params, exclude=NOT_HPARAMS, option_columns=OPTION_COLUMNS)
-    sampler = tensorboard_sampler(job.model, job.data.vocab, job.data.train.words, log.get("samples", 0), cfg["seed"])
+    config, log = job.config, job.config.log
+    hparams = hparam_values(config, params, exclude=NOT_HPARAMS, option_columns=OPTION_COLUMNS)
+    sampler = tensorboard_sampler(job.model, job.data.vocab, job.data.train.words, log.samples, config.seed)
     tracker = TensorBoardTracker(
-        rundir.tensorboard_dir(job.run_dir, run_label(list(swept or []))), hparams, loss_every=log["loss_every"],
-        smooth_window=log["smooth_window"], start_step=job.start_step, sampler=sampler,
+        rundir.tensorboard_dir(job.run_dir, run_label(list(swept or []))), hparams, loss_every=log.loss_every,
+        smooth_window=log.smooth_window, start_step=job.start_step, sampler=sampler,
         swept=None if swept is None else override_keys(list(swept)),
     )
     watchers = []
-    if log.get("diagnostics"):
-        watchers.append(Diagnostics(job.model, tracker.writer, log["diagnostics_every"], job.start_step))
+    if log.diagnostics:
+        watchers.append(Diagnostics(job.model, tracker.writer, log.diagnostics_every, job.start_step))
     if job.tracker_state is not None:
         tracker.load_state_dict(job.tracker_state)
     return tracker, watchers
 
 
-def _settings(cfg: dict[str, Any], device: torch.device, vocab_size: int) -> TrainSettings:
+def _settings(config: RunConfig, device: torch.device, vocab_size: int) -> TrainSettings:
     return TrainSettings(
-        max_steps=cfg["max_steps"],
-        batch_size=cfg["batch_size"],
-        eval_interval=cfg["eval_interval"],
-        checkpoint_interval=cfg["checkpoint_interval"],
+        max_steps=config.max_steps,
+        batch_size=config.batch_size,
+        eval_interval=config.eval_interval,
+        checkpoint_interval=config.checkpoint_interval,
         sync_every=1 if device.type == "cpu" else 100,
-        divergence=DivergenceCheck.for_vocab(vocab_size, cfg.get("diverge_factor", 0)),
+        divergence=DivergenceCheck.for_vocab(vocab_size, config.diverge_factor),
     )
 
 
 def _finish(record: RunRecord, result: TrainResult, tracker: TensorBoardTracker) -> dict[str, Any]:
-    """The record at the end of the run, written; returned as metrics.json holds it."""
+    """The record at the end of the run, written; returned as metrics.json holds it. A pruned
+    run keeps the last val loss its live record holds (the one the study judged)."""
+    val_loss = record.val_loss if result.status == "pruned" and result.val_loss is None else result.val_loss
     record.update(status=result.status, steps=result.steps, seconds=round(result.seconds, 3),
-                  train_loss=result.train_loss, val_loss=result.val_loss, error=result.error,
+                  train_loss=result.train_loss, val_loss=val_loss, error=result.error,
                   finished_at=now(), **result.extra)
     metrics = record.as_json()
     tracker.on_end(metrics)

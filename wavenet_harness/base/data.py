@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
+import unicodedata
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -41,7 +43,7 @@ class Vocabulary:
     chars: tuple[str, ...]
 
     @classmethod
-    def from_words(cls, words: list[str]) -> "Vocabulary":
+    def from_words(cls, words: list[str]) -> Vocabulary:
         return cls(tuple(sorted(set("".join(words)))))
 
     @property
@@ -118,10 +120,16 @@ def read_words(path: str | os.PathLike) -> list[str]:
     except OSError as err:
         raise DataError(f"data.path: cannot read {path}: {err.strerror}") from None
     words = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n", "\r\n" or "\r" only: str.splitlines would also cut a word at a form
+    # feed or U+2028, silently making two words of one.
+    for lineno, line in enumerate(re.split(r"\r\n|\n|\r", text), start=1):
         word = line.strip()
         if not word:
             continue
+        control = next((ch for ch in word if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
+        if control is not None:
+            raise DataError(f"data.path: {path} line {lineno}: {word[:40]!r} contains the control character "
+                            f"U+{ord(control):04X}; remove it (one word per line, lines end at newlines)")
         if END_TOKEN in word:
             raise DataError(
                 f"data.path: {path} line {lineno}: {word[:40]!r} contains {END_TOKEN!r}, "
@@ -222,7 +230,7 @@ class WordBatches:
 
 def check_splits(words: list[str], parts: tuple[list[str], ...]) -> None:
     """Refuse a words file too small for every split to hold a word (val loss of nothing is NaN)."""
-    for name, part in zip(("train", "val", "test"), parts):
+    for name, part in zip(("train", "val", "test"), parts, strict=True):
         if not part:
             raise DataError(
                 f"data.path: {len(words)} word{'s' if len(words) != 1 else ''} leave the {name} split empty "

@@ -1,13 +1,14 @@
 """Optional extras: which feature needs which installed package, and what to say when it is missing.
 
 The core install trains, sweeps (basic and joblib launchers) and searches with Optuna on
-one machine. Four features need packages most users never use, so they are extras of
+one machine. Five features need packages most users never use, so they are extras of
 pyproject.toml:
 
   postgres   a shared Optuna study in PostgreSQL (hydra.sweeper.storage=postgresql://...)
   slurm      hydra/launcher=slurm and submitit_local (hydra-submitit-launcher)
   dashboard  optuna-dashboard, Optuna's own web view of a search
   plots      matplotlib, for scripts/plot_val_vs_time.py's PNG
+  html       plotly, for wavenet-report --html's page
 
 Choosing one of these features without its extra ends with one line naming the pip command.
 """
@@ -20,9 +21,13 @@ from pathlib import Path
 # extra -> (what it enables, modules of which any one is enough)
 EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "postgres": ("a PostgreSQL storage needs a PostgreSQL driver", ("psycopg", "psycopg2")),
-    "slurm": ("the SLURM and submitit launchers need hydra-submitit-launcher", ("hydra_plugins.hydra_submitit_launcher",)),
+    "slurm": (
+        "the SLURM and submitit launchers need hydra-submitit-launcher",
+        ("hydra_plugins.hydra_submitit_launcher",),
+    ),
     "dashboard": ("optuna-dashboard is", ("optuna_dashboard",)),
     "plots": ("plotting needs matplotlib", ("matplotlib",)),
+    "html": ("wavenet-report --html draws its charts with plotly", ("plotly",)),
 }
 
 

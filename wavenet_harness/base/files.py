@@ -15,8 +15,9 @@ import math
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 # errno values that mean "no room to write", not "you may not write here".
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -26,11 +27,26 @@ def is_disk_full(err: BaseException) -> bool:
     return isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS
 
 
-def write_atomic(path: str | os.PathLike, write: Callable[[IO], None], binary: bool = False, suffix: str = ".tmp") -> Path:
-    """Write a file through a temporary file in the same folder and rename it into place."""
+def _current_umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+# Read once, at import (before any thread starts): mkstemp makes files 0600 whatever the umask,
+# which would hide every run from another user's wavenet-report.
+FILE_MODE = 0o666 & ~_current_umask()
+
+
+def write_atomic(
+    path: str | os.PathLike, write: Callable[[IO], object], binary: bool = False, suffix: str = ".tmp"
+) -> Path:
+    """Write a file through a temporary file in the same folder and rename it into place,
+    with the mode a plain open() would give it (0666 less the umask)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=suffix)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb" if binary else "w") as f:
             write(f)
         os.replace(tmp, path)

@@ -12,7 +12,7 @@ KeyboardInterrupt as usual). This module imports nothing.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 _is_set: Callable[[], bool] | None = None
 

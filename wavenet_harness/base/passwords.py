@@ -40,6 +40,20 @@ _KNOWN: set[str] = set()
 SHORTEST_MASKED_ANYWHERE = 4
 
 
+def ambiguous_userinfo(text: str) -> bool:
+    """A URL with two or more '@' before its host (`postgresql://u:p@ss@host/db`): SQLAlchemy
+    and libpq would split it at different '@'s, so part of the password could become the host."""
+    if "://" not in text:
+        return False
+    authority = text.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+    return authority.count("@") > 1
+
+
+AMBIGUOUS_URL = ("has more than one '@' before the host, so it can be split more than one way: write an '@' "
+                 "inside the user name or password as %40 (p@ss becomes p%40ss), or keep the password in "
+                 "~/.pgpass or PGPASSWORD")
+
+
 def parse_url(text: str) -> Any | None:
     """SQLAlchemy's URL for `text`, or None when it is not a URL SQLAlchemy reads."""
     if "://" not in text:

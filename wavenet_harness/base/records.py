@@ -30,6 +30,7 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,7 @@ class RunRecord:
         return payload
 
     @classmethod
-    def from_json(cls, run_dir: Path, payload: dict[str, Any], overrides: list[str] = ()) -> "RunRecord":
+    def from_json(cls, run_dir: Path, payload: dict[str, Any], overrides: Sequence[str] = ()) -> RunRecord:
         known = {k: v for k, v in payload.items() if k in _FIELDS}
         extra = {k: v for k, v in payload.items() if k not in _FIELDS}
         record = cls(Path(run_dir), **known, extra=extra, overrides=list(overrides))

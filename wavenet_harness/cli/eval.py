@@ -20,11 +20,11 @@ import math
 
 import torch
 
-from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.base.data import build_dataset
 from wavenet_harness.base.files import json_text
-from wavenet_harness.training.evaluation import evaluate
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.tracking.trained import load_trained_run
+from wavenet_harness.training.evaluation import evaluate
 
 PROG = "wavenet-eval"
 SPLITS = ("train", "val", "test")
@@ -33,9 +33,12 @@ SPLITS = ("train", "val", "test")
 def _parser() -> argparse.ArgumentParser:
     parser = OneLineArgumentParser(
         prog=PROG,
-        description="Evaluate trained wavenet-train runs on one split of their data (mean cross-entropy per character).",
+        description="Evaluate trained wavenet-train runs on one split of their data "
+        "(mean cross-entropy per character).",
     )
-    parser.add_argument("paths", nargs="+", metavar="RUN_DIR_OR_CHECKPOINT", help="run directories or checkpoint.pt files")
+    parser.add_argument(
+        "paths", nargs="+", metavar="RUN_DIR_OR_CHECKPOINT", help="run directories or checkpoint.pt files"
+    )
     parser.add_argument("--split", choices=SPLITS, default="val", help="which split (default val)")
     parser.add_argument("--data", default=None, help="the words file, if not where the run's data.path says")
     parser.add_argument("--json", action="store_true", help="print JSON for programs instead of text")
@@ -44,18 +47,26 @@ def _parser() -> argparse.ArgumentParser:
 
 def evaluate_run(path: str, split: str, data_option: str | None = None) -> dict:
     run = load_trained_run(path)
-    cfg = run.config
-    dataset = build_dataset(run.words(data_option), cfg["block_size"], cfg["data"]["split_seed"])
+    config = run.config
+    dataset = build_dataset(run.words(data_option), config.block_size, config.data.split_seed)
     part = dataset.split(split)
     with torch.no_grad():
         loss = evaluate(run.model(), part.X, part.Y)
     words_sha256 = (run.state.get("data") or {}).get("words_sha256")
-    return {"path": str(path), "checkpoint": str(run.checkpoint), "step": run.step, "weights": run.weights, "split": split,
-            # what the split is cut from: runs are averaged only when these agree
-            "data": {"words_sha256": words_sha256 or str(cfg["data"]["path"]), "split_seed": cfg["data"]["split_seed"]},
-            "words": len(part.words), "predictions": int(part.Y.shape[0]), "loss": loss,
-            # A model with NaN weights scores NaN: JSON says null, and this says why.
-            "status": "ok" if math.isfinite(loss) else "non_finite"}
+    return {
+        "path": str(path),
+        "checkpoint": str(run.checkpoint),
+        "step": run.step,
+        "weights": run.weights,
+        "split": split,
+        # what the split is cut from: runs are averaged only when these agree
+        "data": {"words_sha256": words_sha256 or str(config.data.path), "split_seed": config.data.split_seed},
+        "words": len(part.words),
+        "predictions": int(part.Y.shape[0]),
+        "loss": loss,
+        # A model with NaN weights scores NaN: JSON says null, and this says why.
+        "status": "ok" if math.isfinite(loss) else "non_finite",
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,7 +83,9 @@ def main(argv: list[str] | None = None) -> None:
     if len(results) > 1 and summary["mean"] is None:
         print(f"no mean: {summary['no_mean']}")
     elif len(results) > 1:
-        print(f"mean {summary['mean']:.4f} over {len(results)} runs (min {summary['min']:.4f}, max {summary['max']:.4f})")
+        print(
+            f"mean {summary['mean']:.4f} over {len(results)} runs (min {summary['min']:.4f}, max {summary['max']:.4f})"
+        )
 
 
 def summarise(results: list[dict]) -> dict:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import Any
 
 import torch
 
-from wavenet_harness.base.errors import UsageError
-from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.base.data import split_words
+from wavenet_harness.base.errors import UsageError
 from wavenet_harness.base.files import json_text
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.models.sampling import DEFAULT_MAX_LEN, generate
 from wavenet_harness.tracking.trained import load_trained_run
 
@@ -35,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--top-k", type=int, default=None, help="sample only from the k likeliest characters")
     parser.add_argument("--seed", type=int, default=42, help="seed of the sampling generator (default 42)")
     parser.add_argument("--prefix", default="", help="start every word with these characters")
-    parser.add_argument("--max-len", type=int, default=DEFAULT_MAX_LEN, help=f"longest word (default {DEFAULT_MAX_LEN})")
+    parser.add_argument(
+        "--max-len", type=int, default=DEFAULT_MAX_LEN, help=f"longest word (default {DEFAULT_MAX_LEN})"
+    )
     parser.add_argument("--data", default=None, help="the training words file, if not where the run's data.path says")
     parser.add_argument("--json", action="store_true", help="print JSON for programs instead of text")
     return parser
@@ -56,6 +59,9 @@ def _check_options(args: argparse.Namespace) -> None:
         raise UsageError(f"--top-k {args.top_k} is not allowed: give a whole number >= 1")
     if not 1 <= args.max_len <= 640_000:
         raise UsageError(f"--max-len {args.max_len} is not allowed: give a positive whole number up to 640,000")
+    if len(args.prefix) >= args.max_len:  # nothing would be sampled: the prefix alone is not a sample
+        raise UsageError(f"--prefix is {len(args.prefix)} characters, not shorter than --max-len {args.max_len}: "
+                         "give a longer --max-len or a shorter --prefix")
     if args.top_k is not None and args.top_k > LARGEST_SEED:
         raise UsageError(f"--top-k {args.top_k} is not allowed: give a whole number below 2**63")
 
@@ -77,19 +83,19 @@ def main(argv: list[str] | None = None) -> None:
 
 def _sample(args: argparse.Namespace) -> dict:
     run = load_trained_run(args.path)
-    checkpoint, cfg, vocab = run.checkpoint, run.config, run.vocab
+    checkpoint, config, vocab = run.checkpoint, run.config, run.vocab
     unknown = "".join(sorted(set(args.prefix) - set(vocab.chars)))  # includes the end token '.'
     if unknown:
         raise UsageError(f"--prefix {args.prefix!r} has characters the model does not know: {unknown!r}")
-    train_words = set(split_words(run.words(args.data), cfg["data"]["split_seed"])[0])
+    train_words = set(split_words(run.words(args.data), config.data.split_seed)[0])
     model = run.model()
     generator = torch.Generator().manual_seed(args.seed)
     try:
         words = generate(model, vocab, args.num, args.temperature, args.top_k, generator, args.prefix, args.max_len,
-                         block_size=cfg["block_size"])
+                         block_size=config.block_size)
     except ValueError as err:
         raise UsageError(f"cannot sample from {checkpoint}: {err}") from None
-    samples = [{"word": w, "new": w not in train_words} for w in words]
+    samples: list[dict[str, Any]] = [{"word": w, "new": w not in train_words} for w in words]
     return {
         "checkpoint": str(checkpoint),
         "step": run.step,

@@ -19,8 +19,9 @@ evaluation, with that step: for searches whose lr does not depend on max_steps (
 that step is that very run, so the best of them is the recipe.
 
 --export NAME writes that recipe as an experiment preset, ready for `wavenet-train
-experiment=NAME`: the best finished trial (or --trial T, --step S, --any-step) with its
-config as it ran and max_steps set to the chosen step (sweeps/recipe.py says which keys):
+experiment=NAME`: the best finished trial (or --trial T, --step S, --any-step), its config
+as it ran with max_steps at the chosen step (sweeps/recipe.py says which keys; the file is
+written by adapter/preset.py):
 
     wavenet-study runs/sweeps/transformer_long --export my_transformer --any-step
     wavenet-study runs/sweeps/gru_long --export my_gru --trial 9 --step 15000 --config-dir ~/presets
@@ -32,20 +33,22 @@ base/records.py (load_run); Optuna is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from wavenet_harness.base.passwords import masked, remember_secrets_in
-from wavenet_harness.base.files import json_text, read_regular_text
 from wavenet_harness.base.errors import UsageError
-from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
+from wavenet_harness.base.files import json_text
+from wavenet_harness.base.passwords import AMBIGUOUS_URL, ambiguous_userinfo, masked, remember_secrets_in
 from wavenet_harness.base.records import JOURNAL_NAME, RunRecord, load_run
+from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.sweeps.recipe import best_at_any_step
+from wavenet_harness.tracking.report import short_names
 
 PROG = "wavenet-study"
+WIDTH = 100  # the text output fits a terminal this wide
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,24 +72,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _storage_name(args: argparse.Namespace) -> str:
-    if args.storage:
-        return args.storage
-    if args.sweep_dir:
-        journal = Path(args.sweep_dir) / JOURNAL_NAME
-        if not journal.is_file():
-            raise UsageError(f"{journal} does not exist; give the sweep folder of an Optuna search, or --storage URL")
-        return str(journal)
-    raise UsageError("give the sweep folder of an Optuna search, or --storage URL")
-
-
 def _open_study(args: argparse.Namespace) -> Any:
     import optuna
 
     from wavenet_harness.sweeps.study import open_storage
 
-    name = _storage_name(args)
+    if args.storage:
+        name = args.storage
+        if ambiguous_userinfo(name):
+            raise UsageError(f"--storage: the URL {AMBIGUOUS_URL}")
+        local = name[len("sqlite:///"):] if name.startswith("sqlite:///") else None if "://" in name else name
+        if local is not None and not Path(local).exists():  # reading a study must not create an empty one
+            raise UsageError(f"--storage {masked(name)}: {local} does not exist; give an existing study's storage")
+    elif args.sweep_dir:
+        journal = Path(args.sweep_dir) / JOURNAL_NAME
+        if journal.exists() and not journal.is_file():
+            raise UsageError(f"{journal} is not a regular file (a FIFO or a folder?); give an Optuna journal file")
+        if not journal.is_file():
+            raise UsageError(f"{journal} does not exist; give the sweep folder of an Optuna search, or --storage URL")
+        name = str(journal)
+    else:
+        raise UsageError("give the sweep folder of an Optuna search, or --storage URL")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if os.path.exists(name) and not os.path.isfile(name):  # a FIFO would block the read forever
+        raise UsageError(f"--storage {name} is not a regular file; give an Optuna journal file or a database URL")
     try:
         storage = open_storage(name)
         studies = [s.study_name for s in optuna.get_all_study_summaries(storage)]
@@ -161,9 +170,9 @@ def _value(v: Any) -> str:
 def _print_text(summary: dict[str, Any], markdown: bool) -> None:
     c = summary["counts"]
     wall = f"{summary['wall_minutes']:.1f} min" if summary["wall_minutes"] is not None else "-"
-    print(f"study {summary['study']}: {summary['trials']} trials: {c['complete']} finished, {c['pruned']} pruned, "
-          f"{c['fail']} failed, {c['running'] + c['waiting']} running or waiting, {c['interrupted']} interrupted "
-          f"and asked again; wall time {wall}, trials' run time {summary['trial_minutes']:.1f} min in all")
+    _say(f"study {summary['study']}: {summary['trials']} trials: {c['complete']} finished, {c['pruned']} pruned, "
+         f"{c['fail']} failed, {c['running'] + c['waiting']} running or waiting, {c['interrupted']} interrupted "
+         f"and asked again; wall time {wall}, trials' run time {summary['trial_minutes']:.1f} min in all", markdown)
     _print_any_step(summary.get("best_at_any_step"), markdown)
     if not summary["best"]:
         print("no finished trials yet")
@@ -173,12 +182,14 @@ def _print_text(summary: dict[str, Any], markdown: bool) -> None:
     rows = [[str(b["trial"]), f"{b['val_loss']:.4f}", *(_value(b["params"].get(k)) for k in keys),
              f"{b['model_params']:,}" if b["model_params"] else "-",
              f"{b['minutes']:.1f}" if b["minutes"] else "-"] for b in summary["best"]]
-    _print_table(header, rows, markdown)
+    _print_table(header, rows, markdown, keys=range(2, 2 + len(keys)))
     if summary["importances"]:
         print()
-        _print_table(["parameter", "importance"], [[k, f"{v:.2f}"] for k, v in summary["importances"].items()], markdown)
+        _print_table(
+            ["parameter", "importance"], [[k, f"{v:.2f}"] for k, v in summary["importances"].items()], markdown
+        )
         if summary["importance_caveat"]:
-            print(("\n> " if markdown else "") + f"note: {summary['importance_caveat']}")
+            _say(("\n> " if markdown else "") + f"note: {summary['importance_caveat']}", markdown)
 
 
 def _print_any_step(rows: list[dict[str, Any]] | None, markdown: bool) -> None:
@@ -187,58 +198,71 @@ def _print_any_step(rows: list[dict[str, Any]] | None, markdown: bool) -> None:
     if not rows:
         print("no trial has reported a val loss yet\n")
         return
-    print("best val at any evaluation (the trial's config with max_steps=<step> ends there when its lr does "
-          "not depend on max_steps):")
+    _say("best val at any evaluation (the trial's config with max_steps=<step> ends there when its lr does "
+         "not depend on max_steps):", markdown)
     keys = list(rows[0]["params"])
     _print_table(["trial", "val loss", "step", "state", *keys],
                  [[str(r["trial"]), f"{r['val_loss']:.4f}", str(r["step"]), r["state"],
-                   *(_value(r["params"].get(k)) for k in keys)] for r in rows], markdown)
+                   *(_value(r["params"].get(k)) for k in keys)] for r in rows], markdown, keys=range(4, 4 + len(keys)))
     print()
 
 
-def _print_table(header: list[str], rows: list[list[str]], markdown: bool) -> None:
+def _print_table(header: list[str], rows: list[list[str]], markdown: bool, keys: range = range(0)) -> None:
+    """A Markdown table, or text that fits WIDTH columns: the `keys` columns (searched keys)
+    by their last part, headers on two lines when one is too wide, and the keys that still
+    do not fit left out, with a line naming them."""
     if markdown:
         print("| " + " | ".join(header) + " |")
         print("|" + "|".join("---" for _ in header) + "|")
         for row in rows:
             print("| " + " | ".join(row) + " |")
         return
-    widths = [max(len(x) for x in column) for column in zip(header, *rows)]
-    for row in [header, *rows]:
-        print("  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip())
+    names = dict(zip(keys, short_names([header[i] for i in keys]), strict=True))
+    shown, left_out = list(range(len(header))), list[str]()
+    while True:
+        for split in (False, True):
+            heads = [_two_lines(names.get(i, header[i])) if split else [names.get(i, header[i])] for i in shown]
+            widths = [max([len(r[i]) for r in rows] + [len(line) for line in head]) for i, head in zip(shown, heads, strict=True)]
+            if sum(widths) + 2 * (len(widths) - 1) <= WIDTH:
+                break
+        droppable = [i for i in shown if i in keys]
+        if sum(widths) + 2 * (len(widths) - 1) <= WIDTH or not droppable:
+            break
+        shown.remove(droppable[-1])
+        left_out.insert(0, header[droppable[-1]])
+    depth = max(len(head) for head in heads)
+    lines = [[(head[j - depth + len(head)] if j >= depth - len(head) else "") for head in heads] for j in range(depth)]
+    for row in [*lines, *([r[i] for i in shown] for r in rows)]:
+        print("  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip())
+    if left_out:
+        print(f"left out for width: {', '.join(left_out)} (--markdown and --json have every column)")
+
+
+def _two_lines(header: str) -> list[str]:
+    """A header at its words (n_hidden as "n" over "hidden"), split where both lines are shortest."""
+    words = header.replace("_", " ").split()
+    if len(words) < 2:
+        return [header]
+    k = min(range(1, len(words)), key=lambda k: max(len(" ".join(words[:k])), len(" ".join(words[k:]))))
+    return [" ".join(words[:k]), " ".join(words[k:])]
+
+
+def _say(text: str, markdown: bool = False) -> None:
+    """A line of text, wrapped at spaces to WIDTH columns (Markdown: as it is)."""
+    print(text if markdown else textwrap.fill(text, WIDTH, subsequent_indent="  ", break_long_words=False,
+                                              break_on_hyphens=False))
 
 
 def export(args: argparse.Namespace, study: Any) -> None:
-    """--export NAME: the chosen trial's config as an experiment preset (sweeps/recipe.py), its
-    keys found against the default config with the same groups, composed as wavenet-train would."""
-    from omegaconf import OmegaConf
+    """--export NAME: the chosen trial written as an experiment preset (adapter/preset.py)."""
+    from wavenet_harness.adapter.preset import write_preset
+    from wavenet_harness.sweeps.recipe import choose
 
-    from wavenet_harness.adapter.config import compose_config, config_dir
-    from wavenet_harness.sweeps import recipe
-
-    conf = Path(config_dir())
-    checkout = conf if (conf.parent / "pyproject.toml").is_file() else None  # pip install -e . of a checkout
-    path = recipe.preset_path(args.export, args.config_dir, checkout)
-    choice = recipe.choose(study.get_trials(deepcopy=False), args.trial, args.step, args.any_step)
-    saved = _trial_run_dir(choice.trial, Path(args.sweep_dir) if args.sweep_dir else None) / ".hydra"
-    try:
-        ran, hydra_cfg = (yaml.safe_load(read_regular_text(saved / f)) for f in ("config.yaml", "hydra.yaml"))
-    except (OSError, yaml.YAMLError) as err:
-        raise UsageError(f"trial {choice.trial.number}'s config cannot be read from {saved}: "
-                         f"{getattr(err, 'strerror', None) or err}") from None
-    groups = recipe.group_choices(hydra_cfg)
-    composed = compose_config([f"{group}={option}" for group, option in groups.items()], hydra_config=True)
-    default = {k: v for k, v in OmegaConf.to_container(composed, resolve=False).items() if k != "hydra"}
-    keys = recipe.recipe_keys(ran, default, choice.step if choice.step is not None else int(ran["max_steps"]))
-    text = recipe.preset_text(choice, study.study_name, masked(_storage_name(args)), groups, keys, args.export,
-                              args.config_dir)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "x") as f:  # never over a file that appeared meanwhile
-            f.write(text)
-    except OSError as err:
-        raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
-    print(f"wrote {path}: trial {choice.trial.number} at step {keys['max_steps']} (val {choice.val_loss:.4f})")
+    choice = choose(study.get_trials(deepcopy=False), args.trial, args.step, args.any_step)
+    run_dir = _trial_run_dir(choice.trial, Path(args.sweep_dir) if args.sweep_dir else None)
+    storage = masked(args.storage) if args.storage else str(Path(args.sweep_dir) / JOURNAL_NAME)
+    path, step = write_preset(choice, run_dir, study.study_name, storage, args.export, args.config_dir)
+    print(f"wrote {path}: trial {choice.trial.number} at step {step} (val {choice.val_loss:.4f})")
     print(f"run it: wavenet-train{f' --config-dir {args.config_dir}' if args.config_dir else ''} "
           f"experiment={args.export}")
 

@@ -10,12 +10,15 @@ line; inside a multirun they are recorded as that job's failure and the sweep go
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shlex
 import signal
 import sys
+import typing
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -24,20 +27,31 @@ from omegaconf import DictConfig, OmegaConf
 
 from wavenet_harness.adapter.argv import move_storage_password_to_env
 from wavenet_harness.adapter.callbacks import (
-    CREATED_FOR_THIS_RUN, register_unique_resolver, remove_if_empty, save_hydra_files,
+    CREATED_FOR_THIS_RUN,
+    register_unique_resolver,
+    remove_if_empty,
+    save_hydra_files,
 )
 from wavenet_harness.adapter.config import config_dir, register_plugins, validate
 from wavenet_harness.adapter.job import run_training
 from wavenet_harness.adapter.schema import explain_config_error
-from wavenet_harness.base.errors import RunDirTaken, UsageError, UserError, error_line, exit_with_error, explain_os_error
+from wavenet_harness.base.errors import (
+    RunDirTaken,
+    UsageError,
+    UserError,
+    error_line,
+    exit_with_error,
+    explain_os_error,
+)
 from wavenet_harness.base.passwords import mask_secrets
 from wavenet_harness.base.records import SWEEP_CONFIG_NAME
+from wavenet_harness.base.run_config import RunConfig
+from wavenet_harness.cli import version_line
 from wavenet_harness.sweeps import launch as sweep
 from wavenet_harness.sweeps.study import job_listeners
 from wavenet_harness.tracking.console import print_summary
 from wavenet_harness.tracking.hparams import swept_overrides
 from wavenet_harness.training.device import sweep_job_threads
-from wavenet_harness.training.schedules import fit_warmup
 
 PROG = "wavenet-train"
 # Loaded in every process that runs a job (joblib and submitit workers too).
@@ -60,27 +74,14 @@ def train_task(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
     run_dir = hydra_cfg.runtime.output_dir
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    plain["threads"] = sweep_job_threads(plain.get("threads", 0), hydra_cfg.launcher if multirun else None)
     swept = _swept_overrides(hydra_cfg) if multirun else None
-    _fit_warmup_to_length(plain, hydra_cfg)
     try:
-        validate(plain)
-        metrics = run_training(plain, Path(run_dir), listeners=job_listeners(plain),
+        config = _run_config(cfg, hydra_cfg, multirun)
+        metrics = run_training(config, Path(run_dir), listeners=job_listeners(config),
                                on_claim=lambda folder: _save_hydra_files(folder, cfg),
                                swept=swept, overrides=[str(o) for o in hydra_cfg.overrides.task])
     except Exception as err:
-        if multirun and isinstance(err, RunDirTaken):  # another run's directory: leave it be
-            error_line(PROG, f"job {hydra_cfg.job.num}: {err}")
-            return math.nan
-        if multirun:  # failure is a result in the job's own folder: record it, the sweep goes on
-            sweep.record_failure(Path(run_dir), err, isinstance(err, UserError))
-            _save_hydra_files(Path(run_dir), cfg)  # which overrides failed, for the summary and reports
-            return math.nan
-        if not isinstance(err, UserError):
-            raise
-        remove_if_empty(CREATED_FOR_THIS_RUN)  # a refused run leaves nothing behind
-        exit_with_error(str(err), PROG)
+        return _job_failed(err, hydra_cfg, Path(run_dir), cfg, multirun)
     print_summary(metrics, run_dir)
     if metrics["status"] == "interrupted":
         print(f"interrupted; checkpoint saved. Resume with:\n  {_rerun_command(run_dir)}", file=sys.stderr)
@@ -89,23 +90,45 @@ def train_task(cfg: DictConfig) -> float:
         if hydra_cfg.launcher._target_.endswith(".BasicLauncher"):  # jobs run here: Ctrl-C stops the sweep
             print(f"sweep stopped. Resume all its jobs with:\n  {_resume_sweep_command()}", file=sys.stderr)
             sys.exit(130)
+    if not multirun and metrics["status"] != "ok":  # diverged or failed: `wavenet-train ... && next` stops here
+        sys.exit(1)
     val_loss = metrics.get("val_loss")
     return float(val_loss) if val_loss is not None else math.nan
 
 
-def _fit_warmup_to_length(plain: dict, hydra_cfg) -> None:
-    """A preset shortened with max_steps gets a warmup that fits (training/schedules.fit_warmup)."""
-    typed = {str(o).lstrip("+~").split("=", 1)[0] for o in hydra_cfg.overrides.task}
-    if isinstance(plain.get("schedule"), dict):
-        note = fit_warmup(plain, explicit="schedule.warmup_steps" in typed)
-        if note:
-            print(f"{PROG}: note: {note}", file=sys.stderr)
+def _run_config(cfg: DictConfig, hydra_cfg, multirun: bool) -> RunConfig:
+    """The job's typed config, checked once; a search chosen without --multirun is refused."""
+    search = hydra_cfg.runtime.choices.get("hparams_search")
+    if search and not multirun:
+        raise UsageError(f"hparams_search={search} is a search: run it with --multirun "
+                         f"(wavenet-train --multirun hparams_search={search} ...)")
+    plain = typing.cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))  # a DictConfig's container is a dict
+    config = validate(plain, overrides=list(hydra_cfg.overrides.task),
+                      notes=lambda line: print(f"{PROG}: note: {line}", file=sys.stderr))
+    threads = sweep_job_threads(config.threads, hydra_cfg.launcher if multirun else None)
+    return dataclasses.replace(config, threads=threads)
+
+
+def _job_failed(err: Exception, hydra_cfg, run_dir: Path, cfg: DictConfig, multirun: bool) -> float:
+    """A job that raised: inside a sweep a result (the sweep goes on), else one line and exit 2."""
+    if multirun and isinstance(err, RunDirTaken):  # another run's directory: leave it be
+        error_line(PROG, f"job {hydra_cfg.job.num}: {err}")
+        return math.nan
+    if multirun:  # failure is a result in the job's own folder: record it, the sweep goes on
+        sweep.record_failure(run_dir, err, isinstance(err, UserError))
+        _save_hydra_files(run_dir, cfg)  # which overrides failed, for the summary and reports
+        return math.nan
+    if not isinstance(err, UserError):
+        raise err
+    remove_if_empty(CREATED_FOR_THIS_RUN)  # a refused run leaves nothing behind
+    exit_with_error(str(err), PROG)
 
 
 def _save_hydra_files(run_dir: Path, cfg: DictConfig) -> None:
     """Hydra's .hydra/ files, written once the run has passed its checks (see adapter/callbacks.py),
     with any database password masked."""
-    hydra_root = HydraConfig.instance().cfg
+    # Hydra annotates this HydraConf | None; once a job runs it is the root config masked to its `hydra` node.
+    hydra_root = typing.cast(DictConfig, HydraConfig.instance().cfg)
     task, hydra_node, overrides = (OmegaConf.to_container(node, resolve=False)
                                    for node in (cfg, hydra_root, hydra_root.hydra.overrides.task))
     save_hydra_files(run_dir, mask_secrets(task), mask_secrets(hydra_node), mask_secrets(overrides))
@@ -136,6 +159,9 @@ def _swept_overrides(hydra_cfg) -> list[str]:
 
 
 def main() -> None:
+    if "--version" in sys.argv[1:]:
+        print(version_line(PROG))
+        return
     register_plugins()
     # Hydra prints its own multi-line report and exits 1 unless HYDRA_FULL_ERROR=1, in which
     # case it lets the exception through: ask for that, then tell config mistakes in one
@@ -144,14 +170,21 @@ def main() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     # A password in hydra.sweeper.storage goes to PGPASSWORD before Hydra sees (and prints) it.
     try:
-        sys.argv[1:] = move_storage_password_to_env(sys.argv[1:])
+        moved = move_storage_password_to_env(sys.argv[1:])
     except UsageError as err:
         exit_with_error(str(err), PROG)
+    if moved != sys.argv[1:] and os.path.isfile(sys.argv[0]):
+        # Start again without it: a long search's command line (`ps`, /proc/PID/cmdline) is
+        # readable by every user, its environment only by its owner.
+        os.execv(sys.executable, [sys.executable, sys.argv[0], *moved])
+    sys.argv[1:] = moved
     try:
         train_task()
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and returns itself)
         exit_with_error("interrupted outside the training loop; the run directory keeps its last checkpoint, if any",
                         PROG, code=130)
+    except BrokenPipeError:
+        raise  # stdout's reader is gone (`| head`): the console scripts' hook ends quietly
     except Exception as err:
         message = None if wants_traceback else explain_config_error(err, sys.argv[1:]) or explain_os_error(err)
         if message is None:

@@ -10,15 +10,16 @@
 Every model has one interface: `model(idx, targets=None) -> (logits, loss)`; on
 (B, block_size) windows the logits are the next character's after each window. A model
 declares what the rest of the harness needs beside its code, in a ModelSpec (models/
-spec.py): builder, option rules, whether it trains on whole words, HParams columns, the
-fast path. Adding a model is its module (with its spec) and its conf/model/<name>.yaml;
-nothing here changes. This package knows nothing of training, tracking or files.
+spec.py): its typed options, builder, option rules, whether it trains on whole words,
+HParams columns, the fast path. Adding a model is its module (with its options and spec)
+and its conf/model/<name>.yaml; nothing here changes. The functions here take the typed
+run config (base/run_config.py) or explicit arguments, never the raw config. This package
+knows nothing of training, tracking or files.
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
 import pkgutil
 from typing import Any
 
@@ -26,9 +27,10 @@ import torch
 from torch import nn
 
 from wavenet_harness.base.data import Dataset, WindowBatches, WordBatches
-from wavenet_harness.base.errors import ConfigError, one_of
-from wavenet_harness.models.speed import check_speed_options, speed_up_model
+from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.base.run_config import ModelOptions, RunConfig
 from wavenet_harness.models.spec import ModelSpec
+from wavenet_harness.models.speed import check_speed_options, speed_up_model
 
 
 def _find_specs() -> dict[str, ModelSpec]:
@@ -44,8 +46,6 @@ def _find_specs() -> dict[str, ModelSpec]:
 
 SPECS = _find_specs()
 MODELS = tuple(SPECS)
-# Builder arguments that come from top-level keys, not from the model group.
-SHAPE_ARGUMENTS = ("vocab_size", "block_size", "n_embd", "n_hidden", "depth")
 # Keys that must match for a checkpoint to continue a run.
 SHAPE_KEYS = ("block_size", "n_embd", "n_hidden", "depth", "model")
 
@@ -61,79 +61,57 @@ def hparam_columns() -> dict[str, Any]:
     return columns
 
 
-def trains_on_words(model: dict[str, Any]) -> bool:
-    """The model group trains on whole words (every position a prediction), not windows."""
-    return SPECS[model["name"]].trains_on_words(model)
+def trains_on_words(options: ModelOptions) -> bool:
+    """The chosen model trains on whole words (every position a prediction), not windows."""
+    return SPECS[options.name].trains_on_words(options)
 
 
 def num_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def build_model(name: str, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, **options) -> nn.Module:
-    """Build a model by its config name; options are the model group's extra keys."""
+def model_options(name: str, **options: Any) -> ModelOptions:
+    """Model `name`'s typed options: its declared defaults, with `options` in their place."""
     if name not in SPECS:
         raise ConfigError(f"model.name={name!r} is not known; choose one of {list(MODELS)}")
-    return SPECS[name].build(vocab_size, block_size, n_embd, n_hidden, depth, **options)
+    return SPECS[name].options(**options)
 
 
-def build_model_from_config(cfg: dict[str, Any], vocab_size: int) -> nn.Module:
-    """The config's model; on the fast path (fast=true / compile=true) its fused version."""
-    options = {k: v for k, v in cfg["model"].items() if k != "name"}
-    model = build_model(
-        cfg["model"]["name"], vocab_size, cfg["block_size"], cfg["n_embd"], cfg["n_hidden"], cfg["depth"], **options
-    )
-    return speed_up_model(model, cfg)
+def build_model(
+    name: str, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, **options
+) -> nn.Module:
+    """Build a model by its config name; `options` are the model group's keys (the rest keep their defaults)."""
+    return build_configured_model(model_options(name, **options), vocab_size, block_size, n_embd, n_hidden, depth)
 
 
-def batches_from_config(cfg: dict[str, Any], data: Dataset, train_xy: tuple[torch.Tensor, torch.Tensor]):
-    """The run's training batches: whole words for a model that reads them (its spec), else
+def build_configured_model(options: ModelOptions, vocab_size: int, block_size: int, n_embd: int, n_hidden: int,
+                           depth: int) -> nn.Module:
+    """The model its typed options describe, at this shape."""
+    return SPECS[options.name].build(vocab_size, block_size, n_embd, n_hidden, depth, **options.values())
+
+
+def build_run_model(config: RunConfig, vocab_size: int) -> nn.Module:
+    """A run's model; on the fast path (fast=true / compile=true) its fused version."""
+    model = build_configured_model(config.model, vocab_size, config.block_size, config.n_embd, config.n_hidden,
+                                   config.depth)
+    return speed_up_model(model, config)
+
+
+def run_batches(config: RunConfig, data: Dataset, train_xy: tuple[torch.Tensor, torch.Tensor]):
+    """A run's training batches: whole words for a model that reads them (its spec), else
     the lecture's windows (`train_xy`, already on the run's device)."""
-    if trains_on_words(cfg["model"]):
+    if trains_on_words(config.model):
         device = train_xy[0].device
-        return WordBatches(data.train.words, data.vocab.stoi, cfg["block_size"], cfg["batch_size"], device)
-    return WindowBatches(*train_xy, cfg["batch_size"])
+        return WordBatches(data.train.words, data.vocab.stoi, config.block_size, config.batch_size, device)
+    return WindowBatches(*train_xy, config.batch_size)
 
 
-def check_model_config(cfg: dict[str, Any]) -> None:
-    """The `model` group: a known name, the chosen builder's options and their rules, then
-    the fast path's (fast, compile, amp) for the chosen model."""
-    model = cfg["model"]
-    one_of("model", model.get("name"), MODELS)
-    _check_options(model)
-    options = {k: v for k, v in model.items() if k != "name"}
-    SPECS[model["name"]].check(cfg["block_size"], cfg["n_embd"], cfg["n_hidden"], cfg["depth"], **options)
-    _check_batch_size(cfg)
-    check_speed_options(cfg, tuple(name for name, spec in SPECS.items() if spec.fast_path))
-
-
-def _check_batch_size(cfg: dict[str, Any]) -> None:
-    """A model's smallest batch (its spec): batchnorm over windows needs two rows."""
-    smallest = SPECS[cfg["model"]["name"]].min_batch_size
-    if cfg["batch_size"] < smallest:
-        raise ConfigError(f"batch_size={cfg['batch_size']} is not allowed: batchnorm needs at least {smallest} "
-                          "examples per batch")
-
-
-def _check_options(model: dict[str, Any]) -> None:
-    """The model group's extra keys are the chosen builder's keyword arguments."""
-    parameters = inspect.signature(SPECS[model["name"]].build).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return
-    options = [name for name in parameters if name not in SHAPE_ARGUMENTS]
-    for key, value in model.items():
-        if key == "name":
-            continue
-        if key not in options:
-            raise ConfigError(
-                f"model.{key} is not a key of model={model['name']}; it takes: {', '.join(options) or 'no options'}"
-            )
-        default = parameters[key].default
-        if isinstance(default, bool) and not isinstance(value, bool):
-            raise ConfigError(f"model.{key}={value!r} is not allowed: it must be true or false")
-        if isinstance(default, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise ConfigError(f"model.{key}={value!r} is not allowed: it must be a number")
-        if type(default) is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ConfigError(f"model.{key}={value!r} is not allowed: it must be a whole number")
-        if isinstance(default, str) and not isinstance(value, str):
-            raise ConfigError(f"model.{key}={value!r} is not allowed: it must be a string")
+def check_model(config: RunConfig) -> None:
+    """The `model` group's values against the chosen model's rules, then the fast path's
+    (fast, compile, amp) for the chosen model. Keys and types were checked while composing."""
+    spec = SPECS[config.model.name]
+    spec.check(config.block_size, config.n_embd, config.n_hidden, config.depth, **config.model.values())
+    if config.batch_size < spec.min_batch_size:
+        raise ConfigError(f"batch_size={config.batch_size} is not allowed: batchnorm needs at least "
+                          f"{spec.min_batch_size} examples per batch")
+    check_speed_options(config, tuple(name for name, spec in SPECS.items() if spec.fast_path))

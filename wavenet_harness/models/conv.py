@@ -34,10 +34,13 @@ It knows nothing of configs beyond its own options, of the training loop or of f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from wavenet_harness.base.run_config import ModelOptions, key
 from wavenet_harness.models.layers import BatchNorm1d, Linear, Sequential, next_char_loss
 from wavenet_harness.models.spec import ModelSpec, check_dropout
 from wavenet_harness.models.tree import build_hier, check_tree, hier_group_sizes
@@ -84,7 +87,7 @@ class ConvWaveNet(Sequential):
         if lengths is None:
             lengths = torch.full((B,), L, dtype=torch.long, device=seq.device)
         x = self.embedding.weight[seq]  # (B, L, C)
-        for level, (linear, norm) in enumerate(zip(self.linears, self.norms)):
+        for level, (linear, norm) in enumerate(zip(self.linears, self.norms, strict=True)):
             group, dilation = self.groups[level], self.dilations[level]
             width = x.shape[1] - (group - 1) * dilation
             taps = [x[:, k * dilation : k * dilation + width] for k in range(group)]
@@ -104,23 +107,36 @@ class ConvWaveNet(Sequential):
             if self.residual and level > 0:
                 h = h + taps[-1]  # the newest input position, the one this output sits at
             x = h
-        return x @ self.output.weight + self.output.bias
+        output = self.output
+        assert output.bias is not None  # the output layer is built with its bias (tree.py's _output_layer)
+        return x @ output.weight + output.bias
+
+
+@dataclass(frozen=True)
+class ConvOptions(ModelOptions):
+    """model=conv: the hier tree as a dilated causal convolution over whole words."""
+
+    name: str = "conv"
+    all_positions: bool = key(True, "train on every position of each batch's words (batch_size counts words); "
+                                    "false: the lecture's random windows, exactly like model=hier")
+    dropout: float = key(0.0, "fraction of each level's outputs zeroed in training (0: none, the lecture)")
+    residual: bool = key(False, "levels above the bottom add their newest input to their output")
 
 
 def build_conv(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 3,
-    all_positions: bool = True, dropout: float = 0.0, residual: bool = False,
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int,
+    all_positions: bool, dropout: float, residual: bool,
 ) -> ConvWaveNet:
     """The hier model's layers (same draws) run as a dilated causal convolution.
 
-    `all_positions` chooses the batch source (models.batches_from_config), not the model.
+    `all_positions` chooses the batch source (models.run_batches), not the model.
     """
     check_dropout(dropout)
-    hier = build_hier(vocab_size, block_size, n_embd, n_hidden, depth)
+    hier = build_hier(vocab_size, block_size, n_embd, n_hidden, depth, batchnorm_bug=False)
     groups = hier_group_sizes(block_size, depth)
     return ConvWaveNet(list(hier.layers), block_size, vocab_size, groups, dropout=dropout, residual=residual)
 
 
 # The lecture's window batches, or whole words with all_positions (the config's default).
-SPEC = ModelSpec("conv", build_conv, check=check_tree, reads_words=lambda options: bool(options.get("all_positions")),
+SPEC = ModelSpec(ConvOptions, build_conv, check=check_tree, reads_words=lambda options: options.all_positions,
                  hparam_columns={"residual": False, "dropout": 0.0})

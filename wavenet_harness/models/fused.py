@@ -23,7 +23,8 @@ Results equal the lecture-exact path up to float rounding (division vs rsqrt, le
 the running statistics, fused adds); the lecture-exact path itself is untouched.
 
 The options themselves (their rules, applying them to a built model, amp's autocast) are
-models/speed.py's. This module knows nothing of training or files.
+models/speed.py's; the kernels are models/fused_kernels.py's. This module knows nothing of
+training or files.
 """
 
 from __future__ import annotations
@@ -34,9 +35,16 @@ import torch
 from torch import nn
 
 from wavenet_harness.base.errors import ConfigError
-from wavenet_harness.models.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
-from wavenet_harness.models.layers import next_char_loss
-
+from wavenet_harness.models.fused_kernels import fused_backward, fused_forward, fused_loss_and_grads, fused_sgd_step
+from wavenet_harness.models.layers import (
+    BatchNorm1d,
+    Embedding,
+    FlattenConsecutive,
+    Linear,
+    Sequential,
+    Tanh,
+    next_char_loss,
+)
 
 BATCHNORM_BUG_ON_FAST = "fast=true cannot run model.batchnorm_bug=true; use fast=false for that row"
 
@@ -47,16 +55,16 @@ def _level_layout(layers: nn.ModuleList) -> tuple[Embedding, list[tuple[int, Lin
     Each level is (group, linear, batchnorm): `group` neighbouring positions are
     concatenated before the linear (1 where the lecture has no FlattenConsecutive).
     """
-    layers = list(layers)
-    if not layers or not isinstance(layers[0], Embedding) or not isinstance(layers[-1], Linear):
+    modules = list(layers)
+    if not modules or not isinstance(modules[0], Embedding) or not isinstance(modules[-1], Linear):
         raise ConfigError("fast=true supports the hier and mlp models only")
     levels, group, i = [], 1, 1
-    while i < len(layers) - 1:
-        layer = layers[i]
+    while i < len(modules) - 1:
+        layer = modules[i]
         if isinstance(layer, FlattenConsecutive):
             group, i = layer.n, i + 1
             continue
-        block = layers[i : i + 3]
+        block = modules[i : i + 3]
         if not (
             len(block) == 3 and isinstance(block[0], Linear) and block[0].bias is None
             and isinstance(block[1], BatchNorm1d) and isinstance(block[2], Tanh)
@@ -66,104 +74,14 @@ def _level_layout(layers: nn.ModuleList) -> tuple[Embedding, list[tuple[int, Lin
             raise ConfigError(BATCHNORM_BUG_ON_FAST)
         levels.append((group, block[0], block[1]))
         group, i = 1, i + 3
-    return layers[0], levels, layers[-1]
-
-
-# --- the hand-written forward and backward: pure tensor functions, no autograd inside ---
-#
-# The lecture's batchnorm divides by sqrt(unbiased var + eps); torch's native batchnorm
-# op divides by sqrt(biased var + eps). With n rows, unbiased = biased * n/(n-1), so
-#   (z - mean) / sqrt(var_unbiased + eps) = sqrt((n-1)/n) * (z - mean) / sqrt(var_biased + eps*(n-1)/n)
-# and the lecture's batchnorm is the native op with gain gamma*sqrt((n-1)/n) and eps*(n-1)/n.
-# Its running statistics use the unbiased variance and momentum exactly as the lecture's.
-# One native op (and one for its backward) replaces ~10 small ones per level.
-
-
-def fused_forward(idx, emb, weights, gammas, betas, running_means, running_vars, w_out, b_out,
-                  groups: tuple[int, ...], eps: float, momentum: float):
-    """Training-mode forward; updates the running statistics in place; returns logits and what backward needs."""
-    B, T = idx.shape
-    x = emb[idx].reshape(B * T // groups[0], groups[0] * emb.shape[1])
-    saved = []
-    for level, w in enumerate(weights):
-        z = x @ w
-        n = z.shape[0]
-        gain = gammas[level] * ((n - 1) / n) ** 0.5
-        y, mean, invstd = torch.native_batch_norm(
-            z, gain, betas[level], running_means[level], running_vars[level], True, momentum, eps * (n - 1) / n
-        )
-        out = torch.tanh(y)
-        saved.append((x, z, gain, mean, invstd, out))
-        nxt = groups[level + 1] if level + 1 < len(groups) else 1
-        x = out.reshape(-1, nxt * out.shape[1])
-    logits = torch.addmm(b_out, x, w_out)
-    return logits, (x, saved)
-
-
-def fused_backward(dlogits, idx, emb, weights, w_out, saved, eps: float):
-    """Gradients for (emb, weights, gammas, betas, w_out, b_out) given dloss/dlogits."""
-    last, levels = saved
-    d_w_out = last.t() @ dlogits
-    d_b_out = dlogits.sum(0)
-    dx = dlogits @ w_out.t()
-    d_weights, d_gammas, d_betas = [], [], []
-    for level in range(len(weights) - 1, -1, -1):
-        x, z, gain, mean, invstd, out = levels[level]
-        n = z.shape[0]
-        dy = torch.ops.aten.tanh_backward(dx.reshape(out.shape), out)
-        dz, d_gain, d_beta = torch.ops.aten.native_batch_norm_backward(
-            dy, z, gain, None, None, mean, invstd, True, eps * (n - 1) / n, [True, True, True]
-        )
-        d_weights.append(x.t() @ dz)
-        d_gammas.append(d_gain * ((n - 1) / n) ** 0.5)
-        d_betas.append(d_beta)
-        dx = dz @ weights[level].t()
-    d_emb = torch.zeros_like(emb).index_add_(0, idx.reshape(-1), dx.reshape(-1, emb.shape[1]))
-    return d_emb, d_weights[::-1], d_gammas[::-1], d_betas[::-1], d_w_out, d_b_out
-
-
-def fused_loss_and_grads(idx, targets, emb, weights, gammas, betas, running_means, running_vars, w_out, b_out,
-                         groups: tuple[int, ...], eps: float, momentum: float):
-    """A whole training step's math without autograd: the mean cross-entropy and every gradient.
-
-    The loss and its gradient are the ops autograd runs for F.cross_entropy (log_softmax,
-    nll_loss and their backwards), so the numbers are those of the autograd path.
-    Gradients come back flat, in the order of FastSequential._params.
-    """
-    logits, saved = fused_forward(idx, emb, weights, gammas, betas, running_means, running_vars, w_out, b_out,
-                                  groups, eps, momentum)
-    logp = torch._log_softmax(logits, 1, False)
-    loss, total_weight = torch.ops.aten.nll_loss_forward(logp, targets, None, 1, -100)
-    dlogp = torch.ops.aten.nll_loss_backward(torch.ones_like(loss), logp, targets, None, 1, -100, total_weight)
-    dlogits = torch._log_softmax_backward_data(dlogp, logp, 1, logp.dtype)
-    d_emb, d_w, d_g, d_b, d_w_out, d_b_out = fused_backward(dlogits, idx, emb, weights, w_out, saved, eps)
-    grads = [d_emb]
-    for triple in zip(d_w, d_g, d_b):
-        grads.extend(triple)
-    return loss, [*grads, d_w_out, d_b_out]
-
-
-def fused_sgd_step(lr, params, idx, targets, running_means, running_vars, groups: tuple[int, ...], eps: float,
-                   momentum: float):
-    """Forward, loss, backward and the SGD update `p -= lr * grad` in one function.
-
-    `lr` is a 0-d tensor so that a compiled step does not recompile when the schedule
-    changes it.
-    """
-    n = len(groups)
-    loss, grads = fused_loss_and_grads(
-        idx, targets, params[0], params[1 : 3 * n + 1 : 3], params[2 : 3 * n + 1 : 3], params[3 : 3 * n + 1 : 3],
-        running_means, running_vars, params[-2], params[-1], groups, eps, momentum,
-    )
-    torch._foreach_sub_(params, torch._foreach_mul(grads, lr))
-    return loss
+    return modules[0], levels, modules[-1]
 
 
 class _FusedStep(torch.autograd.Function):
-    """One autograd node for the whole model: forward and backward from the kernels above."""
+    """One autograd node for the whole model: forward and backward from models/fused_kernels.py."""
 
     @staticmethod
-    def forward(ctx, model: "FastSequential", idx: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, model: FastSequential, idx: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
         emb, weights, gammas, betas, w_out, b_out = model._unpack(params)
         norms = model.norms
         logits, saved = model._forward_kernel(
@@ -180,7 +98,7 @@ class _FusedStep(torch.autograd.Function):
             dlogits.contiguous(), ctx.idx, emb, weights, w_out, ctx.saved, ctx.model.eps
         )
         grads = [d_emb]
-        for triple in zip(d_w, d_g, d_b):
+        for triple in zip(d_w, d_g, d_b, strict=True):
             grads.extend(triple)
         ctx.saved = ctx.params = None
         return (None, None, *grads, d_w_out, d_b_out)
@@ -203,9 +121,11 @@ class FastSequential(Sequential):
         # The parameter list in autograd order, built once (the Parameters stay the same
         # objects through .to(), load_state_dict and optimizer steps).
         self._params = [self.embedding.weight]
-        for linear, norm in zip(self.linears, self.norms):
+        for linear, norm in zip(self.linears, self.norms, strict=True):
             self._params += [linear.weight, norm.gamma, norm.beta]
-        self._params += [self.output.weight, self.output.bias]
+        output_bias = self.output.bias
+        assert output_bias is not None  # _level_layout's last Linear: the output layer, built with its bias
+        self._params += [self.output.weight, output_bias]
         self.compiled = compile
         self.compile_seconds = 0.0
         self._lr = torch.zeros((), dtype=self.embedding.weight.dtype)  # the SGD step's lr, as a tensor
@@ -234,7 +154,7 @@ class FastSequential(Sequential):
         emb, weights, gammas, betas, w_out, b_out = self._unpack(self._params)
         loss, grads = self._grads_kernel(idx, targets, emb, weights, gammas, betas, running_means, running_vars,
                                          w_out, b_out, self.groups, self.eps, self.momentum)
-        for p, g in zip(self._params, grads):
+        for p, g in zip(self._params, grads, strict=True):
             p.grad = g
         return loss
 
@@ -261,13 +181,17 @@ class FastSequential(Sequential):
 
     def _unpack(self, params):
         n = len(self.linears)
-        return params[0], params[1 : 3 * n + 1 : 3], params[2 : 3 * n + 1 : 3], params[3 : 3 * n + 1 : 3], params[-2], params[-1]
+        return (
+            params[0],
+            params[1 : 3 * n + 1 : 3],
+            params[2 : 3 * n + 1 : 3],
+            params[3 : 3 * n + 1 : 3],
+            params[-2],
+            params[-1],
+        )
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        if self.training:
-            logits = _FusedStep.apply(self, idx, *self._params)
-        else:
-            logits = self._eval_forward(idx)
+        logits = _FusedStep.apply(self, idx, *self._params) if self.training else self._eval_forward(idx)
         return logits, next_char_loss(logits, targets)
 
     def _eval_forward(self, idx: torch.Tensor) -> torch.Tensor:
@@ -275,10 +199,12 @@ class FastSequential(Sequential):
         B, T = idx.shape
         C = self.embedding.weight.shape[1]
         x = self.embedding.weight[idx].reshape(B * T // self.groups[0], self.groups[0] * C)
-        for level, (linear, norm) in enumerate(zip(self.linears, self.norms)):
+        for level, (linear, norm) in enumerate(zip(self.linears, self.norms, strict=True)):
             z = x @ linear.weight
             xhat = (z - norm.running_mean) * (norm.running_var + norm.eps).rsqrt()
             out = torch.tanh(torch.addcmul(norm.beta, norm.gamma, xhat))
             nxt = self.groups[level + 1] if level + 1 < len(self.groups) else 1
             x = out.reshape(-1, nxt * out.shape[1])
-        return torch.addmm(self.output.bias, x, self.output.weight)
+        output_bias = self.output.bias
+        assert output_bias is not None  # the output layer is built with its bias
+        return torch.addmm(output_bias, x, self.output.weight)

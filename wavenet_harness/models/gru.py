@@ -13,12 +13,15 @@ own options, of training or of files.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.models.sequence import StartAlignedModel
 from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.base.run_config import ModelOptions, key
+from wavenet_harness.models.sequence import StartAlignedModel
 from wavenet_harness.models.spec import ModelSpec, check_dropout
 
 
@@ -48,7 +51,15 @@ def gru_param_count(vocab_size: int, n_embd: int, n_hidden: int, layers: int) ->
     return vocab_size * n_embd + gru + layers * n_hidden + (n_hidden + 1) * vocab_size
 
 
-def check_gru(block_size: int, n_embd: int, n_hidden: int, depth: int, dropout: float = 0.0) -> None:
+@dataclass(frozen=True)
+class GRUOptions(ModelOptions):
+    """model=gru: n_embd is the embedding's width, n_hidden the GRU's units, depth its layers."""
+
+    name: str = "gru"
+    dropout: float = key(0.0, "on the embeddings, between GRU layers and before the head, in training")
+
+
+def check_gru(block_size: int, n_embd: int, n_hidden: int, depth: int, dropout: float) -> None:
     """The rules of model=gru's keys, before any data loads."""
     if depth < 1:
         raise ConfigError(f"depth={depth} is not allowed: model=gru needs at least one GRU layer")
@@ -56,7 +67,7 @@ def check_gru(block_size: int, n_embd: int, n_hidden: int, depth: int, dropout: 
 
 
 def build_gru(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 1, dropout: float = 0.0,
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, dropout: float,
 ) -> GRULanguageModel:
     """n_embd: embedding width; n_hidden: GRU units; depth: GRU layers; dropout: on the
     embeddings, between layers and before the head."""
@@ -64,4 +75,4 @@ def build_gru(
     return GRULanguageModel(vocab_size, block_size, n_embd, n_hidden, depth, dropout)
 
 
-SPEC = ModelSpec("gru", build_gru, check=check_gru, reads_words=True, hparam_columns={"dropout": 0.0})
+SPEC = ModelSpec(GRUOptions, build_gru, check=check_gru, reads_words=True, hparam_columns={"dropout": 0.0})

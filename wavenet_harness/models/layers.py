@@ -15,6 +15,8 @@ nothing of configs, training or files.
 
 from __future__ import annotations
 
+import typing
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -91,6 +93,10 @@ class BatchNorm1d(nn.Module):
     which keeps separate running statistics per position; that reproduces the row of the
     performance log recorded before the fix.
     """
+
+    # Buffers (register_buffer): declared so that reading them gives a Tensor to type checkers.
+    running_mean: torch.Tensor
+    running_var: torch.Tensor
 
     def __init__(self, dim: int, eps: float = 1e-5, momentum: float = 0.1, lecture_bug: bool = False):
         super().__init__()
@@ -183,13 +189,14 @@ class Sequential(nn.Module):
         self.block_size = block_size
         self.vocab_size = vocab_size
 
+    # A ModuleList's items are typed Module: the first layer is the model's Embedding, the last its output Linear.
     @property
     def embedding(self) -> Embedding:
-        return self.layers[0]
+        return typing.cast(Embedding, self.layers[0])
 
     @property
     def output(self) -> Linear:
-        return self.layers[-1]
+        return typing.cast(Linear, self.layers[-1])
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         """(B, block_size) contexts [, (B,) next characters] -> (logits (B, vocab), loss or None)."""

@@ -38,6 +38,7 @@ class BatchNorm1d:
 
     def __call__(self, x):
         if self.training:
+            dim: int | tuple[int, int]
             if x.ndim == 2 or self.bug:
                 dim = 0
             elif x.ndim == 3:

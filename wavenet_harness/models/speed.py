@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from wavenet_harness.base.errors import ConfigError, one_of
+from wavenet_harness.base.run_config import RunConfig
 from wavenet_harness.models.fused import BATCHNORM_BUG_ON_FAST, FastSequential
 from wavenet_harness.models.layers import Sequential, next_char_loss
 
@@ -63,21 +64,19 @@ def _not_a_fast_model(name: Any, fast_models: tuple[str, ...] = ("hier", "mlp"))
                        f"not model={name}")
 
 
-def check_speed_options(cfg: dict[str, Any], fast_models: tuple[str, ...]) -> None:
+def check_speed_options(config: RunConfig, fast_models: tuple[str, ...]) -> None:
     """The rules of `fast`, `compile` and `amp`, checked on the config before any work;
     `fast_models`: the models whose spec says the fast path runs them."""
-    amp = cfg.get("amp") or "none"
-    one_of("amp", amp, AMP_MODES)
-    if not (cfg.get("fast") or cfg.get("compile")):
+    one_of("amp", config.amp, AMP_MODES)
+    if not config.fast_path:
         return
-    model = cfg.get("model", {})
-    if model.get("name") not in fast_models:
-        raise _not_a_fast_model(model.get("name"), fast_models)
-    if model.get("batchnorm_bug"):
+    if config.model.name not in fast_models:
+        raise _not_a_fast_model(config.model.name, fast_models)
+    if getattr(config.model, "batchnorm_bug", False):
         raise ConfigError(BATCHNORM_BUG_ON_FAST)
-    if amp != "none":
+    if config.amp != "none":
         raise ConfigError(AMP_ON_FAST)
-    if cfg.get("compile"):
+    if config.compile:
         check_compiler()
 
 
@@ -101,14 +100,13 @@ NO_COMPILER = ("compile=true needs a working C++ compiler for torch.compile (non
                "apt-get install g++, or point CXX at one); fast=true runs the fast path without compiling")
 
 
-def speed_up_model(model: nn.Module, cfg: dict[str, Any]) -> nn.Module:
+def speed_up_model(model: nn.Module, config: RunConfig) -> nn.Module:
     """Apply `fast`, `compile` (implies fast) from the config; unchanged when both are off."""
-    fast, compile = bool(cfg.get("fast", False)), bool(cfg.get("compile", False))
-    if not (fast or compile):
+    if not config.fast_path:
         return model
     if not isinstance(model, Sequential) or type(model) is not Sequential:
-        raise _not_a_fast_model(cfg.get("model", {}).get("name", type(model).__name__))
-    return FastSequential(model, compile=compile)
+        raise _not_a_fast_model(config.model.name)
+    return FastSequential(model, compile=config.compile)
 
 
 def wrap_amp(model: nn.Module, amp: str | None, device: torch.device) -> nn.Module:

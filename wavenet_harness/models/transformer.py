@@ -16,13 +16,15 @@ It knows nothing of configs beyond its own options, of training or of files.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet_harness.models.sequence import StartAlignedModel
 from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.base.run_config import ModelOptions, key
+from wavenet_harness.models.sequence import StartAlignedModel
 from wavenet_harness.models.spec import ModelSpec, check_dropout
 
 
@@ -50,7 +52,9 @@ class Block(nn.Module):
         self.ln_1 = nn.LayerNorm(n_embd)
         self.attn = CausalSelfAttention(n_embd, n_head, dropout)
         self.ln_2 = nn.LayerNorm(n_embd)
-        self.mlp = nn.Sequential(nn.Linear(n_embd, n_hidden), nn.GELU(), nn.Linear(n_hidden, n_embd), nn.Dropout(dropout))
+        self.mlp = nn.Sequential(
+            nn.Linear(n_embd, n_hidden), nn.GELU(), nn.Linear(n_hidden, n_embd), nn.Dropout(dropout)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x))
@@ -87,12 +91,26 @@ class Transformer(StartAlignedModel):
 
 def transformer_param_count(vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int) -> int:
     """Embeddings + depth blocks (two LayerNorms, qkv, projection, MLP) + final LayerNorm + head."""
-    block = 4 * n_embd + (n_embd + 1) * 3 * n_embd + (n_embd + 1) * n_embd + (n_embd + 1) * n_hidden + (n_hidden + 1) * n_embd
+    block = (
+        4 * n_embd
+        + (n_embd + 1) * 3 * n_embd
+        + (n_embd + 1) * n_embd
+        + (n_embd + 1) * n_hidden
+        + (n_hidden + 1) * n_embd
+    )
     return (vocab_size + block_size) * n_embd + depth * block + 2 * n_embd + (n_embd + 1) * vocab_size
 
 
-def check_transformer(block_size: int, n_embd: int, n_hidden: int, depth: int, n_head: int = 4,
-                      dropout: float = 0.0) -> None:
+@dataclass(frozen=True)
+class TransformerOptions(ModelOptions):
+    """model=transformer: n_embd is the residual stream's width, n_hidden the MLP's, depth the blocks."""
+
+    name: str = "transformer"
+    n_head: int = key(4, "attention heads; must divide n_embd")
+    dropout: float = key(0.0, "on embeddings, attention weights and each residual branch, in training")
+
+
+def check_transformer(block_size: int, n_embd: int, n_hidden: int, depth: int, n_head: int, dropout: float) -> None:
     """The rules of model=transformer's keys, before any data loads."""
     if n_head < 1 or n_embd % n_head:
         raise ConfigError(
@@ -103,8 +121,7 @@ def check_transformer(block_size: int, n_embd: int, n_hidden: int, depth: int, n
 
 
 def build_transformer(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 4, n_head: int = 4,
-    dropout: float = 0.0,
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, n_head: int, dropout: float,
 ) -> Transformer:
     """n_embd: the residual stream's width; n_hidden: the MLP's width (nanoGPT: 4 * n_embd);
     depth: blocks; n_head: attention heads (each n_embd / n_head wide)."""
@@ -112,5 +129,5 @@ def build_transformer(
     return Transformer(vocab_size, block_size, n_embd, n_hidden, depth, n_head, dropout)
 
 
-SPEC = ModelSpec("transformer", build_transformer, check=check_transformer, reads_words=True,
+SPEC = ModelSpec(TransformerOptions, build_transformer, check=check_transformer, reads_words=True,
                  hparam_columns={"dropout": 0.0, "n_head": 0})

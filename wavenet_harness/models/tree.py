@@ -15,10 +15,13 @@ to these builders.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.base.run_config import ModelOptions, key
 from wavenet_harness.models.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
 from wavenet_harness.models.spec import ModelSpec, check_dropout
 
@@ -52,12 +55,31 @@ def _output_layer(n_hidden: int, vocab_size: int) -> Linear:
 def _finish(layers: list[nn.Module], block_size: int, vocab_size: int) -> Sequential:
     model = Sequential(layers, block_size, vocab_size)
     with torch.no_grad():
-        model.layers[-1].weight *= 0.1  # last layer less confident at init, as the lecture
+        model.output.weight.mul_(0.1)  # last layer less confident at init, as the lecture
     return model
 
 
+BATCHNORM_BUG = "true: the lecture's 3-D batchnorm bug (normalise over the batch only, not the positions)"
+
+
+@dataclass(frozen=True)
+class MLPOptions(ModelOptions):
+    """model=mlp: the whole context flattened into `depth` hidden layers."""
+
+    name: str = "mlp"
+    batchnorm_bug: bool = key(False, BATCHNORM_BUG)
+
+
+@dataclass(frozen=True)
+class HierOptions(ModelOptions):
+    """model=hier: the lecture's WaveNet-like tree."""
+
+    name: str = "hier"
+    batchnorm_bug: bool = key(False, BATCHNORM_BUG)
+
+
 def build_mlp(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 1, batchnorm_bug: bool = False
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, batchnorm_bug: bool
 ) -> Sequential:
     if depth < 1:
         raise ConfigError(f"depth={depth}: the MLP needs at least one hidden layer")
@@ -70,7 +92,7 @@ def build_mlp(
 
 
 def build_hier(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 3, batchnorm_bug: bool = False
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, batchnorm_bug: bool
 ) -> Sequential:
     groups = hier_group_sizes(block_size, depth)
     layers: list[nn.Module] = [Embedding(vocab_size, n_embd)]
@@ -91,6 +113,6 @@ def check_tree(block_size: int, n_embd: int, n_hidden: int, depth: int, dropout:
 
 # mlp fits any block_size at any depth >= 1 (a top-level rule); both read windows through
 # batchnorm, so a batch needs two of them, and both run on the fast path.
-MLP = ModelSpec("mlp", build_mlp, hparam_columns={"batchnorm_bug": False}, min_batch_size=2, fast_path=True)
-HIER = ModelSpec("hier", build_hier, check=check_tree, hparam_columns={"batchnorm_bug": False}, min_batch_size=2,
+MLP = ModelSpec(MLPOptions, build_mlp, hparam_columns={"batchnorm_bug": False}, min_batch_size=2, fast_path=True)
+HIER = ModelSpec(HierOptions, build_hier, check=check_tree, hparam_columns={"batchnorm_bug": False}, min_batch_size=2,
                  fast_path=True)

@@ -28,11 +28,14 @@ training or of files.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from wavenet_harness.base.errors import ConfigError, one_of
+from wavenet_harness.base.run_config import ModelOptions, key
 from wavenet_harness.models.layers import next_char_loss
 from wavenet_harness.models.sequence import in_chunks
 from wavenet_harness.models.spec import ModelSpec, check_dropout
@@ -107,7 +110,9 @@ class WaveNet(nn.Module):
         return logits, next_char_loss(logits, targets)
 
     def forward_sequence(self, seq: torch.Tensor) -> torch.Tensor:
-        """(B, L >= block_size) token ids -> (B, L - block_size + 1, vocab): output j reads seq[:, j : j + block_size]."""
+        """(B, L >= block_size) token ids -> (B, L - block_size + 1, vocab).
+
+        Output j reads seq[:, j : j + block_size]."""
         x = self.embedding(seq[:, self.block_size - self.receptive_field :])
         outputs = seq.shape[1] - self.block_size + 1
         skips = 0
@@ -125,8 +130,16 @@ def wavenet_param_count(vocab_size: int, n_embd: int, n_hidden: int, layers: int
     return vocab_size * R + layers * per_layer + (layers - 1) * (R + 1) * R + (S + 1) * S + (S + 1) * vocab_size
 
 
-def check_wavenet(block_size: int, n_embd: int, n_hidden: int, depth: int, norm: str = "none",
-                  dropout: float = 0.0) -> None:
+@dataclass(frozen=True)
+class WaveNetOptions(ModelOptions):
+    """model=wavenet: n_embd is the residual channels, n_hidden the skip channels, depth the dilation cycles."""
+
+    name: str = "wavenet"
+    norm: str = key("none", "none | layer (LayerNorm on each layer's input)")
+    dropout: float = key(0.0, "fraction of each layer's gated output zeroed in training")
+
+
+def check_wavenet(block_size: int, n_embd: int, n_hidden: int, depth: int, norm: str, dropout: float) -> None:
     """The rules of model=wavenet's keys, before any data loads."""
     one_of("model.norm", norm, NORMS)
     check_dropout(dropout)
@@ -134,8 +147,7 @@ def check_wavenet(block_size: int, n_embd: int, n_hidden: int, depth: int, norm:
 
 
 def build_wavenet(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int = 1, norm: str = "none",
-    dropout: float = 0.0,
+    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, norm: str, dropout: float,
 ) -> WaveNet:
     """n_embd: residual channels (the embedding's width); n_hidden: skip channels (and the
     head's); depth: dilation cycles."""
@@ -143,5 +155,5 @@ def build_wavenet(
     return WaveNet(vocab_size, block_size, n_embd, n_hidden, wavenet_dilations(block_size, depth), norm, dropout)
 
 
-SPEC = ModelSpec("wavenet", build_wavenet, check=check_wavenet, reads_words=True,
+SPEC = ModelSpec(WaveNetOptions, build_wavenet, check=check_wavenet, reads_words=True,
                  hparam_columns={"dropout": 0.0, "norm": "none"})

@@ -126,8 +126,8 @@ def preset_text(choice: Choice, study: str, storage: str, groups: dict[str, str]
              f"# Exported by wavenet-study on {(today or datetime.date.today()).isoformat()} from the Optuna study "
              f"{study!r},",
              f"# stored in {storage}:",
-             f"# trial {choice.trial.number} ({state}), val {choice.val_loss:.4f} at step {step}. Its config as it ran, "
-             f"with max_steps={step};",
+             f"# trial {choice.trial.number} ({state}), val {choice.val_loss:.4f} at step {step}. "
+             f"Its config as it ran, with max_steps={step};",
              "# log.* and checkpoint_interval are left to the defaults (they do not change what is trained).",
              f"#   {run}"]
     if groups.get("schedule", "constant") != "constant" and choice.step is not None:

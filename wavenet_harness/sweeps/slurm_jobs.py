@@ -23,8 +23,9 @@ import contextlib
 import os
 import subprocess
 import time
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, MutableMapping, Sequence
+from typing import Any
 
 # squeue states after which a job will not run again (a requeued job passes through
 # PENDING, REQUEUED or REQUEUE_HOLD instead, and comes back).
@@ -52,21 +53,21 @@ def password_kept_from_sbatch(environ: MutableMapping[str, str] | None = None) -
             environ[PASSWORD_ENV] = saved
 
 
-def passfile(environ: dict[str, str] | None = None) -> Path:
+def passfile(environ: Mapping[str, str] | None = None) -> Path:
     """The file libpq reads passwords from: PGPASSFILE, else ~/.pgpass."""
-    environ = os.environ if environ is None else environ
-    return Path(environ.get("PGPASSFILE") or Path.home() / ".pgpass").expanduser()
+    env = os.environ if environ is None else environ
+    return Path(env.get("PGPASSFILE") or Path.home() / ".pgpass").expanduser()
 
 
-def check_password_reachable(storage: str | None, environ: dict[str, str] | None = None) -> str | None:
+def check_password_reachable(storage: str | None, environ: Mapping[str, str] | None = None) -> str | None:
     """None when the jobs can reach the study database as the sweep does; else why not, in one line."""
-    environ = os.environ if environ is None else environ
-    if not storage or not str(storage).startswith("postgres") or not environ.get(PASSWORD_ENV):
+    env = os.environ if environ is None else environ
+    if not storage or not str(storage).startswith("postgres") or not env.get(PASSWORD_ENV):
         return None
-    if passfile(environ).is_file():
+    if passfile(env).is_file():
         return None
     return (f"hydra/launcher=slurm: the study database's password is only in {PASSWORD_ENV}, which is not handed "
-            f"to SLURM (slurmctld would store it with every job); put it in {passfile(environ)} "
+            f"to SLURM (slurmctld would store it with every job); put it in {passfile(env)} "
             "(host:port:database:user:password, chmod 600), which the jobs read on the compute nodes")
 
 
@@ -116,8 +117,9 @@ def wait_for_jobs(jobs: Sequence[Any],
         if waiting and clock() - last_asked >= SQUEUE_EVERY_S:
             last_asked = clock()
             known = states([jobs[i].job_id for i in waiting])
-            for i in waiting if known is not None else []:
-                state, reason = known.get(str(jobs[i].job_id), ("", ""))
+            polled: dict[str, tuple[str, str]] = known if known is not None else {}
+            for i in waiting if known is not None else []:  # squeue did not answer: ask again later
+                state, reason = polled.get(str(jobs[i].job_id), ("", ""))
                 if state and state not in ENDED:
                     gone_since.pop(i, None)  # queued, running or requeued: still coming
                     if state == "PENDING" and reason in STUCK and (i, reason) not in told:

@@ -1,9 +1,9 @@
 """Optuna studies shared by the sweeper and its trials: storage, sampler, pruner, pruning.
 
 This is the one place that knows the `optuna` key a trial's config carries
-(`optuna.storage`, `optuna.study`, `optuna.trial`): the sweeper writes it with
-`trial_overrides`, config.validate() accepts it (SWEEPER_KEYS), the job leaves it out of
-its hyperparameters and adds `job_listeners(cfg)`, and sweep summaries skip it
+(`optuna.storage`, `optuna.study`, `optuna.trial`; declared as base.run_config.TrialLink): the sweeper
+writes it with `trial_overrides`, the job leaves it out of
+its hyperparameters and adds `job_listeners(config)`, and sweep summaries skip it
 (`is_trial_override`).
 
 The sweeper (hydra_plugins/wavenet_optuna_sweeper) asks a study for trials and launches
@@ -23,15 +23,17 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.base.extras import has_extra, missing_extra_message
+from wavenet_harness.base.metrics import VAL_LOSS
+from wavenet_harness.base.run_config import TRIAL_FIELD, RunConfig
 from wavenet_harness.training.loop import StopTraining
 
-TRIAL_KEY = "optuna"
-# Top-level keys a sweeper adds to each of its jobs with `+key=...`.
-SWEEPER_KEYS = (TRIAL_KEY,)
+TRIAL_KEY = TRIAL_FIELD
 
 # The study remembers its pruner here, so jobs rebuild the sweeper's pruner from storage.
 PRUNER_ATTR = "wavenet_pruner"
@@ -45,9 +47,12 @@ SAMPLERS = ("tpe", "random")
 
 def _with_installed_driver(url: str) -> str:
     """SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; use psycopg2 where only it is installed."""
-    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
-        if importlib.util.find_spec("psycopg2") is not None:
-            return "postgresql+psycopg2://" + url[len("postgresql://"):]
+    if (
+        url.startswith("postgresql://")
+        and importlib.util.find_spec("psycopg") is None
+        and importlib.util.find_spec("psycopg2") is not None
+    ):
+        return "postgresql+psycopg2://" + url[len("postgresql://"):]
     return url
 
 
@@ -63,6 +68,8 @@ def open_storage(name: str) -> Any:
         # SQLite serialises writers: wait for the lock rather than fail a trial.
         kwargs = {"connect_args": {"timeout": 60}} if name.startswith("sqlite") else {"pool_pre_ping": True}
         return RDBStorage(name, engine_kwargs=kwargs)
+    if os.path.exists(name) and not os.path.isfile(name):  # opening a FIFO would wait for a writer forever
+        raise ConfigError(f"the study journal {name} is not a regular file; give the path of an Optuna journal file")
     return JournalStorage(JournalFileBackend(name))
 
 
@@ -194,8 +201,9 @@ class PruningReporter:
     def on_train_loss(self, step: int, loss: float, lr: float) -> None:
         pass
 
-    def on_eval(self, step: int, val_loss: float) -> None:
-        if not math.isfinite(val_loss):
+    def on_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
+        val_loss = metrics.get(VAL_LOSS)
+        if val_loss is None or not math.isfinite(val_loss):
             return  # the loop reports divergence itself
         self.trial.report(val_loss, step)
         if step < self.max_steps and self.trial.should_prune():
@@ -208,22 +216,24 @@ def quoted(text: str) -> str:
 
 
 def trial_overrides(storage_name: str, study_name: str, number: int) -> list[str]:
-    """The overrides that link a job to its trial: `+optuna.storage=...` and friends."""
-    return [f"+{TRIAL_KEY}.storage={quoted(storage_name)}", f"+{TRIAL_KEY}.study={quoted(study_name)}",
-            f"+{TRIAL_KEY}.trial={number}"]
+    """The overrides that link a job to its trial: `++optuna.storage=...` and friends (`++`: set
+    whether or not the config has the key, as a run's own overrides saved before it had)."""
+    return [f"++{TRIAL_KEY}.storage={quoted(storage_name)}", f"++{TRIAL_KEY}.study={quoted(study_name)}",
+            f"++{TRIAL_KEY}.trial={number}"]
 
 
 def is_trial_override(override: str) -> bool:
-    return override.startswith(f"+{TRIAL_KEY}.")
+    """A link to a trial, as the sweeper writes it now (++optuna.) or wrote it before (+optuna.)."""
+    return override.lstrip("+").startswith(f"{TRIAL_KEY}.") and override.startswith("+")
 
 
-def job_listeners(cfg: dict[str, Any]) -> list[Any]:
+def job_listeners(config: RunConfig) -> list[Any]:
     """Listeners a job adds for its sweeper: a PruningReporter when it is an Optuna trial."""
-    link = cfg.get(TRIAL_KEY)
-    if not link:
+    link = config.optuna
+    if not link.linked:
         return []
-    trial = load_trial(str(link["storage"]), str(link["study"]), int(link["trial"]))
-    return [PruningReporter(trial, int(cfg["max_steps"]))]
+    trial = load_trial(link.storage, link.study, link.trial)
+    return [PruningReporter(trial, config.max_steps)]
 
 
 def importance_caveat(finished: int) -> str | None:
@@ -232,6 +242,29 @@ def importance_caveat(finished: int) -> str | None:
         return None
     return (f"importances rest on {finished} finished trial{'s' if finished != 1 else ''} (fewer than {FEW_TRIALS}): "
             "read them as a hint, not a ranking")
+
+
+def study_importances(storage_name: str) -> dict[str, Any]:
+    """For a page: the fANOVA importances of the only study in a storage over its finished
+    trials, how many finished, the caveat (importance_caveat) and, with none, why."""
+    import optuna
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(storage_name)
+    studies = optuna.get_all_study_summaries(storage)
+    if len(studies) != 1:
+        return {"values": {}, "finished": 0, "caveat": None, "why_none": f"the storage holds {len(studies)} studies"}
+    study = optuna.load_study(study_name=studies[0].study_name, storage=storage)
+    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if len(finished) < 2 or len({t.value for t in finished}) < 2:
+        return {"values": {}, "finished": len(finished), "caveat": None,
+                "why_none": f"importances need two finished trials with different val losses ({len(finished)} so far)"}
+    try:
+        values = dict(optuna.importance.get_param_importances(study, target=None))
+    except (ValueError, RuntimeError) as err:  # e.g. trials that searched different keys
+        return {"values": {}, "finished": len(finished), "caveat": None, "why_none": f"Optuna could not rank them: {err}"}
+    return {"values": values, "finished": len(finished), "caveat": importance_caveat(len(finished)), "why_none": None}
 
 
 def write_dashboard_note(study: Any) -> None:

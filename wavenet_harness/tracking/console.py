@@ -5,12 +5,15 @@ The progress bar is a training listener; neither knows the command line or the r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+from wavenet_harness.base.metrics import VAL_LOSS
 
 console = Console(stderr=True)
 
@@ -38,7 +41,7 @@ class ProgressBar:
         )
         self.task = self.progress.add_task(title, total=max_steps, completed=start_step, loss="-", val="-", rate="-")
 
-    def __enter__(self) -> "ProgressBar":
+    def __enter__(self) -> ProgressBar:
         self.progress.start()
         return self
 
@@ -52,8 +55,9 @@ class ProgressBar:
                 self.task, completed=step + 1, loss=f"{loss:.4f}", rate=f"{speed:,.0f}" if speed else "-"
             )
 
-    def on_eval(self, step: int, val_loss: float) -> None:
-        self.progress.update(self.task, completed=step, val=f"{val_loss:.4f}")
+    def on_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
+        if VAL_LOSS in metrics:
+            self.progress.update(self.task, completed=step, val=f"{metrics[VAL_LOSS]:.4f}")
 
 
 def print_summary(metrics: dict[str, Any], run_dir: str) -> None:

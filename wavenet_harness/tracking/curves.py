@@ -10,11 +10,10 @@ scripts/plot_val_vs_time.py draws these curves.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from wavenet_harness.base.errors import RunDirError
-
-VAL_TAG = "loss/val"
+from wavenet_harness.base.metrics import VAL_LOSS as VAL_TAG
 
 
 class CurvePoint(NamedTuple):
@@ -36,7 +35,7 @@ def val_curve(run_dir: str | Path) -> list[CurvePoint]:
     folders = event_dirs(Path(run_dir))
     if not folders:
         raise RunDirError(f"{run_dir} has no TensorBoard events (tb/); is it a run directory?")
-    events = []
+    events: list[tuple[str, Any]] = []  # (tag, TensorBoard's ScalarEvent)
     for folder in folders:
         accumulator = EventAccumulator(str(folder), size_guidance={"scalars": 0})
         accumulator.Reload()
@@ -47,3 +46,12 @@ def val_curve(run_dir: str | Path) -> list[CurvePoint]:
         raise RunDirError(f"{run_dir} has logged no {VAL_TAG} yet")
     start = min(e.wall_time for _, e in events)
     return [CurvePoint((e.wall_time - start) / 60.0, int(e.step), float(e.value)) for e in val]
+
+
+def last_val_loss(run_dir: str | Path) -> float | None:
+    """The run's last logged val loss (None when it has logged none, or its events cannot be read)."""
+    try:
+        points = val_curve(run_dir)
+    except Exception:  # no events, damaged events: the report shows "-", as before
+        return None
+    return points[-1].val_loss

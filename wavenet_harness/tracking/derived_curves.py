@@ -110,9 +110,11 @@ class LearningRateCurve:
     def points(self, step: int, lr: float, on_cadence: bool) -> list[tuple[int, float]]:
         out: list[tuple[int, float]] = []
         first = self.lr is None
-        jump = not first and lr != self.lr and self.step is not None and self.step > self.since
-        if jump and self.logged_step != self.step:
-            out.append((self.step, self.lr))
+        jump = False
+        if self.lr is not None and lr != self.lr and self.step is not None and self.since is not None:
+            jump = self.step > self.since
+            if jump and self.logged_step != self.step:
+                out.append((self.step, self.lr))
         if first or jump or on_cadence:
             out.append((step, lr))
         if first or lr != self.lr:

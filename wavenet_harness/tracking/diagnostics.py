@@ -29,6 +29,7 @@ It knows the lecture's Tanh layer, nothing of configs or files.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import partial
 
 import torch
@@ -46,7 +47,9 @@ class Diagnostics:
         self.writer = writer
         self.every = max(1, every)
         names = readable_layer_names(model)
-        self.tanh_layers = [(names.get(name, name), m) for name, m in model.named_modules() if isinstance(m, (Tanh, nn.Tanh))]
+        self.tanh_layers = [
+            (names.get(name, name), m) for name, m in model.named_modules() if isinstance(m, (Tanh, nn.Tanh))
+        ]
         self.params = [(readable_param_name(name, names), p) for name, p in model.named_parameters() if p.requires_grad]
         self.outputs: dict[str, torch.Tensor] = {}
         self.output_grads: dict[str, torch.Tensor] = {}
@@ -59,7 +62,7 @@ class Diagnostics:
     def on_train_loss(self, step: int, loss: float, lr: float) -> None:
         pass
 
-    def on_eval(self, step: int, val_loss: float) -> None:
+    def on_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
         pass
 
     @torch.no_grad()
@@ -127,7 +130,9 @@ def readable_layer_names(model: nn.Module) -> dict[str, str]:
     output. The hier tree (and conv) flattens before every level, the MLP only once, so
     their levels read `level<k>` and `hidden<k>`.
     """
-    stacks = [(name, m.layers) for name, m in model.named_modules() if isinstance(getattr(m, "layers", None), nn.ModuleList)]
+    stacks = [
+        (name, m.layers) for name, m in model.named_modules() if isinstance(getattr(m, "layers", None), nn.ModuleList)
+    ]
     if not stacks:
         return {}
     prefix, layers = stacks[0]  # the model itself, or the one a wrapper (amp) holds

@@ -9,13 +9,12 @@ not an image or lies among a run's files, and write the image atomically. matplo
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from wavenet_harness.base.errors import RunDirError
-
 from wavenet_harness.base.files import write_atomic
-
 from wavenet_harness.tracking.rundir import check_output_path
 
 IMAGE_SUFFIXES = (".png", ".svg", ".pdf")

@@ -17,14 +17,17 @@ It knows nothing of the loop, of Hydra or of the command line.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
-from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams import api_pb2
+from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams.api_pb2 import Status
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
 
+from wavenet_harness.base.metrics import VAL_LOSS
+from wavenet_harness.base.run_config import RunConfig
 from wavenet_harness.tracking.report import short_names
 
 VAL_BEST_TAG = "loss/val_best"
@@ -37,7 +40,7 @@ SESSION_STATUS = {"ok": "STATUS_SUCCESS", "interrupted": "STATUS_UNKNOWN", "prun
 # loss over the whole split (beside val it shows over- or underfitting), then the rest.
 # TensorBoard shows the first five, colours parallel coordinates by the first, and draws
 # a job there only when it has a value for every metric shown.
-METRIC_TAGS = ("loss/val", "loss/train_split", VAL_BEST_TAG, "loss/train_smooth", "loss/train")
+METRIC_TAGS = (VAL_LOSS, "loss/train_split", VAL_BEST_TAG, "loss/train_smooth", "loss/train")
 # Columns after the swept keys: which model, how big. TensorBoard's table puts the metrics
 # after the ticked columns, so each column more pushes val loss further right.
 LEADING_COLUMNS = ("model", "params")
@@ -64,7 +67,7 @@ def flatten_hparams(tree: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def hparam_values(cfg: dict[str, Any], params: int, exclude=(), option_columns: dict[str, Any] | None = None
+def hparam_values(config: RunConfig, params: int, exclude=(), option_columns: dict[str, Any] | None = None
                   ) -> dict[str, Any]:
     """The flat hyperparameters a job reports to the HParams tab; the same keys for every job.
 
@@ -76,16 +79,17 @@ def hparam_values(cfg: dict[str, Any], params: int, exclude=(), option_columns: 
     text (`int_text`).
     """
     values: dict[str, Any] = {}
-    for key, value in cfg.items():
+    everything = config.as_dict()
+    for key, value in everything.items():
         if key in exclude:
             continue
         if key in CONFIG_GROUPS and isinstance(value, dict):
             values[key] = str(value.get("name"))
         else:
             values.update(flatten_hparams({key: value}))
-    everything = flatten_hparams(cfg)
+    flat = flatten_hparams(everything)
     for key, off in (option_columns or {}).items():
-        values[key] = everything.get(key, off)
+        values[key] = flat.get(key, off)
     values["params"] = params
     return {key: int_text(value) for key, value in values.items()}
 
@@ -152,7 +156,7 @@ def _hparams_summary(tag: str, content: HParamsPluginData) -> Summary:
 
 
 # Overrides that say how a job of a sweep is run, not what it trains.
-BOOKKEEPING_OVERRIDES = ("+optuna.", "optuna.", "hydra.", "resume=")
+BOOKKEEPING_OVERRIDES = ("++optuna.", "+optuna.", "optuna.", "hydra.", "resume=")
 # A run name longer than this wraps in TensorBoard's legend; the HParams table has the rest.
 MAX_LABEL_CHARS = 40
 
@@ -186,7 +190,10 @@ def run_label(overrides: list[str]) -> str:
     (its number) leads the run name; the HParams table has every value in full.
     """
     short = short_names([override_key(o) for o in overrides])
-    items = [f"{name}={_short_value(o.partition('=')[2])}" if "=" in o else o for name, o in zip(short, overrides)]
+    items = [
+        f"{name}={_short_value(o.partition('=')[2])}" if "=" in o else o
+        for name, o in zip(short, overrides, strict=True)
+    ]
     label = ""
     for shown, item in enumerate(items):
         candidate = f"{label} {item}".strip()

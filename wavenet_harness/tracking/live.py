@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
+from wavenet_harness.base.metrics import VAL_LOSS
 from wavenet_harness.base.records import RunRecord, write_record
 
 
@@ -20,8 +22,9 @@ class LiveRecord:
     def on_train_loss(self, step: int, loss: float, lr: float) -> None:
         pass
 
-    def on_eval(self, step: int, val_loss: float) -> None:
-        self.update(step, val_loss=val_loss)
+    def on_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
+        if VAL_LOSS in metrics:
+            self.update(step, val_loss=metrics[VAL_LOSS])
 
     def checkpoint(self, step: int) -> None:
         self.update(step)

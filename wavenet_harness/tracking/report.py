@@ -1,25 +1,24 @@
-"""The report table behind `wavenet-report SWEEP_DIR`: every run under a folder, best val loss first.
+"""The report behind `wavenet-report SWEEP_DIR`: every run under a folder, best val loss first.
 
 A run is any folder under SWEEP_DIR holding metrics.json (or a Hydra job folder, .hydra/,
-whose metrics.json is not written yet). For each it shows the command-line overrides
+whose metrics.json is not written yet). For each it keeps the command-line overrides
 that distinguish it from the other runs (from .hydra/overrides.yaml: only the keys whose
-values differ), the model it trains, status, steps, seconds, params, train and val loss,
-then the command that reruns the best run. Runs of different models rank side by side.
-Finished runs come first by val loss; running, then stopped or failed runs follow. It only
-reads, so it is safe to run while a sweep is still going: a running job shows the step it
-has reached out of max_steps and its last val loss (its metrics.json is rewritten at every
-evaluation and checkpoint).
+values differ; never the sweeper's own `optuna.*` links or `hydra.*` settings), the sweep
+folder it belongs to, the model it trains, status, steps, seconds, params, train and val
+loss, then the command that reruns the best run as one plain `wavenet-train` run.
+Runs of different models rank side by side. Finished runs come first by val loss;
+running, then stopped or failed runs follow. It only reads, so it is safe to run while a
+sweep is still going: a running job shows the step it has reached out of max_steps and
+its last val loss (its metrics.json is rewritten at every evaluation and checkpoint); a
+pruned one its last val loss too.
 
     wavenet-report runs/multirun/2026-11-28/10-00-00
     wavenet-report runs/ --all                          # every column: seconds, params, the model
     wavenet-report runs/ --csv report.csv --json -      # the same table for other tools
 
-By default the table fits a terminal of 100 columns: the job, the keys that differ (a
-dotted key by its last part, model.dropout as dropout), status, steps and the two losses;
-the model only when runs of different models are side by side. `--all` adds the rest.
-Cells wrap rather than being cut short. The CSV and JSON always hold every column.
-
-Runs are read through base/records.py (load_runs); the command line is cli/report.py.
+The terminal table is tracking/report_table.py's, the HTML page tracking/report_html.py's;
+the CSV and JSON (here) always hold every column. Runs are read through base/records.py
+(load_runs); the command line is cli/report.py.
 """
 
 from __future__ import annotations
@@ -29,31 +28,44 @@ import io
 import math
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from rich import box
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
-
 from wavenet_harness.base import files
 from wavenet_harness.base.errors import RunDirError
-from wavenet_harness.base.records import METRICS_NAME, RunRecord, load_runs, read_starts
+from wavenet_harness.base.records import (
+    JOURNAL_NAME,
+    METRICS_NAME,
+    SWEEP_CONFIG_NAME,
+    RunRecord,
+    load_runs,
+    read_starts,
+)
+from wavenet_harness.base.run_config import TRIAL_FIELD
 
 NUMBER_COLUMNS = ("steps", "max_steps", "seconds", "params", "train_loss", "val_loss")
-TABLE_COLUMNS = tuple(c for c in NUMBER_COLUMNS if c != "max_steps")  # the table shows "step / max" instead
-# What the default table shows after the differing keys: how far, and the losses, val first.
-SHORT_COLUMNS = ("steps", "val_loss", "train_loss")
 MISSING = "-"  # an override a run did not set
+# Keys a sweep sets for its own bookkeeping, never a column: the link of a job to its Optuna
+# trial (++optuna.storage=..., older runs +optuna.*) and Hydra's own settings.
+INTERNAL_PREFIXES = (f"{TRIAL_FIELD}.", "hydra.")
+# Turns a run's overrides into a plain single run's (cli/report.py passes the adapter's,
+# which spells out a search preset): None leaves them as they are.
+SingleRun = Callable[[list[str]], list[str]]
+
+
+def is_internal(override: str) -> bool:
+    """A sweep's bookkeeping (`++optuna.trial=3`, `hydra.sweep.subdir=3`), not a hyperparameter."""
+    return override.lstrip("+~").startswith(INTERNAL_PREFIXES)
 
 
 @dataclass
 class Job:
-    name: str  # the run folder relative to the sweep folder
+    name: str  # the run folder relative to the report's folder
     record: RunRecord
+    sweep: str = ""  # its sweep folder relative to the report's folder ("." itself; "" none)
 
     @property
     def run_dir(self) -> Path:
@@ -72,15 +84,23 @@ class Job:
         """The model it trains: from metrics.json, or its `model=` override before that exists."""
         return str(self.record.model or self.override_values().get("model") or MISSING)
 
-    @property
+    @cached_property
     def val_loss(self) -> float | None:
-        return self.record.finite_val_loss
+        """Its val loss; a pruned run's last one (runs from before metrics.json kept it: from tb/)."""
+        value = self.record.finite_val_loss
+        if value is None and self.record.status == "pruned":
+            from wavenet_harness.tracking.curves import last_val_loss
+
+            value = last_val_loss(self.run_dir)
+        return value
 
     def override_values(self) -> dict[str, str]:
-        """{'n_hidden': '128', 'model': 'mlp', ...} from 'key=value' overrides."""
+        """{'n_hidden': '128', 'model': 'mlp', ...} from 'key=value' overrides, bookkeeping left out."""
         values = {}
         for item in self.overrides:
             key, sep, value = item.partition("=")
+            if is_internal(key):
+                continue
             # a sweep's jobs record booleans as Python writes them (False), a single run as
             # typed (false): one spelling, so that the same value never looks like two
             values[key.lstrip("+~")] = value.lower() if value in ("True", "False") else value
@@ -92,9 +112,21 @@ def _natural_key(text: str) -> list:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
+def sweep_of(run_dir: Path, root: Path) -> str:
+    """The sweep folder a run belongs to (the nearest folder above it, up to `root`, holding
+    a sweep's multirun.yaml or a search's journal), relative to root; "" for none."""
+    for folder in run_dir.parents:
+        if folder != root and root not in folder.parents:
+            break
+        if (folder / SWEEP_CONFIG_NAME).is_file() or (folder / JOURNAL_NAME).is_file():
+            return folder.relative_to(root).as_posix()
+    return ""
+
+
 def find_jobs(root: Path) -> list[Job]:
     """Every run folder under `root` (root itself included), read without changing anything."""
-    return [Job(record.run_dir.relative_to(root).as_posix() if record.run_dir != root else ".", record)
+    return [Job(record.run_dir.relative_to(root).as_posix() if record.run_dir != root else ".", record,
+                sweep_of(record.run_dir, root))
             for record in load_runs(root)]
 
 
@@ -128,13 +160,16 @@ def best_job(ranked: list[Job]) -> Job | None:
 RERUN_DIR = "runs/rerun"  # where a chained rerun (below) trains: a resume needs the folder named
 
 
-def _fresh_start(overrides: list[str]) -> list[str]:
-    """A start's overrides without what tied it to its own folder (resume=true, hydra.run.dir)."""
-    return [o for o in overrides if not o.startswith(("hydra.run.dir=", "resume=true", "resume=True"))]
+def _fresh_start(overrides: list[str], single_run: SingleRun | None = None) -> list[str]:
+    """A start's overrides without what tied it to its own folder (resume=true, hydra.run.dir)
+    or to its sweep (the trial link), as a plain single run's."""
+    kept = [o for o in overrides if not (o.startswith(("resume=true", "resume=True")) or is_internal(o))]
+    return single_run(kept) if single_run else kept
 
 
-def rerun_command(job: Job) -> str:
-    """The command that trains the run again, from its first start's overrides (starts.json).
+def rerun_command(job: Job, single_run: SingleRun | None = None) -> str:
+    """The command that trains the run again as one plain run, from its first start's
+    overrides (starts.json); `single_run` spells out what only a sweep may choose.
 
     A run a resume extended (another max_steps; a schedule that depends on max_steps then
     differs from a run trained at the final length in one go) is rerun as the same chain:
@@ -143,24 +178,24 @@ def rerun_command(job: Job) -> str:
     """
     starts = read_starts(job.run_dir)
     if not starts:  # runs from before starts.json: the overrides Hydra saved
-        return shlex.join(["wavenet-train", *job.overrides])
+        return shlex.join(["wavenet-train", *_fresh_start(job.overrides, single_run)])
     stages: list[dict[str, Any]] = []
     for start in starts:
         if not stages or start.get("max_steps") != stages[-1].get("max_steps"):
             stages.append(start)
-    first = _fresh_start([str(o) for o in stages[0].get("overrides", [])])
+    first = _fresh_start([str(o) for o in stages[0].get("overrides", [])], single_run)
     if len(stages) == 1:
         return shlex.join(["wavenet-train", *first])
     place = f"hydra.run.dir={RERUN_DIR}"
     commands = [shlex.join(["wavenet-train", *first, place])]
     for stage in stages[1:]:
-        later = _fresh_start([str(o) for o in stage.get("overrides", [])])
+        later = _fresh_start([str(o) for o in stage.get("overrides", [])], single_run)
         commands.append(shlex.join(["wavenet-train", *later, place, "resume=true"]))
     return " && ".join(commands)
 
 
 def table_rows(ranked: list[Job], keys: list[str]) -> list[dict[str, Any]]:
-    """One flat dict per job: job, model, each distinguishing key, status and the numbers."""
+    """One flat dict per job: job, model, each distinguishing key, status, the numbers and its sweep."""
     rows = []
     for job in ranked:
         overrides = job.override_values()
@@ -169,11 +204,13 @@ def table_rows(ranked: list[Job], keys: list[str]) -> list[dict[str, Any]]:
         row["status"] = job.status
         for column in NUMBER_COLUMNS:
             row[column] = job.record.get(column) if job.record.number(column) is not None else None
+        row["val_loss"] = job.val_loss if job.val_loss is not None else row["val_loss"]
+        row["sweep"] = job.sweep
         rows.append(row)
     return rows
 
 
-def build_report(root: Path) -> dict[str, Any]:
+def build_report(root: Path, single_run: SingleRun | None = None) -> dict[str, Any]:
     jobs = find_jobs(root)
     if not jobs:
         raise RunDirError(f"no runs under {root} (no {METRICS_NAME} or .hydra/ found)")
@@ -184,95 +221,17 @@ def build_report(root: Path) -> dict[str, Any]:
         "sweep_dir": str(root),
         "override_keys": keys,
         "jobs": table_rows(ranked, keys),
-        "best": {"job": best.name, "val_loss": best.val_loss, "command": rerun_command(best)} if best else None,
+        "best": {"job": best.name, "val_loss": best.val_loss, "command": rerun_command(best, single_run)} if best else None,
     }
-
-
-# ---------------------------------------------------------------- output
-
-
-def _fmt(column: str, value: Any) -> str:
-    if value is None:
-        return MISSING
-    if column in ("train_loss", "val_loss"):
-        return f"{value:.4f}"
-    if column == "seconds":
-        return f"{value:,.1f}"
-    if column in ("steps", "params"):
-        return f"{int(value):,}"
-    return str(value)
-
-
-def _steps_cell(row: dict[str, Any]) -> str:
-    """'step / max_steps' for a job short of its end (running, pruned, failed); else its steps."""
-    steps, max_steps = row.get("steps"), row.get("max_steps")
-    if steps is not None and max_steps and int(steps) < int(max_steps):
-        return f"{int(steps):,} / {int(max_steps):,}"
-    return _fmt("steps", steps)
-
-
-def _override_cell(value: str, digits: int = 4) -> str:
-    """A sampled float (0.21539834816417347) as 4 (or `digits`) significant digits in the
-    table; the CSV and JSON keep what the run was given."""
-    if "." in value or "e" in value.lower():
-        try:
-            return f"{float(value):.{digits}g}"
-        except ValueError:
-            pass
-    return value
-
-
-STATUS_STYLE = {"ok": "green", "running": "cyan", "diverged": "red", "failed": "red", "pruned": "yellow"}
 
 
 def short_names(keys: list[str]) -> list[str]:
     """Each dotted key by its last part (model.dropout -> dropout), unless two would then look alike."""
     tails = [key.rpartition(".")[2] for key in keys]
-    return [tail if tails.count(tail) == 1 else key for key, tail in zip(keys, tails)]
+    return [tail if tails.count(tail) == 1 else key for key, tail in zip(keys, tails, strict=True)]
 
 
-def print_table(report: dict[str, Any], console: Console, everything: bool = False) -> None:
-    """The table; by default the columns that tell runs apart and the losses (see the module's
-    docstring), with `everything` all of them."""
-    keys = report["override_keys"]
-    rows = report["jobs"]
-    show_model = everything or len({row["model"] for row in rows}) > 1
-    numbers = TABLE_COLUMNS if everything else SHORT_COLUMNS
-    # Folder names and override values may hold rich's markup characters ([...]): escaped.
-    body = []
-    for row in rows:
-        style = STATUS_STYLE.get(row["status"], "")
-        status = escape(str(row["status"]))
-        cells = [escape(row["job"]), *([escape(row["model"])] if show_model else []),
-                 *(escape(_override_cell(str(row[k]), digits=4 if everything else 3)) for k in keys),
-                 f"[{style}]{status}[/]" if style else status]
-        cells += [_steps_cell(row) if column == "steps" else _fmt(column, row[column]) for column in numbers]
-        body.append(cells)
-    key_headers = keys if everything else short_names(keys)
-    headers = ["job", *(["model"] if show_model else []), *key_headers, "status",
-               *(column.replace("_", " ") for column in numbers)]
-    # Light lines and one space between columns; a column is never narrower than its widest
-    # value or the longest word of its header, so values stay whole and headers wrap.
-    table = Table(title=f"{len(rows)} runs in {escape(report['sweep_dir'])}", title_justify="left",
-                  box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False)
-    values = [max([len(Text.from_markup(cells[index])) for cells in body] or [1]) for index in range(len(headers))]
-    widths = [max(value, len(header)) for value, header in zip(values, headers)]
-    if sum(widths) + len(widths) > console.width and not everything:
-        # Too wide: headers wrap at their words (weight_decay as "weight" over "decay").
-        headers = [header.replace("_", " ") for header in headers]
-        widths = [max([value] + [len(word) for word in header.split()]) for value, header in zip(values, headers)]
-    for index, (header, width) in enumerate(zip(headers, widths)):
-        right = index >= len(headers) - len(numbers)
-        table.add_column(escape(header), justify="right" if right else "left", overflow="fold", width=width)
-    for cells in body:
-        table.add_row(*cells)
-    console.print(table)
-    best = report["best"]
-    if best:
-        console.print(f"best: {escape(best['job'])} (val loss {best['val_loss']:.4f}); rerun it with:")
-        console.print(f"  {best['command']}", highlight=False, markup=False, soft_wrap=True)
-    else:
-        console.print("no run has finished yet")
+# ---------------------------------------------------------------- output
 
 
 def csv_text(report: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ A run directory belongs to one run (README "When things go wrong"):
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -30,7 +31,13 @@ from typing import IO, Any
 from wavenet_harness.base.errors import RunDirError, RunDirTaken
 from wavenet_harness.base.files import read_regular_text
 from wavenet_harness.base.records import (
-    CHECKPOINT_NAME, HYDRA_DIR, JOURNAL_NAME, METRICS_NAME, OVERRIDES_PATH, SWEEP_CONFIG_NAME, TENSORBOARD_DIR,
+    CHECKPOINT_NAME,
+    HYDRA_DIR,
+    JOURNAL_NAME,
+    METRICS_NAME,
+    OVERRIDES_PATH,
+    SWEEP_CONFIG_NAME,
+    TENSORBOARD_DIR,
     TRACEBACK_NAME,
 )
 
@@ -56,10 +63,8 @@ OWNED_MARKERS = (METRICS_NAME, CHECKPOINT_NAME, str(OVERRIDES_PATH), SWEEP_CONFI
 def owning_run_folder(path: Path) -> Path | None:
     """The run directory or sweep folder `path` lies in (itself included), if any."""
     resolved = Path(os.path.abspath(path))
-    try:
+    with contextlib.suppress(OSError):
         resolved = resolved.resolve()  # a symlink into a run is inside it
-    except OSError:
-        pass
     for folder in (resolved, *resolved.parents):
         if any((folder / marker).exists() for marker in OWNED_MARKERS):
             return folder
@@ -159,7 +164,8 @@ def lock_folder(folder: Path, what: str = "run directory", shared: bool = False)
     `shared`: the workers of one Optuna search may share its folder (each trial has its own
     job folder, and the study hands each worker other trials); nobody else may."""
     try:
-        lock_file = open(folder / LOCK_NAME, "a+")  # never truncates another holder's pid
+        # The open file is the lock: FolderLock keeps it and closes it on release.
+        lock_file = open(folder / LOCK_NAME, "a+")  # noqa: SIM115  (never truncates another holder's pid)
     except OSError as err:
         raise RunDirTaken(f"cannot write in the {what} {folder}: {err.strerror or err}") from None
     if not Path(folder / LOCK_NAME).is_file():
@@ -181,7 +187,7 @@ def check_not_locked(folder: Path, what: str = "run directory", shared: bool = F
     that another process holds exclusively); writes nothing."""
     try:
         read_regular_text(folder / LOCK_NAME)  # not a FIFO someone left there (it would block)
-        lock_file = open(folder / LOCK_NAME)
+        lock_file = open(folder / LOCK_NAME)  # noqa: SIM115  (closed below; _in_use closes it when held)
     except OSError:
         return  # no lock file (or unreadable): the claim decides
     try:

@@ -22,7 +22,7 @@ curves come first in TensorBoard's Time Series:
 HParams sessions and the sweep's experiment: tracking/hparams.py; the derived curves
 (smoothed, best so far, lr): tracking/derived_curves.py.
 
-`check_log` holds the rules of the `log` config group. Tracking only listens: nothing
+`check_log` holds the rules of the `log` section's values (its keys: base/run_config.py). Tracking only listens: nothing
 here draws from the global random generator or changes what the loop computes; it knows
 nothing of the loop's internals, of Hydra or of the command line.
 """
@@ -32,18 +32,24 @@ from __future__ import annotations
 import math
 import os
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import text as text_summary
 
 from wavenet_harness.base.data import Vocabulary
-from wavenet_harness.base.errors import ConfigError, is_int
+from wavenet_harness.base.errors import ConfigError
+from wavenet_harness.base.metrics import VAL_LOSS
+from wavenet_harness.base.run_config import LogOptions
 from wavenet_harness.models.sampling import generate
 from wavenet_harness.tracking.derived_curves import LearningRateCurve, LossSmoother, ValBestCurve
 from wavenet_harness.tracking.hparams import (
-    VAL_BEST_TAG, experiment_summary, session_end_summary, session_start_summary,
+    VAL_BEST_TAG,
+    experiment_summary,
+    session_end_summary,
+    session_start_summary,
 )
 
 LR_TAG = "opt/lr"
@@ -87,10 +93,12 @@ class TensorBoardTracker:
                 self.writer.add_scalar("loss/train_smooth", smooth, step)
         self.last_step = step
 
-    def on_eval(self, step: int, val_loss: float) -> None:
-        self.writer.add_scalar("loss/val", val_loss, step)
-        for best_step, best in self.val_best.points(step, val_loss):
-            self.writer.add_scalar(VAL_BEST_TAG, best, best_step)
+    def on_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
+        for tag, value in metrics.items():  # each metric under its own name (its tag)
+            self.writer.add_scalar(tag, value, step)
+        if VAL_LOSS in metrics:
+            for best_step, best in self.val_best.points(step, metrics[VAL_LOSS]):
+                self.writer.add_scalar(VAL_BEST_TAG, best, best_step)
         if self.sampler is not None:
             summary = text_summary("samples", self.sampler(step))
             summary.value[0].tag = "samples"  # torch would append "/text_summary"
@@ -117,8 +125,12 @@ class TensorBoardTracker:
         self.writer.close()
 
     def state_dict(self) -> dict:
-        return {"smoother": self.smoother.state_dict(), "last_lr": self.lr_curve.lr, "lr_curve": self.lr_curve.state_dict(),
-                "val_best": self.val_best.state_dict()}
+        return {
+            "smoother": self.smoother.state_dict(),
+            "last_lr": self.lr_curve.lr,
+            "lr_curve": self.lr_curve.state_dict(),
+            "val_best": self.val_best.state_dict(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.smoother.load_state_dict(state["smoother"])
@@ -158,16 +170,13 @@ def tensorboard_sampler(
 MAX_SAMPLES = 1000
 
 
-def check_log(log: dict[str, Any]) -> None:
+def check_log(log: LogOptions) -> None:
     """What is logged never changes training, but a zero or negative interval cannot work."""
-    for key, smallest in (("loss_every", 1), ("smooth_window", 1), ("diagnostics_every", 1), ("samples", 0)):
-        value = log.get(key, smallest)
-        if not is_int(value) or value < smallest:
+    for name, smallest in (("loss_every", 1), ("smooth_window", 1), ("diagnostics_every", 1), ("samples", 0)):
+        value = getattr(log, name)
+        if value < smallest:
             what = "a positive whole number" if smallest else "a whole number >= 0"
-            raise ConfigError(f"log.{key}={value!r} is not allowed: it must be {what}")
-    if log.get("samples", 0) > MAX_SAMPLES:
-        raise ConfigError(f"log.samples={log['samples']} is not allowed: at most {MAX_SAMPLES} names per evaluation "
+            raise ConfigError(f"log.{name}={value!r} is not allowed: it must be {what}")
+    if log.samples > MAX_SAMPLES:
+        raise ConfigError(f"log.samples={log.samples} is not allowed: at most {MAX_SAMPLES} names per evaluation "
                           "(they are TensorBoard text; use wavenet-sample RUN -n N for many)")
-    for key in ("progress", "diagnostics"):
-        if not isinstance(log.get(key, False), bool):
-            raise ConfigError(f"log.{key}={log[key]!r} is not allowed: it must be true or false")

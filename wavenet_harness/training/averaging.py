@@ -46,8 +46,8 @@ class WeightAverage:
         """(averaged, source) parameters, collected again whenever the models move. Buffers
         are looked up at each update: the lecture's batchnorm assigns new running-statistics
         tensors every step instead of updating them in place."""
-        self._averaged = list(self.model.parameters())
-        self._weights = list(self.source.parameters())
+        self._averaged: list[torch.Tensor] = list(self.model.parameters())
+        self._weights: list[torch.Tensor] = list(self.source.parameters())
 
     def decay_at(self, step: int) -> float:
         """The decay of the update after training step `step` (0 for the first)."""
@@ -58,10 +58,10 @@ class WeightAverage:
         d = self.decay_at(step)
         torch._foreach_mul_(self._averaged, d)
         torch._foreach_add_(self._averaged, self._weights, alpha=1 - d)
-        for averaged, buffer in zip(self.model.buffers(), self.source.buffers()):
+        for averaged, buffer in zip(self.model.buffers(), self.source.buffers(), strict=True):
             averaged.copy_(buffer)
 
-    def to(self, device: torch.device) -> "WeightAverage":
+    def to(self, device: torch.device) -> WeightAverage:
         self.model.to(device)
         self._pair_tensors()
         return self
@@ -80,10 +80,9 @@ def check_ema_decay(value: Any) -> None:
         )
 
 
-def weight_average(cfg: dict[str, Any], model: nn.Module) -> WeightAverage | None:
-    """The config's average of `model`'s weights; None with ema_decay=0."""
-    decay = cfg.get("ema_decay") or 0.0
-    return WeightAverage(model, decay) if decay else None
+def weight_average(ema_decay: float, model: nn.Module) -> WeightAverage | None:
+    """An average of `model`'s weights with this decay; None with ema_decay=0 (off)."""
+    return WeightAverage(model, ema_decay) if ema_decay else None
 
 
 def checkpoint_entry(average: WeightAverage | None) -> dict[str, Any]:

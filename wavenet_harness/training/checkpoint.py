@@ -17,16 +17,18 @@ import os
 import random
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
 from wavenet_harness.base.errors import CheckpointError
-from wavenet_harness.models import SHAPE_KEYS
-from wavenet_harness.training import averaging
 from wavenet_harness.base.files import write_atomic
 from wavenet_harness.base.records import CHECKPOINT_NAME
+from wavenet_harness.base.run_config import RunConfig
+from wavenet_harness.models import SHAPE_KEYS
+from wavenet_harness.training import averaging
 
 # The keys of a checkpoint: model, optimizer, step, rng, tracker, config, vocab, format_version.
 FORMAT_VERSION = 1
@@ -86,7 +88,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             detail = "it holds more than tensors and plain data, so it was not loaded"
         else:
             detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated, corrupt or tampered?): {detail}") from None
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (truncated, corrupt or tampered?): {detail}"
+        ) from None
     if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} is not a wavenet-harness checkpoint (format {FORMAT_VERSION})")
     return state
@@ -103,11 +107,11 @@ RESUME_MAY_CHANGE = ("max_steps", "log.*", "device", "threads", "eval_interval",
                      "diverge_factor", "data.path", "resume", "optuna.*")
 
 
-def _flat(cfg: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(cfg, dict):
-        return {prefix: cfg}
+def _flat(values: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(values, dict):
+        return {prefix: values}
     flat: dict[str, Any] = {}
-    for key, value in cfg.items():
+    for key, value in values.items():
         flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
     return flat
 
@@ -117,61 +121,66 @@ def _may_change(key: str) -> bool:
                or (allowed.endswith(".*") and key == allowed[:-2]) for allowed in RESUME_MAY_CHANGE)
 
 
-def changed_training_keys(saved_cfg: dict[str, Any], cfg: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """(key, trained value, this run's value) for each training key a resume would change.
-    A key the checkpoint does not hold (saved before the key existed) is not compared."""
-    saved, now = _flat(saved_cfg), _flat(cfg)
-    return [(key, saved[key], now.get(key)) for key in sorted(saved)
-            if not _may_change(key) and key in now and saved[key] != now[key]]
+def changed_training_keys(saved: dict[str, Any], current: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key, trained value, this run's value) for each training key a resume would change, between
+    two configs as checkpoints keep them. A key the checkpoint does not hold (saved before the
+    key existed) is not compared."""
+    before, now = _flat(saved), _flat(current)
+    return [(key, before[key], now.get(key)) for key in sorted(before)
+            if not _may_change(key) and key in now and before[key] != now[key]]
 
 
-def _dotted(cfg: Any, key: str) -> Any:
+def _dotted(values: Any, key: str) -> Any:
     for part in key.split("."):
-        cfg = cfg.get(part) if isinstance(cfg, dict) else None
-    return cfg
+        values = values.get(part) if isinstance(values, dict) else None
+    return values
 
 
 def check_identity(
-    state: dict[str, Any], cfg: dict[str, Any], vocab: Sequence[str], source: Path, words_sha256: str | None = None
+    state: dict[str, Any], config: RunConfig, vocab: Sequence[str], source: Path, words_sha256: str | None = None
 ) -> None:
     """A checkpoint continues a run only with the same model shape and vocabulary, the same
     data (words file by sha256, split seed), optimizer and schedule, and not backwards."""
-    saved_cfg = state["config"]
+    saved, current = state["config"], config.as_dict()  # both as checkpoints keep a config
     for key in SHAPE_KEYS:
-        if saved_cfg.get(key) != cfg.get(key):
+        if saved.get(key) != current.get(key):
             raise CheckpointError(
-                f"cannot resume from {source}: it was trained with {key}={saved_cfg.get(key)!r}, "
-                f"this run has {key}={cfg.get(key)!r}"
+                f"cannot resume from {source}: it was trained with {key}={saved.get(key)!r}, "
+                f"this run has {key}={current.get(key)!r}"
             )
     if tuple(state["vocab"]) != tuple(vocab):
         raise CheckpointError(
             f"cannot resume from {source}: it was trained on a vocabulary of {len(state['vocab'])} characters "
-            f"({''.join(state['vocab'])!r}), data.path={cfg['data']['path']} gives {''.join(vocab)!r}"
+            f"({''.join(state['vocab'])!r}), data.path={config.data.path} gives {''.join(vocab)!r}"
         )
     for key, what in IDENTITY_KEYS:
-        if _dotted(saved_cfg, key) != _dotted(cfg, key):
+        if _dotted(saved, key) != _dotted(current, key):
             raise CheckpointError(
-                f"cannot resume from {source}: its {what} is {key}={_dotted(saved_cfg, key)!r}, "
-                f"this run has {key}={_dotted(cfg, key)!r}; start a new run instead"
+                f"cannot resume from {source}: its {what} is {key}={_dotted(saved, key)!r}, "
+                f"this run has {key}={_dotted(current, key)!r}; start a new run instead"
             )
     saved_sha = (state.get("data") or {}).get("words_sha256")  # absent in checkpoints from before it was kept
     if words_sha256 is not None and saved_sha not in (None, words_sha256):
         raise CheckpointError(
-            f"cannot resume from {source}: data.path={cfg['data']['path']} is not the words file it was trained on "
+            f"cannot resume from {source}: data.path={config.data.path} is not the words file it was trained on "
             "(its sha256 differs); give the original file"
         )
-    changed = changed_training_keys(saved_cfg, cfg)
+    _check_unchanged(saved, current, source)
+    step = state.get("step")
+    if isinstance(step, int) and step > config.max_steps:
+        raise CheckpointError(
+            f"cannot resume from {source}: it is at step {step}, past max_steps={config.max_steps}; "
+            f"give max_steps={step} or more"
+        )
+
+
+def _check_unchanged(saved: dict[str, Any], current: dict[str, Any], source: Path) -> None:
+    changed = changed_training_keys(saved, current)
     if changed:
         shown = ", ".join(f"{key}={old!r} (this run: {new!r})" for key, old, new in changed[:4])
         raise CheckpointError(
             f"cannot resume from {source}: it was trained with {shown}; a resume continues the same training, so "
             f"only {', '.join(RESUME_MAY_CHANGE)} may change: give the run's values, or start a new run"
-        )
-    step = state.get("step")
-    if isinstance(step, int) and step > cfg["max_steps"]:
-        raise CheckpointError(
-            f"cannot resume from {source}: it is at step {step}, past max_steps={cfg['max_steps']}; "
-            f"give max_steps={step} or more"
         )
 
 
@@ -191,12 +200,12 @@ def resume_source(resume: Any, run_dir: Path) -> Path | None:
 
 
 def restore(source: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, averaged: Any,
-            cfg: dict[str, Any], vocab: Sequence[str], words_sha256: str) -> tuple[int, Any]:
+            config: RunConfig, vocab: Sequence[str], words_sha256: str) -> tuple[int, Any]:
     """Load a checkpoint into a freshly built model, optimizer and weight average (after
     checking it is this run's); return (step, the tracker's state)."""
     state = load_checkpoint(source)
     try:
-        check_identity(state, cfg, vocab, source, words_sha256)
+        check_identity(state, config, vocab, source, words_sha256)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])

@@ -7,9 +7,9 @@ suits the step's size (torch_threads, auto_threads), and a sweep job's share of 
 
 from __future__ import annotations
 
-import torch
-
 from typing import Any
+
+import torch
 
 from wavenet_harness.base.errors import ConfigError, one_of
 

@@ -25,7 +25,7 @@ class DivergenceCheck:
         self.count = 0
 
     @classmethod
-    def for_vocab(cls, vocab_size: int, factor: float, window: int = WINDOW) -> "DivergenceCheck":
+    def for_vocab(cls, vocab_size: int, factor: float, window: int = WINDOW) -> DivergenceCheck:
         return cls(factor * math.log(vocab_size) if factor else math.inf, window)
 
     def add(self, step: int, loss: float) -> bool:

@@ -7,12 +7,12 @@ Window by window, each distinct context once: names.txt's 182,625 training windo
 about 50,000 distinct contexts (every word starts with '........', '.......a', ...), and in
 eval mode a row's logits depend on that row alone.
 
-By words, for the models that predict every position of a word in one pass. A split's windows come word after word: the windows of '.'*block_size + word, one per
-character and one for the end token (Y == 0). A model whose forward accepts `lengths`
-(conv, wavenet, gru, transformer) gives, from one pass over '.'*block_size + word, the
-logits each of those windows would give (tested for every such model). Running each word
-once instead of each window saves most of the work: the val split's 22,655 windows are
-3,203 words.
+By words, for the models that predict every position of a word in one pass. A split's
+windows come word after word: the windows of '.'*block_size + word, one per character and
+one for the end token (Y == 0). A model whose forward accepts `lengths` (conv, wavenet,
+gru, transformer) gives, from one pass over '.'*block_size + word, the logits each of
+those windows would give (tested for every such model). Running each word once instead of
+each window saves most of the work: the val split's 22,655 windows are 3,203 words.
 
 `WordSplit.of(X, Y)` rebuilds the words from the windows and keeps them only when
 rebuilding the windows from them gives X back exactly, so windows in any other order (or
@@ -41,7 +41,7 @@ class WordSplit:
     block_size: int
 
     @classmethod
-    def of(cls, X: torch.Tensor, Y: torch.Tensor) -> "WordSplit | None":
+    def of(cls, X: torch.Tensor, Y: torch.Tensor) -> WordSplit | None:
         """The words behind windows (X, Y), or None when the windows are not whole words in order."""
         if X.ndim != 2 or Y.ndim != 1 or X.shape[0] != Y.shape[0] or X.shape[0] == 0:
             return None
@@ -101,13 +101,13 @@ class EvalSplit:
     words: WordSplit | None = None  # the same windows as whole words, for models that read words
 
     @classmethod
-    def of(cls, X: torch.Tensor, Y: torch.Tensor) -> "EvalSplit":
+    def of(cls, X: torch.Tensor, Y: torch.Tensor) -> EvalSplit:
         split = cls._distinct(X, Y)
         split.words = WordSplit.of(X, Y)
         return split
 
     @classmethod
-    def _distinct(cls, X: torch.Tensor, Y: torch.Tensor) -> "EvalSplit":
+    def _distinct(cls, X: torch.Tensor, Y: torch.Tensor) -> EvalSplit:
         if X.ndim != 2 or X.dtype not in (torch.int32, torch.int64) or X.shape[0] < 2:
             return cls(X, None, Y)
         base = int(X.max()) + 1
@@ -148,10 +148,7 @@ def evaluate_split(model: nn.Module, split: EvalSplit, chunk: int | None = None)
             interrupts.check()  # a stop signal ends a long evaluation between chunks
             logps.append(torch.log_softmax(model(split.contexts[start : start + chunk])[0].float(), dim=-1))
         logp = torch.cat(logps)
-        if split.inverse is None:
-            picked = logp.gather(1, split.Y[:, None])[:, 0]
-        else:
-            picked = logp[split.inverse, split.Y]
+        picked = logp.gather(1, split.Y[:, None])[:, 0] if split.inverse is None else logp[split.inverse, split.Y]
         total = picked.double().sum()
     finally:
         model.train(was_training)

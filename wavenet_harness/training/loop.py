@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 import torch
 from torch import nn
 
 from wavenet_harness.base import interrupts
 from wavenet_harness.base.data import WindowBatches
+from wavenet_harness.base.metrics import VAL_LOSS
 from wavenet_harness.training.averaging import WeightAverage
 from wavenet_harness.training.divergence import DivergenceCheck
-from wavenet_harness.training.optim import Schedule, is_plain_sgd, unwrapped_step
 from wavenet_harness.training.evaluation import EvalSplit, evaluate_split
+from wavenet_harness.training.optim import Schedule, is_plain_sgd, unwrapped_step
 from wavenet_harness.training.stop_signals import StopRequest, stop_signals_as_flag
 
 
@@ -34,7 +36,8 @@ class Batches(Protocol):
 
 class Listener(Protocol):
     def on_train_loss(self, step: int, loss: float, lr: float) -> None: ...
-    def on_eval(self, step: int, val_loss: float) -> None: ...
+    # An evaluation's metrics as one event ({VAL_LOSS: ...}): a new metric is one more entry.
+    def on_metrics(self, step: int, metrics: Mapping[str, float]) -> None: ...
 
 
 class StopTraining(Exception):
@@ -96,21 +99,22 @@ class _LossBuffer:
             values = [self.pending[0][1].item()]
         else:
             values = torch.stack([loss for _, loss, _ in self.pending]).tolist()
-        for (s, _, step_lr), value in zip(self.pending, values):
+        for (s, _, step_lr), value in zip(self.pending, values, strict=True):
             for listener in self.listeners:
                 listener.on_train_loss(s, value, step_lr)
         steps = [s for s, _, _ in self.pending]
         self.pending.clear()
         if not all(math.isfinite(v) for v in values):
             return f"loss became NaN or infinite by step {steps[-1] + 1}"
-        if any([self.divergence.add(s, v) for s, v in zip(steps, values)]):
+        if any([self.divergence.add(s, v) for s, v in zip(steps, values, strict=True)]):
             return self.divergence.message(steps[-1] + 1)
         return None
 
 
 def _report_eval(listeners: Sequence[Listener], step: int, val_loss: float) -> None:
+    metrics = {VAL_LOSS: val_loss}
     for listener in listeners:
-        listener.on_eval(step, val_loss)
+        listener.on_metrics(step, metrics)
 
 
 def train(
@@ -146,21 +150,9 @@ def train(
         except StopTraining as stop:
             status, error = stop.status, (str(stop) if str(stop) != stop.status else None)
         if status == "ok":
-            # The checkpoint first: a stop signal during the final scoring (which may take
-            # long) ends the run as interrupted, and its resume only scores it.
-            if save_checkpoint:
-                save_checkpoint(steps.step)
-            try:
-                val_loss = steps.evaluate(val_split)
-                _report_eval(listeners, steps.step, val_loss)
-                train_loss = steps.evaluate(EvalSplit.of(*train_data))
-                if averaged is not None:
-                    steps.extra["val_loss_raw"] = evaluate_split(model, val_split)
-            except interrupts.Interrupted:
-                status = "interrupted"
-                error = f"interrupted by {interrupt_requested.name} while scoring step {steps.step}"
-            else:
-                return steps.result("ok", time.perf_counter() - started, train_loss=train_loss, val_loss=val_loss)
+            status, error, losses = steps.score_end(val_split, train_data, interrupt_requested)
+            if status == "ok":
+                return steps.result("ok", time.perf_counter() - started, **losses)
         if status == "interrupted":
             stopped = steps.result(status, time.perf_counter() - started, error=error)
             stopped.extra["signal"] = interrupt_requested.name
@@ -186,7 +178,7 @@ class _Steps:
         self.model, self.optimizer, self.schedule, self.settings = model, optimizer, schedule, settings
         self.averaged = averaged
         self.scored = model if averaged is None else averaged.model  # the weights every evaluation scores
-        self.extra = {"scored_weights": "raw" if averaged is None else "ema"}  # for metrics.json
+        self.extra: dict[str, Any] = {"scored_weights": "raw" if averaged is None else "ema"}  # for metrics.json
         self.listeners, self.save_checkpoint = listeners, save_checkpoint
         self.step = start_step
         self.lr: float | None = None
@@ -225,10 +217,27 @@ class _Steps:
                     _report_eval(self.listeners, step, self.evaluate(val_split))
                 except interrupts.Interrupted:  # mid-evaluation or mid-sampling: save the step reached
                     continue  # the check at the top of the loop saves and returns
-            if self.save_checkpoint and settings.checkpoint_interval and step % settings.checkpoint_interval == 0:
-                if not at_end:
-                    self.save_checkpoint(step)
+            interval = settings.checkpoint_interval
+            if self.save_checkpoint and interval and step % interval == 0 and not at_end:
+                self.save_checkpoint(step)
         return "ok", None
+
+    def score_end(self, val_split: EvalSplit, train_data: tuple[torch.Tensor, torch.Tensor],
+                  interrupt_requested: StopRequest) -> tuple[str, str | None, dict[str, float]]:
+        """A finished run's final scoring: (status, error, its losses). The checkpoint comes
+        first: a stop signal during the scoring (which may take long) ends the run as
+        interrupted, and its resume only scores it."""
+        if self.save_checkpoint:
+            self.save_checkpoint(self.step)
+        try:
+            val_loss = self.evaluate(val_split)
+            _report_eval(self.listeners, self.step, val_loss)
+            train_loss = self.evaluate(EvalSplit.of(*train_data))
+            if self.averaged is not None:
+                self.extra["val_loss_raw"] = evaluate_split(self.model, val_split)
+        except interrupts.Interrupted:
+            return "interrupted", f"interrupted by {interrupt_requested.name} while scoring step {self.step}", {}
+        return "ok", None, {"train_loss": train_loss, "val_loss": val_loss}
 
     def evaluate(self, split: EvalSplit) -> float:
         started = time.perf_counter()
@@ -243,13 +252,13 @@ class _Steps:
         return result
 
     def one_step(self, batches: Batches) -> None:
-        new_lr = self.schedule(self.step)
-        if new_lr != self.lr:
-            self.lr = new_lr
+        lr, new_lr = self.lr, self.schedule(self.step)
+        if lr is None or new_lr != lr:
+            self.lr = lr = new_lr
             _set_lr(self.optimizer, new_lr)
         inputs = batches.draw()
         if self.fused_step is not None:
-            loss = self.fused_step(*inputs, sgd_lr=self.lr if self.sgd_in_step else None)
+            loss = self.fused_step(*inputs, sgd_lr=lr if self.sgd_in_step else None)
             if not self.sgd_in_step:
                 self.optimizer_step()
         else:
@@ -261,5 +270,5 @@ class _Steps:
             hook(self.step)
         if self.averaged is not None:
             self.averaged.update(self.step)
-        self.losses.add(self.step, loss, self.lr)
+        self.losses.add(self.step, loss, lr)
         self.step += 1

@@ -1,34 +1,51 @@
 """Optimizers (config group `optim`); learning-rate schedules are training/schedules.py's.
 
-Each optimizer and schedule is one `Choice`: the options it takes with the defaults it
-runs with, how it is built and the rules of its values. Adding an option means its yaml
-file in conf/ and its Choice here; config.validate() asks `check_optim` (and
-schedules.check_schedule), the job reads the HParams columns from here.
-This module knows nothing of models beyond their parameters, of data or of files.
+Each optimizer and schedule is one `Choice`: its typed options (a dataclass that declares
+each key's type, default and meaning, the one place they are written), how it is built and
+the rules of its values. Adding an option means its Choice here and its yaml file in conf/
+(which only chooses it); the adapter asks `check_optim` (and schedules.check_schedule),
+the job reads the HParams columns from here. Everything here takes typed options or
+explicit arguments, never the raw config. This module knows nothing of models beyond
+their parameters, of data or of files.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Generic, TypeVar
 
 import torch
 from torch import nn
 from torch.optim import optimizer as torch_optimizer
 
-from wavenet_harness.base.errors import ConfigError, is_fraction, is_number, one_of, positive_float
+from wavenet_harness.base.errors import ConfigError, is_fraction, is_number, positive_float
+from wavenet_harness.base.run_config import GroupOption, OptimOptions, RunConfig, key
 
 Schedule = Callable[[int], float]
 
 
-@dataclass(frozen=True)
-class Choice:
-    """One option of a config group: its keys and defaults, its builder, its value rules."""
+OptionT = TypeVar("OptionT", bound=GroupOption)
 
-    options: dict[str, Any]
+
+@dataclass(frozen=True)
+class Choice(Generic[OptionT]):
+    """One option of a config group: its typed options, its builder, its value rules."""
+
+    options: type[OptionT]
+    # (..., **options.values()): optimizers (model, lr, ...), schedules (lr, max_steps, ...)
     build: Callable[..., Any]
-    check: Callable[[dict[str, Any], dict[str, Any]], None]  # (group, whole config) -> raises ConfigError
+    check: Callable[[Any, int], None]  # (options, max_steps) -> raises ConfigError
+
+    @property
+    def name(self) -> str:
+        return self.options.name
+
+
+def choices(*items: Choice[OptionT]) -> dict[str, Choice[OptionT]]:
+    """A config group's choices by name."""
+    return {choice.name: choice for choice in items}
 
 
 class PlainSGD(torch.optim.Optimizer):
@@ -142,43 +159,67 @@ def _build_adamw(model: nn.Module, lr: float, betas, eps: float, weight_decay: f
     return torch.optim.AdamW(_decay_groups(model, weight_decay), lr=lr, betas=tuple(betas), eps=eps)
 
 
-def _check_decay(optim: dict[str, Any], cfg: dict[str, Any]) -> None:
-    for key in ("momentum", "weight_decay"):
-        value = optim.get(key, 0.0)
+WEIGHT_DECAY = "decay of matrices and embeddings (never biases or batchnorm gains)"
+
+
+@dataclass(frozen=True)
+class SGDOptions(OptimOptions):
+    """optim=sgd: the lecture's plain SGD; momentum and weight decay 0 keep it exact."""
+
+    name: str = "sgd"
+    momentum: float = key(0.0, "momentum (0: the lecture's plain update)")
+    weight_decay: float = key(0.0, WEIGHT_DECAY)
+
+
+@dataclass(frozen=True)
+class AdamWOptions(OptimOptions):
+    """optim=adamw: torch's AdamW."""
+
+    name: str = "adamw"
+    betas: list[float] = key([0.9, 0.999], "the averages' decay rates, two numbers in [0, 1)")
+    eps: float = key(1.0e-08, "added to the denominator")
+    weight_decay: float = key(0.01, WEIGHT_DECAY)
+
+
+def _check_decay(optim: Any, max_steps: int) -> None:
+    for name in ("momentum", "weight_decay"):
+        value = getattr(optim, name, 0.0)
         if not is_number(value) or not (0 <= value < math.inf):
-            raise ConfigError(f"optim.{key}={value!r} is not allowed: it must be a finite number >= 0")
+            raise ConfigError(f"optim.{name}={value!r} is not allowed: it must be a finite number >= 0")
 
 
-def _check_adamw(optim: dict[str, Any], cfg: dict[str, Any]) -> None:
-    _check_decay(optim, cfg)
-    betas = optim.get("betas", [0.9, 0.999])
+def _check_adamw(optim: AdamWOptions, max_steps: int) -> None:
+    _check_decay(optim, max_steps)
+    betas = optim.betas
     if not (isinstance(betas, (list, tuple)) and len(betas) == 2 and all(is_fraction(b) for b in betas)):
-        raise ConfigError(f"optim.betas={betas!r} is not allowed: two numbers in [0, 1), e.g. [0.9,0.999]")
-    positive_float("optim.eps", optim.get("eps", 1e-8))
+        raise ConfigError(f"optim.betas={list(betas)!r} is not allowed: two numbers in [0, 1), e.g. [0.9,0.999]")
+    positive_float("optim.eps", optim.eps)
 
 
-OPTIMIZERS: dict[str, Choice] = {
-    # The lecture's plain SGD; momentum and weight decay 0 keep it exact.
-    "sgd": Choice({"momentum": 0.0, "weight_decay": 0.0}, _build_sgd, _check_decay),
-    "adamw": Choice({"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01}, _build_adamw, _check_adamw),
-}
+OPTIMIZERS: dict[str, Choice[OptimOptions]] = choices(
+    Choice(SGDOptions, _build_sgd, _check_decay),
+    Choice(AdamWOptions, _build_adamw, _check_adamw),
+)
 # Options only some optimizers have, shown for every job in TensorBoard's HParams tab
 # with the value that means "off" where the chosen optimizer lacks them.
 OPTIM_HPARAM_COLUMNS: dict[str, Any] = {"momentum": 0.0, "weight_decay": 0.0}
 
 
 def build_optimizer(name: str, model: nn.Module, lr: float, **options) -> torch.optim.Optimizer:
+    """Optimizer `name` over the model's parameters; `options` replace its declared defaults."""
     if name not in OPTIMIZERS:
         raise ValueError(f"optim.name={name!r} is not known; choose one of {sorted(OPTIMIZERS)}")
-    choice = OPTIMIZERS[name]
-    return choice.build(model, lr, **{key: options.get(key, default) for key, default in choice.options.items()})
+    return build_configured_optimizer(OPTIMIZERS[name].options(**options), model, lr)
 
 
-def build_optimizer_from_config(cfg: dict[str, Any], model: nn.Module) -> torch.optim.Optimizer:
-    """The config's optimizer; on the fast path with one multi-tensor update instead of a loop."""
-    options = {k: v for k, v in cfg["optim"].items() if k != "name"}
-    optimizer = build_optimizer(cfg["optim"]["name"], model, cfg["lr"], **options)
-    return speed_up_optimizer(optimizer) if cfg.get("fast") or cfg.get("compile") else optimizer
+def build_configured_optimizer(optim: OptimOptions, model: nn.Module, lr: float) -> torch.optim.Optimizer:
+    return OPTIMIZERS[optim.name].build(model, lr, **optim.values())
+
+
+def build_run_optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """A run's optimizer; on the fast path with one multi-tensor update instead of a loop."""
+    optimizer = build_configured_optimizer(config.optim, model, config.lr)
+    return speed_up_optimizer(optimizer) if config.fast_path else optimizer
 
 
 def speed_up_optimizer(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
@@ -193,7 +234,6 @@ def speed_up_optimizer(optimizer: torch.optim.Optimizer) -> torch.optim.Optimize
     return optimizer
 
 
-def check_optim(cfg: dict[str, Any]) -> None:
-    optim = cfg["optim"]
-    one_of("optim", optim.get("name"), tuple(OPTIMIZERS))
-    OPTIMIZERS[optim["name"]].check(optim, cfg)
+def check_optim(config: RunConfig) -> None:
+    """The chosen optimizer's values against its rules (keys and types were checked while composing)."""
+    OPTIMIZERS[config.optim.name].check(config.optim, config.max_steps)

@@ -1,20 +1,24 @@
 """Learning-rate schedules (config group `schedule`): step, constant, cosine and wsd (each with
 a warmup where it has one).
 
-Each is one `Choice` (training/optim.py): its options and defaults, its builder, its
-rules; `fit_warmup` shortens a preset's warmup when max_steps shortens the run.
+Each is one `Choice` (training/optim.py): its typed options (declared here, with their
+defaults), its builder, its rules; `fit_warmup` shortens a preset's warmup when max_steps
+shortens the run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 from typing import Any
 
-from wavenet_harness.base.errors import ConfigError, is_int, is_number, one_of, positive_float
-from wavenet_harness.training.optim import Choice, Schedule
+from wavenet_harness.base.errors import ConfigError, positive_float
+from wavenet_harness.base.run_config import SHORTENED_WARMUP_SHARE, RunConfig, ScheduleOptions, key
+from wavenet_harness.training.optim import Choice, Schedule, choices
 
 
-def _constant(lr: float, max_steps: int, warmup_steps: int = 0) -> Schedule:
+def _constant(lr: float, max_steps: int, warmup_steps: int) -> Schedule:
     # A linear warmup, then lr to the end: the lr at step s does not depend on max_steps,
     # so a run stopped at s is the run with max_steps=s (what a multi-fidelity search needs).
     warmup = int(warmup_steps)
@@ -61,87 +65,123 @@ def _wsd(lr: float, max_steps: int, warmup_steps: int, decay_share: float, min_l
     return wsd
 
 
-def _check_step(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
-    decay_at = schedule.get("decay_at")
-    if not is_number(decay_at) or not 0 <= decay_at <= 1:
-        raise ConfigError(f"schedule.decay_at={decay_at!r} is not allowed: a fraction of max_steps in [0, 1]")
-    positive_float("schedule.factor", schedule.get("factor"))
+def _check_step(schedule: StepOptions, max_steps: int) -> None:
+    if not 0 <= schedule.decay_at <= 1:
+        raise ConfigError(f"schedule.decay_at={schedule.decay_at!r} is not allowed: a fraction of max_steps in [0, 1]")
+    positive_float("schedule.factor", schedule.factor)
 
 
-def _check_warmup(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
-    warmup = schedule.get("warmup_steps", 0)
-    if not is_int(warmup) or warmup < 0:
+def _check_warmup(schedule: Any, max_steps: int) -> None:
+    warmup = schedule.warmup_steps
+    if warmup < 0:
         raise ConfigError(f"schedule.warmup_steps={warmup!r} is not allowed: a whole number >= 0")
-    if warmup > cfg["max_steps"]:
+    if warmup > max_steps:
         raise ConfigError(
-            f"schedule.warmup_steps={warmup} is not allowed: more warmup steps than max_steps={cfg['max_steps']}"
+            f"schedule.warmup_steps={warmup} is not allowed: more warmup steps than max_steps={max_steps}"
         )
 
 
-def _check_cosine(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
-    _check_warmup(schedule, cfg)
-    ratio = schedule.get("min_lr_ratio")
-    if not is_number(ratio) or not 0 <= ratio <= 1:
-        raise ConfigError(f"schedule.min_lr_ratio={ratio!r} is not allowed: a number in [0, 1]")
+def _check_cosine(schedule: Any, max_steps: int) -> None:
+    _check_warmup(schedule, max_steps)
+    if not 0 <= schedule.min_lr_ratio <= 1:
+        raise ConfigError(f"schedule.min_lr_ratio={schedule.min_lr_ratio!r} is not allowed: a number in [0, 1]")
 
 
-def _check_wsd(schedule: dict[str, Any], cfg: dict[str, Any]) -> None:
-    _check_cosine(schedule, cfg)  # warmup_steps and min_lr_ratio
-    share = schedule.get("decay_share")
-    if not is_number(share) or not 0 < share <= 1:
+def _check_wsd(schedule: WSDOptions, max_steps: int) -> None:
+    _check_cosine(schedule, max_steps)  # warmup_steps and min_lr_ratio
+    share = schedule.decay_share
+    if not 0 < share <= 1:
         raise ConfigError(f"schedule.decay_share={share!r} is not allowed: the share of max_steps to cool down "
                           "over, above 0 and at most 1")
-    if schedule.get("warmup_steps", 0) + int(round(share * cfg["max_steps"])) > cfg["max_steps"]:
+    if schedule.warmup_steps + int(round(share * max_steps)) > max_steps:
         raise ConfigError(f"schedule.warmup_steps plus the cool-down (decay_share={share} of max_steps="
-                          f"{cfg['max_steps']}) is more than max_steps: shorten one of them")
+                          f"{max_steps}) is more than max_steps: shorten one of them")
 
 
-SCHEDULES: dict[str, Choice] = {
-    "step": Choice({"decay_at": 0.75, "factor": 0.1}, _step, _check_step),
-    "constant": Choice({"warmup_steps": 0}, _constant, _check_warmup),
-    "cosine": Choice({"warmup_steps": 0, "min_lr_ratio": 0.0}, _cosine, _check_cosine),
-    "wsd": Choice({"warmup_steps": 0, "decay_share": 0.2, "min_lr_ratio": 0.0}, _wsd, _check_wsd),
-}
+WARMUP = "linear warmup from 0 to lr over this many steps (0: none)"
+MIN_LR_RATIO = "the lr at the end, as a share of lr"
+
+
+@dataclass(frozen=True)
+class StepOptions(ScheduleOptions):
+    """schedule=step, the lecture's: lr until decay_at of max_steps (150k of 200k), then lr * factor."""
+
+    name: str = "step"
+    decay_at: float = key(0.75, "the share of max_steps after which the lr drops")
+    factor: float = key(0.1, "the lr after the drop, as a share of lr")
+
+
+@dataclass(frozen=True)
+class ConstantOptions(ScheduleOptions):
+    """schedule=constant: lr to the end after a warmup; a step's lr does not depend on max_steps."""
+
+    name: str = "constant"
+    warmup_steps: int = key(0, WARMUP)
+
+
+@dataclass(frozen=True)
+class CosineOptions(ScheduleOptions):
+    """schedule=cosine: a warmup, then cosine decay to lr * min_lr_ratio at max_steps."""
+
+    name: str = "cosine"
+    warmup_steps: int = key(1000, WARMUP)
+    min_lr_ratio: float = key(0.01, MIN_LR_RATIO)
+
+
+@dataclass(frozen=True)
+class WSDOptions(ScheduleOptions):
+    """schedule=wsd: warmup, stable, then a linear cool-down over the last decay_share of max_steps."""
+
+    name: str = "wsd"
+    warmup_steps: int = key(0, WARMUP)
+    decay_share: float = key(0.2, "the share of max_steps the cool-down takes")
+    min_lr_ratio: float = key(0.0, MIN_LR_RATIO)
+
+
+SCHEDULES: dict[str, Choice[ScheduleOptions]] = choices(
+    Choice(StepOptions, _step, _check_step),
+    Choice(ConstantOptions, _constant, _check_warmup),
+    Choice(CosineOptions, _cosine, _check_cosine),
+    Choice(WSDOptions, _wsd, _check_wsd),
+)
 SCHEDULE_HPARAM_COLUMNS: dict[str, Any] = {"warmup_steps": 0}
 
 
 def build_schedule(name: str, lr: float, max_steps: int, **options) -> Schedule:
-    """Return step -> learning rate for steps 0 .. max_steps-1."""
+    """Return step -> learning rate for steps 0 .. max_steps-1; `options` replace the declared defaults."""
     if name not in SCHEDULES:
         raise ValueError(f"schedule.name={name!r} is not known; choose one of {sorted(SCHEDULES)}")
-    choice = SCHEDULES[name]
-    return choice.build(lr, max_steps, **{key: options.get(key, default) for key, default in choice.options.items()})
+    return build_configured_schedule(SCHEDULES[name].options(**options), lr, max_steps)
 
 
-def schedule_from_config(cfg: dict[str, Any]) -> Schedule:
-    options = {k: v for k, v in cfg["schedule"].items() if k != "name"}
-    return build_schedule(cfg["schedule"]["name"], cfg["lr"], cfg["max_steps"], **options)
+def build_configured_schedule(schedule: ScheduleOptions, lr: float, max_steps: int) -> Schedule:
+    return SCHEDULES[schedule.name].build(lr, max_steps, **schedule.values())
 
 
-# A warmup a preset chose for its own length, kept for a run shortened with max_steps,
-# would take the whole run: it is cut to this share of max_steps instead.
-SHORTENED_WARMUP_SHARE = 0.1
+def build_run_schedule(config: RunConfig) -> Schedule:
+    return build_configured_schedule(config.schedule, config.lr, config.max_steps)
 
 
-def fit_warmup(cfg: dict[str, Any], explicit: bool) -> str | None:
-    """Scale a preset's warmup to a shortened run, in place; return the line that says so.
+
+
+def fit_warmup(schedule: ScheduleOptions, max_steps: int, explicit: bool) -> tuple[ScheduleOptions, str | None]:
+    """A preset's warmup scaled to a shortened run, and the line that says so (None: unchanged).
 
     `explicit`: schedule.warmup_steps was given on the command line; then it is the
     user's choice, kept as is and checked like any value (more than max_steps is refused).
     """
-    schedule = cfg["schedule"]
-    warmup = schedule.get("warmup_steps")
-    if explicit or not is_int(warmup) or not is_int(cfg.get("max_steps")):
-        return None
-    cap = int(cfg["max_steps"] * SHORTENED_WARMUP_SHARE)
+    warmup = getattr(schedule, "warmup_steps", None)
+    if explicit or warmup is None:
+        return schedule, None
+    cap = int(max_steps * SHORTENED_WARMUP_SHARE)
     if warmup <= max(cap, 0) or warmup <= 0:
-        return None
-    schedule["warmup_steps"] = cap
-    return (f"schedule.warmup_steps={warmup} scaled to {cap} ({SHORTENED_WARMUP_SHARE:.0%} of max_steps={cfg['max_steps']}) "
+        return schedule, None
+    note = (f"schedule.warmup_steps={warmup} scaled to {cap} ({SHORTENED_WARMUP_SHARE:.0%} of max_steps={max_steps}) "
             "for this shortened run; set schedule.warmup_steps to choose")
+    # The chosen schedule's own class declares warmup_steps (found above); ScheduleOptions does not.
+    return dataclasses.replace(schedule, warmup_steps=cap), note  # type: ignore[call-arg]
 
 
-def check_schedule(cfg: dict[str, Any]) -> None:
-    schedule = cfg["schedule"]
-    one_of("schedule", schedule.get("name"), tuple(SCHEDULES))
-    SCHEDULES[schedule["name"]].check(schedule, cfg)
+def check_schedule(config: RunConfig) -> None:
+    """The chosen schedule's values against its rules (keys and types were checked while composing)."""
+    SCHEDULES[config.schedule.name].check(config.schedule, config.max_steps)

@@ -15,10 +15,11 @@ from typing import Any
 
 from wavenet_harness.base import interrupts
 
-
 # Ctrl-C; what `kill` and SLURM send on preemption and at the time limit; what SLURM can
 # send ahead of the limit (--signal); submitit's own preemption signal.
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1", "SIGUSR2") if hasattr(signal, name))
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1", "SIGUSR2") if hasattr(signal, name)
+)
 
 
 class StopRequest:
@@ -37,6 +38,7 @@ class StopRequest:
 
     @property
     def name(self) -> str:
+        assert self.signum is not None  # named once a signal has come
         return "Ctrl-C" if self.signum == signal.SIGINT else signal.Signals(self.signum).name
 
 
@@ -64,7 +66,7 @@ def pass_on_signal(request: StopRequest | None) -> None:
     """After a run stopped on a signal and saved itself, let whoever handled that signal
     before it (submitit's requeue on SIGUSR2, for one) act on it. Ctrl-C and signals
     nobody else handled end here."""
-    if request is None or request.signum in (None, signal.SIGINT):
+    if request is None or request.signum is None or request.signum == signal.SIGINT:
         return
     handler = request.previous.get(request.signum)
     if callable(handler) and handler is not signal.default_int_handler:

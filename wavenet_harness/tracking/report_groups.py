@@ -8,8 +8,8 @@ by mean val; a run that did not finish (diverged, failed, still running) counts 
 group's runs but not in its means.
 
 Runs belong together when every override but the `by` key is the same, leaving out what
-only says where and how a job ran (hydra.*, the sweeper's optuna.* link, resume). The
-runs come from tracking/report.py's find_jobs.
+only says where and how a job ran (the sweep's bookkeeping, which Job.override_values
+already leaves out, hydra.*, resume). The runs come from tracking/report.py's find_jobs.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from wavenet_harness.base.errors import RunDirError
-from wavenet_harness.tracking.report import MISSING, Job, _natural_key, _override_cell, find_jobs
+from wavenet_harness.tracking.report import MISSING, Job, _natural_key, find_jobs
+from wavenet_harness.tracking.report_table import _override_cell
 
 NOT_WHAT_IT_IS = ("hydra.", "optuna.", "resume")  # where and how a job ran, not what it trains
 UNSET = "(default)"
@@ -49,9 +50,9 @@ def group_jobs(jobs: list[Job], by: str) -> list[dict[str, Any]]:
         groups.setdefault(tuple(sorted(_what_it_is(job, by).items())), []).append(job)
     rows = []
     for shared, members in groups.items():
-        finished = [j for j in members if j.status == "ok" and j.val_loss is not None]
-        val_mean, val_sd = mean_sd([j.val_loss for j in finished])
-        tests = [t for j in finished if (t := j.record.number("test_loss")) is not None]
+        finished = [(j, v) for j in members if j.status == "ok" and (v := j.val_loss) is not None]
+        val_mean, val_sd = mean_sd([v for _, v in finished])
+        tests = [t for j, _ in finished if (t := j.record.number("test_loss")) is not None]
         test_mean, test_sd = mean_sd(tests)
         rows.append({"overrides": dict(shared), by: [j.override_values().get(by, UNSET) for j in members],
                      "jobs": [j.name for j in members], "runs": len(members), "finished": len(finished),
