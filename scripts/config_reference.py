@@ -1,5 +1,7 @@
 """Write docs/reference.md, every config key with its type, default and meaning, from the
-declarations in the code (wavenet_harness/adapter/reference.py). From a checkout:
+declarations in the code (wavenet_harness/adapter/reference.py).
+
+From a checkout only: scripts/ is not part of the installed package (not in the wheel).
 
     python scripts/config_reference.py          # rewrite docs/reference.md
     python scripts/config_reference.py --check  # exit 1 if it is out of date

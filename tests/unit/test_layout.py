@@ -7,7 +7,8 @@ the layers below it, there are no import cycles, and no module is over 300 lines
   4 tracking
   5 sweeps
   6 adapter   the Hydra adapter, and the Hydra plugins (hydra_plugins/wavenet_*)
-  7 cli
+  7 api       the Python API (train, sweep, Run, Sweep): the CLI's guarantees from a notebook
+  8 cli
 
 The import graph is read from the source with ast, module-level and function-level
 imports alike (a lazy import is still an arrow), so it holds without importing anything.
@@ -30,6 +31,7 @@ LAYERS = [
     ("tracking", (f"{PACKAGE}.tracking",)),
     ("sweeps", (f"{PACKAGE}.sweeps",)),
     ("adapter", (f"{PACKAGE}.adapter", "hydra_plugins")),
+    ("api", (f"{PACKAGE}.api",)),
     ("cli", (f"{PACKAGE}.cli",)),
 ]
 BELOW_THE_ADAPTER = ("base", "models", "training", "tracking", "sweeps")
@@ -45,11 +47,14 @@ def _modules() -> dict[str, Path]:
     return {_module_name(path): path for root in ROOTS for path in root.rglob("*.py")}
 
 
-def _imported(node: ast.AST, module: str, is_package: bool, known: set[str]) -> set[str]:
+def _imported(node: ast.AST, module: str, is_package: bool, known: set[str],
+              quiet: frozenset = frozenset()) -> set[str]:
     """Package modules one import statement depends on.
 
     Importing a.b.c also runs a/__init__ and a/b/__init__; that counts as an arrow unless
-    the importer lives inside that package (Python has it in sys.modules by then). A
+    the importer lives inside that package (Python has it in sys.modules by then), or the
+    package is `quiet`: its __init__ imports none of the package's modules when it runs
+    (wavenet_harness/__init__ hands out the API's names lazily, on first use). A
     `from package import name` where `name` is not a submodule is an arrow to the package.
     """
     explicit: list[str] = []
@@ -69,20 +74,41 @@ def _imported(node: ast.AST, module: str, is_package: bool, known: set[str]) -> 
         found |= {name} & known
         for i in range(1, len(parts)):
             parent = ".".join(parts[:i])
-            if parent in known and not module.startswith(parent + "."):
+            if parent in known and parent not in quiet and not module.startswith(parent + "."):
                 found.add(parent)
     return found - {module}
+
+
+def import_time_imports(tree: ast.AST) -> list[ast.AST]:
+    """The import statements a module runs when it is imported: not those inside functions
+    (a lazy import runs when it is called) nor under `if TYPE_CHECKING:`."""
+    found: list[ast.AST] = []
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.Import, ast.ImportFrom)):
+                found.append(child)
+            elif isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                for statement in child.orelse:
+                    visit(ast.Module(body=[statement], type_ignores=[]))
+            elif not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                visit(child)
+
+    visit(tree)
+    return found
 
 
 def import_graph() -> dict[str, set[str]]:
     modules = _modules()
     known = set(modules)
+    trees = {module: ast.parse(path.read_text(), filename=str(path)) for module, path in modules.items()}
+    packages = {module for module, path in modules.items() if path.name == "__init__.py"}
+    quiet = frozenset(package for package in packages
+                      if not any(_imported(node, package, True, known) for node in import_time_imports(trees[package])))
     graph = {}
-    for module, path in modules.items():
-        tree = ast.parse(path.read_text(), filename=str(path))
-        is_package = path.name == "__init__.py"
+    for module, tree in trees.items():
         graph[module] = set().union(
-            *(_imported(node, module, is_package, known) for node in ast.walk(tree)
+            *(_imported(node, module, module in packages, known, quiet) for node in ast.walk(tree)
               if isinstance(node, (ast.Import, ast.ImportFrom)))
         )
     return graph
@@ -118,6 +144,19 @@ def test_the_package_has_no_import_cycles():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
+def test_only_what_runs_on_import_makes_a_package_init_an_arrow():
+    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.api import train\n"
+              "def __getattr__(name):\n    from pkg import api\n    return getattr(api, name)\n")
+    runs = [ast.unparse(node) for node in import_time_imports(ast.parse(source))]
+    assert runs == ["from typing import TYPE_CHECKING"]
+    eager = "import pkg.base\ntry:\n    from pkg.api import train\nexcept ImportError:\n    pass\n"
+    assert len(import_time_imports(ast.parse(eager))) == 2
+    # wavenet_harness/__init__ is quiet: importing a submodule (as the Hydra plugins do) is no arrow to the API
+    graph = import_graph()
+    assert f"{PACKAGE}.api" in graph[PACKAGE]
+    assert PACKAGE not in graph["hydra_plugins.wavenet_optuna_sweeper._space"]
+
+
 def test_a_cycle_would_be_found():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
@@ -134,7 +173,8 @@ def test_nothing_outside_cli_imports_from_cli():
 
 
 def layer_of(module: str) -> int | None:
-    """The layer's index (0 = base), None for the package's own __init__ (it imports nothing)."""
+    """The layer's index (0 = base), None for the package's own __init__ (it only hands out
+    the API's names, lazily: test_importing_the_package_stays_light)."""
     for index, (_, prefixes) in enumerate(LAYERS):
         if any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes):
             return index

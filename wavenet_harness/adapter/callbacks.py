@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import secrets
 import shutil
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from wavenet_harness.base.errors import RunDirTaken, exit_with_error
 from wavenet_harness.base.files import read_regular_text, write_atomic
-from wavenet_harness.base.passwords import masked
+from wavenet_harness.base.passwords import mask_secrets, masked
 from wavenet_harness.base.records import HYDRA_DIR, JOURNAL_NAME, SWEEP_CONFIG_NAME
 from wavenet_harness.sweeps.launch import collect_jobs, every_job_failed, format_summary
 from wavenet_harness.tracking.rundir import FolderLock, check_not_locked, lock_folder
@@ -52,6 +53,19 @@ def save_hydra_files(run_dir: Path, task_cfg: Any, hydra_cfg: Any, overrides: An
 def _write_yaml(path: Path, node: Any) -> None:
     text = OmegaConf.to_yaml(OmegaConf.create(node))
     write_atomic(path, lambda f: f.write(text))
+
+
+def save_job_hydra_files(run_dir: Path, cfg: DictConfig) -> None:
+    """The .hydra/ files of the job Hydra runs now (its task config `cfg`, HydraConfig's node
+    and the job's overrides), unresolved as Hydra writes them, any database password masked.
+    The job calls it once the run has passed its checks (wavenet-train and the Python API alike)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    # Hydra annotates this HydraConf | None; once a job runs it is the root config masked to its `hydra` node.
+    hydra_root = typing.cast(DictConfig, HydraConfig.instance().cfg)
+    task, hydra_node, overrides = (OmegaConf.to_container(node, resolve=False)
+                                   for node in (cfg, hydra_root, hydra_root.hydra.overrides.task))
+    save_hydra_files(run_dir, mask_secrets(task), mask_secrets(hydra_node), mask_secrets(overrides))
 
 
 def missing_ancestors(run_dir: Path) -> list[Path]:

@@ -51,6 +51,10 @@ class RunDirFull(RunDirError):
     """A write in the run directory failed for want of space (or quota, or a size limit)."""
 
 
+class ExtraMissing(UserError):
+    """A feature whose optional extra is not installed (base/extras.py names the pip command)."""
+
+
 def error_line(prog: str, message: str) -> None:
     """One plain line on stderr, no traceback (any database password in it masked: errors
     often quote what the user typed)."""

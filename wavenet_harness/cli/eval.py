@@ -16,18 +16,12 @@ The run is loaded by training/trained.py; this module only reads the command lin
 from __future__ import annotations
 
 import argparse
-import math
 
-import torch
-
-from wavenet_harness.base.data import build_dataset
 from wavenet_harness.base.files import json_text
 from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
-from wavenet_harness.tracking.trained import load_trained_run
-from wavenet_harness.training.evaluation import evaluate
+from wavenet_harness.tracking.trained import SPLITS, load_trained_run, split_loss
 
 PROG = "wavenet-eval"
-SPLITS = ("train", "val", "test")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,27 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def evaluate_run(path: str, split: str, data_option: str | None = None) -> dict:
-    run = load_trained_run(path)
-    config = run.config
-    dataset = build_dataset(run.words(data_option), config.block_size, config.data.split_seed)
-    part = dataset.split(split)
-    with torch.no_grad():
-        loss = evaluate(run.model(), part.X, part.Y)
-    words_sha256 = (run.state.get("data") or {}).get("words_sha256")
-    return {
-        "path": str(path),
-        "checkpoint": str(run.checkpoint),
-        "step": run.step,
-        "weights": run.weights,
-        "split": split,
-        # what the split is cut from: runs are averaged only when these agree
-        "data": {"words_sha256": words_sha256 or str(config.data.path), "split_seed": config.data.split_seed},
-        "words": len(part.words),
-        "predictions": int(part.Y.shape[0]),
-        "loss": loss,
-        # A model with NaN weights scores NaN: JSON says null, and this says why.
-        "status": "ok" if math.isfinite(loss) else "non_finite",
-    }
+    return {"path": str(path), **split_loss(load_trained_run(path), split, data_option)}
 
 
 def main(argv: list[str] | None = None) -> None:

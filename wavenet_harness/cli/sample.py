@@ -10,17 +10,13 @@ only reads the command line and prints.
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
-import torch
-
 from wavenet_harness.base.data import split_words
-from wavenet_harness.base.errors import UsageError
 from wavenet_harness.base.files import json_text
 from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
-from wavenet_harness.models.sampling import DEFAULT_MAX_LEN, generate
-from wavenet_harness.tracking.trained import load_trained_run
+from wavenet_harness.models.sampling import DEFAULT_MAX_LEN
+from wavenet_harness.tracking.trained import check_prefix, check_sampling, load_trained_run, sample_words
 
 PROG = "wavenet-sample"
 
@@ -44,26 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-MAX_NUM = 100_000  # words per call; more is a file's worth, not a look at the model
-LARGEST_SEED = 2**63 - 1
+def _flag(name: str, *value: Any) -> str:
+    """An option as typed on the command line: --max-len, and with its value --top-k 0, --prefix 'x1'."""
+    flag = "--" + name.replace("_", "-")
+    if not value:
+        return flag
+    return f"{flag} {value[0]!r}" if name == "prefix" else f"{flag} {value[0]}"
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    if not 1 <= args.num <= MAX_NUM:
-        raise UsageError(f"--num {args.num} is not allowed: give a whole number from 1 to {MAX_NUM:,}")
-    if not 0 <= args.seed <= LARGEST_SEED:
-        raise UsageError(f"--seed {args.seed} is not allowed: give a whole number from 0 to 2**63 - 1")
-    if not (math.isfinite(args.temperature) and args.temperature > 0):
-        raise UsageError(f"--temperature {args.temperature} is not allowed: give a positive finite number")
-    if args.top_k is not None and args.top_k < 1:
-        raise UsageError(f"--top-k {args.top_k} is not allowed: give a whole number >= 1")
-    if not 1 <= args.max_len <= 640_000:
-        raise UsageError(f"--max-len {args.max_len} is not allowed: give a positive whole number up to 640,000")
-    if len(args.prefix) >= args.max_len:  # nothing would be sampled: the prefix alone is not a sample
-        raise UsageError(f"--prefix is {len(args.prefix)} characters, not shorter than --max-len {args.max_len}: "
-                         "give a longer --max-len or a shorter --prefix")
-    if args.top_k is not None and args.top_k > LARGEST_SEED:
-        raise UsageError(f"--top-k {args.top_k} is not allowed: give a whole number below 2**63")
+    check_sampling(args.num, args.temperature, args.top_k, args.seed, args.max_len, args.prefix, _flag)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -83,21 +69,12 @@ def main(argv: list[str] | None = None) -> None:
 
 def _sample(args: argparse.Namespace) -> dict:
     run = load_trained_run(args.path)
-    checkpoint, config, vocab = run.checkpoint, run.config, run.vocab
-    unknown = "".join(sorted(set(args.prefix) - set(vocab.chars)))  # includes the end token '.'
-    if unknown:
-        raise UsageError(f"--prefix {args.prefix!r} has characters the model does not know: {unknown!r}")
-    train_words = set(split_words(run.words(args.data), config.data.split_seed)[0])
-    model = run.model()
-    generator = torch.Generator().manual_seed(args.seed)
-    try:
-        words = generate(model, vocab, args.num, args.temperature, args.top_k, generator, args.prefix, args.max_len,
-                         block_size=config.block_size)
-    except ValueError as err:
-        raise UsageError(f"cannot sample from {checkpoint}: {err}") from None
+    check_prefix(run, args.prefix, _flag)
+    train_words = set(split_words(run.words(args.data), run.config.data.split_seed)[0])
+    words = sample_words(run, args.num, args.temperature, args.top_k, args.seed, args.prefix, args.max_len, _flag)
     samples: list[dict[str, Any]] = [{"word": w, "new": w not in train_words} for w in words]
     return {
-        "checkpoint": str(checkpoint),
+        "checkpoint": str(run.checkpoint),
         "step": run.step,
         "temperature": args.temperature,
         "top_k": args.top_k,

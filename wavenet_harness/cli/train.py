@@ -30,7 +30,7 @@ from wavenet_harness.adapter.callbacks import (
     CREATED_FOR_THIS_RUN,
     register_unique_resolver,
     remove_if_empty,
-    save_hydra_files,
+    save_job_hydra_files,
 )
 from wavenet_harness.adapter.config import config_dir, register_plugins, validate
 from wavenet_harness.adapter.job import run_training
@@ -43,7 +43,6 @@ from wavenet_harness.base.errors import (
     exit_with_error,
     explain_os_error,
 )
-from wavenet_harness.base.passwords import mask_secrets
 from wavenet_harness.base.records import SWEEP_CONFIG_NAME
 from wavenet_harness.base.run_config import RunConfig
 from wavenet_harness.cli import version_line
@@ -78,7 +77,7 @@ def train_task(cfg: DictConfig) -> float:
     try:
         config = _run_config(cfg, hydra_cfg, multirun)
         metrics = run_training(config, Path(run_dir), listeners=job_listeners(config),
-                               on_claim=lambda folder: _save_hydra_files(folder, cfg),
+                               on_claim=lambda folder: save_job_hydra_files(folder, cfg),
                                swept=swept, overrides=[str(o) for o in hydra_cfg.overrides.task])
     except Exception as err:
         return _job_failed(err, hydra_cfg, Path(run_dir), cfg, multirun)
@@ -116,22 +115,12 @@ def _job_failed(err: Exception, hydra_cfg, run_dir: Path, cfg: DictConfig, multi
         return math.nan
     if multirun:  # failure is a result in the job's own folder: record it, the sweep goes on
         sweep.record_failure(run_dir, err, isinstance(err, UserError))
-        _save_hydra_files(run_dir, cfg)  # which overrides failed, for the summary and reports
+        save_job_hydra_files(run_dir, cfg)  # which overrides failed, for the summary and reports
         return math.nan
     if not isinstance(err, UserError):
         raise err
     remove_if_empty(CREATED_FOR_THIS_RUN)  # a refused run leaves nothing behind
     exit_with_error(str(err), PROG)
-
-
-def _save_hydra_files(run_dir: Path, cfg: DictConfig) -> None:
-    """Hydra's .hydra/ files, written once the run has passed its checks (see adapter/callbacks.py),
-    with any database password masked."""
-    # Hydra annotates this HydraConf | None; once a job runs it is the root config masked to its `hydra` node.
-    hydra_root = typing.cast(DictConfig, HydraConfig.instance().cfg)
-    task, hydra_node, overrides = (OmegaConf.to_container(node, resolve=False)
-                                   for node in (cfg, hydra_root, hydra_root.hydra.overrides.task))
-    save_hydra_files(run_dir, mask_secrets(task), mask_secrets(hydra_node), mask_secrets(overrides))
 
 
 def _interrupted_exit_code(metrics: dict) -> int:

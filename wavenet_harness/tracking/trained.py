@@ -1,25 +1,33 @@
-"""A finished wavenet-train run, loaded back: its checkpoint, config, model and words.
+"""A finished wavenet-train run, loaded back: its checkpoint, config, model and words;
+words sampled from it and its loss on a split.
 
-Shared by `wavenet-sample` and `wavenet-eval`. Every problem raises an error whose one
-line says what to pass instead (RunDirError, CheckpointError, DataError); it knows
-nothing of the command line.
+Shared by `wavenet-sample`, `wavenet-eval` and the Python API (Run.sample, Run.evaluate),
+so each gives the same words and numbers. Every problem raises an error whose one line
+says what to pass instead (RunDirError, CheckpointError, DataError, UsageError); it knows
+nothing of the command line: `check_sampling` is told how the caller spells an argument.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
-from wavenet_harness.base.data import DataError, Vocabulary, read_words, sha256_of
+from wavenet_harness.base.data import DataError, Vocabulary, build_dataset, read_words, sha256_of
+from wavenet_harness.base.errors import UsageError
 from wavenet_harness.base.run_config import DataOptions, LogOptions, RunConfig, TrialLink
 from wavenet_harness.models import build_run_model, model_options
+from wavenet_harness.models.sampling import DEFAULT_MAX_LEN, generate
 from wavenet_harness.tracking.rundir import checkpoint_in
 from wavenet_harness.training.averaging import scored_weights
 from wavenet_harness.training.checkpoint import CheckpointError, load_checkpoint
+from wavenet_harness.training.evaluation import evaluate
 from wavenet_harness.training.optim import OPTIMIZERS
 from wavenet_harness.training.schedules import SCHEDULES
 
@@ -129,3 +137,79 @@ def _check_contents(checkpoint: Path, state: dict[str, Any]) -> None:
         problem = "it holds no model weights"
     if problem:
         raise CheckpointError(f"{checkpoint} cannot be used (damaged?): {problem}")
+
+
+# ---------------------------------------------------------------- sampling and evaluation
+
+MAX_SAMPLES = 100_000  # words per call; more is a file's worth, not a look at the model
+LARGEST_SEED = 2**63 - 1
+SPLITS = ("train", "val", "test")
+
+
+def check_sampling(num: Any, temperature: Any, top_k: Any, seed: Any, max_len: Any, prefix: str,
+                   spell: Callable[..., str]) -> None:
+    """The sampling arguments' rules. `spell(name)` writes an argument's name as the caller's
+    user types it, `spell(name, value)` the argument with its value (the CLI: --max-len and
+    "--top-k 0"; Python: max_len and "top_k=0")."""
+    rules = [
+        ("num", isinstance(num, int) and 1 <= num <= MAX_SAMPLES, f"give a whole number from 1 to {MAX_SAMPLES:,}"),
+        ("seed", isinstance(seed, int) and 0 <= seed <= LARGEST_SEED, "give a whole number from 0 to 2**63 - 1"),
+        ("temperature", isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0,
+         "give a positive finite number"),
+        ("top_k", top_k is None or (isinstance(top_k, int) and top_k >= 1), "give a whole number >= 1"),
+        ("max_len", isinstance(max_len, int) and 1 <= max_len <= 640_000, "give a positive whole number up to 640,000"),
+    ]
+    values = {"num": num, "seed": seed, "temperature": temperature, "top_k": top_k, "max_len": max_len}
+    for name, ok, rule in rules:
+        if not ok:
+            raise UsageError(f"{spell(name, values[name])} is not allowed: {rule}")
+    if len(prefix) >= max_len:  # nothing would be sampled: the prefix alone is not a sample
+        too_short = spell("max_len", max_len)
+        raise UsageError(f"{spell('prefix')} is {len(prefix)} characters, not shorter than {too_short}: "
+                         f"give a longer {spell('max_len')} or a shorter {spell('prefix')}")
+    if top_k is not None and top_k > LARGEST_SEED:
+        raise UsageError(f"{spell('top_k', top_k)} is not allowed: give a whole number below 2**63")
+
+
+def check_prefix(run: TrainedRun, prefix: str, spell: Callable[..., str]) -> None:
+    """Every character of `prefix` is one the model knows (not the end token '.')."""
+    unknown = "".join(sorted(set(prefix) - set(run.vocab.chars)))  # includes the end token '.'
+    if unknown:
+        raise UsageError(f"{spell('prefix', prefix)} has characters the model does not know: {unknown!r}")
+
+
+def python_argument(name: str, *value: Any) -> str:
+    """An argument as a Python call writes it: max_len, and with its value top_k=0."""
+    return f"{name}={value[0]!r}" if value else name
+
+
+def sample_words(run: TrainedRun, num: int, temperature: float = 1.0, top_k: int | None = None, seed: int = 42,
+                 prefix: str = "", max_len: int = DEFAULT_MAX_LEN,
+                 spell: Callable[..., str] = python_argument) -> list[str]:
+    """`num` words from the run's model, drawn by a generator seeded `seed` (never the global one)."""
+    check_prefix(run, prefix, spell)
+    generator = torch.Generator().manual_seed(seed)
+    try:
+        return generate(run.model(), run.vocab, num, temperature, top_k, generator, prefix, max_len,
+                        block_size=run.config.block_size)
+    except ValueError as err:
+        raise UsageError(f"cannot sample from {run.checkpoint}: {err}") from None
+
+
+def split_loss(run: TrainedRun, split: str, data_option: str | None = None) -> dict[str, Any]:
+    """The run's mean loss per character on one split of its data (eval mode), with what it was
+    computed on: what `wavenet-eval` prints and Run.evaluate returns."""
+    if split not in SPLITS:
+        raise UsageError(f"split={split!r} is not allowed: choose one of {', '.join(SPLITS)}")
+    config = run.config
+    dataset = build_dataset(run.words(data_option), config.block_size, config.data.split_seed)
+    part = dataset.split(split)
+    with torch.no_grad():
+        loss = evaluate(run.model(), part.X, part.Y)
+    words_sha256 = (run.state.get("data") or {}).get("words_sha256")
+    return {"checkpoint": str(run.checkpoint), "step": run.step, "weights": run.weights, "split": split,
+            # what the split is cut from: runs are averaged only when these agree
+            "data": {"words_sha256": words_sha256 or str(config.data.path), "split_seed": config.data.split_seed},
+            "words": len(part.words), "predictions": int(part.Y.shape[0]), "loss": loss,
+            # A model with NaN weights scores NaN: JSON says null, and this says why.
+            "status": "ok" if math.isfinite(loss) else "non_finite"}

@@ -4,6 +4,10 @@ Ctrl-C, SIGTERM, SIGUSR1 and SIGUSR2 set a flag the training loop checks between
 (and evaluation and sampling between chunks: base/interrupts.py), so no step is left
 half done and the run can save a checkpoint before it stops; afterwards `pass_on_signal`
 lets whoever handled the signal before (submitit's requeue on SIGUSR2) act on it.
+
+Signal handlers can only be set in the main thread; a loop run in another thread (a
+notebook's background thread) is stopped by `request_stop()` instead, which sets the flag
+of every loop running in this process as Ctrl-C would.
 """
 
 from __future__ import annotations
@@ -42,24 +46,46 @@ class StopRequest:
         return "Ctrl-C" if self.signum == signal.SIGINT else signal.Signals(self.signum).name
 
 
+# The flags of the loops running in this process (request_stop sets them).
+_RUNNING: set[StopRequest] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def stop_signals_as_flag():
     """Turn Ctrl-C, SIGTERM, SIGUSR1 and SIGUSR2 into a flag checked between steps (and
     between chunks of an evaluation or of sampling: interrupts.check), so no step is left
-    half done and the run can save a checkpoint before it stops."""
+    half done and the run can save a checkpoint before it stops. Outside the main thread
+    no handler can be set: there only `request_stop()` sets the flag."""
     requested = StopRequest()
-    if threading.current_thread() is not threading.main_thread():
-        yield requested
-        return
-    for signum in STOP_SIGNALS:
-        requested.previous[signum] = signal.signal(signum, requested.set)
-    interrupts.watch(requested.is_set)  # evaluation and sampling check it too
+    with _RUNNING_LOCK:
+        _RUNNING.add(requested)
     try:
-        yield requested
+        if threading.current_thread() is not threading.main_thread():
+            yield requested
+            return
+        for signum in STOP_SIGNALS:
+            requested.previous[signum] = signal.signal(signum, requested.set)
+        interrupts.watch(requested.is_set)  # evaluation and sampling check it too
+        try:
+            yield requested
+        finally:
+            interrupts.watch(None)
+            for signum, handler in requested.previous.items():
+                signal.signal(signum, handler)
     finally:
-        interrupts.watch(None)
-        for signum, handler in requested.previous.items():
-            signal.signal(signum, handler)
+        with _RUNNING_LOCK:
+            _RUNNING.discard(requested)
+
+
+def request_stop() -> int:
+    """Stop every training loop running in this process, in any thread, as Ctrl-C does:
+    each finishes its step, saves a checkpoint and ends as "interrupted". Returns how many
+    loops were asked."""
+    with _RUNNING_LOCK:
+        for requested in _RUNNING:
+            requested.set(signal.SIGINT)
+        return len(_RUNNING)
 
 
 def pass_on_signal(request: StopRequest | None) -> None:
