@@ -6,7 +6,8 @@ says it needs a cluster, a GPU or a database host (`# needs a SLURM cluster`, `#
 GPU`, `# needs a database host`) is marked so, and only those are skipped.
 
 `shorten(command, workspace)` rewrites one command to run in seconds inside `workspace`:
-wavenet-train gets few steps, one thread and a tiny words file; an Optuna search two or
+wavenet-train gets few steps, one thread and a tiny words file; `wavenet-study --export`
+writes into the workspace (`--config-dir`), and a preset it wrote is trained from there; an Optuna search two or
 three trials, a seeded sampler, and (hier_optuna) only the step schedule among its
 choices, as the cosine's default 1000 warmup steps do not fit a 20-step run; example paths
 (`runs/multirun/<date>/<time>`, RUN_DIR, brace lists) point at the runs the earlier
@@ -33,7 +34,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers import ENTRY_POINTS
+from helpers import ENTRY_POINTS, REPO
 
 NEEDS = re.compile(r"#.*\bneeds (?:a |an )?(SLURM cluster|cluster|GPU|database host)\b", re.IGNORECASE)
 SHELL_LANGUAGES = ("bash", "sh", "shell")
@@ -147,6 +148,11 @@ class Workspace:
     sweeps: list[str] = field(default_factory=list)  # plain multirun sweep dirs, in order
     runs: int = 0
 
+    @property
+    def presets(self) -> Path:
+        """Where `wavenet-study --export` writes and the presets it wrote are trained from."""
+        return self.root / "presets"
+
     @classmethod
     def create(cls, root: Path) -> Workspace:
         words = root / "words.txt"
@@ -162,11 +168,25 @@ def _is_override(token: str) -> bool:
     return "=" in token and not token.startswith("-")
 
 
+def exported_preset(args: list[str]) -> str | None:
+    """The `experiment=NAME` of a command that trains a preset `wavenet-study --export` wrote
+    (not one the checkout ships), else None."""
+    for arg in args:
+        if arg.startswith("experiment=") and not (REPO / "conf" / "experiment" / f"{_value(arg)}.yaml").exists():
+            return _value(arg)
+    return None
+
+
+def _value(override: str) -> str:
+    return override.partition("=")[2]
+
+
 def uses_warmup(args: list[str]) -> bool:
     """Whether the command's config (its fixed overrides, composed) warms its lr up (cosine, or
-    constant with warmup_steps), a warmup longer than the shortened run."""
+    constant with warmup_steps), a warmup longer than the shortened run. An exported preset
+    does not exist yet when the commands are shortened: its warmup is scaled by wavenet-train."""
     fixed = [a for a in args if _is_override(a) and "," not in a and not a.lstrip("+~").startswith("hydra")]
-    if not any(a.startswith(SCHEDULE_SETTERS) for a in fixed):
+    if not any(a.startswith(SCHEDULE_SETTERS) for a in fixed) or exported_preset(fixed):
         return False
     from wavenet_harness.adapter.config import compose_config
 
@@ -194,6 +214,8 @@ def shorten_train(args: list[str], ws: Workspace) -> list[str]:
     elif "--multirun" not in args and not any(_key(a) == "hydra.run.dir" for a in args) and "--cfg" not in args:
         ws.runs += 1
         short.append(f"hydra.run.dir=runs/readme-single-{ws.runs}")
+    if exported_preset(args) and "--config-dir" not in args:
+        kept = ["--config-dir", str(ws.presets), *kept]
     return kept + short
 
 
@@ -218,6 +240,9 @@ def shorten(command: ReadmeCommand, ws: Workspace) -> list[str]:
     program, args = command.argv[0], command.argv[1:]
     if program == "wavenet-train":
         return [program, *shorten_train(args, ws)]
+    if program == "wavenet-study" and "--export" in args and "--config-dir" not in args:
+        # into the scratch folder, never the checkout's conf/experiment/
+        return [program, *resolve_paths(args, ws), "--config-dir", str(ws.presets)]
     if program in (
         "wavenet-sample",
         "wavenet-report",

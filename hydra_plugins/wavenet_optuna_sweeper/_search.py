@@ -1,39 +1,46 @@
-"""The search loop: ask a batch of trials, launch them as jobs, tell the study how each ended.
-
-  status in the job's metrics.json -> what the study is told
-  ok (finite val loss)             -> COMPLETE with the val loss
-  pruned                           -> PRUNED (the job reported and stopped itself)
-  diverged, failed, anything else  -> FAIL (the sweep goes on)
-  interrupted (Ctrl-C)             -> FAIL flagged `requeued`, asked again next time; the sweep stops
+"""The search loop: keep n_jobs trials running until the study holds n_trials, telling the
+study how each trial's job ended the moment it ends (_trials.py says how each ending is told;
+_slots.py runs the launches side by side).
 
 n_trials is the size of the whole study: rerunning the same command (same storage) keeps
 the finished trials and runs only the rest. A trial left RUNNING by a sweep process of
 this machine that no longer exists (killed) is marked FAIL, flagged `requeued` so it does
-not count, and its parameters are asked again.
+not count, and its parameters are asked again. Each trial's job is numbered and foldered
+by the trial's number, which the study hands out once, so jobs launched side by side (or
+by workers on other machines sharing the study) never share a folder.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import socket
+import sys
 import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NoReturn
 
 import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.plugins import Plugins
-from hydra.core.utils import JobReturn, JobStatus
+from hydra.core.utils import JobReturn
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 
+from hydra_plugins.wavenet_optuna_sweeper._slots import Slots, parallel_slots
 from hydra_plugins.wavenet_optuna_sweeper._space import build_distributions, override_value
+from hydra_plugins.wavenet_optuna_sweeper._trials import (
+    alive,
+    counted_trials,
+    one_line,
+    print_best,
+    requeue,
+    tell_outcome,
+)
 from wavenet_harness.base.errors import ConfigError, exit_with_error
 from wavenet_harness.base.passwords import has_password, mask_secrets, masked, remember_secrets_in
 from wavenet_harness.base.records import JOURNAL_NAME, load_run, mark_ended
@@ -43,42 +50,13 @@ from wavenet_harness.sweeps.study import (
     PRUNER_ATTR,
     build_pruner,
     build_sampler,
-    importance_caveat,
     open_storage,
+    pruning_blind_spot,
     trial_overrides,
     write_dashboard_note,
 )
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
-
-
-def one_line(err: BaseException) -> str:
-    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
-    return " ".join(lines[:3]) if lines else type(err).__name__
-
-
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def counted_trials(study: optuna.Study) -> int:
-    """Trials that count toward n_trials: finished or running, not waiting, not requeued."""
-    total = 0
-    for trial in study.get_trials(deepcopy=False):
-        if trial.state == TrialState.WAITING:
-            continue
-        if trial.state == TrialState.FAIL and trial.user_attrs.get("requeued"):
-            continue
-        total += 1
-    return total
 
 
 def check_journal_ends_whole(journal: Path) -> None:
@@ -117,7 +95,6 @@ class StudySearch:
     def __init__(self, sweeper: Any, settings: dict[str, Any]):
         self.sweeper = sweeper  # the Hydra Sweeper: its launcher and batch validation
         self.settings = settings
-        self.job_idx = 0
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.hydra_context = hydra_context
@@ -144,7 +121,6 @@ class StudySearch:
         space = {k: v for k, v in build_distributions(s["params"]).items() if k not in fixed_keys}
         if not space:
             raise ConfigError("the search space is empty: set hydra.sweeper.params (see conf/hparams_search/)")
-
         check_storage(s["storage"])
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -153,40 +129,9 @@ class StudySearch:
         if not s["storage"]:
             check_journal_ends_whole(Path(storage_name))
         study = self._prepare_study(storage_name, sweep_dir)
-
-        returns: list[Sequence[JobReturn]] = []
-        while (remaining := int(s["n_trials"]) - counted_trials(study)) > 0:
-            trials = [study.ask(space) for _ in range(min(int(s["n_jobs"]), remaining))]
-            for trial in trials:
-                trial.set_user_attr("worker", WORKER)
-            batch = [
-                [*fixed, *(f"{k}={override_value(v)}" for k, v in t.params.items()),
-                 *trial_overrides(storage_name, s["study_name"], t.number), f"hydra.sweep.subdir={t.number}"]
-                for t in trials
-            ]
-            try:  # a search key the config does not have: the user's mistake, told in one line
-                self.sweeper.validate_batch_is_legal(batch)
-            except Exception as err:
-                for trial in trials:  # the user's mistake, not the trial's: it must not count toward n_trials
-                    trial.set_user_attr("requeued", True)
-                    study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-                raise ConfigError(f"the trial overrides {batch[0]} do not compose: {one_line(err)}") from None
-            try:
-                results = self.launcher.launch(batch, initial_job_idx=self.job_idx)
-            except BaseException:
-                for trial in trials:  # let the next run of the command ask them again
-                    trial.set_user_attr("requeued", True)
-                    study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-                    study.enqueue_trial(trial.params)
-                raise
-            self.job_idx += len(batch)
-            statuses = [self._tell(study, trial, result, sweep_dir / str(trial.number))
-                        for trial, result in zip(trials, results, strict=True)]
-            returns.append(results)
-            if "interrupted" in statuses:  # Ctrl-C: stop here; the same command continues later
-                print("interrupted: run the same command again to continue the study", flush=True)
-                break
-        self._print_best(study)
+        self._note_pruner_blind_spot(space)
+        returns = self._run_trials(study, space, fixed, storage_name, sweep_dir)
+        print_best(study)
         try:
             write_dashboard_note(study)
         except Exception as err:  # a note is a courtesy; the search's results are already stored
@@ -201,11 +146,86 @@ class StudySearch:
         with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([METRIC_NAME])
-        study_id = storage.get_study_id_from_name(s["study_name"])
-        self._requeue_stale(study, storage, study_id, sweep_dir)
+        self._requeue_stale(study, storage, storage.get_study_id_from_name(s["study_name"]), sweep_dir)
         print(f"study {s['study_name']!r} in {masked(storage_name)}: {counted_trials(study)} of {s['n_trials']} trials "
               "already there", flush=True)
         return study
+
+    def _note_pruner_blind_spot(self, space: dict[str, Any]) -> None:
+        """A pruner that can never act within max_steps is named before the first trial,
+        not left to prune nothing in silence. A searched max_steps or eval_interval is not judged."""
+        if {"max_steps", "eval_interval"} & set(space):
+            return
+        note = pruning_blind_spot(self.settings["pruner"], self.config.get("max_steps"),
+                                  self.config.get("eval_interval"))
+        if note:
+            print(f"wavenet-train: note: {note}", file=sys.stderr, flush=True)
+
+    def _run_trials(self, study: optuna.Study, space: dict[str, Any], fixed: list[str], storage_name: str,
+                    sweep_dir: Path) -> list[Sequence[JobReturn]]:
+        """Keep up to n_jobs trials running until the study holds n_trials: the next trial is
+        asked the moment a job ends, and each job is told to the study as soon as it ends.
+
+        After a job that was interrupted, a launch that raised or a trial that does not
+        compose, no new trial starts; the running ones are waited for and told, then the
+        error (if any) is raised. Ctrl-C while waiting: see `_leave`.
+        """
+        slots = Slots(parallel_slots(self.launcher, int(self.settings["n_jobs"])))
+        returns: list[Sequence[JobReturn]] = []
+        stop: BaseException | str | None = None  # why no new trial starts
+        try:
+            while True:
+                while stop is None and slots.free() and int(self.settings["n_trials"]) - counted_trials(study) > 0:
+                    try:
+                        trial, overrides = self._ask(study, space, fixed, storage_name)
+                    except ConfigError as err:
+                        stop = err
+                        break
+                    slots.start(trial.number, trial, self.launcher.launch, [overrides], trial.number)
+                if not slots.running:
+                    break
+                trial, results, error = slots.next_done()
+                if error is not None:
+                    requeue(study, trial)  # the next run of the command asks it again
+                    stop = stop if isinstance(stop, BaseException) else error
+                    continue
+                returns.append(results)
+                if tell_outcome(study, trial, results[0], sweep_dir / str(trial.number)) == "interrupted":
+                    stop = stop or "interrupted"
+        except KeyboardInterrupt:
+            self._leave(study, slots)
+        if isinstance(stop, BaseException):
+            raise stop
+        if stop == "interrupted":  # Ctrl-C reached a job: the same command continues later
+            print("interrupted: run the same command again to continue the study", flush=True)
+        return returns
+
+    def _ask(self, study: optuna.Study, space: dict[str, Any], fixed: list[str],
+             storage_name: str) -> tuple[optuna.trial.Trial, list[str]]:
+        """The next trial and its job's overrides, checked to compose before it is launched.
+        The job's folder is the trial's number (its job number too: see `launcher.launch`)."""
+        trial = study.ask(space)
+        trial.set_user_attr("worker", WORKER)
+        overrides = [*fixed, *(f"{k}={override_value(v)}" for k, v in trial.params.items()),
+                     *trial_overrides(storage_name, self.settings["study_name"], trial.number),
+                     f"hydra.sweep.subdir={trial.number}"]
+        try:  # a search key the config does not have: the user's mistake, told in one line
+            self.sweeper.validate_batch_is_legal([overrides])
+        except Exception as err:
+            requeue(study, trial, ask_again=False)  # the user's mistake, not the trial's: it must not count
+            raise ConfigError(f"the trial overrides {overrides} do not compose: {one_line(err)}") from None
+        return trial, overrides
+
+    def _leave(self, study: optuna.Study, slots: Slots) -> NoReturn:
+        """Ctrl-C while jobs run in other processes: their trials are asked again next time and
+        the sweep ends now. Jobs in this terminal got the Ctrl-C too and save their checkpoints;
+        SLURM's jobs run on, and the launcher names them (`left_running`)."""
+        for trial in slots.running.values():
+            requeue(study, trial)
+        left = getattr(self.launcher, "left_running", None)
+        said = left() if callable(left) else None
+        exit_with_error(said or "interrupted: the running trials will be asked again; run the same command "
+                                "again to continue the study", code=130)
 
     def _open_study(self, storage_name: str) -> tuple[Any, optuna.Study]:
         """Create or load the study; workers starting together on one new database may race
@@ -242,7 +262,7 @@ class StudySearch:
         host = socket.gethostname()
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
-            if worker_host != host or not pid.isdigit() or _alive(int(pid)):
+            if worker_host != host or not pid.isdigit() or alive(int(pid)):
                 continue  # another live sweep's trial, or another machine's: not ours to judge
             trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
             storage.set_trial_user_attr(trial_id, "requeued", True)
@@ -253,51 +273,4 @@ class StudySearch:
                            "its sweep was stopped while it ran; its parameters are asked again")
             print(f"trial {trial.number} was left running by a stopped sweep: marked failed, asked again", flush=True)
 
-    @staticmethod
-    def _tell(study: optuna.Study, trial: optuna.trial.Trial, result: JobReturn, run_dir: Path) -> str:
-        record = load_run(run_dir)
-        error = record.error
-        if result.status == JobStatus.FAILED:
-            status, value = "failed", None
-            error = error or repr(result._return_value)
-        elif record.status in ("missing", "unreadable"):
-            status, value = "failed", result.return_value
-        else:
-            status, value = record.status, result.return_value
-        trial.set_user_attr("status", status)
-        trial.set_user_attr("run_dir", str(run_dir))
-        if error:
-            trial.set_user_attr("error", str(error)[:500])
-        if status == "ok" and isinstance(value, (int, float)) and math.isfinite(value):
-            study.tell(trial, float(value))
-            shown = f"val loss {value:.4f}"
-        elif status == "pruned":
-            study.tell(trial, state=TrialState.PRUNED)
-            shown = error or "pruned"
-        elif status == "interrupted":  # not the trial's fault: does not count, asked again
-            trial.set_user_attr("requeued", True)
-            study.tell(trial, state=TrialState.FAIL)
-            study.enqueue_trial(trial.params)
-            shown = "interrupted; its parameters will be asked again"
-        else:
-            study.tell(trial, state=TrialState.FAIL)
-            shown = error or "no result"
-        params = " ".join(f"{k}={override_value(v)}" for k, v in trial.params.items())
-        print(fit(f"trial {trial.number}: {status}: {shown}  [{params}]"), flush=True)
-        return status
-
-    @staticmethod
-    def _print_best(study: optuna.Study) -> None:
-        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if not done:
-            return
-        best = min(done, key=_value) if study.direction.name == "MINIMIZE" else max(done, key=_value)
-        params = " ".join(f"{k}={override_value(v)}" for k, v in best.params.items())
-        print(fit(f"best trial {best.number}: val loss {best.value:.4f}  [{params}]"), flush=True)
-        caveat = importance_caveat(len(done))
-        if caveat:
-            print(fit(f"note: {caveat}"), flush=True)
-
-
-def _value(trial: FrozenTrial) -> float:
-    return cast(float, trial.value)  # a COMPLETE trial always holds its value
+    _tell = staticmethod(tell_outcome)  # how one job's ending is told to the study (_trials.py)

@@ -40,7 +40,8 @@ class WavenetOptunaSweeperConf:
     _target_: str = "hydra_plugins.wavenet_optuna_sweeper.sweeper.WavenetOptunaSweeper"
     # Trials the study should hold in total; trials from earlier runs of the command count.
     n_trials: int = 20
-    # Trials asked at once and handed to the launcher as one batch (parallel with joblib).
+    # Trials running at once: the next is asked as soon as one ends (joblib, submitit, SLURM;
+    # the basic launcher runs one at a time).
     n_jobs: int = 1
     direction: str = "minimize"  # of the val loss each job returns
     study_name: str = "wavenet"

@@ -15,7 +15,12 @@ Also, for a sweep on a real cluster:
     accounting, and a job that may never start is named while the sweep waits;
   - sbatch never sees PGPASSWORD: slurmctld would store it with each job;
   - a machine without SLURM, an sbatch that refuses the jobs, or Ctrl-C while waiting gets
-    one line instead of submitit's traceback.
+    one line instead of submitit's traceback;
+  - `launch` may be called from several threads at once (the Optuna sweeper launches each
+    trial as soon as a slot frees, _slots.py): submissions take turns, since each takes
+    PGPASSWORD out of the process's environment and redirects stderr while sbatch runs,
+    and the jobs being waited for are remembered, so that Ctrl-C in the sweeper's main
+    thread can name them all (`left_running`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import logging
 import math
 import os
 import shutil
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -49,7 +55,22 @@ def resumed_overrides(overrides: list[str]) -> list[str]:
     return [*kept, "resume=true"]
 
 
+# One submission at a time in this process (see the module's docstring).
+SUBMITTING = threading.Lock()
+
+
 class RequeueingSlurmLauncher(SlurmLauncher):
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._waiting_for: dict[str, int] = {}  # SLURM job ids being waited for -> launches waiting
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The launcher is pickled into each job; its bookkeeping of waits stays here."""
+        return {k: v for k, v in self.__dict__.items() if k != "_waiting_for"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _waiting_for={})
+
     def __call__(self, sweep_overrides: list[str], *args: Any, **kwargs: Any) -> JobReturn:
         """Run one job; a job SLURM itself requeued (preemption with PreemptMode=REQUEUE,
         SLURM_RESTART_COUNT > 0) runs its original submission again: resume it too."""
@@ -84,23 +105,33 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         # submitit prints sbatch's complaints itself before raising; they become one line here.
         complaints = io.StringIO()
         try:
-            with slurm_jobs.password_kept_from_sbatch(), contextlib.redirect_stderr(complaints):
+            with SUBMITTING, slurm_jobs.password_kept_from_sbatch(), contextlib.redirect_stderr(complaints):
                 jobs = executor.map_array(self, *zip(*job_params, strict=True))
         except Exception as err:
             said = " ".join((str(err) or complaints.getvalue()).split())
             self._refuse(f"sbatch refused the sweep's jobs: {said[:400]}")
-        print(f"SLURM job {jobs[0].job_id.split('_')[0]}: {len(jobs)} job(s) of the sweep submitted; logs in "
+        array = jobs[0].job_id.split("_")[0]
+        print(f"SLURM job {array}: {len(jobs)} job(s) of the sweep submitted; logs in "
               f"{jobs[0].paths.folder.parent}", flush=True)
+        self._waiting_for[array] = self._waiting_for.get(array, 0) + 1
         try:
             results = slurm_jobs.wait_for_jobs(jobs)
         except KeyboardInterrupt:  # the jobs are SLURM's now: say how to stop them, if that was meant
-            ids = " ".join(sorted({job.job_id.split("_")[0] for job in jobs}))
-            exit_with_error(f"interrupted while waiting; the sweep's SLURM jobs keep running "
-                            f"(scancel {ids} stops them, each saving its checkpoint)", code=130)
+            exit_with_error(self.left_running(), code=130)
+        finally:
+            self._waiting_for[array] -= 1
+            if not self._waiting_for[array]:
+                del self._waiting_for[array]
         return [
             self._job_return(result, overrides, idx)
             for idx, (result, overrides) in enumerate(zip(results, job_overrides, strict=True), start=initial_job_idx)
         ]
+
+    def left_running(self) -> str:
+        """What Ctrl-C leaves behind while this launcher waits: the SLURM jobs, and how to stop them."""
+        ids = " ".join(sorted(dict(self._waiting_for), key=lambda job_id: (len(job_id), job_id)))
+        return (f"interrupted while waiting; the sweep's SLURM jobs keep running (scancel {ids} stops them, "
+                "each saving its checkpoint)")
 
     def _executor(self) -> Any:
         """submitit's SLURM executor with this launcher's settings (as Hydra's launcher builds it)."""

@@ -5,12 +5,14 @@ Every job here goes through sbatch, slurmctld and slurmd, as on a university clu
   - a job preempted mid-run (SIGUSR2 to its steps, as SLURM sends it) is requeued by submitit
     with `scontrol requeue`, comes back with resume=true and ends bit for bit equal to an
     uninterrupted run; (slow) so does a job that SLURM itself signals before its time limit;
-  - an Optuna search runs its trials as SLURM jobs two at a time, sharing one study in a
-    password-protected PostgreSQL: n_trials is respected, a trial is pruned against trials
-    that ran in other jobs, and the password is in no file SLURM or submitit writes;
+  - an Optuna search runs its trials as SLURM jobs two at a time (the next submitted as soon as
+    one ends), sharing one study in a password-protected PostgreSQL: n_trials is respected, a
+    trial is pruned against trials that ran in other jobs, and the password is in no file SLURM
+    or submitit writes;
   - a job with a bad config, and a job killed mid-run, are one line each in the summary;
   - a job that cannot start is named while the sweep waits, and cancelling it ends the sweep;
-  - Ctrl-C while the sweep waits says how to stop the jobs, which keep running;
+  - Ctrl-C while the sweep waits says how to stop the jobs, which keep running (in a search:
+    every trial's job, and its trial is asked again next time);
   - sbatch refusing the jobs, or a password the compute nodes could not read, is one line.
 Tiny jobs, one thread each (the node has 2 CPUs).
 """
@@ -222,9 +224,9 @@ def postgres_with_password(tmp_path):
 def test_an_optuna_search_runs_its_trials_as_slurm_jobs_two_at_a_time_sharing_one_study(
         slurm, tmp_path, tiny_words_file, postgres_with_password):
     url, password, pgpass = postgres_with_password
-    # Random sampler, seed 6: lr 0.5, 0.5 in the first pair of jobs, 1e-6, 0.5 in the second.
-    # Trial 2 (lr 1e-6) barely learns: the median pruner stops it at its first evaluation
-    # against trials 0 and 1, which ran and reported in other SLURM jobs.
+    # Random sampler, seed 6: lr 0.5, 0.5, 1e-6, 0.5. Trial 2 (lr 1e-6), asked once trial 0
+    # or 1 has ended, barely learns: the median pruner stops it at its first evaluation
+    # against the trials that ran and reported in other SLURM jobs.
     with_password = url.replace("postgres@", f"postgres:{password}@")  # typed on the command line
     sweep_dir = tmp_path / "search"
     search = _start(["--multirun", "hydra/sweeper=wavenet_optuna", *TINY_OVERRIDES, *ON_SLURM,
@@ -257,9 +259,11 @@ def test_an_optuna_search_runs_its_trials_as_slurm_jobs_two_at_a_time_sharing_on
     assert read_metrics(sweep_dir / "2")["status"] == "pruned"
     for t in (trials[0], trials[1], trials[3]):
         assert read_metrics(sweep_dir / str(t.number))["val_loss"] == pytest.approx(t.value)
-    # Two at a time: two SLURM arrays of two jobs each.
+    # One SLURM job per trial, each submitted as soon as a slot was free, never more than two at once.
     arrays = [job_id.split("_")[0] for job_id in _slurm_job_ids(sweep_dir)]
-    assert sorted(arrays.count(a) for a in set(arrays)) == [2, 2], arrays
+    assert sorted(arrays.count(a) for a in set(arrays)) == [1, 1, 1, 1], arrays
+    spans = sorted((t.datetime_start, t.datetime_complete) for t in trials)
+    assert all(sum(start <= t < end for start, end in spans) <= 2 for t, _ in spans)
     assert "sweep: 4 jobs: 3 ok, 0 failed, 0 diverged, 1 pruned" in out
 
 
@@ -364,6 +368,29 @@ def test_ctrl_c_while_waiting_says_how_to_stop_the_jobs_it_leaves_running(slurm,
     assert slurm.jobs()[job_id]["state"] == "RUNNING"
     slurm.run("scancel", job_id)
     _wait_until(lambda: read_metrics(sweep_dir / "0")["status"] == "interrupted", "the job to save and stop", 60)
+
+
+def test_ctrl_c_in_a_search_names_every_slurm_job_it_was_waiting_for(slurm, tmp_path, tiny_words_file):
+    # Two trials at once, each its own SLURM job waited for in a thread of the sweeper; Ctrl-C
+    # reaches the main thread, which names both jobs, and both trials are asked again next time
+    # (the study is a journal file here; the search above shares a PostgreSQL one).
+    sweep_dir = tmp_path / "search"
+    search = _start(["--multirun", "hydra/sweeper=wavenet_optuna", *TINY_OVERRIDES, *ON_SLURM, "max_steps=200000",
+                     "eval_interval=100000", f"data.path={tiny_words_file}", f"hydra.sweep.dir={sweep_dir}",
+                     "hydra.sweeper.n_trials=4", "hydra.sweeper.n_jobs=2", "+hydra.sweeper.params.lr=[0.1,0.2]",
+                     "hydra.sweeper.pruner.name=none"], slurm)
+    _wait_until(lambda: all(_progress(sweep_dir / n).get("status") == "running" for n in "01"), "both trials to start")
+    search.send_signal(signal.SIGINT)
+    rc, out, err = _finish(search, timeout=60)
+    arrays = sorted({job_id.split("_")[0] for job_id in _slurm_job_ids(sweep_dir)}, key=int)
+    assert rc == 130 and len(arrays) == 2, err[-3000:]
+    assert err.strip().splitlines()[-1] == ("wavenet-train: error: interrupted while waiting; the sweep's SLURM jobs "
+                                            f"keep running (scancel {' '.join(arrays)} stops them, each saving its "
+                                            "checkpoint)")
+    assert "Traceback" not in err
+    study = optuna.load_study(study_name="wavenet", storage=open_storage(str(sweep_dir / "optuna.journal")))
+    assert [(t.state, t.user_attrs.get("requeued")) for t in study.trials[:2]] == [(TrialState.FAIL, True)] * 2
+    slurm.run("scancel", *arrays)
 
 
 def test_sbatch_without_a_cluster_to_talk_to_is_one_line(slurm, tmp_path, tiny_words_file):

@@ -129,3 +129,28 @@ def test_two_workers_share_one_study_through_postgresql(tmp_path, tiny_words_fil
     for name in "ab":
         for n in ran[name]:
             assert read_metrics(tmp_path / name / str(n))["val_loss"] == pytest.approx(study.trials[n].value)
+
+
+def test_a_slot_freed_by_a_short_trial_takes_the_next_one_at_once(tmp_path, tiny_words_file, cli):
+    # Two at a time in joblib processes. Random sampler seed 11: lr = 0.5, 1e30, 1e30, 1e30.
+    # Trial 0 trains 8000 steps; the others blow up within a few steps (diverged). With
+    # batches of two, trial 2 would wait for trial 0; here trials 1, 2 and 3 all run beside
+    # it. The median pruner's warmup reaches max_steps: said before the first trial.
+    sweep_dir = tmp_path / "sweep"
+    args = [a for a in _tiny(tiny_words_file, sweep_dir, seed="11")
+            if not a.startswith(("max_steps=", "eval_interval="))]
+    result = cli([*args, "max_steps=8000", "eval_interval=2000", "hydra.sweeper.n_trials=4",
+                  "+hydra.sweeper.params.lr=[0.5,1e30]", "hydra/launcher=parallel", "hydra.launcher.n_jobs=2",
+                  "hydra.sweeper.n_jobs=2", "hydra.sweeper.pruner.name=median",
+                  "hydra.sweeper.pruner.n_warmup_steps=8000"], cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    note = ("wavenet-train: note: hydra.sweeper.pruner.n_warmup_steps=8000 is not below max_steps=8000: "
+            "no trial can be pruned")
+    lines = result.stderr.splitlines()
+    first_job_ended = min(i for i, line in enumerate(lines) if line.startswith("wavenet-train: diverged"))
+    assert note in lines[:first_job_ended]
+    trials = _study(sweep_dir).trials
+    assert [(t.params["lr"], read_metrics(sweep_dir / str(t.number))["status"]) for t in trials] == [
+        (0.5, "ok"), (1e30, "diverged"), (1e30, "diverged"), (1e30, "diverged")]
+    assert trials[3].datetime_start < trials[0].datetime_complete
+    assert "sweep: 4 jobs: 1 ok, 0 failed, 3 diverged, 0 pruned" in result.stdout

@@ -4,9 +4,11 @@
     wavenet-report runs/ --all                          # every column
     wavenet-report runs/ --csv report.csv --json -      # the same table for other tools
     wavenet-report runs/sweeps/hier_optuna --html hier.html   # one page: table, charts, best config
+    wavenet-report runs/multirun/2026-11-28/10-00-00 --by seed   # runs alike but for the seed: mean ± sd
 
 The table is built by tracking/report.py and printed by tracking/report_table.py, the page
-by tracking/report_html.py; this module only reads the command line and writes the outputs.
+by tracking/report_html.py, the groups of --by by tracking/report_groups.py; this module
+only reads the command line and writes the outputs.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from wavenet_harness.base.files import write_atomic
 from wavenet_harness.base.records import JOURNAL_NAME
 from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
 from wavenet_harness.tracking.report import build_report, csv_text, json_text
+from wavenet_harness.tracking.report_groups import build_groups, groups_csv, print_groups
 from wavenet_harness.tracking.report_table import print_table
 from wavenet_harness.tracking.rundir import check_output_path
 
@@ -62,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--html", metavar="FILE", help="also write one page that works offline: the table, the best "
                                                        "runs' curves, parallel coordinates, importances ('-': "
                                                        "standard output; the [html] extra)")
+    parser.add_argument("--by", metavar="KEY",
+                        help="one row per group of runs that differ only in KEY (e.g. seed): mean ± sd of val and "
+                             "test loss")
     return parser
 
 
@@ -89,11 +95,24 @@ def _importances(root: Path) -> dict | None:
         return {"values": {}, "why_none": f"the study could not be read: {' '.join(str(err).split())[:200]}"}
 
 
+def _grouped(args: argparse.Namespace, root: Path) -> None:
+    """--by KEY: one row per group of runs alike but for KEY (tracking/report_groups.py)."""
+    report = build_groups(root, args.by)
+    if "-" not in (args.csv, args.json):
+        print_groups(report, Console(width=None if sys.stdout.isatty() else TABLE_WIDTH))
+    if args.csv:
+        _write(args.csv, groups_csv(report))
+    if args.json:
+        _write(args.json, json_text(report))
+
+
 def main(argv: list[str] | None = None) -> None:
     with one_line_errors(PROG):
         args = _parser().parse_args(argv)
         if [args.csv, args.json, args.html].count("-") > 1:
             raise UsageError("only one of --csv, --json and --html can write to standard output ('-')")
+        if args.by and args.html:
+            raise UsageError("--html shows every run, not groups: give --by or --html, not both")
         _check_destination(args.csv, "csv")
         _check_destination(args.json, "json")
         _check_html(args.html)
@@ -102,6 +121,9 @@ def main(argv: list[str] | None = None) -> None:
             raise UsageError(f"{root} does not exist")
         if not root.is_dir():
             raise UsageError(f"{root} is not a folder; give a multirun folder or a folder of runs")
+        if args.by:
+            _grouped(args, root)
+            return
         report = build_report(root, single_run=single_run_overrides)
         if "-" not in (args.csv, args.json, args.html):
             # A terminal's own width; piped or redirected, the 100 columns the table is made for

@@ -18,6 +18,14 @@ evaluation, with that step: for searches whose lr does not depend on max_steps (
 `_long` searches: constant lr, averaged weights) the trial's config with max_steps set to
 that step is that very run, so the best of them is the recipe.
 
+--export NAME writes that recipe as an experiment preset, ready for `wavenet-train
+experiment=NAME`: the best finished trial (or --trial T, --step S, --any-step), its config
+as it ran with max_steps at the chosen step (sweeps/recipe.py says which keys; the file is
+written by adapter/preset.py):
+
+    wavenet-study runs/sweeps/transformer_long --export my_transformer --any-step
+    wavenet-study runs/sweeps/gru_long --export my_gru --trial 9 --step 15000 --config-dir ~/presets
+
 The study is opened through sweeps/study.py, the trials' run directories read through
 base/records.py (load_run); Optuna is imported only when the command runs.
 """
@@ -36,6 +44,7 @@ from wavenet_harness.base.files import json_text
 from wavenet_harness.base.passwords import AMBIGUOUS_URL, ambiguous_userinfo, masked, remember_secrets_in
 from wavenet_harness.base.records import JOURNAL_NAME, RunRecord, load_run
 from wavenet_harness.cli import OneLineArgumentParser, one_line_errors
+from wavenet_harness.sweeps.recipe import best_at_any_step
 from wavenet_harness.tracking.report import short_names
 
 PROG = "wavenet-study"
@@ -52,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--any-step", action="store_true",
                         help="also rank trials (pruned ones too) by their best val at any evaluation, with its step")
     parser.add_argument("--json", action="store_true", help="print JSON for programs instead of text")
+    parser.add_argument("--export", metavar="NAME", default=None,
+                        help="write the best trial (or --trial, --step, --any-step) as the preset experiment=NAME")
+    parser.add_argument("--trial", type=int, default=None, help="with --export: this trial")
+    parser.add_argument("--step", type=int, default=None,
+                        help="with --export: the val reported at this step; the preset's max_steps")
+    parser.add_argument("--config-dir", default=None, metavar="DIR",
+                        help="with --export: write DIR/experiment/NAME.yaml, for wavenet-train --config-dir DIR "
+                             "(default: the checkout's conf/experiment/)")
     return parser
 
 
@@ -91,26 +108,16 @@ def _open_study(args: argparse.Namespace) -> Any:
     return optuna.load_study(study_name=study_name, storage=storage)
 
 
-def _trial_record(trial: Any, sweep_dir: Path | None = None) -> RunRecord:
+def _trial_run_dir(trial: Any, sweep_dir: Path | None = None) -> Path:
     run_dir = Path(str(trial.user_attrs.get("run_dir", "")))
     if sweep_dir is not None and not run_dir.is_absolute() and not run_dir.is_dir():
         # recorded relative to where the search ran; its jobs live in the sweep folder
         run_dir = sweep_dir / run_dir.name
-    return load_run(run_dir)
+    return run_dir
 
 
-def best_at_any_step(trials: list[Any], top: int) -> list[dict[str, Any]]:
-    """Finished and pruned trials ranked by their lowest reported val loss, with its step
-    (the earliest, on a tie)."""
-    from optuna.trial import TrialState
-
-    rows = []
-    for t in trials:
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.intermediate_values:
-            step, value = min(t.intermediate_values.items(), key=lambda item: (item[1], item[0]))
-            rows.append({"trial": t.number, "val_loss": value, "step": step, "state": t.state.name.lower(),
-                         "params": t.params})
-    return sorted(rows, key=lambda row: (row["val_loss"], row["trial"]))[:top]
+def _trial_record(trial: Any, sweep_dir: Path | None = None) -> RunRecord:
+    return load_run(_trial_run_dir(trial, sweep_dir))
 
 
 def summarise(study: Any, top: int, sweep_dir: Path | None = None, any_step: bool = False) -> dict[str, Any]:
@@ -246,13 +253,36 @@ def _say(text: str, markdown: bool = False) -> None:
                                               break_on_hyphens=False))
 
 
+def export(args: argparse.Namespace, study: Any) -> None:
+    """--export NAME: the chosen trial written as an experiment preset (adapter/preset.py)."""
+    from wavenet_harness.adapter.preset import write_preset
+    from wavenet_harness.sweeps.recipe import choose
+
+    choice = choose(study.get_trials(deepcopy=False), args.trial, args.step, args.any_step)
+    run_dir = _trial_run_dir(choice.trial, Path(args.sweep_dir) if args.sweep_dir else None)
+    storage = masked(args.storage) if args.storage else str(Path(args.sweep_dir) / JOURNAL_NAME)
+    path, step = write_preset(choice, run_dir, study.study_name, storage, args.export, args.config_dir)
+    print(f"wrote {path}: trial {choice.trial.number} at step {step} (val {choice.val_loss:.4f})")
+    print(f"run it: wavenet-train{f' --config-dir {args.config_dir}' if args.config_dir else ''} "
+          f"experiment={args.export}")
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    if args.top < 1:
+        raise UsageError(f"--top {args.top} is not allowed: give a positive whole number")
+    if args.export is None and (args.trial, args.step, args.config_dir) != (None, None, None):
+        raise UsageError("--trial, --step and --config-dir choose what --export NAME writes: give --export NAME")
+
+
 def main(argv: list[str] | None = None) -> None:
     for arg in sys.argv[1:] if argv is None else argv:  # a --storage password: masked in every line
         remember_secrets_in(arg.partition("=")[2] if arg.startswith("--storage=") else arg)
     with one_line_errors(PROG):
         args = _parser().parse_args(argv)
-        if args.top < 1:
-            raise UsageError(f"--top {args.top} is not allowed: give a positive whole number")
+        _check_options(args)
+        if args.export is not None:
+            export(args, _open_study(args))
+            return
         summary = summarise(_open_study(args), args.top, Path(args.sweep_dir) if args.sweep_dir else None,
                             any_step=args.any_step)
     if args.json:

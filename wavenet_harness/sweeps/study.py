@@ -133,6 +133,34 @@ def build_pruner(spec: dict[str, Any] | None) -> Any:
     raise ConfigError(f"hydra.sweeper.pruner.name={name!r} is not allowed: choose one of {', '.join(PRUNERS)}")
 
 
+def pruning_blind_spot(spec: dict[str, Any] | None, max_steps: Any, eval_interval: Any) -> str | None:
+    """Why the pruner can never stop a trial within max_steps, in one line; None if it can.
+
+    A trial is judged only at its evaluations (every eval_interval steps) before max_steps
+    (PruningReporter never prunes the last), and the pruner acts only from its own first
+    step on: median from n_warmup_steps, successive halving and Hyperband from min_resource.
+    hparams_search=hier_optuna run with max_steps=1500 waits for step 4000: nothing is pruned,
+    and without this line nothing says so.
+    """
+    spec = dict(spec or {})
+    key = {"median": "n_warmup_steps", "successive_halving": "min_resource", "hyperband": "min_resource"}.get(
+        spec.get("name") or "none")
+    if key is None or not isinstance(max_steps, int) or not isinstance(eval_interval, int):
+        return None
+    first = spec.get(key, 0)
+    if not isinstance(first, int) or isinstance(first, bool):
+        return None  # "auto": the pruner picks its first rung from the trials themselves
+    setting = f"hydra.sweeper.pruner.{key}={first}"
+    if first >= max_steps:
+        return f"{setting} is not below max_steps={max_steps}: no trial can be pruned"
+    # the first evaluation at or after the pruner's first step (evaluations: eval_interval, 2 x, ...)
+    judged_at = max(1, -(-first // eval_interval)) * eval_interval if eval_interval > 0 else max_steps
+    if judged_at >= max_steps:
+        return (f"no evaluation (eval_interval={eval_interval}) falls at or after {setting} and before "
+                f"max_steps={max_steps}: no trial can be pruned")
+    return None
+
+
 def build_sampler(spec: dict[str, Any] | None) -> Any:
     import optuna
 
