@@ -27,7 +27,7 @@ def site_links(markdown: str) -> str:
         if target == "docs/" or target == "docs":
             return f"{bang}[{text}](index.md)"
         if target.startswith("docs/"):
-            return f"{bang}[{text}]({target[len('docs/'):]})"
+            return f"{bang}[{text}]({target[len('docs/') :]})"
         return f"{text} (`{target}` in the repository)" if text != target else f"`{target}` (in the repository)"
 
     return LINK.sub(one, markdown)

@@ -184,9 +184,16 @@ def _path_rate(path: str, data, steps: int, n_hidden: int | None = None, batch: 
     model, optimizer, batches = _path_setup(path, data, n_hidden, batch)
     warmup = max(2, steps // 10)
     timer = _StepTimer(warmup, steps)
-    train(model, optimizer, build_schedule("step", 0.1, warmup + steps), (data.train.X, data.train.Y),
-          (data.val.X, data.val.Y), TrainSettings(max_steps=warmup + steps, batch_size=batch), listeners=[timer],
-          batches=batches)
+    train(
+        model,
+        optimizer,
+        build_schedule("step", 0.1, warmup + steps),
+        (data.train.X, data.train.Y),
+        (data.val.X, data.val.Y),
+        TrainSettings(max_steps=warmup + steps, batch_size=batch),
+        listeners=[timer],
+        batches=batches,
+    )
     assert timer.seconds is not None, "the run ended before the timed steps did"
     return steps / timer.seconds
 
@@ -220,23 +227,35 @@ def worker_scale(path: str, n_hidden: int, batch: int, seconds: float) -> dict:
     torch.set_num_threads(threads)
     steps, rate = 2, 0.0
     while True:  # double the steps until the timed part lasts `seconds`
-        rate = _notebook_rate(data, steps, n_hidden, batch) if path == "notebook" else \
-            _path_rate(path, data, steps, n_hidden, batch)
+        rate = (
+            _notebook_rate(data, steps, n_hidden, batch)
+            if path == "notebook"
+            else _path_rate(path, data, steps, n_hidden, batch)
+        )
         if steps / rate >= seconds or steps >= 4096:
             break
         steps = min(4096, max(steps * 2, int(steps * seconds / (steps / rate) * 1.2)))
     samples = batch * (sum(len(w) + 1 for w in data.train.words) / len(data.train.words) if path == "conv" else 1)
-    return {"path": path, "n_hidden": n_hidden, "batch": batch, "params": params, "threads": threads,
-            "steps_per_s": rate, "samples_per_s": rate * samples, "peak_rss_mb": _rss_mb(),
-            "rss_growth_mb": _rss_mb() - baseline}
+    return {
+        "path": path,
+        "n_hidden": n_hidden,
+        "batch": batch,
+        "params": params,
+        "threads": threads,
+        "steps_per_s": rate,
+        "samples_per_s": rate * samples,
+        "peak_rss_mb": _rss_mb(),
+        "rss_growth_mb": _rss_mb() - baseline,
+    }
 
 
 # ------------------------------------------------------------------------------ parent
 
 
 def _run_worker(args: list[str], timeout: float = 1800) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--worker", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", *args], capture_output=True, text=True, timeout=timeout, cwd=REPO
+    )
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-1:] or ["(no output)"]
         raise RuntimeError(f"worker {' '.join(args)} failed: {tail[0]}")
@@ -287,8 +306,11 @@ def check_load(when: str, own: float = 0.0) -> float:
     load1, load5, _ = os.getloadavg()
     print(f"load average {when}: {load1:.2f} (1 min), {load5:.2f} (5 min) on {CORES} cores", flush=True)
     if load1 > QUIET_LOAD + own:
-        print(f"WARNING: the machine is not quiet (1-min load {load1:.2f} > {QUIET_LOAD + own:.1f}"
-              f"{', this benchmark included' if own else ''}); these figures are indicative only", flush=True)
+        print(
+            f"WARNING: the machine is not quiet (1-min load {load1:.2f} > {QUIET_LOAD + own:.1f}"
+            f"{', this benchmark included' if own else ''}); these figures are indicative only",
+            flush=True,
+        )
     return load1
 
 
@@ -301,23 +323,30 @@ def best_notebook_threads(steps: int, rounds: int) -> tuple[int, dict[int, float
             rates[t].append(_run_worker(["notebook", str(t), str(steps), "rate"])["steps_per_s"])
     medians = {t: statistics.median(r) for t, r in rates.items()}
     best = max(medians, key=lambda t: medians[t])
-    print("notebook loop steps/s by threads: " + ", ".join(f"{t}: {_spread(r, '{:.0f}')}" for t, r in rates.items())
-          + f" -> reference at {best} thread(s)", flush=True)
+    print(
+        "notebook loop steps/s by threads: "
+        + ", ".join(f"{t}: {_spread(r, '{:.0f}')}" for t, r in rates.items())
+        + f" -> reference at {best} thread(s)",
+        flush=True,
+    )
     return best, medians
 
 
 def cold_compile(cache_dir: str) -> float:
     """One compile=true run with the still empty inductor cache (which it fills): its compile seconds."""
     metrics = run_cli([*PATHS["fast+compile"], "max_steps=200", "eval_interval=0", "checkpoint_interval=0"])
-    print(f"fast+compile, cold cache: compile {metrics.get('compile_seconds', 0):.1f} s "
-          f"(TORCHINDUCTOR_CACHE_DIR={cache_dir}); the rounds below use it warm", flush=True)
+    print(
+        f"fast+compile, cold cache: compile {metrics.get('compile_seconds', 0):.1f} s "
+        f"(TORCHINDUCTOR_CACHE_DIR={cache_dir}); the rounds below use it warm",
+        flush=True,
+    )
     return metrics.get("compile_seconds", 0.0)
 
 
 def end_to_end_round(r: int, paths: list[str], steps: int, threads: int) -> dict[str, dict]:
     """One round: the notebook and each path end to end, in an order rotated by the round number."""
     order = ["notebook", *paths]
-    order = order[r % len(order):] + order[: r % len(order)]
+    order = order[r % len(order) :] + order[: r % len(order)]
     cadence = [f"max_steps={steps}", f"eval_interval={min(10_000, steps // 2)}"]
     out = {}
     for path in order:
@@ -326,8 +355,11 @@ def end_to_end_round(r: int, paths: list[str], steps: int, threads: int) -> dict
         else:
             out[path] = run_cli([*{**PATHS, **ZOO_PATHS}[path], *cadence])
         extra = f", compile {out[path]['compile_seconds']:.1f} s" if "compile_seconds" in out[path] else ""
-        print(f"  round {r + 1}: {path:13s} {out[path]['seconds']:7.1f} s end to end "
-              f"(val {out[path]['val_loss']:.4f}{extra})", flush=True)
+        print(
+            f"  round {r + 1}: {path:13s} {out[path]['seconds']:7.1f} s end to end "
+            f"(val {out[path]['val_loss']:.4f}{extra})",
+            flush=True,
+        )
     return out
 
 
@@ -337,16 +369,28 @@ def steps_round(r: int, paths: list[str], steps: dict[str, int]) -> dict[str, di
     for path in paths:
         out[path] = _run_worker(["steps", path, str(steps[path]), str(steps["notebook"])])
         m = out[path]
-        print(f"  round {r + 1}: {path:13s} {m['steps_per_s']:7.0f} steps/s in process "
-              f"({m['steps_per_s'] / m['local_notebook_steps_per_s']:.2f}x the notebook loop beside it)", flush=True)
+        print(
+            f"  round {r + 1}: {path:13s} {m['steps_per_s']:7.0f} steps/s in process "
+            f"({m['steps_per_s'] / m['local_notebook_steps_per_s']:.2f}x the notebook loop beside it)",
+            flush=True,
+        )
     return out
 
 
 def print_speed(paths: list[str], e2e: list[dict], inproc: list[dict], steps: int, samples_per_word: float) -> None:
     """The speed table: end-to-end seconds and ratio, in-process steps/s and ratio, per path."""
     nb_seconds = [rnd["notebook"]["seconds"] for rnd in e2e]
-    rows = [["notebook", _spread(nb_seconds, "{:.1f}"), _spread([steps / s for s in nb_seconds], "{:.0f}"),
-             "1.00x", "", "1.00x", ""]]
+    rows = [
+        [
+            "notebook",
+            _spread(nb_seconds, "{:.1f}"),
+            _spread([steps / s for s in nb_seconds], "{:.0f}"),
+            "1.00x",
+            "",
+            "1.00x",
+            "",
+        ]
+    ]
     for path in paths:
         seconds = [rnd[path]["seconds"] for rnd in e2e]
         ratios = [rnd["notebook"]["seconds"] / rnd[path]["seconds"] for rnd in e2e]
@@ -354,13 +398,35 @@ def print_speed(paths: list[str], e2e: list[dict], inproc: list[dict], steps: in
         in_ratio = [m[path]["steps_per_s"] / m[path]["local_notebook_steps_per_s"] for m in inproc]
         compile_s = [rnd[path].get("compile_seconds") for rnd in e2e if rnd[path].get("compile_seconds") is not None]
         samples = f" ({statistics.median(ratios) * samples_per_word:.2f}x samples/s)" if path in WORD_PATHS else ""
-        rows.append([path, _spread(seconds, "{:.1f}"), _spread([steps / s for s in seconds], "{:.0f}"),
-                     _spread(ratios) + "x" + samples, _spread(rate, "{:.0f}"), _spread(in_ratio) + "x",
-                     _spread(compile_s, "{:.1f}") if compile_s else ""])
-    print(f"\n{steps:,} steps, batch 32, SGD, the lecture's WaveNet; end to end = metrics.json seconds "
-          "(notebook: loop + final split losses); median (min-max) over rounds\n")
-    print(_table(rows, ["path", "end-to-end s", "steps/s e2e", "vs notebook e2e", "steps/s in process",
-                        "vs notebook in process", "compile s (warm)"]))
+        rows.append(
+            [
+                path,
+                _spread(seconds, "{:.1f}"),
+                _spread([steps / s for s in seconds], "{:.0f}"),
+                _spread(ratios) + "x" + samples,
+                _spread(rate, "{:.0f}"),
+                _spread(in_ratio) + "x",
+                _spread(compile_s, "{:.1f}") if compile_s else "",
+            ]
+        )
+    print(
+        f"\n{steps:,} steps, batch 32, SGD, the lecture's WaveNet; end to end = metrics.json seconds "
+        "(notebook: loop + final split losses); median (min-max) over rounds\n"
+    )
+    print(
+        _table(
+            rows,
+            [
+                "path",
+                "end-to-end s",
+                "steps/s e2e",
+                "vs notebook e2e",
+                "steps/s in process",
+                "vs notebook in process",
+                "compile s (warm)",
+            ],
+        )
+    )
 
 
 def speed(args: argparse.Namespace) -> None:
@@ -373,8 +439,14 @@ def speed(args: argparse.Namespace) -> None:
     cache_dir = os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="benchmark-inductor-")
     if "fast+compile" in paths:
         cold_compile(cache_dir)
-    inproc_steps = {"notebook": 300, "default": 600, "fast": 1500, "fast+compile": 1500, "conv": 300,
-                    **dict.fromkeys(ZOO_PATHS, 100)}
+    inproc_steps = {
+        "notebook": 300,
+        "default": 600,
+        "fast": 1500,
+        "fast+compile": 1500,
+        "conv": 300,
+        **dict.fromkeys(ZOO_PATHS, 100),
+    }
     if not args.quick:
         inproc_steps = {path: n * 3 for path, n in inproc_steps.items()}
     e2e, inproc = [], []
@@ -395,19 +467,38 @@ def quality(args: argparse.Namespace) -> None:
     eval_seconds = _run_worker(["notebook", str(threads), "1", "e2e"])["seconds"]  # one step + its split losses
     notebook_seconds = NOTEBOOK_STEPS / rates[threads] + eval_seconds
     budget = notebook_seconds / QUALITY_FACTOR
-    print(f"notebook, 200k steps: {notebook_seconds:.0f} s (200,000 / {rates[threads]:.0f} steps/s at {threads} "
-          f"thread(s) + {eval_seconds:.1f} s for its split losses); budget 1/{QUALITY_FACTOR}: {budget:.1f} s",
-          flush=True)
+    print(
+        f"notebook, 200k steps: {notebook_seconds:.0f} s (200,000 / {rates[threads]:.0f} steps/s at {threads} "
+        f"thread(s) + {eval_seconds:.1f} s for its split losses); budget 1/{QUALITY_FACTOR}: {budget:.1f} s",
+        flush=True,
+    )
     rows = []
     for seed in range(42, 42 + seeds):
         m = run_cli(["experiment=fast", f"seed={seed}"])
         ok = m["val_loss"] <= TARGET_VAL_LOSS and m["seconds"] <= budget
-        rows.append([seed, f"{m['val_loss']:.4f}", f"{m['seconds']:.1f}", f"{notebook_seconds / m['seconds']:.1f}x",
-                     "yes" if ok else "no"])
+        rows.append(
+            [
+                seed,
+                f"{m['val_loss']:.4f}",
+                f"{m['seconds']:.1f}",
+                f"{notebook_seconds / m['seconds']:.1f}x",
+                "yes" if ok else "no",
+            ]
+        )
         print(f"  seed {seed}: val {m['val_loss']:.4f} in {m['seconds']:.1f} s", flush=True)
     print("\nexperiment=fast end to end (final val over the whole val split; metrics.json seconds)\n")
-    print(_table(rows, ["seed", "val loss", "seconds", "less than the notebook's 200k", f"val <= {TARGET_VAL_LOSS} "
-                        f"within {budget:.1f} s"]))
+    print(
+        _table(
+            rows,
+            [
+                "seed",
+                "val loss",
+                "seconds",
+                "less than the notebook's 200k",
+                f"val <= {TARGET_VAL_LOSS} within {budget:.1f} s",
+            ],
+        )
+    )
 
 
 def scale(args: argparse.Namespace) -> None:
@@ -422,11 +513,23 @@ def scale(args: argparse.Namespace) -> None:
                 m = _run_worker(["scale", path, str(n_hidden), str(batch), str(seconds)])
                 results.append(m)
                 shown_batch = f"{m['batch']} words" if path == "conv" else batch
-                rows.append([n_hidden, f"{m['params']:,}", shown_batch, path, m["threads"], f"{m['steps_per_s']:,.1f}",
-                             f"{m['samples_per_s']:,.0f}", f"{m['peak_rss_mb']:.0f} (+{m['rss_growth_mb']:.0f})"])
+                rows.append(
+                    [
+                        n_hidden,
+                        f"{m['params']:,}",
+                        shown_batch,
+                        path,
+                        m["threads"],
+                        f"{m['steps_per_s']:,.1f}",
+                        f"{m['samples_per_s']:,.0f}",
+                        f"{m['peak_rss_mb']:.0f} (+{m['rss_growth_mb']:.0f})",
+                    ]
+                )
                 print(f"  n_hidden {n_hidden}, batch {batch}, {path}: {m['steps_per_s']:.1f} steps/s", flush=True)
-    print(f"\nconv: batch / {CONV_WINDOWS_PER_WORD} words per step (about as many predictions as `batch` windows); "
-          "samples are predictions; memory: the worker's peak RSS MB (+ growth over the RSS before the model)\n")
+    print(
+        f"\nconv: batch / {CONV_WINDOWS_PER_WORD} words per step (about as many predictions as `batch` windows); "
+        "samples are predictions; memory: the worker's peak RSS MB (+ growth over the RSS before the model)\n"
+    )
     print(_table(rows, ["n_hidden", "params", "batch", "path", "threads", "steps/s", "samples/s", "peak RSS MB"]))
     if args.json:
         args.json.write_text(json.dumps(results))
@@ -441,8 +544,9 @@ def _preset_lengths(preset: str) -> tuple[int, int]:
     """(max_steps, eval_interval) of a preset, as `wavenet-train --cfg job` composes it."""
     import yaml  # PyYAML comes with hydra-core (omegaconf)
 
-    proc = subprocess.run(["wavenet-train", f"experiment={preset}", "--cfg", "job"], capture_output=True, text=True,
-                          cwd=REPO, check=True)
+    proc = subprocess.run(
+        ["wavenet-train", f"experiment={preset}", "--cfg", "job"], capture_output=True, text=True, cwd=REPO, check=True
+    )
     cfg = yaml.safe_load(proc.stdout)
     return int(cfg["max_steps"]), int(cfg["eval_interval"])
 
@@ -451,8 +555,15 @@ def eval_share(args: argparse.Namespace) -> None:
     rows = []
     for name in WORD_FAMILIES:
         m = run_cli([f"model={name}", "block_size=16", "max_steps=300", "checkpoint_interval=0"])
-        rows.append([f"`model={name} block_size=16`, 300 steps", "measured", f"{m['seconds']:.1f}",
-                     f"{m['eval_seconds']:.1f}", f"{100 * m['eval_seconds'] / m['seconds']:.1f}%"])
+        rows.append(
+            [
+                f"`model={name} block_size=16`, 300 steps",
+                "measured",
+                f"{m['seconds']:.1f}",
+                f"{m['eval_seconds']:.1f}",
+                f"{100 * m['eval_seconds'] / m['seconds']:.1f}%",
+            ]
+        )
         print(rows[-1], flush=True)
     for preset in SHIPPED_PRESETS:
         max_steps, interval = _preset_lengths(preset)
@@ -487,8 +598,11 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default: 1 quick, 3 full)")
     parser.add_argument("--steps", type=int, help="end-to-end steps per run (default: 2000 quick, 20000 full)")
     parser.add_argument("--seeds", type=int, help="--quality seeds (default: 1 quick, 3 full)")
-    parser.add_argument("--paths", default=",".join(PATHS),
-                        help="comma-separated, from " + ", ".join([*PATHS, *ZOO_PATHS]) + " (default: the first four)")
+    parser.add_argument(
+        "--paths",
+        default=",".join(PATHS),
+        help="comma-separated, from " + ", ".join([*PATHS, *ZOO_PATHS]) + " (default: the first four)",
+    )
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     return parser.parse_args()

@@ -33,9 +33,17 @@ REPO = Path(__file__).resolve().parents[1]
 def run_sweep(sweep_dir: Path, jobs: int, steps: int, data: str, launcher: list[str], threads: int) -> float:
     seeds = ",".join(str(seed) for seed in range(1, jobs + 1))
     command = [
-        "wavenet-train", "--multirun", f"seed={seeds}", f"max_steps={steps}", f"eval_interval={steps}",
-        "checkpoint_interval=0", "log.progress=false", f"threads={threads}", f"data.path={data}",
-        f"hydra.sweep.dir={sweep_dir}", *launcher,
+        "wavenet-train",
+        "--multirun",
+        f"seed={seeds}",
+        f"max_steps={steps}",
+        f"eval_interval={steps}",
+        "checkpoint_interval=0",
+        "log.progress=false",
+        f"threads={threads}",
+        f"data.path={data}",
+        f"hydra.sweep.dir={sweep_dir}",
+        *launcher,
     ]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
@@ -68,16 +76,22 @@ def main() -> None:
         sequential_dir, parallel_dir = Path(tmp) / "sequential", Path(tmp) / "parallel"
         sequential = run_sweep(sequential_dir, args.jobs, args.steps, args.data, [], threads=1)
         parallel = run_sweep(
-            parallel_dir, args.jobs, args.steps, args.data,
-            ["hydra/launcher=parallel", f"hydra.launcher.n_jobs={args.parallel}"], threads=0,
+            parallel_dir,
+            args.jobs,
+            args.steps,
+            args.data,
+            ["hydra/launcher=parallel", f"hydra.launcher.n_jobs={args.parallel}"],
+            threads=0,
         )
         train_seq, train_par = training_seconds(sequential_dir), training_seconds(parallel_dir)
 
     ideal = min(args.parallel, cpu_count(), args.jobs)
     print(f"{args.jobs} jobs x {args.steps} steps on {cpu_count()} cores")
     print(f"sequential (basic launcher, 1 thread):          {sequential:7.1f} s wall  ({train_seq:.1f} s training)")
-    print(f"parallel (joblib, {args.parallel} jobs, cores//{args.parallel} threads each): "
-          f"{parallel:7.1f} s wall  ({train_par:.1f} s training, summed over jobs)")
+    print(
+        f"parallel (joblib, {args.parallel} jobs, cores//{args.parallel} threads each): "
+        f"{parallel:7.1f} s wall  ({train_par:.1f} s training, summed over jobs)"
+    )
     print(f"speed-up: {sequential / parallel:.2f}x  (ideal {ideal}x)")
 
 

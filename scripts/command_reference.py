@@ -43,8 +43,14 @@ def help_text(name: str, entry: str) -> str:
     """What `<name> --help` prints, run from this checkout's package."""
     module, _, function = entry.partition(":")
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": COLUMNS, "HYDRA_FULL_ERROR": "0"}
-    done = subprocess.run([sys.executable, "-c", RUN_ENTRY.format(name=name, module=module, function=function),
-                           "--help"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_ENTRY.format(name=name, module=module, function=function), "--help"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         exit_with_error(f"{name} --help exited with {done.returncode}: {last}", PROG, code=1)
@@ -81,8 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     page = render()
     if args.check:
         if not PAGE.exists() or PAGE.read_text() != page:
-            exit_with_error(f"{PAGE.relative_to(REPO)} is out of date: run python scripts/command_reference.py",
-                            PROG, code=1)
+            exit_with_error(
+                f"{PAGE.relative_to(REPO)} is out of date: run python scripts/command_reference.py", PROG, code=1
+            )
         print(f"{PAGE.relative_to(REPO)} is up to date")
         return
     temporary = PAGE.with_name(PAGE.name + ".tmp")

@@ -49,8 +49,15 @@ from wavenet_harness.base.metrics import VAL_LOSS
 
 REPO = Path(__file__).resolve().parents[1]
 PROG = "dashboard_screenshots"
-SWEEP = ["lr=0.03,0.1,0.3", "max_steps=3000", "eval_interval=250", "checkpoint_interval=0", "threads=1",
-         "log.progress=false", "log.samples=3"]
+SWEEP = [
+    "lr=0.03,0.1,0.3",
+    "max_steps=3000",
+    "eval_interval=250",
+    "checkpoint_interval=0",
+    "threads=1",
+    "log.progress=false",
+    "log.samples=3",
+]
 WINDOW = (1536, 1000)
 # The tag of the first card of Time Series's card groups (pinned cards are elsewhere).
 FIRST_CARD_JS = """
@@ -81,9 +88,21 @@ def train_sweep(sweep_dir: Path) -> None:
 def start_tensorboard(logdir: Path) -> tuple[subprocess.Popen, str]:
     """TensorBoard on a free loopback port; (process, base URL) once it lists the runs."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0",
-         "--load_fast=false"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            str(logdir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--load_fast=false",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     assert process.stdout is not None  # stdout=PIPE
     deadline = time.monotonic() + 120
@@ -117,9 +136,19 @@ def open_browser():
         raise ScreenshotError("Chromium or its driver is missing: apt-get install -y chromium chromium-driver")
     options = webdriver.ChromeOptions()
     options.binary_location = browser
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--window-size={WINDOW[0]},{WINDOW[1]}", "--force-device-scale-factor=1"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        "--force-device-scale-factor=1",
+    ):
         options.add_argument(flag)
     chrome = webdriver.Chrome(service=Service(driver), options=options)
     # The window's size includes the browser's own frame: grow it until the page itself
@@ -135,7 +164,7 @@ def coloured_share(png: bytes) -> float:
 
     with Image.open(io.BytesIO(png)) as image:
         hsv = image.convert("RGB").convert("HSV")
-        pixels = list(hsv.get_flattened_data() if hasattr(hsv, 'get_flattened_data') else hsv.getdata())
+        pixels = list(hsv.get_flattened_data() if hasattr(hsv, "get_flattened_data") else hsv.getdata())
     return sum(1 for _, saturation, value in pixels if saturation > 90 and value > 60) / max(1, len(pixels))
 
 
@@ -242,10 +271,14 @@ def photograph(sweep_dir: Path, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    parser.add_argument("--sweep-dir", type=Path, help="the sweep to photograph, trained first if it does not exist "
-                                                       "(default: a new one in a temporary folder)")
-    parser.add_argument("--out", type=Path, default=Path("runs/screenshots"),
-                        help="the folder for the PNGs (default runs/screenshots)")
+    parser.add_argument(
+        "--sweep-dir",
+        type=Path,
+        help="the sweep to photograph, trained first if it does not exist (default: a new one in a temporary folder)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs/screenshots"), help="the folder for the PNGs (default runs/screenshots)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace pictures already in --out")
     args = parser.parse_args(argv)
     taken = [args.out / name for name in ("time_series.png", "hparams.png") if (args.out / name).exists()]

@@ -30,7 +30,7 @@ import statistics
 import optuna
 
 from wavenet_harness.adapter.config import compose_config
-from wavenet_harness.sweeps.study import build_pruner
+from wavenet_harness.sweeps.pruners import build_pruner
 
 
 def simulate(search, n_trials: int, seed: int) -> tuple[int, int, int]:

@@ -117,8 +117,14 @@ def best_so_far(spends: list[Spend]) -> list[tuple[float, float, str]]:
 def plot(ways: dict[str, list[tuple[float, float, str]]], out: Path, references: list[tuple[str, float]]) -> None:
     def fill(ax) -> None:
         for colour, (label, points) in enumerate(ways.items()):
-            ax.step([m for m, _, _ in points], [v for _, v, _ in points], where="post", color=f"C{colour}",
-                    marker=".", label=label)
+            ax.step(
+                [m for m, _, _ in points],
+                [v for _, v, _ in points],
+                where="post",
+                color=f"C{colour}",
+                marker=".",
+                label=label,
+            )
         ax.set_xlabel("CPU-minutes spent (trials and runs, one thread each)")
         ax.set_ylabel("best val loss so far (whole val split)")
         ax.set_title("best recipe found against the CPU-minutes it took")
@@ -128,8 +134,14 @@ def plot(ways: dict[str, list[tuple[float, float, str]]], out: Path, references:
 
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineArgumentParser(prog="plot_search_budget", description=__doc__.splitlines()[0])
-    parser.add_argument("--search", action="append", type=labelled_path(), default=[], metavar="LABEL=SWEEP_DIR",
-                        help="a search whose trials count by their final val loss")
+    parser.add_argument(
+        "--search",
+        action="append",
+        type=labelled_path(),
+        default=[],
+        metavar="LABEL=SWEEP_DIR",
+        help="a search whose trials count by their final val loss",
+    )
     parser.add_argument(
         "--anytime-search",
         action="append",
@@ -147,10 +159,22 @@ def main(argv: list[str] | None = None) -> int:
         metavar="LABEL=RUN_DIR",
         help="a run made after LABEL's searches (a lengthened recipe), in order",
     )
-    parser.add_argument("--spent", action="append", type=_spent, dest="after", metavar="LABEL=CPU_MINUTES:VAL_LOSS",
-                        help="a result known as numbers: these CPU-minutes more gave this val, in order with --then")
-    parser.add_argument("--reference", action="append", type=reference_line, default=[], metavar="[LABEL=]VAL_LOSS",
-                        help="a horizontal line at this val loss (e.g. target=1.915)")
+    parser.add_argument(
+        "--spent",
+        action="append",
+        type=_spent,
+        dest="after",
+        metavar="LABEL=CPU_MINUTES:VAL_LOSS",
+        help="a result known as numbers: these CPU-minutes more gave this val, in order with --then",
+    )
+    parser.add_argument(
+        "--reference",
+        action="append",
+        type=reference_line,
+        default=[],
+        metavar="[LABEL=]VAL_LOSS",
+        help="a horizontal line at this val loss (e.g. target=1.915)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="the image to write (.png, .svg or .pdf)")
     with one_line_errors(parser.prog):
         args = parser.parse_args(argv)

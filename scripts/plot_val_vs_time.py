@@ -37,8 +37,15 @@ def plot(curves: dict[str, list[list]], out: Path, references: list[tuple[str, f
     def fill(ax) -> None:
         for colour, (label, runs) in enumerate(curves.items()):
             for i, run in enumerate(runs):
-                ax.plot([p.minutes for p in run], [p.val_loss for p in run], color=f"C{colour}", marker=".",
-                        linewidth=1.2, alpha=0.85, label=label if i == 0 else None)
+                ax.plot(
+                    [p.minutes for p in run],
+                    [p.val_loss for p in run],
+                    color=f"C{colour}",
+                    marker=".",
+                    linewidth=1.2,
+                    alpha=0.85,
+                    label=label if i == 0 else None,
+                )
         ax.set_ylim(min(lowest, *(v for _, v in references)) - 0.01, max(lowest + 0.25, highest_reference + 0.08))
         ax.set_xlabel("minutes of training (evaluations included)")
         ax.set_ylabel("val loss (whole val split)")
@@ -49,13 +56,28 @@ def plot(curves: dict[str, list[list]], out: Path, references: list[tuple[str, f
 
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineArgumentParser(prog="plot_val_vs_time", description=__doc__.splitlines()[0])
-    parser.add_argument("--run", action="append", type=labelled_path("RUN_DIR"), required=True, metavar="LABEL=RUN_DIR",
-                        help="a run to plot; repeat it, one per run (seeds share a label)")
-    parser.add_argument("--out", type=Path, default=Path("docs/img/val_vs_time.png"),
-                        help="the image to write (.png, .svg or .pdf; no suffix: .png)")
-    parser.add_argument("--reference", action="append", type=reference_line, metavar="[LABEL=]VAL_LOSS",
-                        help="a horizontal line at this val loss, e.g. for a result without its runs; "
-                             "repeat it for more (default: lecture=1.993)")
+    parser.add_argument(
+        "--run",
+        action="append",
+        type=labelled_path("RUN_DIR"),
+        required=True,
+        metavar="LABEL=RUN_DIR",
+        help="a run to plot; repeat it, one per run (seeds share a label)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("docs/img/val_vs_time.png"),
+        help="the image to write (.png, .svg or .pdf; no suffix: .png)",
+    )
+    parser.add_argument(
+        "--reference",
+        action="append",
+        type=reference_line,
+        metavar="[LABEL=]VAL_LOSS",
+        help="a horizontal line at this val loss, e.g. for a result without its runs; "
+        "repeat it for more (default: lecture=1.993)",
+    )
     parser.add_argument("--title", default="val loss against training time")
     with one_line_errors(parser.prog):
         args = parser.parse_args(argv)
@@ -74,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}: {finals}")
     print(f"wrote {args.out}")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

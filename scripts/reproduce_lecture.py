@@ -38,8 +38,11 @@ def run_sweep(sweep_dir: Path, jobs: int, extra: list[str], rows: list[str]) -> 
     # Largest model first, so that with --jobs the long run is not left until last.
     order = sorted(rows, key=lambda name: -LECTURE_LOG[name][1])
     command = [
-        "wavenet-train", "--multirun", f"experiment={','.join(order)}",
-        f"hydra.sweep.dir={sweep_dir}", "log.progress=false",
+        "wavenet-train",
+        "--multirun",
+        f"experiment={','.join(order)}",
+        f"hydra.sweep.dir={sweep_dir}",
+        "log.progress=false",
     ]
     if jobs > 1:
         command += ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}", "threads=1"]
@@ -89,8 +92,13 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1, help="rows to train at once (joblib launcher)")
     parser.add_argument("--report", type=Path, nargs="+", help="only print the table of existing sweep directories")
     parser.add_argument("--out", type=Path, help="sweep directory (default runs/lecture/<timestamp>)")
-    parser.add_argument("--rows", nargs="+", choices=list(LECTURE_LOG), default=list(LECTURE_LOG),
-                        help="only these presets (default: all five)")
+    parser.add_argument(
+        "--rows",
+        nargs="+",
+        choices=list(LECTURE_LOG),
+        default=list(LECTURE_LOG),
+        help="only these presets (default: all five)",
+    )
     args, extra = parser.parse_known_args()
 
     if args.report:

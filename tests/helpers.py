@@ -26,12 +26,39 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-TINY_WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn", "abigail",
-              "emily", "ella", "elizabeth", "camila", "luna", "sofia", "avery", "mila", "aria", "scarlett"]
+TINY_WORDS = [
+    "emma",
+    "olivia",
+    "ava",
+    "isabella",
+    "sophia",
+    "mia",
+    "amelia",
+    "harper",
+    "evelyn",
+    "abigail",
+    "emily",
+    "ella",
+    "elizabeth",
+    "camila",
+    "luna",
+    "sofia",
+    "avery",
+    "mila",
+    "aria",
+    "scarlett",
+]
 
 TINY_OVERRIDES = [
-    "max_steps=60", "batch_size=8", "n_embd=4", "n_hidden=8", "eval_interval=20",
-    "checkpoint_interval=0", "log.progress=false", "log.smooth_window=25", "threads=1",
+    "max_steps=60",
+    "batch_size=8",
+    "n_embd=4",
+    "n_hidden=8",
+    "eval_interval=20",
+    "checkpoint_interval=0",
+    "log.progress=false",
+    "log.smooth_window=25",
+    "threads=1",
 ]
 
 # Console script -> module whose main(argv) it runs (as pyproject.toml's [project.scripts]).
@@ -136,8 +163,9 @@ class CliRunner:
     """The one way tests run this project's console scripts (see the module docstring)."""
 
     def __call__(self, args: list[str], cwd: Path, entry: str = "wavenet-train", timeout: float = 300) -> CliResult:
-        done = subprocess.run([entry, *map(str, args)], cwd=cwd, env=_cli_env(), capture_output=True, text=True,
-                              timeout=timeout)
+        done = subprocess.run(
+            [entry, *map(str, args)], cwd=cwd, env=_cli_env(), capture_output=True, text=True, timeout=timeout
+        )
         return CliResult(done.returncode, done.stdout, done.stderr)
 
     def start(self, args: list[str], cwd: Path, entry: str = "wavenet-train", **popen) -> subprocess.Popen:
@@ -165,8 +193,9 @@ class CliRunner:
         cases_file = cwd / "cli_batch_cases.json"
         cases_file.write_text(json.dumps(cases))
         env = dict(os.environ, HYDRA_FULL_ERROR="0")
-        done = subprocess.run([sys.executable, __file__, str(cases_file)], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [sys.executable, __file__, str(cases_file)], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         return json.loads(done.stdout)
 

@@ -40,16 +40,50 @@ NEEDS = re.compile(r"#.*\bneeds (?:a |an )?(SLURM cluster|cluster|GPU|database h
 SHELL_LANGUAGES = ("bash", "sh", "shell")
 # wavenet-train keys the shortening sets; whatever the README gave them is replaced.
 SHORT_KEYS = {
-    "max_steps": "20", "eval_interval": "10", "checkpoint_interval": "10", "threads": "1",
-    "log.progress": "false", "log.diagnostics_every": "5", "log.samples": "2",
+    "max_steps": "20",
+    "eval_interval": "10",
+    "checkpoint_interval": "10",
+    "threads": "1",
+    "log.progress": "false",
+    "log.diagnostics_every": "5",
+    "log.samples": "2",
 }
 # Choices that can set the schedule; a warmup (200-1000 steps) is longer than the short run.
 SCHEDULE_SETTERS = ("schedule=", "experiment=", "hparams_search=")
 DATED_SWEEP = re.compile(r"runs/multirun/(?:\d{4}-\d\d-\d\d/\d\d-\d\d-\d\d|<date>/<time>)")
 DATED_RUN = re.compile(r"runs/\d{4}-\d\d-\d\d/\d\d-\d\d-\d\d")
-WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn", "abigail", "kate",
-         "jack", "quinn", "zoe", "xavier", "yusuf", "wendy", "victor", "gabriel", "noah", "liam", "oscar",
-         "karim", "dylan", "tucker", "penelope", "luna", "camila", "brooklyn", "fitz"]
+WORDS = [
+    "emma",
+    "olivia",
+    "ava",
+    "isabella",
+    "sophia",
+    "mia",
+    "amelia",
+    "harper",
+    "evelyn",
+    "abigail",
+    "kate",
+    "jack",
+    "quinn",
+    "zoe",
+    "xavier",
+    "yusuf",
+    "wendy",
+    "victor",
+    "gabriel",
+    "noah",
+    "liam",
+    "oscar",
+    "karim",
+    "dylan",
+    "tucker",
+    "penelope",
+    "luna",
+    "camila",
+    "brooklyn",
+    "fitz",
+]
 
 
 @dataclass
@@ -223,7 +257,7 @@ def _expand_braces(token: str) -> list[str]:
     match = re.search(r"\{([^{}]*,[^{}]*)\}", token)
     if not match or "=" in token:
         return [token]
-    return [token[: match.start()] + choice + token[match.end():] for choice in match.group(1).split(",")]
+    return [token[: match.start()] + choice + token[match.end() :] for choice in match.group(1).split(",")]
 
 
 def resolve_paths(args: list[str], ws: Workspace) -> list[str]:
@@ -268,6 +302,7 @@ def shorten(command: ReadmeCommand, ws: Workspace) -> list[str]:
 
 
 # ------------------------------------------------------------------ the driver
+
 
 def _entry(program: str):
     return importlib.import_module(ENTRY_POINTS[program]).main

@@ -37,8 +37,9 @@ class SlurmUnavailable(RuntimeError):
 
 
 def _missing() -> list[str]:
-    return [name for name, path in DAEMONS.items() if not Path(path).exists()] + \
-        [name for name in ("sbatch", "sinfo", "scontrol") if shutil.which(name) is None]
+    return [name for name, path in DAEMONS.items() if not Path(path).exists()] + [
+        name for name in ("sbatch", "sinfo", "scontrol") if shutil.which(name) is None
+    ]
 
 
 def install_packages() -> None:
@@ -46,8 +47,10 @@ def install_packages() -> None:
     if not _missing():
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise SlurmUnavailable(f"SLURM is not installed ({', '.join(_missing())} missing) and cannot be installed "
-                               f"here (needs root and apt-get): apt-get install {' '.join(PACKAGES)}")
+        raise SlurmUnavailable(
+            f"SLURM is not installed ({', '.join(_missing())} missing) and cannot be installed "
+            f"here (needs root and apt-get): apt-get install {' '.join(PACKAGES)}"
+        )
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for cmd in (
         ["apt-get", "update", "-qq"],
@@ -107,7 +110,7 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 
 @dataclass
 class SlurmCluster:
-    home: Path      # everything the cluster writes: state, spool, logs (tests search it for secrets)
+    home: Path  # everything the cluster writes: state, spool, logs (tests search it for secrets)
     conf: Path
     partition: str = "debug"
 
@@ -157,9 +160,18 @@ def _munged(home: Path) -> list[str]:
     key.chmod(0o400)
     for path in (folder, key):
         os.chown(path, munge.pw_uid, munge.pw_gid)
-    return ["runuser", "-u", "munge", "--", DAEMONS["munged"], f"--socket={folder}/munge.socket",
-            f"--key-file={key}", f"--pid-file={folder}/munged.pid", f"--log-file={folder}/munged.log",
-            f"--seed-file={folder}/munged.seed"]
+    return [
+        "runuser",
+        "-u",
+        "munge",
+        "--",
+        DAEMONS["munged"],
+        f"--socket={folder}/munge.socket",
+        f"--key-file={key}",
+        f"--pid-file={folder}/munged.pid",
+        f"--log-file={folder}/munged.log",
+        f"--seed-file={folder}/munged.seed",
+    ]
 
 
 def _stop(pid_file: Path, timeout: float = 15) -> None:
@@ -192,10 +204,12 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
         subprocess.run(_munged(home), check=True, capture_output=True, timeout=30)
         _wait_for(lambda: (home / "munge" / "munge.socket").exists(), "munged did not start", 20)
         # -i: ignore state left by an earlier run (there is none: a fresh folder); both fork into the background.
-        subprocess.run([DAEMONS["slurmctld"], "-i", "-f", str(conf)], check=True, env=env, capture_output=True,
-                       timeout=30)
-        subprocess.run([DAEMONS["slurmd"], "-f", str(conf), "-N", host], check=True, env=env, capture_output=True,
-                       timeout=30)
+        subprocess.run(
+            [DAEMONS["slurmctld"], "-i", "-f", str(conf)], check=True, env=env, capture_output=True, timeout=30
+        )
+        subprocess.run(
+            [DAEMONS["slurmd"], "-f", str(conf), "-N", host], check=True, env=env, capture_output=True, timeout=30
+        )
 
         def node_idle() -> bool:
             done = subprocess.run(["sinfo", "--noheader", "--format=%t"], env=env, capture_output=True, text=True)
@@ -204,8 +218,9 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
         _wait_for(node_idle, "the node did not become idle", START_TIMEOUT_S, home / "log")
         yield cluster
     except subprocess.CalledProcessError as err:
-        raise SlurmUnavailable(f"{' '.join(map(str, err.cmd[:3]))} failed: "
-                               f"{(err.stderr or b'').decode(errors='replace').strip()[-500:]}") from None
+        raise SlurmUnavailable(
+            f"{' '.join(map(str, err.cmd[:3]))} failed: {(err.stderr or b'').decode(errors='replace').strip()[-500:]}"
+        ) from None
     finally:
         with contextlib.suppress(Exception):
             subprocess.run(["scancel", "--full", "--user=root"], env=env, capture_output=True, timeout=10)

@@ -45,16 +45,8 @@ from wavenet_harness.base.errors import ConfigError, exit_with_error
 from wavenet_harness.base.passwords import has_password, mask_secrets, masked, remember_secrets_in
 from wavenet_harness.base.records import JOURNAL_NAME, load_run, mark_ended
 from wavenet_harness.sweeps.launch import fit
-from wavenet_harness.sweeps.study import (
-    METRIC_NAME,
-    PRUNER_ATTR,
-    build_pruner,
-    build_sampler,
-    open_storage,
-    pruning_blind_spot,
-    trial_overrides,
-    write_dashboard_note,
-)
+from wavenet_harness.sweeps.pruners import build_pruner, build_sampler, pruning_blind_spot
+from wavenet_harness.sweeps.study import METRIC_NAME, PRUNER_ATTR, open_storage, trial_overrides, write_dashboard_note
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -76,8 +68,10 @@ def check_journal_ends_whole(journal: Path) -> None:
     except FileNotFoundError:
         return
     if last != b"\n":
-        raise ConfigError(f"{journal} ends in a cut record (a process was stopped while writing it): keep a copy, "
-                               f"then remove its last, incomplete line (sed -i '$ d' {journal}) and run again")
+        raise ConfigError(
+            f"{journal} ends in a cut record (a process was stopped while writing it): keep a copy, "
+            f"then remove its last, incomplete line (sed -i '$ d' {journal}) and run again"
+        )
 
 
 def check_storage(storage: str | None) -> None:
@@ -87,8 +81,10 @@ def check_storage(storage: str | None) -> None:
     if storage and has_password(storage):
         # Only a password typed on the command line is moved to PGPASSWORD (cli/train.py);
         # one from a config file would be written into every job's files.
-        raise ConfigError(f"hydra.sweeper.storage={masked(storage)} holds a password: give the URL without it and put "
-                          "the password in ~/.pgpass or PGPASSWORD (see README, Sweeps)")
+        raise ConfigError(
+            f"hydra.sweeper.storage={masked(storage)} holds a password: give the URL without it and put "
+            "the password in ~/.pgpass or PGPASSWORD (see README, Sweeps)"
+        )
 
 
 class StudySearch:
@@ -147,8 +143,11 @@ class StudySearch:
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([METRIC_NAME])
         self._requeue_stale(study, storage, storage.get_study_id_from_name(s["study_name"]), sweep_dir)
-        print(f"study {s['study_name']!r} in {masked(storage_name)}: {counted_trials(study)} of {s['n_trials']} trials "
-              "already there", flush=True)
+        print(
+            f"study {s['study_name']!r} in {masked(storage_name)}: {counted_trials(study)} of {s['n_trials']} trials "
+            "already there",
+            flush=True,
+        )
         return study
 
     def _note_pruner_blind_spot(self, space: dict[str, Any]) -> None:
@@ -156,13 +155,15 @@ class StudySearch:
         not left to prune nothing in silence. A searched max_steps or eval_interval is not judged."""
         if {"max_steps", "eval_interval"} & set(space):
             return
-        note = pruning_blind_spot(self.settings["pruner"], self.config.get("max_steps"),
-                                  self.config.get("eval_interval"))
+        note = pruning_blind_spot(
+            self.settings["pruner"], self.config.get("max_steps"), self.config.get("eval_interval")
+        )
         if note:
             print(f"wavenet-train: note: {note}", file=sys.stderr, flush=True)
 
-    def _run_trials(self, study: optuna.Study, space: dict[str, Any], fixed: list[str], storage_name: str,
-                    sweep_dir: Path) -> list[Sequence[JobReturn]]:
+    def _run_trials(
+        self, study: optuna.Study, space: dict[str, Any], fixed: list[str], storage_name: str, sweep_dir: Path
+    ) -> list[Sequence[JobReturn]]:
         """Keep up to n_jobs trials running until the study holds n_trials: the next trial is
         asked the moment a job ends, and each job is told to the study as soon as it ends.
 
@@ -200,15 +201,19 @@ class StudySearch:
             print("interrupted: run the same command again to continue the study", flush=True)
         return returns
 
-    def _ask(self, study: optuna.Study, space: dict[str, Any], fixed: list[str],
-             storage_name: str) -> tuple[optuna.trial.Trial, list[str]]:
+    def _ask(
+        self, study: optuna.Study, space: dict[str, Any], fixed: list[str], storage_name: str
+    ) -> tuple[optuna.trial.Trial, list[str]]:
         """The next trial and its job's overrides, checked to compose before it is launched.
         The job's folder is the trial's number (its job number too: see `launcher.launch`)."""
         trial = study.ask(space)
         trial.set_user_attr("worker", WORKER)
-        overrides = [*fixed, *(f"{k}={override_value(v)}" for k, v in trial.params.items()),
-                     *trial_overrides(storage_name, self.settings["study_name"], trial.number),
-                     f"hydra.sweep.subdir={trial.number}"]
+        overrides = [
+            *fixed,
+            *(f"{k}={override_value(v)}" for k, v in trial.params.items()),
+            *trial_overrides(storage_name, self.settings["study_name"], trial.number),
+            f"hydra.sweep.subdir={trial.number}",
+        ]
         try:  # a search key the config does not have: the user's mistake, told in one line
             self.sweeper.validate_batch_is_legal([overrides])
         except Exception as err:
@@ -224,8 +229,11 @@ class StudySearch:
             requeue(study, trial)
         left = getattr(self.launcher, "left_running", None)
         said = left() if callable(left) else None
-        exit_with_error(said or "interrupted: the running trials will be asked again; run the same command "
-                                "again to continue the study", code=130)
+        exit_with_error(
+            said
+            or "interrupted: the running trials will be asked again; run the same command again to continue the study",
+            code=130,
+        )
 
     def _open_study(self, storage_name: str) -> tuple[Any, optuna.Study]:
         """Create or load the study; workers starting together on one new database may race
@@ -235,8 +243,12 @@ class StudySearch:
             try:
                 storage = open_storage(storage_name)
                 return storage, optuna.create_study(
-                    storage=storage, study_name=s["study_name"], sampler=build_sampler(s["sampler"]),
-                    pruner=build_pruner(s["pruner"]), direction=s["direction"], load_if_exists=True,
+                    storage=storage,
+                    study_name=s["study_name"],
+                    sampler=build_sampler(s["sampler"]),
+                    pruner=build_pruner(s["pruner"]),
+                    direction=s["direction"],
+                    load_if_exists=True,
                 )
             except ConfigError:
                 raise
@@ -269,8 +281,11 @@ class StudySearch:
             study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
             study.enqueue_trial(trial.params)
             if load_run(sweep_dir / str(trial.number)).status == "running":  # killed with its sweep: say so
-                mark_ended(sweep_dir / str(trial.number), "interrupted",
-                           "its sweep was stopped while it ran; its parameters are asked again")
+                mark_ended(
+                    sweep_dir / str(trial.number),
+                    "interrupted",
+                    "its sweep was stopped while it ran; its parameters are asked again",
+                )
             print(f"trial {trial.number} was left running by a stopped sweep: marked failed, asked again", flush=True)
 
     _tell = staticmethod(tell_outcome)  # how one job's ending is told to the study (_trials.py)

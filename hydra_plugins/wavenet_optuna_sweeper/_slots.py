@@ -64,8 +64,9 @@ class Slots:
         if self.size == 1:
             self._ended.put(self._outcome(key, call, args))
             return
-        thread = threading.Thread(target=lambda: self._ended.put(self._outcome(key, call, args)),
-                                  name=f"launch-{key}", daemon=True)
+        thread = threading.Thread(
+            target=lambda: self._ended.put(self._outcome(key, call, args)), name=f"launch-{key}", daemon=True
+        )
         thread.start()
 
     @staticmethod

@@ -16,8 +16,17 @@ from omegaconf import DictConfig, OmegaConf
 class WavenetOptunaSweeper(Sweeper):
     """Asks an Optuna study for trials, launches them in batches, tells it the results."""
 
-    def __init__(self, n_trials: int, n_jobs: int, direction: str, study_name: str, storage: str | None,
-                 sampler: Any, pruner: Any, params: Any) -> None:
+    def __init__(
+        self,
+        n_trials: int,
+        n_jobs: int,
+        direction: str,
+        study_name: str,
+        storage: str | None,
+        sampler: Any,
+        pruner: Any,
+        params: Any,
+    ) -> None:
         self.settings = {
             "n_trials": n_trials,
             "n_jobs": n_jobs,

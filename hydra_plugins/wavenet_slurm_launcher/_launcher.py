@@ -88,8 +88,10 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         """Submit the jobs as one array, then wait for each to end (Hydra's launcher, with
         the waiting and the submission's environment of wavenet_harness/sweeps/slurm_jobs.py)."""
         if shutil.which("sbatch") is None:
-            self._refuse("hydra/launcher=slurm needs a SLURM cluster (no sbatch on this machine); "
-                         "use hydra/launcher=parallel here")
+            self._refuse(
+                "hydra/launcher=slurm needs a SLURM cluster (no sbatch on this machine); "
+                "use hydra/launcher=parallel here"
+            )
         assert self.config is not None
         executor = self._executor()
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
@@ -111,8 +113,10 @@ class RequeueingSlurmLauncher(SlurmLauncher):
             said = " ".join((str(err) or complaints.getvalue()).split())
             self._refuse(f"sbatch refused the sweep's jobs: {said[:400]}")
         array = jobs[0].job_id.split("_")[0]
-        print(f"SLURM job {array}: {len(jobs)} job(s) of the sweep submitted; logs in "
-              f"{jobs[0].paths.folder.parent}", flush=True)
+        print(
+            f"SLURM job {array}: {len(jobs)} job(s) of the sweep submitted; logs in {jobs[0].paths.folder.parent}",
+            flush=True,
+        )
         self._waiting_for[array] = self._waiting_for.get(array, 0) + 1
         try:
             results = slurm_jobs.wait_for_jobs(jobs)
@@ -130,19 +134,23 @@ class RequeueingSlurmLauncher(SlurmLauncher):
     def left_running(self) -> str:
         """What Ctrl-C leaves behind while this launcher waits: the SLURM jobs, and how to stop them."""
         ids = " ".join(sorted(dict(self._waiting_for), key=lambda job_id: (len(job_id), job_id)))
-        return (f"interrupted while waiting; the sweep's SLURM jobs keep running (scancel {ids} stops them, "
-                "each saving its checkpoint)")
+        return (
+            f"interrupted while waiting; the sweep's SLURM jobs keep running (scancel {ids} stops them, "
+            "each saving its checkpoint)"
+        )
 
     def _executor(self) -> Any:
         """submitit's SLURM executor with this launcher's settings (as Hydra's launcher builds it)."""
         import submitit
 
         init_keys = {"max_num_timeout", "submitit_folder"}
-        executor = submitit.AutoExecutor(cluster="slurm", folder=self.params["submitit_folder"],
-                                         slurm_max_num_timeout=self.params["max_num_timeout"])
+        executor = submitit.AutoExecutor(
+            cluster="slurm", folder=self.params["submitit_folder"], slurm_max_num_timeout=self.params["max_num_timeout"]
+        )
         base = set(OmegaConf.structured(BaseQueueConf).keys())
-        executor.update_parameters(**{k if k in base else f"slurm_{k}": v
-                                      for k, v in self.params.items() if k not in init_keys})
+        executor.update_parameters(
+            **{k if k in base else f"slurm_{k}": v for k, v in self.params.items() if k not in init_keys}
+        )
         return executor
 
     def _job_return(self, result: Any, overrides: Sequence[str], idx: int) -> JobReturn:
@@ -155,8 +163,10 @@ class RequeueingSlurmLauncher(SlurmLauncher):
                 return result.results()[0]
             except Exception as err:  # submitit's error holds the job's whole log: keep its last line
                 lines = [line for line in str(err).splitlines() if line.strip()]
-                error = RuntimeError(f"SLURM job {result.job_id} raised: {lines[-1].strip() if lines else err!r}; "
-                                     f"its log: {result.paths.stderr}")
+                error = RuntimeError(
+                    f"SLURM job {result.job_id} raised: {lines[-1].strip() if lines else err!r}; "
+                    f"its log: {result.paths.stderr}"
+                )
         run_dir = self._run_dir(overrides, idx)
         if run_dir is not None:
             record_failure(run_dir, error, user_error=True)

@@ -18,8 +18,17 @@ import torch
 from helpers import assert_identical, assert_one_error_line, read_metrics, write_tiny_words
 
 MAX_STEPS = 160
-JOB = [f"max_steps={MAX_STEPS}", "checkpoint_interval=40", "eval_interval=40", "batch_size=8", "n_embd=4",
-       "n_hidden=8", "log.progress=false", "log.samples=0", "threads=1"]
+JOB = [
+    f"max_steps={MAX_STEPS}",
+    "checkpoint_interval=40",
+    "eval_interval=40",
+    "batch_size=8",
+    "n_embd=4",
+    "n_hidden=8",
+    "log.progress=false",
+    "log.samples=0",
+    "threads=1",
+]
 
 
 def load(run_dir):

@@ -11,8 +11,14 @@ TINY_WITHOUT_N_HIDDEN = [o for o in TINY_OVERRIDES if not o.startswith("n_hidden
 def test_default_model_trains_a_few_hundred_steps_from_any_directory(tmp_path, names_path, cli):
     run_dir = tmp_path / "run"
     result = cli(
-        ["max_steps=300", "eval_interval=100", "checkpoint_interval=0", "log.progress=false",
-         f"data.path={names_path}", f"hydra.run.dir={run_dir}"],
+        [
+            "max_steps=300",
+            "eval_interval=100",
+            "checkpoint_interval=0",
+            "log.progress=false",
+            f"data.path={names_path}",
+            f"hydra.run.dir={run_dir}",
+        ],
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -48,8 +54,13 @@ def test_card_usage_model_hier_n_hidden_works_literally(tmp_path, tiny_words_fil
 def test_multirun_writes_one_run_directory_per_job(tmp_path, tiny_words_file, cli):
     sweep_dir = tmp_path / "sweep"
     result = cli(
-        ["--multirun", "n_hidden=4,8", *TINY_WITHOUT_N_HIDDEN, f"data.path={tiny_words_file}",
-         f"hydra.sweep.dir={sweep_dir}"],
+        [
+            "--multirun",
+            "n_hidden=4,8",
+            *TINY_WITHOUT_N_HIDDEN,
+            f"data.path={tiny_words_file}",
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -89,8 +100,6 @@ def test_help_names_the_program_every_option_and_every_declared_key(tmp_path, cl
     assert any(line.startswith("  experiment=fast") for line in lines)
     assert all(f"  {key.name}={key.default} " in result.stdout for key in top_level_keys())
     assert max(len(line) for line in lines) <= 100
-
-
 
 
 ENTRIES = ["wavenet-train", "wavenet-sample", "wavenet-report", "wavenet-eval", "wavenet-study"]

@@ -66,8 +66,9 @@ def test_the_page_has_every_console_script_in_pyproject_order(reference):
 def test_the_page_is_the_live_help(live):
     page = PAGE.read_text()
     _same_python(page)
-    diff = "".join(difflib.unified_diff(page.splitlines(True), live.splitlines(True),
-                                        "docs/commands.md", "live --help"))
+    diff = "".join(
+        difflib.unified_diff(page.splitlines(True), live.splitlines(True), "docs/commands.md", "live --help")
+    )
     assert page == live, f"docs/commands.md is out of date: run python scripts/command_reference.py\n{diff[:3000]}"
 
 

@@ -68,12 +68,15 @@ def test_a_damaged_checkpoint_is_one_line(trained, tmp_path, cli, case, tool):
     _one_line(code, err, prog, expected)
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--seed", str(2**70)], "--seed 1180591620717411303424 is not allowed"),
-    (["-n", str(10**12)], "--num 1000000000000 is not allowed"),
-    (["--top-k", str(2**70)], "--top-k 1180591620717411303424 is not allowed"),
-    (["--max-len", str(2**70)], "--max-len 1180591620717411303424 is not allowed"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--seed", str(2**70)], "--seed 1180591620717411303424 is not allowed"),
+        (["-n", str(10**12)], "--num 1000000000000 is not allowed"),
+        (["--top-k", str(2**70)], "--top-k 1180591620717411303424 is not allowed"),
+        (["--max-len", str(2**70)], "--max-len 1180591620717411303424 is not allowed"),
+    ],
+)
 def test_sampling_values_at_the_ends_of_their_types_are_one_line(trained, cli, argv, expected):
     code, _, err = cli.in_process("wavenet-sample", [str(trained), *argv])
     _one_line(code, err, "wavenet-sample", expected)

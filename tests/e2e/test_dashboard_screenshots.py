@@ -92,8 +92,12 @@ def test_pictures_of_a_real_sweep_are_drawn_and_checked(tmp_path):
     )
     assert trained.returncode == 0, trained.stderr[-2000:]
     out = tmp_path / "pictures"
-    result = subprocess.run([sys.executable, str(SCRIPT), "--sweep-dir", str(sweep), "--out", str(out)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--sweep-dir", str(sweep), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     shots = _script()
     for name in ("time_series.png", "hparams.png"):

@@ -16,8 +16,14 @@ def strict_json(text: str):
 
 def test_a_sweep_with_exploding_learning_rates_reports_them_diverged(tmp_path, tiny_words_file, cli):
     sweep = tmp_path / "sweep"
-    args = ["--multirun", *TINY_OVERRIDES, "max_steps=150", f"data.path={tiny_words_file}", "lr=0.1,1e2,1e9,1e15",
-            f"hydra.sweep.dir={sweep}"]
+    args = [
+        "--multirun",
+        *TINY_OVERRIDES,
+        "max_steps=150",
+        f"data.path={tiny_words_file}",
+        "lr=0.1,1e2,1e9,1e15",
+        f"hydra.sweep.dir={sweep}",
+    ]
     result = cli(args, cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "sweep: 4 jobs: 1 ok, 0 failed, 3 diverged" in result.stdout
@@ -29,7 +35,9 @@ def test_a_sweep_with_exploding_learning_rates_reports_them_diverged(tmp_path, t
 
 def test_a_single_run_that_diverges_exits_non_zero(tmp_path, tiny_words_file, cli):
     run_dir = tmp_path / "run"
-    result = cli([*TINY_OVERRIDES, "max_steps=150", f"data.path={tiny_words_file}", "lr=1e9",
-                  f"hydra.run.dir={run_dir}"], cwd=tmp_path)
+    result = cli(
+        [*TINY_OVERRIDES, "max_steps=150", f"data.path={tiny_words_file}", "lr=1e9", f"hydra.run.dir={run_dir}"],
+        cwd=tmp_path,
+    )
     assert result.returncode == 1, result.stderr[-3000:]
     assert read_metrics(run_dir)["status"] == "diverged" and "Traceback" not in result.stderr

@@ -24,9 +24,23 @@ def test_site_builds_strict(tmp_path):
     assert importlib.util.find_spec("mkdocs"), (
         'mkdocs is missing: pip install -e ".[docs]" (the [test] extra includes it)'
     )
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(REPO / "mkdocs.yml"),
-                           "-d", str(tmp_path / "site")], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            str(REPO / "mkdocs.yml"),
+            "-d",
+            str(tmp_path / "site"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert (tmp_path / "site" / "index.html").exists() and (tmp_path / "site" / "sweeps" / "index.html").exists()
 
@@ -71,11 +85,15 @@ def long_command_lines(text: str) -> list[tuple[int, str]]:
 
 
 def test_commands_fit_the_page_without_scrolling():
-    assert long_command_lines("```bash\n" + "x" * 91 + "\n```\n```console\n$ " + "y" * 89 + "\n" + "z" * 200 + "\n```")\
-        == [(2, "x" * 91), (5, "$ " + "y" * 89)]
+    assert long_command_lines(
+        "```bash\n" + "x" * 91 + "\n```\n```console\n$ " + "y" * 89 + "\n" + "z" * 200 + "\n```"
+    ) == [(2, "x" * 91), (5, "$ " + "y" * 89)]
     pages = [README, *sorted((REPO / "docs").glob("*.md"))]
-    long = [f"{page.relative_to(REPO)}:{n}: {len(line)} characters: {line[:60]}..."
-            for page in pages for n, line in long_command_lines(page.read_text())]
+    long = [
+        f"{page.relative_to(REPO)}:{n}: {len(line)} characters: {line[:60]}..."
+        for page in pages
+        for n, line in long_command_lines(page.read_text())
+    ]
     assert not long, "command lines to wrap with a trailing \\ (or a shorter comment):\n" + "\n".join(long)
 
 

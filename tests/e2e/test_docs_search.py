@@ -45,8 +45,10 @@ def _browser() -> tuple[str, str] | None:
 def chrome():
     found = _browser()
     if found is None:
-        why = ("needs chromium, chromium-driver and selenium "
-               "(apt-get install chromium chromium-driver; the [screenshots] extra)")
+        why = (
+            "needs chromium, chromium-driver and selenium "
+            "(apt-get install chromium chromium-driver; the [screenshots] extra)"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"in CI: {why}")
         pytest.skip(why)
@@ -55,9 +57,17 @@ def chrome():
 
     options = webdriver.ChromeOptions()
     options.binary_location = found[0]
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,1000"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(found[1]), options=options)
     try:
@@ -67,9 +77,13 @@ def chrome():
 
 
 def _build(site: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(REPO / "mkdocs.yml"),
-                           "-d", str(site)], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
 
 

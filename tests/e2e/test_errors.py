@@ -30,22 +30,46 @@ CONFIG_CASES = [
     ("lr inf", ["lr=inf"], "lr=inf is not allowed: lr must be a positive finite number"),
     ("lr not a number", ["lr=fast"], "lr=fast is not allowed: lr must be a number"),
     ("tree cannot divide block_size", ["block_size=6"], "use a multiple of 4 (4, 8, 12, 16, ...)"),
-    ("warmup longer than the run", ["schedule=cosine", "schedule.warmup_steps=100"],
-     "schedule.warmup_steps=100 is not allowed: more warmup steps than max_steps=60"),
-    ("model option of the wrong type", ["model.batchnorm_bug=maybe"],
-     "model.batchnorm_bug=maybe is not allowed: model.batchnorm_bug must be true or false"),
-    ("true or false given a number", ["model.batchnorm_bug=3"],
-     "model.batchnorm_bug=3 is not allowed: model.batchnorm_bug must be true or false"),
-    ("misspelt schedule key", ["schedule=cosine", "+schedule.warmup=5"],
-     "schedule.warmup is not a key of schedule=cosine; did you mean warmup_steps?"),
-    ("schedule key the option lacks", ["+schedule.warmup_steps=5"],
-     "schedule.warmup_steps is not a key of schedule=step (it is a key of schedule=constant, cosine, wsd"),
-    ("adamw key with sgd", ["+optim.beta1=0.5"],
-     "optim.beta1 is not a key of optim=sgd; optim=sgd takes: momentum, weight_decay"),
-    ("another optimizer key", ["optim.betas=[0.9,0.99]"],
-     "optim.betas is not a key of optim=sgd (it is a key of optim=adamw: choose that option)"),
-    ("another model key", ["model.n_head=4"],
-     "model.n_head is not a key of model=hier (it is a key of model=transformer: choose that option)"),
+    (
+        "warmup longer than the run",
+        ["schedule=cosine", "schedule.warmup_steps=100"],
+        "schedule.warmup_steps=100 is not allowed: more warmup steps than max_steps=60",
+    ),
+    (
+        "model option of the wrong type",
+        ["model.batchnorm_bug=maybe"],
+        "model.batchnorm_bug=maybe is not allowed: model.batchnorm_bug must be true or false",
+    ),
+    (
+        "true or false given a number",
+        ["model.batchnorm_bug=3"],
+        "model.batchnorm_bug=3 is not allowed: model.batchnorm_bug must be true or false",
+    ),
+    (
+        "misspelt schedule key",
+        ["schedule=cosine", "+schedule.warmup=5"],
+        "schedule.warmup is not a key of schedule=cosine; did you mean warmup_steps?",
+    ),
+    (
+        "schedule key the option lacks",
+        ["+schedule.warmup_steps=5"],
+        "schedule.warmup_steps is not a key of schedule=step (it is a key of schedule=constant, cosine, wsd",
+    ),
+    (
+        "adamw key with sgd",
+        ["+optim.beta1=0.5"],
+        "optim.beta1 is not a key of optim=sgd; optim=sgd takes: momentum, weight_decay",
+    ),
+    (
+        "another optimizer key",
+        ["optim.betas=[0.9,0.99]"],
+        "optim.betas is not a key of optim=sgd (it is a key of optim=adamw: choose that option)",
+    ),
+    (
+        "another model key",
+        ["model.n_head=4"],
+        "model.n_head is not a key of model=hier (it is a key of model=transformer: choose that option)",
+    ),
     ("misspelt log key", ["+log.sampels=3"], "log.sampels is not a key of log; did you mean samples?"),
     ("misspelt data key", ["+data.paht=x"], "data.paht is not a key of data; did you mean path?"),
     (
@@ -64,21 +88,42 @@ CONFIG_CASES = [
         "hparams_search=hier_optuna is a search: run it with --multirun",
     ),
     ("negative split seed", ["data.split_seed=-1"], "data.split_seed=-1 is not allowed"),
-    ("dropout out of range", ["model=conv", "model.dropout=1.0"],
-     "model.dropout=1.0 is not allowed: it must be at least 0 and below 1"),
-    ("dropout not a number", ["model=conv", "model.dropout=lots"],
-     "model.dropout=lots is not allowed: model.dropout must be a number"),
-    ("wavenet norm unknown", ["model=wavenet", "model.norm=batch"],
-     "model.norm='batch' is not allowed: choose one of none, layer"),
-    ("wavenet cycles do not fit", ["model=wavenet", "depth=8"],
-     "depth=8 is not allowed: model=wavenet's dilation cycles need one kernel-2 layer each within block_size=8"),
-    ("transformer heads do not split n_embd", ["model=transformer", "model.n_head=3"],
-     "model.n_head=3 is not allowed with n_embd=4: the heads split n_embd evenly"),
-    ("gru has no heads", ["model=gru", "+model.n_head=2"],
-     "model.n_head is not a key of model=gru (it is a key of model=transformer: choose that option); "
-     "model=gru takes: dropout"),
-    ("optimizer option out of range", ["optim=adamw", "optim.betas=[2,0.9]"],
-     "optim.betas=[2.0, 0.9] is not allowed: two numbers in [0, 1)"),
+    (
+        "dropout out of range",
+        ["model=conv", "model.dropout=1.0"],
+        "model.dropout=1.0 is not allowed: it must be at least 0 and below 1",
+    ),
+    (
+        "dropout not a number",
+        ["model=conv", "model.dropout=lots"],
+        "model.dropout=lots is not allowed: model.dropout must be a number",
+    ),
+    (
+        "wavenet norm unknown",
+        ["model=wavenet", "model.norm=batch"],
+        "model.norm='batch' is not allowed: choose one of none, layer",
+    ),
+    (
+        "wavenet cycles do not fit",
+        ["model=wavenet", "depth=8"],
+        "depth=8 is not allowed: model=wavenet's dilation cycles need one kernel-2 layer each within block_size=8",
+    ),
+    (
+        "transformer heads do not split n_embd",
+        ["model=transformer", "model.n_head=3"],
+        "model.n_head=3 is not allowed with n_embd=4: the heads split n_embd evenly",
+    ),
+    (
+        "gru has no heads",
+        ["model=gru", "+model.n_head=2"],
+        "model.n_head is not a key of model=gru (it is a key of model=transformer: choose that option); "
+        "model=gru takes: dropout",
+    ),
+    (
+        "optimizer option out of range",
+        ["optim=adamw", "optim.betas=[2,0.9]"],
+        "optim.betas=[2.0, 0.9] is not allowed: two numbers in [0, 1)",
+    ),
     ("unknown device", ["device=tpu"], "device='tpu' is not allowed: choose one of auto, cpu, cuda, mps"),
     ("unparsable override", ["n_hidden=["], "cannot parse the override 'n_hidden=['"),
     ("resume from nowhere", ["resume=/nonexistent/run"], "cannot resume: /nonexistent/run does not exist"),
@@ -94,8 +139,7 @@ CONFIG_CASES = [
     ("null optimizer group", ["optim=null"], "optim=null is not allowed"),
     ("batch of one", ["batch_size=1"], "batch_size=1 is not allowed: batchnorm needs at least 2 examples per batch"),
     ("diverge_factor of 1", ["diverge_factor=1"], "diverge_factor=1.0 is not allowed: it must be above 1"),
-    ("batch too big for memory", ["batch_size=1000000000000"],
-     "cannot build the batches with these sizes"),
+    ("batch too big for memory", ["batch_size=1000000000000"], "cannot build the batches with these sizes"),
 ]
 if not torch.cuda.is_available():
     CONFIG_CASES.append(
@@ -117,15 +161,17 @@ DATA_CASES = [
 ]
 
 
-
 # (case id, arguments with {root} and {fifo}, text the one error line must contain)
 SPECIAL_CASES = [
     ("words file not a regular file", ["data.path={fifo}", "hydra.run.dir={root}/runs/fifo"], "is not a regular file"),
     ("run dir cannot be created", ["hydra.run.dir={root}/a_file/run"], "cannot create or write"),
     ("a sweep's config printed", ["--multirun", "--cfg=job"], "--cfg, --info and --multirun cannot be combined"),
     ("a sweep's info printed", ["--multirun", "--info=all"], "--cfg, --info and --multirun cannot be combined"),
-    ("sweep on slurm without slurm", ["--multirun", "hydra/launcher=slurm", "hydra.sweep.dir={root}/runs/slurm"],
-     "hydra/launcher=slurm needs a SLURM cluster"),
+    (
+        "sweep on slurm without slurm",
+        ["--multirun", "hydra/launcher=slurm", "hydra.sweep.dir={root}/runs/slurm"],
+        "hydra/launcher=slurm needs a SLURM cluster",
+    ),
 ]
 if shutil.which("sbatch") is not None:
     SPECIAL_CASES.pop()
@@ -149,8 +195,10 @@ def batch(tmp_path_factory, cli):
     # Two files that must give the same words: plain LF, and CRLF + byte-order mark +
     # surrounding whitespace + blank lines.
     messy = root / "messy.txt"
-    messy.write_bytes(b"\xef\xbb\xbf" + b"".join(f"  {w}\t \r\n".encode() + (b"\r\n" if i % 5 == 0 else b"")
-                                                for i, w in enumerate(TINY_WORDS)))
+    messy.write_bytes(
+        b"\xef\xbb\xbf"
+        + b"".join(f"  {w}\t \r\n".encode() + (b"\r\n" if i % 5 == 0 else b"") for i, w in enumerate(TINY_WORDS))
+    )
     fifo = root / "words.fifo"
     os.mkfifo(fifo)  # reading it would wait for a writer forever
     (root / "a_file").write_text("not a folder")
@@ -207,8 +255,10 @@ def test_windows_line_endings_whitespace_and_bom_give_the_same_vocabulary_and_nu
     assert vocab[0] == vocab[1] == sorted(set("".join(TINY_WORDS)))
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root reads files whatever their permissions, so chmod 000 cannot make one unreadable")
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="root reads files whatever their permissions, so chmod 000 cannot make one unreadable",
+)
 def test_unreadable_file(tmp_path, cli):
     path = tmp_path / "words.txt"
     path.write_text("emma\nava\n")

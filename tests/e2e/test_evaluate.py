@@ -35,8 +35,15 @@ def test_val_split_gives_the_runs_own_val_loss(tmp_path, tiny_words_file, cli, m
 
 def test_console_script_on_two_runs_and_bad_input(tmp_path, tiny_words_file, cli):
     for name in ("a", "b"):
-        proc = cli([*TINY_OVERRIDES, f"data.path={tiny_words_file}", f"hydra.run.dir={tmp_path / name}",
-                        f"seed={len(name) + ord(name)}"], tmp_path)
+        proc = cli(
+            [
+                *TINY_OVERRIDES,
+                f"data.path={tiny_words_file}",
+                f"hydra.run.dir={tmp_path / name}",
+                f"seed={len(name) + ord(name)}",
+            ],
+            tmp_path,
+        )
         assert proc.returncode == 0, proc.stderr
     proc = cli([str(tmp_path / "a"), str(tmp_path / "b"), "--split", "test"], tmp_path, entry="wavenet-eval")
     assert proc.returncode == 0, proc.stderr
@@ -55,8 +62,9 @@ def test_console_script_on_two_runs_and_bad_input(tmp_path, tiny_words_file, cli
     proc = cli([*TINY_OVERRIDES, f"data.path={other_words}", f"hydra.run.dir={tmp_path / 'c'}"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     proc = cli.in_process("wavenet-eval", [str(tmp_path / "a"), str(tmp_path / "c"), "--split", "test"])
-    assert proc.returncode == 0 and proc.stdout.splitlines()[-1].startswith("no mean: the runs were scored on "
-                                                                             "different data"), proc.stdout
+    assert proc.returncode == 0 and proc.stdout.splitlines()[-1].startswith(
+        "no mean: the runs were scored on different data"
+    ), proc.stdout
     printed = json.loads(cli.in_process("wavenet-eval", [str(tmp_path / "a"), str(tmp_path / "c"), "--json"]).stdout)
     assert printed["mean"] is None and "different data" in printed["no_mean"]
 

@@ -49,20 +49,23 @@ def test_a_full_disk_at_a_checkpoint_is_one_line_and_keeps_the_checkpoint_before
     before = (run_dir / "checkpoint.pt").read_bytes()
     assert len(before) > 100_000
     _fill(small_disk, leave=64 * 1024)
-    resumed = cli([*BIG, "max_steps=40", f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}", "resume=true"],
-                  cwd=REPO)
+    resumed = cli(
+        [*BIG, "max_steps=40", f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}", "resume=true"], cwd=REPO
+    )
     lines = resumed.stderr.strip().splitlines()
     assert resumed.returncode == 2 and "Traceback" not in resumed.stderr, resumed.stderr
     assert lines[:-1] == [f"resuming from {run_dir / 'checkpoint.pt'} at step 20"], resumed.stderr  # then one line:
-    assert lines[-1].startswith(f"wavenet-train: error: cannot write in {run_dir / 'checkpoint.pt'}: "
-                                "No space left on device"), lines[-1]
+    assert lines[-1].startswith(
+        f"wavenet-train: error: cannot write in {run_dir / 'checkpoint.pt'}: No space left on device"
+    ), lines[-1]
     assert lines[-1].endswith("the checkpoint saved before (step 20) is intact")
     assert (run_dir / "checkpoint.pt").read_bytes() == before
     assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["step"] == 20
     assert not [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")]  # no half-written file left
     # Space again: the same command continues from step 20 and finishes.
     (small_disk / "filler").unlink()
-    again = cli([*BIG, "max_steps=40", f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}", "resume=true"],
-                cwd=REPO)
+    again = cli(
+        [*BIG, "max_steps=40", f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}", "resume=true"], cwd=REPO
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     assert "resuming from" in again.stderr and "at step 20" in again.stderr

@@ -15,16 +15,32 @@ from wavenet_harness.sweeps.study import PRUNER_ATTR, open_storage
 @pytest.mark.parametrize("name", ["gru_long", "transformer_long"])
 def test_a_shortened_long_search_prunes_with_hyperband(tmp_path, tiny_words_file, cli, name):
     sweep_dir = tmp_path / name
-    proc = cli(["--multirun", f"hparams_search={name}", "batch_size=8", f"data.path={tiny_words_file}",
-                "max_steps=40", "eval_interval=10", "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.seed=0",
-                f"hydra.sweep.dir={sweep_dir}"], REPO)
+    proc = cli(
+        [
+            "--multirun",
+            f"hparams_search={name}",
+            "batch_size=8",
+            f"data.path={tiny_words_file}",
+            "max_steps=40",
+            "eval_interval=10",
+            "hydra.sweeper.n_trials=3",
+            "hydra.sweeper.sampler.seed=0",
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        REPO,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     # The preset's 200-step warmup does not fit 40 steps: scaled, and said so.
     assert "schedule.warmup_steps=200 scaled to 4" in proc.stderr
     study = optuna.load_study(study_name=name, storage=open_storage(str(sweep_dir / "optuna.journal")))
     assert study.user_attrs[PRUNER_ATTR] == {
-        "name": "hyperband", "n_startup_trials": 5, "n_warmup_steps": 0, "min_resource": 10, "max_resource": 40,
-        "reduction_factor": 6, "bootstrap_count": 1,
+        "name": "hyperband",
+        "n_startup_trials": 5,
+        "n_warmup_steps": 0,
+        "min_resource": 10,
+        "max_resource": 40,
+        "reduction_factor": 6,
+        "bootstrap_count": 1,
     }
     trials = study.get_trials()
     assert len(trials) == 3 and {t.state for t in trials} <= {TrialState.COMPLETE, TrialState.PRUNED}
@@ -42,8 +58,13 @@ def test_a_shortened_long_search_prunes_with_hyperband(tmp_path, tiny_words_file
     # The recipe: the best val at any evaluation, pruned trials too, with its step.
     code, out, err = cli.in_process("wavenet-study", [sweep_dir, "--any-step", "--top", "3"])
     assert code == 0, err
-    best_trial, best_step = min(((t.number, s) for t in trials for s in t.intermediate_values),
-                                key=lambda ts: (study.trials[ts[0]].intermediate_values[ts[1]], ts[1]))
+    best_trial, best_step = min(
+        ((t.number, s) for t in trials for s in t.intermediate_values),
+        key=lambda ts: (study.trials[ts[0]].intermediate_values[ts[1]], ts[1]),
+    )
     assert "best val at any evaluation" in out
     assert out.split("best val at any evaluation")[1].splitlines()[2].split()[:3] == [
-        str(best_trial), f"{study.trials[best_trial].intermediate_values[best_step]:.4f}", str(best_step)]
+        str(best_trial),
+        f"{study.trials[best_trial].intermediate_values[best_step]:.4f}",
+        str(best_step),
+    ]

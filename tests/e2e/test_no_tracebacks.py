@@ -34,13 +34,24 @@ def test_each_case_is_one_line_and_writes_nothing(tmp_path, tiny_words_file, cli
     journal_bytes = _cut_journal(tmp_path / "search")
     base = [*TINY_OVERRIDES, f"data.path={tiny_words_file}"]
     cases = {
-        "hydra.launcher.n_jobs=0 is not allowed": ["--multirun", "hydra/launcher=parallel", "hydra.launcher.n_jobs=0",
-                                                   *base, f"hydra.sweep.dir={tmp_path / 'jobs0'}", "lr=0.1,0.2"],
+        "hydra.launcher.n_jobs=0 is not allowed": [
+            "--multirun",
+            "hydra/launcher=parallel",
+            "hydra.launcher.n_jobs=0",
+            *base,
+            f"hydra.sweep.dir={tmp_path / 'jobs0'}",
+            "lr=0.1,0.2",
+        ],
         "compile=true needs a working C++ compiler": [*base, "compile=true", f"hydra.run.dir={tmp_path / 'compiled'}"],
         "log.samples=100000000 is not allowed": [*base, "log.samples=100000000", f"hydra.run.dir={tmp_path / 'many'}"],
-        "ends in a cut record": ["--multirun", "hydra/sweeper=wavenet_optuna", *base,
-                                 f"hydra.sweep.dir={tmp_path / 'search'}", "hydra.sweeper.n_trials=2",
-                                 "+hydra.sweeper.params.lr={type:float,low:0.01,high:0.5}"],
+        "ends in a cut record": [
+            "--multirun",
+            "hydra/sweeper=wavenet_optuna",
+            *base,
+            f"hydra.sweep.dir={tmp_path / 'search'}",
+            "hydra.sweeper.n_trials=2",
+            "+hydra.sweeper.params.lr={type:float,low:0.01,high:0.5}",
+        ],
     }
     results = cli.batch(list(cases.values()), tmp_path)
     for expected, result in zip(cases, results, strict=True):
@@ -67,15 +78,23 @@ from wavenet_harness.cli.train import main  # the console script's own line
 
 
 def test_ctrl_c_while_importing_is_one_line_and_ends_as_sigint():
-    done = subprocess.run([sys.executable, "-c", CTRL_C_DURING_IMPORTS], cwd=REPO, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", CTRL_C_DURING_IMPORTS], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert done.stderr.strip().splitlines() == ["wavenet-train: interrupted (Ctrl-C)"], done.stderr
     assert done.returncode in (-signal.SIGINT, 128 + signal.SIGINT)
 
 
 def test_a_typo_in_a_search_key_is_refused_and_does_not_use_up_a_trial(tmp_path, tiny_words_file, cli):
-    search = ["--multirun", "hydra/sweeper=wavenet_optuna", *TINY_OVERRIDES, "max_steps=10",
-              f"data.path={tiny_words_file}", f"hydra.sweep.dir={tmp_path / 'search'}", "hydra.sweeper.n_trials=1"]
+    search = [
+        "--multirun",
+        "hydra/sweeper=wavenet_optuna",
+        *TINY_OVERRIDES,
+        "max_steps=10",
+        f"data.path={tiny_words_file}",
+        f"hydra.sweep.dir={tmp_path / 'search'}",
+        "hydra.sweeper.n_trials=1",
+    ]
     typo = cli([*search, "+hydra.sweeper.params.lrr={type:float,low:0.01,high:0.5}"], cwd=tmp_path)
     assert typo.returncode == 2 and "do not compose" in typo.stderr and "Traceback" not in typo.stderr, typo.stderr
     fixed = cli([*search, "+hydra.sweeper.params.lr={type:float,low:0.01,high:0.5}"], cwd=tmp_path)

@@ -27,15 +27,17 @@ def _files(folder):
     return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-@pytest.mark.parametrize("option, target, message", [
-    ("--json", "checkpoint.pt", "which holds a run or a sweep"),
-    ("--csv", "metrics.json", "which holds a run or a sweep"),
-    ("--json", ".hydra/new.json", "which holds a run or a sweep"),
-    ("--csv", "../notes.txt", "exists and is not a .csv file"),
-    ("--json", "..", "exists and is not a regular file"),
-])
-def test_report_outputs_never_write_over_a_run_or_another_kind_of_file(tmp_path, run_dir, cli, option, target,
-                                                                       message):
+@pytest.mark.parametrize(
+    "option, target, message",
+    [
+        ("--json", "checkpoint.pt", "which holds a run or a sweep"),
+        ("--csv", "metrics.json", "which holds a run or a sweep"),
+        ("--json", ".hydra/new.json", "which holds a run or a sweep"),
+        ("--csv", "../notes.txt", "exists and is not a .csv file"),
+        ("--json", "..", "exists and is not a regular file"),
+    ],
+)
+def test_report_outputs_never_write_over_a_run_or_another_kind_of_file(tmp_path, run_dir, cli, option, target, message):
     (tmp_path / "notes.txt").write_text("my notes\n")
     before = _files(tmp_path)
     result = cli.in_process("wavenet-report", [str(run_dir), option, str(run_dir / target)])

@@ -13,8 +13,16 @@ from helpers import REPO, TINY_OVERRIDES, read_metrics
 def test_cli_conv_trains_on_every_position_end_to_end(tmp_path, tiny_words_file, options, cli):
     run_dir = tmp_path / "run"
     proc = cli(
-        ["experiment=fast", "model=conv", "fast=false", *TINY_OVERRIDES, "schedule.warmup_steps=10",
-         f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}", *options],
+        [
+            "experiment=fast",
+            "model=conv",
+            "fast=false",
+            *TINY_OVERRIDES,
+            "schedule.warmup_steps=10",
+            f"data.path={tiny_words_file}",
+            f"hydra.run.dir={run_dir}",
+            *options,
+        ],
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
@@ -23,8 +31,14 @@ def test_cli_conv_trains_on_every_position_end_to_end(tmp_path, tiny_words_file,
     assert metrics["val_loss"] < 3.3  # below log(27): it learned from the words
 
 
-TUNED_PRESETS = {"tuned": "conv", "tuned_conv": "conv", "tuned_wavenet": "wavenet", "tuned_gru": "gru",
-                 "tuned_transformer": "transformer", "tuned_transformer_long": "transformer"}
+TUNED_PRESETS = {
+    "tuned": "conv",
+    "tuned_conv": "conv",
+    "tuned_wavenet": "wavenet",
+    "tuned_gru": "gru",
+    "tuned_transformer": "transformer",
+    "tuned_transformer_long": "transformer",
+}
 
 
 def test_every_shipped_tuned_preset_is_tested():
@@ -37,9 +51,17 @@ def test_cli_tuned_preset_runs_end_to_end_at_full_size(tmp_path, tiny_words_file
     # each experiment=tuned* as shipped (its widths and dropout), only shortened: its warmup scales
     run_dir = tmp_path / "run"
     proc = cli(
-        [f"experiment={preset}", "max_steps=40", "batch_size=8", "eval_interval=20", "checkpoint_interval=0",
-         "log.progress=false", "threads=1",
-         f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}"],
+        [
+            f"experiment={preset}",
+            "max_steps=40",
+            "batch_size=8",
+            "eval_interval=20",
+            "checkpoint_interval=0",
+            "log.progress=false",
+            "threads=1",
+            f"data.path={tiny_words_file}",
+            f"hydra.run.dir={run_dir}",
+        ],
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
@@ -53,8 +75,13 @@ def test_cli_tuned_preset_runs_end_to_end_at_full_size(tmp_path, tiny_words_file
 def test_cli_fast_preset_runs_the_fast_path_end_to_end(tmp_path, tiny_words_file, cli):
     run_dir = tmp_path / "run"
     proc = cli(
-        ["experiment=fast", *TINY_OVERRIDES, "schedule.warmup_steps=10", f"data.path={tiny_words_file}",
-         f"hydra.run.dir={run_dir}"],
+        [
+            "experiment=fast",
+            *TINY_OVERRIDES,
+            "schedule.warmup_steps=10",
+            f"data.path={tiny_words_file}",
+            f"hydra.run.dir={run_dir}",
+        ],
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr

@@ -38,8 +38,9 @@ DRIVER = REPO / "tests" / "readme_commands.py"
 
 
 def is_slow(argv: list[str]) -> bool:
-    return "compile=true" in argv or (argv[0].startswith("python") and argv[1:2] != ["-m"] and
-                                      any(a.startswith("scripts/") for a in argv[1:2]))
+    return "compile=true" in argv or (
+        argv[0].startswith("python") and argv[1:2] != ["-m"] and any(a.startswith("scripts/") for a in argv[1:2])
+    )
 
 
 def plan(ws: Workspace) -> list[tuple[ReadmeCommand, list[str]]]:
@@ -58,8 +59,14 @@ def run_in_driver(cases: list[list[str]], ws: Workspace) -> list[dict]:
     """Every console-script command in one process (torch is imported once)."""
     cases_file = ws.root / "readme_cases.json"
     cases_file.write_text(json.dumps(cases))
-    done = subprocess.run([sys.executable, str(DRIVER), str(cases_file)], cwd=ws.root, env=_env(ws),
-                          capture_output=True, text=True, timeout=1500)
+    done = subprocess.run(
+        [sys.executable, str(DRIVER), str(cases_file)],
+        cwd=ws.root,
+        env=_env(ws),
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
 
@@ -69,8 +76,12 @@ def check_pip(argv: list[str]) -> dict:
     extras = set(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"])
     named = {e for a in argv for group in re.findall(r"\[([^\]]+)\]", a) for e in group.split(",")}
     unknown = named - extras
-    return {"argv": argv, "rc": 1 if unknown or argv[:2] not in (["pip", "install"], ["pip", "wheel"]) else 0,
-            "stdout": "", "stderr": f"unknown extras: {sorted(unknown)}" if unknown else ""}
+    return {
+        "argv": argv,
+        "rc": 1 if unknown or argv[:2] not in (["pip", "install"], ["pip", "wheel"]) else 0,
+        "stdout": "",
+        "stderr": f"unknown extras: {sorted(unknown)}" if unknown else "",
+    }
 
 
 def check_tensorboard(argv: list[str], ws: Workspace) -> dict:
@@ -90,9 +101,12 @@ def _free_port() -> int:
 def check_optuna_dashboard(argv: list[str]) -> dict:
     """`optuna-dashboard STORAGE`: it serves the study's page on loopback."""
     port = _free_port()
-    process = subprocess.Popen([shutil.which("optuna-dashboard") or "optuna-dashboard", *argv[1:], "--host",
-                                "127.0.0.1", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+    process = subprocess.Popen(
+        [shutil.which("optuna-dashboard") or "optuna-dashboard", *argv[1:], "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and process.poll() is None:
@@ -118,9 +132,23 @@ def check_kill(argv: list[str], ws: Workspace) -> dict:
     """`kill <pid>` (or `kill -USR1 <pid>`) of a training run: it stops as interrupted, with
     its checkpoint, and exits with 128 + the signal's number."""
     run_dir = ws.root / "runs" / "readme-killed"
-    process = subprocess.Popen(["wavenet-train", "max_steps=100000000", "eval_interval=0", "checkpoint_interval=0",
-                                "threads=1", "log.progress=false", f"data.path={ws.words}", f"hydra.run.dir={run_dir}"],
-                               cwd=ws.root, env=_env(ws), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            "wavenet-train",
+            "max_steps=100000000",
+            "eval_interval=0",
+            "checkpoint_interval=0",
+            "threads=1",
+            "log.progress=false",
+            f"data.path={ws.words}",
+            f"hydra.run.dir={run_dir}",
+        ],
+        cwd=ws.root,
+        env=_env(ws),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (run_dir / "metrics.json").exists():
         time.sleep(0.2)
@@ -130,16 +158,22 @@ def check_kill(argv: list[str], ws: Workspace) -> dict:
     signal_number = 10 if "-USR1" in argv else 15
     metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
     ok = done.returncode == 0 and process.returncode == 128 + signal_number and metrics.get("status") == "interrupted"
-    return {"argv": argv, "rc": 0 if ok else 1, "stdout": out[-2000:],
-            "stderr": f"exit {process.returncode}, status {metrics.get('status')}\n{err[-2000:]}"}
+    return {
+        "argv": argv,
+        "rc": 0 if ok else 1,
+        "stdout": out[-2000:],
+        "stderr": f"exit {process.returncode}, status {metrics.get('status')}\n{err[-2000:]}",
+    }
 
 
 def check_mkdocs(argv: list[str], ws: Workspace) -> dict:
     """`mkdocs build --strict`: the site builds from the repository, into a scratch folder."""
     if argv[1:2] != ["build"]:
         return {"argv": argv, "rc": 1, "stdout": "", "stderr": "only `mkdocs build` is run here"}
-    return run_subprocess([sys.executable, "-m", "mkdocs", *argv[1:], "-f", str(REPO / "mkdocs.yml"),
-                           "-d", str(ws.root / "site")], timeout=300)
+    return run_subprocess(
+        [sys.executable, "-m", "mkdocs", *argv[1:], "-f", str(REPO / "mkdocs.yml"), "-d", str(ws.root / "site")],
+        timeout=300,
+    )
 
 
 def run_outside(argv: list[str], ws: Workspace) -> dict:
@@ -155,8 +189,10 @@ def run_outside(argv: list[str], ws: Workspace) -> dict:
     if program == "optuna-dashboard":
         return check_optuna_dashboard(argv)
     if argv[:3] in (["python3", "-m", "pytest"], ["python", "-m", "pytest"]):
-        return run_subprocess([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                               str(REPO / "tests")], timeout=300)
+        return run_subprocess(
+            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", str(REPO / "tests")],
+            timeout=300,
+        )
     if program in ("source", "."):  # a shell builtin: the file it reads must exist and run
         return run_subprocess(["bash", "-c", shlex.join(argv)], timeout=60)
     if program in ("python", "python3") and argv[1:2] in (["-m"], ["-c"]):  # python -m venv, python -c ...
@@ -174,9 +210,13 @@ def failures(results: list[dict]) -> list[str]:
         optuna = any(a.startswith(("hparams_search=", "hydra/sweeper=")) for a in result["argv"])
         # A single run that diverges exits 1 by design; docs/troubleshooting.md shows one on purpose.
         diverged_on_purpose = result["rc"] == 1 and "wavenet-train: diverged" in result["stdout"] + result["stderr"]
-        if (result["rc"] != 0 and not diverged_on_purpose) or (failed_jobs and int(failed_jobs.group(1)) and not optuna):
-            bad.append(f"{shlex.join(result['argv'])}\n  exit {result['rc']}\n  {result['stderr'][-1500:]}"
-                       f"\n  {result['stdout'][-800:]}")
+        if (result["rc"] != 0 and not diverged_on_purpose) or (
+            failed_jobs and int(failed_jobs.group(1)) and not optuna
+        ):
+            bad.append(
+                f"{shlex.join(result['argv'])}\n  exit {result['rc']}\n  {result['stderr'][-1500:]}"
+                f"\n  {result['stdout'][-800:]}"
+            )
     return bad
 
 

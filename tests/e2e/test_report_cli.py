@@ -22,10 +22,27 @@ def test_report_csv_and_json_hold_the_same_table(sweep, cli):
     assert "wavenet-train max_steps=100 data.path=words.txt n_hidden=16 lr=0.1" in table
 
     rows = list(csv.DictReader(io.StringIO((sweep / "r.csv").read_text())))
-    assert list(rows[0]) == ["job", "model", "n_hidden", "lr", "status", "steps", "max_steps", "seconds", "params",
-                             "train_loss", "val_loss"]
+    assert list(rows[0]) == [
+        "job",
+        "model",
+        "n_hidden",
+        "lr",
+        "status",
+        "steps",
+        "max_steps",
+        "seconds",
+        "params",
+        "train_loss",
+        "val_loss",
+    ]
     assert [(r["job"], r["val_loss"]) for r in rows] == [
-        ("1", "2.3"), ("10", "2.4"), ("0", "2.5"), ("2", ""), ("3", ""), ("11", "")]
+        ("1", "2.3"),
+        ("10", "2.4"),
+        ("0", "2.5"),
+        ("2", ""),
+        ("3", ""),
+        ("11", ""),
+    ]
     as_json = json.loads((sweep / "r.json").read_text())
     assert as_json == report.build_report(sweep)
 
@@ -41,21 +58,34 @@ def test_report_while_nothing_has_finished(tmp_path, cli):
 
 def test_a_running_job_shows_its_step_out_of_max_steps_and_last_val_loss(tmp_path, cli):
     make_run(tmp_path, "0", ["n_hidden=8"], **numbers(2.25))
-    make_run(tmp_path, "1", ["n_hidden=9"], status="running", steps=1500, max_steps=6000, seconds=12.0,
-             params=641, train_loss=None, val_loss=2.4567)
+    make_run(
+        tmp_path,
+        "1",
+        ["n_hidden=9"],
+        status="running",
+        steps=1500,
+        max_steps=6000,
+        seconds=12.0,
+        params=641,
+        train_loss=None,
+        val_loss=2.4567,
+    )
     out = cli.in_process("wavenet-report", [str(tmp_path)]).stdout
     (running,) = [line for line in out.splitlines() if " running " in line]
     assert "1,500 / 6,000" in running and "2.4567" in running
     assert report.build_report(tmp_path)["jobs"][1]["max_steps"] == 6000
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["{tmp}/nowhere"], "does not exist"),
-    (["{tmp}"], "no runs under"),
-    (["{tmp}/file.txt"], "is not a folder"),
-    (["{tmp}", "--csv", "-", "--json", "-"], "only one of"),
-    ([], "the following arguments are required"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["{tmp}/nowhere"], "does not exist"),
+        (["{tmp}"], "no runs under"),
+        (["{tmp}/file.txt"], "is not a folder"),
+        (["{tmp}", "--csv", "-", "--json", "-"], "only one of"),
+        ([], "the following arguments are required"),
+    ],
+)
 def test_report_bad_input_is_one_line_and_exit_2(tmp_path, cli, argv, expected):
     (tmp_path / "file.txt").write_text("x")
     code, out, err = cli.in_process("wavenet-report", [a.format(tmp=tmp_path) for a in argv])
@@ -71,8 +101,11 @@ def test_two_job_multirun_through_the_console_scripts(tmp_path, tiny_words_file,
     jobs = {p.name: read_metrics(p) for p in sweep_dir.iterdir() if (p / "metrics.json").exists()}
     assert sorted(jobs) == ["0", "1"] and all(m["status"] == "ok" for m in jobs.values())
 
-    out = cli([str(sweep_dir), "--csv", str(tmp_path / "r.csv"), "--json", str(tmp_path / "r.json")],
-                  cwd=tmp_path, entry="wavenet-report")
+    out = cli(
+        [str(sweep_dir), "--csv", str(tmp_path / "r.csv"), "--json", str(tmp_path / "r.json")],
+        cwd=tmp_path,
+        entry="wavenet-report",
+    )
     assert out.returncode == 0, out.stderr
     best = min(jobs, key=lambda name: jobs[name]["val_loss"])
     as_json = json.loads((tmp_path / "r.json").read_text())
@@ -81,7 +114,11 @@ def test_two_job_multirun_through_the_console_scripts(tmp_path, tiny_words_file,
     for row in as_json["jobs"]:
         metrics = jobs[row["job"]]
         assert (row["val_loss"], row["train_loss"], row["params"], row["steps"]) == (
-            metrics["val_loss"], metrics["train_loss"], metrics["params"], 60)
+            metrics["val_loss"],
+            metrics["train_loss"],
+            metrics["params"],
+            60,
+        )
     assert as_json["best"]["job"] == best
     rerun = as_json["best"]["command"]
     assert rerun.startswith("wavenet-train ") and f"lr={0.1 if best == '0' else 0.3}" in rerun

@@ -23,10 +23,21 @@ from wavenet_harness.tracking.report_table import wrapped_command
 
 # The search: hier_optuna over n_hidden and lr (the other keys fixed), a random sampler whose
 # seed 4 asks lr=1e-3, 8e-3, then two lr near 1e-6 that the median pruner stops at step 20.
-SEARCH = ["hparams_search=hier_optuna", "block_size=8", "depth=2", "optim=sgd", "schedule=step",
-          "hydra.sweeper.params.lr.low=1e-6", "hydra.sweeper.params.n_hidden.low=8",
-          "hydra.sweeper.params.n_hidden.high=16", "hydra.sweeper.sampler.name=random", "hydra.sweeper.sampler.seed=4",
-          "hydra.sweeper.n_trials=4", "hydra.sweeper.pruner.n_startup_trials=1", "hydra.sweeper.pruner.n_warmup_steps=0"]
+SEARCH = [
+    "hparams_search=hier_optuna",
+    "block_size=8",
+    "depth=2",
+    "optim=sgd",
+    "schedule=step",
+    "hydra.sweeper.params.lr.low=1e-6",
+    "hydra.sweeper.params.n_hidden.low=8",
+    "hydra.sweeper.params.n_hidden.high=16",
+    "hydra.sweeper.sampler.name=random",
+    "hydra.sweeper.sampler.seed=4",
+    "hydra.sweeper.n_trials=4",
+    "hydra.sweeper.pruner.n_startup_trials=1",
+    "hydra.sweeper.pruner.n_warmup_steps=0",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +45,9 @@ def runs(tmp_path_factory, cli):
     """(the scratch folder, the grid's and the search's closing screens)."""
     home = tmp_path_factory.mktemp("glance")
     words = write_tiny_words(home)
-    grid = cli(["--multirun", *TINY_OVERRIDES, f"data.path={words}", "lr=0.1,0.3", "hydra.sweep.dir=runs/grid"], cwd=home)
+    grid = cli(
+        ["--multirun", *TINY_OVERRIDES, f"data.path={words}", "lr=0.1,0.3", "hydra.sweep.dir=runs/grid"], cwd=home
+    )
     assert grid.returncode == 0, grid.stderr[-2000:]
     tiny = [o for o in TINY_OVERRIDES if not o.startswith("n_hidden=")]  # searched
     search = cli(["--multirun", *tiny, f"data.path={words}", *SEARCH, "hydra.sweep.dir=runs/search"], cwd=home)
@@ -68,8 +81,9 @@ def test_report_on_a_grid_and_a_search_reads_at_100_columns(runs, cli):
         name = row["job"].split("/")[-1]
         assert any(line.startswith(f" {name} ") and f"{row['val_loss']:.4f}" in line for line in lines), row
     pruned = [row for row in table["jobs"] if row["status"] == "pruned"]
-    assert len(pruned) == 2 and all(row["val_loss"] == read_metrics(home / "runs" / row["job"])["val_loss"]
-                                    for row in pruned)
+    assert len(pruned) == 2 and all(
+        row["val_loss"] == read_metrics(home / "runs" / row["job"])["val_loss"] for row in pruned
+    )
     assert all(row["val_loss"] is not None for row in pruned)
 
 
@@ -94,8 +108,10 @@ def test_a_trials_rerun_line_is_a_plain_run_that_reproduces_it(runs, cli):
 
 
 def test_the_html_page_needs_its_extra_and_an_existing_folder(tmp_path, cli, monkeypatch):
-    for argv, expected in [([str(tmp_path), "--html", str(tmp_path / "no" / "page.html")], "the folder"),
-                           ([str(tmp_path), "--html", str(tmp_path / "page.html")], 'pip install')]:
+    for argv, expected in [
+        ([str(tmp_path), "--html", str(tmp_path / "no" / "page.html")], "the folder"),
+        ([str(tmp_path), "--html", str(tmp_path / "page.html")], "pip install"),
+    ]:
         if expected == "pip install":
             monkeypatch.setattr(extras, "installed", lambda module: module != "plotly")
         code, out, err = cli.in_process("wavenet-report", argv)
@@ -117,8 +133,15 @@ def _chrome():
 
     options = webdriver.ChromeOptions()
     options.binary_location = browser
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--window-size=1200,1000"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--window-size=1200,1000",
+    ):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
 
@@ -142,8 +165,14 @@ def test_the_page_draws_its_charts_offline_in_a_browser(runs, cli):
     done = cli(["runs/search", "--html", "search.html"], cwd=home, entry="wavenet-report")
     assert done.returncode == 0, done.stderr
     text = (home / "search.html").read_text()
-    for part in ("Runs, best val loss first", "pruned", "Parameter importances", "read them as a hint",
-                 "Rerun it as one plain run", "n_hidden: "):
+    for part in (
+        "Runs, best val loss first",
+        "pruned",
+        "Parameter importances",
+        "read them as a hint",
+        "Rerun it as one plain run",
+        "n_hidden: ",
+    ):
         assert part in text, part
     driver = _chrome()
     try:
@@ -151,8 +180,12 @@ def test_the_page_draws_its_charts_offline_in_a_browser(runs, cli):
         deadline = time.monotonic() + 60
         while True:
             plots = driver.execute_script(DRAWN)
-            drawn = (plots.get("curves", {}).get("lines", 0) >= 2 and plots.get("importances", {}).get("bars", 0) >= 1
-                     and plots.get("parallel", {}).get("canvas", 0) >= 1 and plots["parallel"]["axes"] >= 3)
+            drawn = (
+                plots.get("curves", {}).get("lines", 0) >= 2
+                and plots.get("importances", {}).get("bars", 0) >= 1
+                and plots.get("parallel", {}).get("canvas", 0) >= 1
+                and plots["parallel"]["axes"] >= 3
+            )
             if drawn or time.monotonic() > deadline:
                 break
             time.sleep(0.5)

@@ -31,8 +31,17 @@ from helpers import TINY_WORDS, assert_identical, assert_one_error_line, read_me
 from wavenet_harness.training.checkpoint import CheckpointError, load_checkpoint
 
 MAX_STEPS, CHECKPOINT_EVERY = 240, 40
-JOB = [f"max_steps={MAX_STEPS}", f"checkpoint_interval={CHECKPOINT_EVERY}", "eval_interval=80",
-       "batch_size=8", "n_embd=4", "n_hidden=8", "log.progress=false", "log.smooth_window=25", "threads=1"]
+JOB = [
+    f"max_steps={MAX_STEPS}",
+    f"checkpoint_interval={CHECKPOINT_EVERY}",
+    "eval_interval=80",
+    "batch_size=8",
+    "n_embd=4",
+    "n_hidden=8",
+    "log.progress=false",
+    "log.smooth_window=25",
+    "threads=1",
+]
 
 
 STOP_SIGNALS = {"sigterm": signal.SIGTERM, "sigusr1": signal.SIGUSR1}
@@ -57,8 +66,11 @@ def signal_at_first_checkpoint(targets: dict[str, tuple[subprocess.Popen, Path, 
 
 def file_digests(folder: Path) -> dict[str, str]:
     """Every file under `folder` (relative path -> sha256): what must not change."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def load(run_dir: Path) -> dict:
@@ -134,18 +146,25 @@ def scenario(tmp_path_factory, cli):
     job = [*JOB, f"data.path={words}"]
     dirs = {name: root / name for name in ("reference", "killed", "interrupted", "again", "sweep")}
     dirs.update({name: root / name for name in STOP_SIGNALS})
-    processes = {name: cli.start([*job, f"hydra.run.dir={dirs[name]}"], root)
-                 for name in ("reference", "killed", "interrupted", *STOP_SIGNALS)}
+    processes = {
+        name: cli.start([*job, f"hydra.run.dir={dirs[name]}"], root)
+        for name in ("reference", "killed", "interrupted", *STOP_SIGNALS)
+    }
     # A two-job sweep whose first job is the reference job (seed 42 is the default).
     processes["sweep"] = cli.start(["--multirun", "seed=42,7", *job, f"hydra.sweep.dir={dirs['sweep']}"], root)
-    stops = {"killed": (dirs["killed"], signal.SIGKILL), "interrupted": (dirs["interrupted"], signal.SIGINT),
-             "sweep": (dirs["sweep"] / "0", signal.SIGINT), **{n: (dirs[n], s) for n, s in STOP_SIGNALS.items()}}
+    stops = {
+        "killed": (dirs["killed"], signal.SIGKILL),
+        "interrupted": (dirs["interrupted"], signal.SIGINT),
+        "sweep": (dirs["sweep"] / "0", signal.SIGINT),
+        **{n: (dirs[n], s) for n, s in STOP_SIGNALS.items()},
+    }
     signal_at_first_checkpoint({name: (processes[name], *stop) for name, stop in stops.items()})
     stderr = {name: p.communicate(timeout=300)[1] for name, p in processes.items()}
     done = {name: (p.returncode, stderr[name]) for name, p in processes.items()}
     assert done["reference"][0] == 0, done["reference"][1][-3000:]
-    before_resume = {name: (load(dirs[name])["step"], read_metrics(dirs[name]))
-                     for name in ("killed", "interrupted", *STOP_SIGNALS)}
+    before_resume = {
+        name: (load(dirs[name])["step"], read_metrics(dirs[name])) for name in ("killed", "interrupted", *STOP_SIGNALS)
+    }
     reference_files = file_digests(dirs["reference"])
     sweep_jobs_before_resume = sorted(p.name for p in dirs["sweep"].iterdir() if p.is_dir())
 
@@ -162,10 +181,20 @@ def scenario(tmp_path_factory, cli):
         **{name: [*job, f"hydra.run.dir={root / 'broken' / name}", *args] for name, (args, _) in broken.items()},
     }
     results = dict(zip(calls, cli.batch(list(calls.values()), root), strict=True))
-    return dict(dirs=dirs, done=done, before_resume=before_resume, printed_command=printed_command,
-                reference_files=reference_files, reference_files_after=file_digests(dirs["reference"]), root=root,
-                printed_sweep_command=printed_sweep_command, sweep_jobs_before_resume=sweep_jobs_before_resume,
-                results=results, broken=broken, marker=marker)
+    return dict(
+        dirs=dirs,
+        done=done,
+        before_resume=before_resume,
+        printed_command=printed_command,
+        reference_files=reference_files,
+        reference_files_after=file_digests(dirs["reference"]),
+        root=root,
+        printed_sweep_command=printed_sweep_command,
+        sweep_jobs_before_resume=sweep_jobs_before_resume,
+        results=results,
+        broken=broken,
+        marker=marker,
+    )
 
 
 def line_after(text: str, marker: str) -> str:
@@ -230,7 +259,8 @@ def test_ctrl_c_stops_a_sweep_and_the_printed_command_resumes_all_its_jobs(scena
     sweep_dir = scenario["dirs"]["sweep"]
     command = scenario["printed_sweep_command"]
     assert command.startswith("wavenet-train --multirun seed=42,7 ") and command.endswith(
-        f"hydra.sweep.dir={sweep_dir} resume=true")
+        f"hydra.sweep.dir={sweep_dir} resume=true"
+    )
     resumed = scenario["results"]["resume sweep"]
     assert resumed["rc"] == 0, resumed["stderr"][-3000:]
     assert_same_run(sweep_dir / "0", scenario["dirs"]["reference"])
@@ -254,9 +284,21 @@ def test_sigterm_and_sigusr1_save_a_checkpoint_at_that_step_and_resume_bit_for_b
     assert_same_run(scenario["dirs"][name], scenario["dirs"]["reference"])
 
 
-BROKEN = ["truncated", "garbage", "hostile", "other shape", "other model", "other vocabulary",
-          "other words same alphabet", "other split seed", "other optimizer", "other schedule", "max_steps below",
-          "reused without resume", "bad data into a run"]
+BROKEN = [
+    "truncated",
+    "garbage",
+    "hostile",
+    "other shape",
+    "other model",
+    "other vocabulary",
+    "other words same alphabet",
+    "other split seed",
+    "other optimizer",
+    "other schedule",
+    "max_steps below",
+    "reused without resume",
+    "bad data into a run",
+]
 
 
 @pytest.mark.parametrize("case", BROKEN)
@@ -270,7 +312,8 @@ def test_broken_or_foreign_checkpoint_is_refused_with_one_line(scenario, case):
 def test_refused_resumes_and_reuses_leave_the_finished_run_as_it_was(scenario):
     assert scenario["reference_files"] and scenario["reference_files_after"] == scenario["reference_files"]
     assert {".hydra/config.yaml", ".hydra/overrides.yaml", "metrics.json", "checkpoint.pt"} <= set(
-        scenario["reference_files"])
+        scenario["reference_files"]
+    )
 
 
 def test_any_damage_to_a_checkpoint_is_a_checkpoint_error(scenario, tmp_path):

@@ -18,11 +18,20 @@ def test_a_resume_refuses_a_changed_training_key_and_an_extended_run_reruns_exac
     job = [*TINY_OVERRIDES, "lr=0.05", f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}"]
     first = cli([*job, "max_steps=20"], cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
-    refused, forgot, extended = cli.batch([
-        [*job, "max_steps=40", "resume=true", "lr=0.2"],
-        [*TINY_OVERRIDES, f"data.path={tiny_words_file}", f"hydra.run.dir={run_dir}", "max_steps=40", "resume=true"],
-        [*job, "max_steps=40", "resume=true"],
-    ], tmp_path)
+    refused, forgot, extended = cli.batch(
+        [
+            [*job, "max_steps=40", "resume=true", "lr=0.2"],
+            [
+                *TINY_OVERRIDES,
+                f"data.path={tiny_words_file}",
+                f"hydra.run.dir={run_dir}",
+                "max_steps=40",
+                "resume=true",
+            ],
+            [*job, "max_steps=40", "resume=true"],
+        ],
+        tmp_path,
+    )
     for result in (refused, forgot):  # lr=0.2 typed, or lr=0.05 left out: either changes the training
         assert_one_error_line(result["rc"], result["stderr"], "it was trained with lr=0.05 (this run: ")
     assert extended["rc"] == 0, extended["stderr"][-2000:]

@@ -33,8 +33,11 @@ from wavenet_harness.tracking.hparams_file import HPARAMS_FILE
 
 
 def digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_a_fresh_folder_is_free_and_a_folder_with_any_run_file_is_not(tmp_path):
@@ -92,8 +95,9 @@ def test_unique_token_is_stable_within_a_config_and_differs_between_configs():
 
 
 def test_saved_hydra_files_read_back_as_hydra_wrote_them(tmp_path):
-    save_hydra_files(tmp_path, {"seed": 3, "model": {"name": "hier"}}, {"hydra": {"run": {"dir": "x"}}},
-                            ["seed=3", "model=hier"])
+    save_hydra_files(
+        tmp_path, {"seed": 3, "model": {"name": "hier"}}, {"hydra": {"run": {"dir": "x"}}}, ["seed=3", "model=hier"]
+    )
     assert read_overrides(tmp_path) == ["seed=3", "model=hier"]
     assert yaml.safe_load((tmp_path / ".hydra" / "config.yaml").read_text()) == {"seed": 3, "model": {"name": "hier"}}
     assert yaml.safe_load((tmp_path / ".hydra" / "hydra.yaml").read_text())["hydra"]["run"]["dir"] == "x"
@@ -107,8 +111,9 @@ def test_runs_started_at_once_never_share_a_directory(tmp_path, tiny_words_file,
     processes = {
         f"default-{seed}": cli.start([*job, f"seed={seed}", f"n_hidden={8 * seed}"], tmp_path) for seed in (1, 2, 3)
     }
-    processes |= {f"shared-{seed}": cli.start([*job, f"seed={seed}", f"hydra.run.dir={shared}"], tmp_path)
-                  for seed in (4, 5, 6)}
+    processes |= {
+        f"shared-{seed}": cli.start([*job, f"seed={seed}", f"hydra.run.dir={shared}"], tmp_path) for seed in (4, 5, 6)
+    }
     done = {name: (p.wait(timeout=300), p.stderr.read()) for name, p in processes.items()}
 
     default_dirs = sorted(p.parent for p in (tmp_path / "runs").glob("*/*/metrics.json"))

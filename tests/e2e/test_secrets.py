@@ -38,24 +38,34 @@ def test_masked_hides_every_url_password():
 def test_a_password_on_the_command_line_moves_to_pgpassword():
     env: dict = {}
     argv = ["--multirun", "hydra.sweeper.storage=postgresql://me:p%40ss@db:5432/x", "lr=0.1"]
-    assert move_storage_password_to_env(argv, env) == ["--multirun", "hydra.sweeper.storage=postgresql://me@db:5432/x",
-                                                       "lr=0.1"]
+    assert move_storage_password_to_env(argv, env) == [
+        "--multirun",
+        "hydra.sweeper.storage=postgresql://me@db:5432/x",
+        "lr=0.1",
+    ]
     assert env == {"PGPASSWORD": "p@ss"}
     untouched = ["hydra.sweeper.storage=postgresql://me@db/x", "hydra.sweeper.storage=sqlite:///a.db"]
     assert move_storage_password_to_env(untouched, env) == untouched
 
 
-@pytest.mark.parametrize("typed, password_free, password", [
-    ("postgresql://me:pa ss@db/x", "postgresql://me@db/x", "pa ss"),
-    ("postgresql://me:it's\"q@db:5432/x", "postgresql://me@db:5432/x", "it's\"q"),
-    ("postgresql://:s3cr3t@db/x", "postgresql://db/x", "s3cr3t"),
-    ("postgresql+psycopg2://me@db/x?password=q%20pw&sslmode=disable", "postgresql+psycopg2://me@db/x?sslmode=disable",
-     "q pw"),
-])
+@pytest.mark.parametrize(
+    "typed, password_free, password",
+    [
+        ("postgresql://me:pa ss@db/x", "postgresql://me@db/x", "pa ss"),
+        ("postgresql://me:it's\"q@db:5432/x", "postgresql://me@db:5432/x", "it's\"q"),
+        ("postgresql://:s3cr3t@db/x", "postgresql://db/x", "s3cr3t"),
+        (
+            "postgresql+psycopg2://me@db/x?password=q%20pw&sslmode=disable",
+            "postgresql+psycopg2://me@db/x?sslmode=disable",
+            "q pw",
+        ),
+    ],
+)
 def test_every_url_form_moves_its_password_and_masks_it_everywhere(typed, password_free, password):
     env: dict = {}
     assert move_storage_password_to_env([f"hydra.sweeper.storage={typed}"], env) == [
-        f"hydra.sweeper.storage={password_free}"]
+        f"hydra.sweeper.storage={password_free}"
+    ]
     assert env == {"PGPASSWORD": password}
     # Seen whole once, the password is masked even where no parser finds a URL around it.
     assert password not in masked(f"could not parse {typed!r}: near {password}")
@@ -65,8 +75,11 @@ def test_every_url_form_moves_its_password_and_masks_it_everywhere(typed, passwo
 def test_a_password_in_any_other_argument_is_refused_masked():
     from wavenet_harness.base.errors import UsageError
 
-    for arg in ("+note=postgresql://me:hunter22@db/x", "hydra.sweeper.storage=mysql://me:hunter22@db/x",
-                "+note=postgresql://me@db/x?password=hunter22"):
+    for arg in (
+        "+note=postgresql://me:hunter22@db/x",
+        "hydra.sweeper.storage=mysql://me:hunter22@db/x",
+        "+note=postgresql://me@db/x?password=hunter22",
+    ):
         with pytest.raises(UsageError) as refused:
             move_storage_password_to_env([arg], {})
         assert "hunter22" not in str(refused.value) and "***" in str(refused.value)
@@ -80,10 +93,21 @@ def postgres_with_password():
 
 
 def _sweep(words: Path, sweep_dir: Path, storage: str, study: str, env: dict) -> subprocess.CompletedProcess:
-    args = ["--multirun", "hydra/sweeper=wavenet_optuna", *TINY_OVERRIDES, "max_steps=20", f"data.path={words}",
-            f"hydra.sweep.dir={sweep_dir}", "hydra.sweeper.n_trials=2", "hydra.sweeper.sampler.name=random",
-            "hydra.sweeper.sampler.seed=0", "+hydra.sweeper.params.lr={type:float,low:0.01,high:0.5}",
-            f"hydra.sweeper.storage={storage}", f"hydra.sweeper.study_name={study}", "checkpoint_interval=10"]
+    args = [
+        "--multirun",
+        "hydra/sweeper=wavenet_optuna",
+        *TINY_OVERRIDES,
+        "max_steps=20",
+        f"data.path={words}",
+        f"hydra.sweep.dir={sweep_dir}",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.sampler.name=random",
+        "hydra.sweeper.sampler.seed=0",
+        "+hydra.sweeper.params.lr={type:float,low:0.01,high:0.5}",
+        f"hydra.sweeper.storage={storage}",
+        f"hydra.sweeper.study_name={study}",
+        "checkpoint_interval=10",
+    ]
     return subprocess.run(["wavenet-train", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -94,8 +118,9 @@ def test_no_file_or_line_of_a_postgresql_sweep_holds_the_password(tmp_path, tiny
     (tmp_path / "home").mkdir()
 
     # 1. The password typed in the URL: it works, and goes nowhere but libpq.
-    typed = _sweep(tiny_words_file, tmp_path / "typed", f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres",
-                   "typed", env)
+    typed = _sweep(
+        tiny_words_file, tmp_path / "typed", f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres", "typed", env
+    )
     assert typed.returncode == 0, typed.stderr[-3000:]
     # 2. The safe way: no password in the URL, ~/.pgpass (libpq reads it; PGPASSWORD works alike).
     pgpass = tmp_path / "home" / ".pgpass"
@@ -119,16 +144,23 @@ def test_no_file_or_line_of_a_postgresql_sweep_holds_the_password(tmp_path, tiny
 
 
 def test_a_password_from_a_config_file_or_another_database_is_refused_in_one_line(tmp_path, tiny_words_file):
-    args = ["--multirun", "hydra/sweeper=wavenet_optuna", *TINY_OVERRIDES, f"data.path={tiny_words_file}",
-            f"hydra.sweep.dir={tmp_path / 'sweep'}", "+hydra.sweeper.params.lr={type:float,low:0.01,high:0.5}",
-            f"hydra.sweeper.storage=mysql://me:{PASSWORD}@127.0.0.1/db"]
+    args = [
+        "--multirun",
+        "hydra/sweeper=wavenet_optuna",
+        *TINY_OVERRIDES,
+        f"data.path={tiny_words_file}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        "+hydra.sweeper.params.lr={type:float,low:0.01,high:0.5}",
+        f"hydra.sweeper.storage=mysql://me:{PASSWORD}@127.0.0.1/db",
+    ]
     env = dict(os.environ, HYDRA_FULL_ERROR="0")
     result = subprocess.run(["wavenet-train", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "holds a password" in result.stderr and "mysql://me:***@127.0.0.1/db" in result.stderr
     assert PASSWORD not in result.stdout + result.stderr
     assert not (tmp_path / "sweep").exists() or not any(
-        PASSWORD.encode() in p.read_bytes() for p in (tmp_path / "sweep").rglob("*") if p.is_file())
+        PASSWORD.encode() in p.read_bytes() for p in (tmp_path / "sweep").rglob("*") if p.is_file()
+    )
 
 
 def _create_user(admin_url: str, user: str, password: str) -> None:
@@ -172,14 +204,23 @@ def test_awkward_passwords_in_every_url_form_work_and_are_never_printed_or_store
             done = _sweep(tiny_words_file, tmp_path / name, url, name, form_env)
             printed += done.stdout + done.stderr
             assert done.returncode == 0, (name, done.stderr[-3000:])
-            assert all(read_metrics(job)["status"] == "ok" for job in (tmp_path / name).glob("*/")
-                       if (job / "metrics.json").exists())
+            assert all(
+                read_metrics(job)["status"] == "ok"
+                for job in (tmp_path / name).glob("*/")
+                if (job / "metrics.json").exists()
+            )
         # A wrong password: refused in one line that does not show it (Optuna's study and wavenet-study).
         wrong = "Wr0ng pass'word"
         bad_url = f"postgresql://postgres:{quote(wrong, safe='')}@{host}"
         refused = _sweep(tiny_words_file, tmp_path / "wrong", bad_url, "wrong", env)
-        study = subprocess.run(["wavenet-study", "--storage", f"postgresql://postgres:{wrong}@{host}"], cwd=REPO,
-                               env=env, capture_output=True, text=True, timeout=300)
+        study = subprocess.run(
+            ["wavenet-study", "--storage", f"postgresql://postgres:{wrong}@{host}"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     for result, prog in ((refused, "wavenet-train"), (study, "wavenet-study")):
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{prog}: error: "), result.stderr
@@ -190,8 +231,14 @@ def test_awkward_passwords_in_every_url_form_work_and_are_never_printed_or_store
         leaks = [str(p) for p in tmp_path.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
         assert leaks == [], secret
     searched = [p for name in forms for p in (tmp_path / name).rglob("*") if p.is_file()]
-    assert {p.name for p in searched} >= {"multirun.yaml", "config.yaml", "hydra.yaml", "overrides.yaml",
-                                          "checkpoint.pt", "metrics.json"}
+    assert {p.name for p in searched} >= {
+        "multirun.yaml",
+        "config.yaml",
+        "hydra.yaml",
+        "overrides.yaml",
+        "checkpoint.pt",
+        "metrics.json",
+    }
 
 
 @pytest.mark.parametrize("url", ["postgresql://u:p@ssw0rd@db.example/x", "postgresql://me@home:pw@db.example/x"])
@@ -210,10 +257,19 @@ def test_a_search_leaves_no_password_on_its_command_line(tmp_path, tiny_words_fi
     """`ps` shows every user a process's arguments: the password leaves them before the search starts."""
     import time
 
-    process = cli.start(["--multirun", "hparams_search=hier_optuna", "hydra.sweeper.n_trials=1",
-                         "hydra.sweeper.storage=postgresql://me:S3cretPw@127.0.0.1:9/x", f"data.path={tiny_words_file}",
-                         f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=tmp_path,
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = cli.start(
+        [
+            "--multirun",
+            "hparams_search=hier_optuna",
+            "hydra.sweeper.n_trials=1",
+            "hydra.sweeper.storage=postgresql://me:S3cretPw@127.0.0.1:9/x",
+            f"data.path={tiny_words_file}",
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     seen = []
     while process.poll() is None:
         try:
@@ -225,4 +281,4 @@ def test_a_search_leaves_no_password_on_its_command_line(tmp_path, tiny_words_fi
     assert process.returncode != 0 and "S3cretPw" not in err  # no database there: it ends in one line
     without = [line for line in seen if "hparams_search" in line and "S3cretPw" not in line]
     assert without, "the search never ran without the password in its arguments"
-    assert "S3cretPw" not in seen[-1] and all("S3cretPw" not in line for line in seen[seen.index(without[0]):])
+    assert "S3cretPw" not in seen[-1] and all("S3cretPw" not in line for line in seen[seen.index(without[0]) :])

@@ -38,15 +38,26 @@ from helpers import REPO, TINY_OVERRIDES, assert_identical, assert_one_error_lin
 from wavenet_harness.sweeps.study import open_storage
 
 # The launcher's settings for this node: a CPU and a GB per job; short limits so nothing hangs.
-ON_SLURM = ["hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1",
-            "hydra.launcher.timeout_min=10", "hydra.launcher.signal_delay_s=30"]
+ON_SLURM = [
+    "hydra/launcher=slurm",
+    "hydra.launcher.cpus_per_task=1",
+    "hydra.launcher.mem_gb=1",
+    "hydra.launcher.timeout_min=10",
+    "hydra.launcher.signal_delay_s=30",
+]
 TIMEOUT_S = 240  # a whole command; the jobs themselves take seconds
 
 
 def _start(args: list[str], cluster, cwd: Path = REPO, **env: str) -> subprocess.Popen:
     environ = cluster.env(dict(os.environ, HYDRA_FULL_ERROR="0", PYTHONUNBUFFERED="1", **env))
-    return subprocess.Popen(["wavenet-train", *map(str, args)], cwd=cwd, env=environ, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        ["wavenet-train", *map(str, args)],
+        cwd=cwd,
+        env=environ,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _finish(process: subprocess.Popen, timeout: float = TIMEOUT_S) -> tuple[int, str, str]:
@@ -94,8 +105,9 @@ def _slurm_job_ids(sweep_dir: Path) -> list[str]:
 def test_a_sweep_through_sbatch_ends_as_the_same_sweep_on_joblib(slurm, tmp_path, tiny_words_file):
     common = ["--multirun", *TINY_OVERRIDES, f"data.path={tiny_words_file}", "lr=0.1,0.2"]
     on_slurm = _start([*common, *ON_SLURM, f"hydra.sweep.dir={tmp_path / 'slurm'}"], slurm)
-    on_joblib = _start([*common, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2",
-                        f"hydra.sweep.dir={tmp_path / 'joblib'}"], slurm)
+    on_joblib = _start(
+        [*common, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={tmp_path / 'joblib'}"], slurm
+    )
     rc_s, out_s, err_s = _finish(on_slurm)
     rc_j, out_j, err_j = _finish(on_joblib)
     assert (rc_s, rc_j) == (0, 0), err_s[-3000:] + err_j[-3000:]
@@ -127,8 +139,18 @@ def _release_requeued(slurm, job_id: str) -> None:
 
 
 MAX_STEPS, CHECKPOINT_EVERY = 20000, 500
-LONG_JOB = [f"max_steps={MAX_STEPS}", f"checkpoint_interval={CHECKPOINT_EVERY}", "eval_interval=5000", "seed=3",
-            "batch_size=8", "n_embd=4", "n_hidden=8", "log.progress=false", "log.smooth_window=25", "threads=1"]
+LONG_JOB = [
+    f"max_steps={MAX_STEPS}",
+    f"checkpoint_interval={CHECKPOINT_EVERY}",
+    "eval_interval=5000",
+    "seed=3",
+    "batch_size=8",
+    "n_embd=4",
+    "n_hidden=8",
+    "log.progress=false",
+    "log.smooth_window=25",
+    "threads=1",
+]
 
 
 def test_a_preempted_job_is_requeued_and_resumes_bit_for_bit(slurm, tmp_path, tiny_words_file):
@@ -166,16 +188,31 @@ def test_a_preempted_job_is_requeued_and_resumes_bit_for_bit(slurm, tmp_path, ti
 
 @pytest.mark.slow  # two time limits of a minute each, at least
 def test_a_job_that_reaches_its_time_limit_is_signalled_by_slurm_and_resumes_bit_for_bit(
-        slurm, tmp_path, tiny_words_file):
+    slurm, tmp_path, tiny_words_file
+):
     # A one-minute limit with SIGUSR2 50 s before it: slurmctld itself signals the job some
     # 10 to 40 s in (it checks time limits every half minute). The job saves and submitit
     # requeues it, as many times as it takes to finish; each requeue is released at once.
-    job = [*LONG_JOB, "max_steps=60000", "checkpoint_interval=2000", "eval_interval=20000",
-           f"data.path={tiny_words_file}"]
+    job = [
+        *LONG_JOB,
+        "max_steps=60000",
+        "checkpoint_interval=2000",
+        "eval_interval=20000",
+        f"data.path={tiny_words_file}",
+    ]
     reference = _start([*job, f"hydra.run.dir={tmp_path / 'reference'}"], slurm)
     sweep_dir = tmp_path / "sweep"
-    sweep = _start(["--multirun", *job, *ON_SLURM, "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=50",
-                    f"hydra.sweep.dir={sweep_dir}"], slurm)
+    sweep = _start(
+        [
+            "--multirun",
+            *job,
+            *ON_SLURM,
+            "hydra.launcher.timeout_min=1",
+            "hydra.launcher.signal_delay_s=50",
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        slurm,
+    )
     released = 0
     deadline = time.monotonic() + 2 * TIMEOUT_S
     while sweep.poll() is None and time.monotonic() < deadline:
@@ -222,21 +259,36 @@ def postgres_with_password(tmp_path):
 
 
 def test_an_optuna_search_runs_its_trials_as_slurm_jobs_two_at_a_time_sharing_one_study(
-        slurm, tmp_path, tiny_words_file, postgres_with_password):
+    slurm, tmp_path, tiny_words_file, postgres_with_password
+):
     url, password, pgpass = postgres_with_password
     # Random sampler, seed 6: lr 0.5, 0.5, 1e-6, 0.5. Trial 2 (lr 1e-6), asked once trial 0
     # or 1 has ended, barely learns: the median pruner stops it at its first evaluation
     # against the trials that ran and reported in other SLURM jobs.
     with_password = url.replace("postgres@", f"postgres:{password}@")  # typed on the command line
     sweep_dir = tmp_path / "search"
-    search = _start(["--multirun", "hydra/sweeper=wavenet_optuna", *TINY_OVERRIDES, *ON_SLURM,
-                     f"data.path={tiny_words_file}", f"hydra.sweep.dir={sweep_dir}",
-                     f"hydra.sweeper.storage={with_password}", "hydra.sweeper.study_name=on_slurm",
-                     "hydra.sweeper.n_trials=4", "hydra.sweeper.n_jobs=2", "hydra.launcher.array_parallelism=2",
-                     "hydra.sweeper.sampler.name=random", "hydra.sweeper.sampler.seed=6",
-                     "+hydra.sweeper.params.lr=[0.5,1e-6]", "hydra.sweeper.pruner.name=median",
-                     "hydra.sweeper.pruner.n_startup_trials=1"],
-                    slurm, PGPASSFILE=str(pgpass))
+    search = _start(
+        [
+            "--multirun",
+            "hydra/sweeper=wavenet_optuna",
+            *TINY_OVERRIDES,
+            *ON_SLURM,
+            f"data.path={tiny_words_file}",
+            f"hydra.sweep.dir={sweep_dir}",
+            f"hydra.sweeper.storage={with_password}",
+            "hydra.sweeper.study_name=on_slurm",
+            "hydra.sweeper.n_trials=4",
+            "hydra.sweeper.n_jobs=2",
+            "hydra.launcher.array_parallelism=2",
+            "hydra.sweeper.sampler.name=random",
+            "hydra.sweeper.sampler.seed=6",
+            "+hydra.sweeper.params.lr=[0.5,1e-6]",
+            "hydra.sweeper.pruner.name=median",
+            "hydra.sweeper.pruner.n_startup_trials=1",
+        ],
+        slurm,
+        PGPASSFILE=str(pgpass),
+    )
     # While the jobs run, SLURM's own files (job scripts, saved environments, logs) are
     # searched for the password, as well as everything submitit writes.
     leaks: list[str] = []
@@ -254,7 +306,11 @@ def test_an_optuna_search_runs_its_trials_as_slurm_jobs_two_at_a_time_sharing_on
     trials = study.trials
     assert len(trials) == 4  # n_trials, not a trial more
     assert [(t.params["lr"], t.state) for t in trials] == [
-        (0.5, TrialState.COMPLETE), (0.5, TrialState.COMPLETE), (1e-6, TrialState.PRUNED), (0.5, TrialState.COMPLETE)]
+        (0.5, TrialState.COMPLETE),
+        (0.5, TrialState.COMPLETE),
+        (1e-6, TrialState.PRUNED),
+        (0.5, TrialState.COMPLETE),
+    ]
     assert trials[2].intermediate_values.keys() == {20}
     assert read_metrics(sweep_dir / "2")["status"] == "pruned"
     for t in (trials[0], trials[1], trials[3]):
@@ -268,11 +324,22 @@ def test_an_optuna_search_runs_its_trials_as_slurm_jobs_two_at_a_time_sharing_on
 
 
 def test_a_password_the_compute_nodes_cannot_read_is_refused_in_one_line(slurm, tmp_path, tiny_words_file):
-    result = _finish(_start(["--multirun", "hydra/sweeper=wavenet_optuna", *TINY_OVERRIDES, *ON_SLURM,
-                             f"data.path={tiny_words_file}", f"hydra.sweep.dir={tmp_path / 'search'}",
-                             "hydra.sweeper.storage=postgresql://me:secret@127.0.0.1:9/study",
-                             "+hydra.sweeper.params.lr=[0.1,0.2]"],
-                            slurm, PGPASSFILE=str(tmp_path / "no-such-pgpass")))
+    result = _finish(
+        _start(
+            [
+                "--multirun",
+                "hydra/sweeper=wavenet_optuna",
+                *TINY_OVERRIDES,
+                *ON_SLURM,
+                f"data.path={tiny_words_file}",
+                f"hydra.sweep.dir={tmp_path / 'search'}",
+                "hydra.sweeper.storage=postgresql://me:secret@127.0.0.1:9/study",
+                "+hydra.sweeper.params.lr=[0.1,0.2]",
+            ],
+            slurm,
+            PGPASSFILE=str(tmp_path / "no-such-pgpass"),
+        )
+    )
     assert_one_error_line(*result[:1], result[2], "is not handed to SLURM")
     assert "secret" not in result[1] + result[2]
 
@@ -299,8 +366,18 @@ def test_a_failed_and_a_killed_job_are_one_line_each_not_a_hang(slurm, tmp_path,
     # here, only squeue can tell that it is gone. (scancel, even --signal=KILL, sends SIGTERM
     # first: the job saves its checkpoint and is "interrupted", to be resumed.)
     sweep_dir = tmp_path / "sweep"
-    sweep = _start(["--multirun", *TINY_OVERRIDES, *ON_SLURM, f"data.path={tiny_words_file}",
-                    f"hydra.sweep.dir={sweep_dir}", "lr=-1,0.1", "max_steps=60,200000"], slurm)
+    sweep = _start(
+        [
+            "--multirun",
+            *TINY_OVERRIDES,
+            *ON_SLURM,
+            f"data.path={tiny_words_file}",
+            f"hydra.sweep.dir={sweep_dir}",
+            "lr=-1,0.1",
+            "max_steps=60,200000",
+        ],
+        slurm,
+    )
     long_run = sweep_dir / "3"  # the last of the product (lr varies fastest): lr=0.1, max_steps=200000
     _wait_until(lambda: _progress(long_run).get("status") == "running", "the long job to start")
     assert {"- lr=0.1", "- max_steps=200000"} <= set((long_run / ".hydra" / "overrides.yaml").read_text().splitlines())
@@ -320,17 +397,38 @@ def test_a_failed_and_a_killed_job_are_one_line_each_not_a_hang(slurm, tmp_path,
 
 
 def test_jobs_sbatch_refuses_are_one_line(slurm, tmp_path, tiny_words_file):
-    result = _finish(_start(["--multirun", *TINY_OVERRIDES, *ON_SLURM, "hydra.launcher.mem_gb=64",
-                             f"data.path={tiny_words_file}", f"hydra.sweep.dir={tmp_path / 'sweep'}", "lr=0.1,0.2"],
-                            slurm))
+    result = _finish(
+        _start(
+            [
+                "--multirun",
+                *TINY_OVERRIDES,
+                *ON_SLURM,
+                "hydra.launcher.mem_gb=64",
+                f"data.path={tiny_words_file}",
+                f"hydra.sweep.dir={tmp_path / 'sweep'}",
+                "lr=0.1,0.2",
+            ],
+            slurm,
+        )
+    )
     assert_one_error_line(result[0], result[2], "sbatch refused the sweep's jobs")
 
 
 def test_a_job_that_cannot_start_is_named_and_cancelling_it_ends_the_sweep(slurm, tmp_path, tiny_words_file):
     # 64 CPUs on a 2-CPU node: sbatch accepts it, SLURM keeps it pending (PartitionConfig).
     sweep_dir = tmp_path / "sweep"
-    sweep = _start(["--multirun", *TINY_OVERRIDES, *ON_SLURM, "hydra.launcher.cpus_per_task=64",
-                    f"data.path={tiny_words_file}", f"hydra.sweep.dir={sweep_dir}", "lr=0.1"], slurm)
+    sweep = _start(
+        [
+            "--multirun",
+            *TINY_OVERRIDES,
+            *ON_SLURM,
+            "hydra.launcher.cpus_per_task=64",
+            f"data.path={tiny_words_file}",
+            f"hydra.sweep.dir={sweep_dir}",
+            "lr=0.1",
+        ],
+        slurm,
+    )
     first_lines = []
     watchdog = threading.Timer(120, sweep.kill)  # reading its output must not hang the suite
     watchdog.start()
@@ -355,15 +453,27 @@ def test_a_job_that_cannot_start_is_named_and_cancelling_it_ends_the_sweep(slurm
 
 def test_ctrl_c_while_waiting_says_how_to_stop_the_jobs_it_leaves_running(slurm, tmp_path, tiny_words_file):
     sweep_dir = tmp_path / "sweep"
-    sweep = _start(["--multirun", *TINY_OVERRIDES, *ON_SLURM, "max_steps=200000", f"data.path={tiny_words_file}",
-                    f"hydra.sweep.dir={sweep_dir}", "lr=0.1"], slurm)
+    sweep = _start(
+        [
+            "--multirun",
+            *TINY_OVERRIDES,
+            *ON_SLURM,
+            "max_steps=200000",
+            f"data.path={tiny_words_file}",
+            f"hydra.sweep.dir={sweep_dir}",
+            "lr=0.1",
+        ],
+        slurm,
+    )
     _wait_until(lambda: _progress(sweep_dir / "0").get("status") == "running", "the job to start")
     sweep.send_signal(signal.SIGINT)
     rc, out, err = _finish(sweep, timeout=60)
     (job_id,) = _slurm_job_ids(sweep_dir)
     assert rc == 130
-    assert err.strip().splitlines()[-1] == ("wavenet-train: error: interrupted while waiting; the sweep's SLURM jobs "
-                                            f"keep running (scancel {job_id} stops them, each saving its checkpoint)")
+    assert err.strip().splitlines()[-1] == (
+        "wavenet-train: error: interrupted while waiting; the sweep's SLURM jobs "
+        f"keep running (scancel {job_id} stops them, each saving its checkpoint)"
+    )
     assert "Traceback" not in err
     assert slurm.jobs()[job_id]["state"] == "RUNNING"
     slurm.run("scancel", job_id)
@@ -375,18 +485,33 @@ def test_ctrl_c_in_a_search_names_every_slurm_job_it_was_waiting_for(slurm, tmp_
     # reaches the main thread, which names both jobs, and both trials are asked again next time
     # (the study is a journal file here; the search above shares a PostgreSQL one).
     sweep_dir = tmp_path / "search"
-    search = _start(["--multirun", "hydra/sweeper=wavenet_optuna", *TINY_OVERRIDES, *ON_SLURM, "max_steps=200000",
-                     "eval_interval=100000", f"data.path={tiny_words_file}", f"hydra.sweep.dir={sweep_dir}",
-                     "hydra.sweeper.n_trials=4", "hydra.sweeper.n_jobs=2", "+hydra.sweeper.params.lr=[0.1,0.2]",
-                     "hydra.sweeper.pruner.name=none"], slurm)
+    search = _start(
+        [
+            "--multirun",
+            "hydra/sweeper=wavenet_optuna",
+            *TINY_OVERRIDES,
+            *ON_SLURM,
+            "max_steps=200000",
+            "eval_interval=100000",
+            f"data.path={tiny_words_file}",
+            f"hydra.sweep.dir={sweep_dir}",
+            "hydra.sweeper.n_trials=4",
+            "hydra.sweeper.n_jobs=2",
+            "+hydra.sweeper.params.lr=[0.1,0.2]",
+            "hydra.sweeper.pruner.name=none",
+        ],
+        slurm,
+    )
     _wait_until(lambda: all(_progress(sweep_dir / n).get("status") == "running" for n in "01"), "both trials to start")
     search.send_signal(signal.SIGINT)
     rc, out, err = _finish(search, timeout=60)
     arrays = sorted({job_id.split("_")[0] for job_id in _slurm_job_ids(sweep_dir)}, key=int)
     assert rc == 130 and len(arrays) == 2, err[-3000:]
-    assert err.strip().splitlines()[-1] == ("wavenet-train: error: interrupted while waiting; the sweep's SLURM jobs "
-                                            f"keep running (scancel {' '.join(arrays)} stops them, each saving its "
-                                            "checkpoint)")
+    assert err.strip().splitlines()[-1] == (
+        "wavenet-train: error: interrupted while waiting; the sweep's SLURM jobs "
+        f"keep running (scancel {' '.join(arrays)} stops them, each saving its "
+        "checkpoint)"
+    )
     assert "Traceback" not in err
     study = optuna.load_study(study_name="wavenet", storage=open_storage(str(sweep_dir / "optuna.journal")))
     assert [(t.state, t.user_attrs.get("requeued")) for t in study.trials[:2]] == [(TrialState.FAIL, True)] * 2
@@ -400,8 +525,21 @@ def test_sbatch_without_a_cluster_to_talk_to_is_one_line(slurm, tmp_path, tiny_w
     env.update(HYDRA_FULL_ERROR="0")
     if Path("/etc/slurm/slurm.conf").exists():
         pytest.skip("this machine has a SLURM configuration of its own for sbatch to find")
-    done = subprocess.run(["wavenet-train", "--multirun", *TINY_OVERRIDES, *ON_SLURM, f"data.path={tiny_words_file}",
-                           f"hydra.sweep.dir={tmp_path / 'sweep'}", "lr=0.1"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=TIMEOUT_S)
+    done = subprocess.run(
+        [
+            "wavenet-train",
+            "--multirun",
+            *TINY_OVERRIDES,
+            *ON_SLURM,
+            f"data.path={tiny_words_file}",
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+            "lr=0.1",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
     assert_one_error_line(done.returncode, done.stderr, "sbatch refused the sweep's jobs")
     assert "configuration" in done.stderr

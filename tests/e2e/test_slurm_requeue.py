@@ -64,8 +64,9 @@ def test_a_job_slurm_requeued_by_itself_resumes(monkeypatch):
     """SLURM's own requeue (PreemptMode=REQUEUE) reruns the first submission: resume=true is added."""
     seen = []
     # The class it inherits from (Hydra's plugin scan may have loaded that module twice).
-    monkeypatch.setattr(RequeueingSlurmLauncher.__bases__[0], "__call__",
-                        lambda self, overrides, *rest: seen.append(overrides))
+    monkeypatch.setattr(
+        RequeueingSlurmLauncher.__bases__[0], "__call__", lambda self, overrides, *rest: seen.append(overrides)
+    )
     launcher = RequeueingSlurmLauncher(submitit_folder="unused")
     monkeypatch.setenv("SLURM_RESTART_COUNT", "0")
     launcher(["seed=1"], "hydra.sweep.dir", 0, "1_0", {})

@@ -18,8 +18,12 @@ def sweep_dir(tmp_path):
     storage = open_storage(str(tmp_path / study_report.JOURNAL_NAME))
     study = optuna.create_study(study_name="toy", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
     for i in range(12):
-        trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1),
-                           "y": optuna.distributions.CategoricalDistribution(["a", "b"])})
+        trial = study.ask(
+            {
+                "x": optuna.distributions.FloatDistribution(0, 1),
+                "y": optuna.distributions.CategoricalDistribution(["a", "b"]),
+            }
+        )
         run_dir = tmp_path / str(i)
         run_dir.mkdir()
         (run_dir / "metrics.json").write_text(json.dumps({"params": 1000 + i, "seconds": 60.0 * (i + 1)}))
@@ -56,8 +60,11 @@ def test_cli_markdown_and_bad_input(sweep_dir, tmp_path, cli):
     assert len([line for line in out if line.startswith("| ") and line[2].isdigit()]) == 2
     assert "| parameter | importance |" in out
 
-    for argv, expected in [([str(tmp_path / "nowhere")], "does not exist"), ([str(sweep_dir), "--top", "0"], "--top 0"),
-                           ([str(sweep_dir), "--study", "other"], "the storage holds toy")]:
+    for argv, expected in [
+        ([str(tmp_path / "nowhere")], "does not exist"),
+        ([str(sweep_dir), "--top", "0"], "--top 0"),
+        ([str(sweep_dir), "--study", "other"], "the storage holds toy"),
+    ]:
         code, _, err = cli.in_process("wavenet-study", argv)
         assert code == 2 and len(err.strip().splitlines()) == 1 and expected in err, err
 
@@ -85,7 +92,8 @@ def test_importances_from_few_finished_trials_carry_a_caveat(tmp_path, cli):
     out = cli.in_process("wavenet-study", [str(tmp_path)]).stdout
     assert "| parameter" not in out and "importance" in out
     assert out.strip().splitlines()[-1] == (
-        "note: importances rest on 3 finished trials (fewer than 10): read them as a hint, not a ranking")
+        "note: importances rest on 3 finished trials (fewer than 10): read them as a hint, not a ranking"
+    )
 
 
 def test_any_step_ranks_finished_and_pruned_trials_by_their_best_evaluation(tmp_path, cli):
@@ -108,7 +116,10 @@ def test_any_step_ranks_finished_and_pruned_trials_by_their_best_evaluation(tmp_
             study.tell(trial, curve[max(curve)])
     ranked = study_report.summarise(study, 5, tmp_path, any_step=True)["best_at_any_step"]
     assert [(r["trial"], r["val_loss"], r["step"], r["state"]) for r in ranked] == [
-        (0, 1.5, 20, "complete"), (2, 1.6, 20, "complete"), (1, 1.8, 10, "pruned")]
+        (0, 1.5, 20, "complete"),
+        (2, 1.6, 20, "complete"),
+        (1, 1.8, 10, "pruned"),
+    ]
     assert "best_at_any_step" not in study_report.summarise(study, 5, tmp_path)
     code, out, err = cli.in_process("wavenet-study", [str(tmp_path), "--any-step", "--top", "2", "--markdown"])
     assert code == 0, err
@@ -119,13 +130,19 @@ def test_any_step_ranks_finished_and_pruned_trials_by_their_best_evaluation(tmp_
 def test_text_output_fits_100_columns_for_a_wide_search(tmp_path, cli):
     # conv_optuna's seven keys, dotted names and long floats: 104-109 columns before
     storage = open_storage(str(tmp_path / study_report.JOURNAL_NAME))
-    study = optuna.create_study(study_name="conv_optuna_with_a_long_name", storage=storage,
-                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study = optuna.create_study(
+        study_name="conv_optuna_with_a_long_name", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0)
+    )
     D = optuna.distributions
-    space = {"n_embd": D.CategoricalDistribution([24, 32, 48, 64]), "n_hidden": D.IntDistribution(96, 256, log=True),
-             "depth": D.CategoricalDistribution([3, 4]), "model.dropout": D.FloatDistribution(0.0, 0.4),
-             "model.residual": D.CategoricalDistribution([True, False]), "lr": D.FloatDistribution(1e-3, 1e-2, log=True),
-             "optim.weight_decay": D.FloatDistribution(0.01, 0.3, log=True)}
+    space = {
+        "n_embd": D.CategoricalDistribution([24, 32, 48, 64]),
+        "n_hidden": D.IntDistribution(96, 256, log=True),
+        "depth": D.CategoricalDistribution([3, 4]),
+        "model.dropout": D.FloatDistribution(0.0, 0.4),
+        "model.residual": D.CategoricalDistribution([True, False]),
+        "lr": D.FloatDistribution(1e-3, 1e-2, log=True),
+        "optim.weight_decay": D.FloatDistribution(0.01, 0.3, log=True),
+    }
     for i in range(4):
         trial = study.ask(space)
         trial.report(2.5 - i / 100, 1000)
@@ -139,4 +156,6 @@ def test_text_output_fits_100_columns_for_a_wide_search(tmp_path, cli):
     assert max(len(line) for line in lines) <= 100, out
     assert any("weight" in line and "dropout" in line for line in lines)  # every key shown, by its last part
     assert not any(line.startswith("left out") for line in lines)
-    assert lines[-1] == "note: importances rest on 4 finished trials (fewer than 10): read them as a hint, not a ranking"
+    assert (
+        lines[-1] == "note: importances rest on 4 finished trials (fewer than 10): read them as a hint, not a ranking"
+    )

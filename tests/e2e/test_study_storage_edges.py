@@ -23,8 +23,18 @@ def test_wavenet_study_refuses_a_fifo_and_a_database_that_does_not_exist(tmp_pat
 def test_a_search_on_a_fifo_journal_ends_in_one_line(tmp_path, tiny_words_file, cli):
     fifo = tmp_path / "journal.fifo"
     os.mkfifo(fifo)
-    result = cli(["--multirun", "hparams_search=hier_optuna", *TINY_OVERRIDES, f"data.path={tiny_words_file}",
-                  f"hydra.sweeper.storage={fifo}", f"hydra.sweep.dir={tmp_path / 'sweep'}", "hydra.sweeper.n_trials=1"],
-                 cwd=tmp_path, timeout=120)
+    result = cli(
+        [
+            "--multirun",
+            "hparams_search=hier_optuna",
+            *TINY_OVERRIDES,
+            f"data.path={tiny_words_file}",
+            f"hydra.sweeper.storage={fifo}",
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+            "hydra.sweeper.n_trials=1",
+        ],
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert "is not a regular file" in result.stderr

@@ -23,8 +23,16 @@ def _statuses(sweep_dir: Path) -> dict[float, dict]:
 def test_parallel_sweep_records_failed_and_diverged_jobs_and_goes_on(tmp_path, tiny_words_file, cli):
     sweep_dir = tmp_path / "sweep"
     result = cli(
-        ["--multirun", "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", *TINY_OVERRIDES, "threads=0",
-         f"data.path={tiny_words_file}", f"hydra.sweep.dir={sweep_dir}", "lr=0.1,1e30,-1"],
+        [
+            "--multirun",
+            "hydra/launcher=parallel",
+            "hydra.launcher.n_jobs=2",
+            *TINY_OVERRIDES,
+            "threads=0",
+            f"data.path={tiny_words_file}",
+            f"hydra.sweep.dir={sweep_dir}",
+            "lr=0.1,1e30,-1",
+        ],
         cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -39,8 +47,7 @@ def test_parallel_sweep_records_failed_and_diverged_jobs_and_goes_on(tmp_path, t
 def test_sweep_exits_non_zero_only_when_every_job_failed(tmp_path, tiny_words_file, cli):
     sweep_dir = tmp_path / "sweep"
     result = cli(
-        ["--multirun", *TINY_OVERRIDES, f"data.path={tiny_words_file}", f"hydra.sweep.dir={sweep_dir}",
-         "lr=-1,-2"],
+        ["--multirun", *TINY_OVERRIDES, f"data.path={tiny_words_file}", f"hydra.sweep.dir={sweep_dir}", "lr=-1,-2"],
         cwd=REPO,
     )
     assert result.returncode == 1
@@ -54,8 +61,14 @@ def test_sweep_exits_non_zero_only_when_every_job_failed(tmp_path, tiny_words_fi
 def test_submitit_local_sweep(tmp_path, tiny_words_file, cli):
     sweep_dir = tmp_path / "sweep"
     result = cli(
-        ["--multirun", "hydra/launcher=submitit_local", *TINY_OVERRIDES, f"data.path={tiny_words_file}",
-         f"hydra.sweep.dir={sweep_dir}", "lr=0.1,0.2"],
+        [
+            "--multirun",
+            "hydra/launcher=submitit_local",
+            *TINY_OVERRIDES,
+            f"data.path={tiny_words_file}",
+            f"hydra.sweep.dir={sweep_dir}",
+            "lr=0.1,0.2",
+        ],
         cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -28,9 +28,16 @@ def test_bad_search_space_on_the_command_line_is_one_line(tmp_path, tiny_words_f
 
 
 def _tiny(words: Path, sweep_dir: Path, *extra: str, seed: str = "0") -> list[str]:
-    return ["--multirun", "hydra/sweeper=wavenet_optuna", *TINY_OVERRIDES, f"data.path={words}",
-            f"hydra.sweep.dir={sweep_dir}", "hydra.sweeper.sampler.name=random", f"hydra.sweeper.sampler.seed={seed}",
-            *extra]
+    return [
+        "--multirun",
+        "hydra/sweeper=wavenet_optuna",
+        *TINY_OVERRIDES,
+        f"data.path={words}",
+        f"hydra.sweep.dir={sweep_dir}",
+        "hydra.sweeper.sampler.name=random",
+        f"hydra.sweeper.sampler.seed={seed}",
+        *extra,
+    ]
 
 
 def _study(sweep_dir: Path, name: str = "wavenet") -> optuna.Study:
@@ -50,8 +57,11 @@ def test_trials_end_ok_failed_pruned_diverged_and_a_rerun_resumes_the_study(tmp_
     # loss, so once the 0.5 trial has finished the median pruner stops it at its first
     # evaluation (pruned, step 20); 1e30 blows up (diverged). The sweep goes on through all.
     sweep_dir = tmp_path / "sweep"
-    args = ["+hydra.sweeper.params.lr=[0.5,1e-6,1e30,-1.0]", "hydra.sweeper.pruner.name=median",
-            "hydra.sweeper.pruner.n_startup_trials=1"]
+    args = [
+        "+hydra.sweeper.params.lr=[0.5,1e-6,1e30,-1.0]",
+        "hydra.sweeper.pruner.name=median",
+        "hydra.sweeper.pruner.n_startup_trials=1",
+    ]
     first = cli(_tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=4", *args, seed="28"), cwd=REPO)
     assert first.returncode == 0, first.stderr[-3000:]
     trials = _study(sweep_dir).trials
@@ -82,9 +92,7 @@ def test_trials_end_ok_failed_pruned_diverged_and_a_rerun_resumes_the_study(tmp_
     # to the study through its storage): 0-3 are kept as they were, 4 (stale) is failed and
     # asked again as 5, and 6 is new (the fresh sampler's first draw, lr=0.5).
     parallel = ["hydra/launcher=parallel", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2"]
-    second = cli(
-        _tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=6", *args, *parallel, seed="28"), cwd=REPO
-    )
+    second = cli(_tiny(tiny_words_file, sweep_dir, "hydra.sweeper.n_trials=6", *args, *parallel, seed="28"), cwd=REPO)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "4 of 6 trials already there" in second.stdout
     trials = _study(sweep_dir).trials
@@ -108,12 +116,21 @@ def test_two_workers_share_one_study_through_postgresql(tmp_path, tiny_words_fil
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     workers = []
     for name in ("a", "b"):
-        args = _tiny(tiny_words_file, tmp_path / name, f"hydra.sweeper.n_trials={n_trials}",
-                     f"hydra.sweeper.storage={postgres_url}", "hydra.sweeper.study_name=shared",
-                     "+hydra.sweeper.params.lr={type:float,low:0.01,high:0.5}", "hydra.sweeper.pruner.name=none",
-                     seed="null")
-        workers.append(subprocess.Popen(["wavenet-train", *args], cwd=REPO, env=env, text=True,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+        args = _tiny(
+            tiny_words_file,
+            tmp_path / name,
+            f"hydra.sweeper.n_trials={n_trials}",
+            f"hydra.sweeper.storage={postgres_url}",
+            "hydra.sweeper.study_name=shared",
+            "+hydra.sweeper.params.lr={type:float,low:0.01,high:0.5}",
+            "hydra.sweeper.pruner.name=none",
+            seed="null",
+        )
+        workers.append(
+            subprocess.Popen(
+                ["wavenet-train", *args], cwd=REPO, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            )
+        )
     outputs = [w.communicate(timeout=300)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], "\n".join(o[-2000:] for o in outputs)
 
@@ -137,20 +154,38 @@ def test_a_slot_freed_by_a_short_trial_takes_the_next_one_at_once(tmp_path, tiny
     # batches of two, trial 2 would wait for trial 0; here trials 1, 2 and 3 all run beside
     # it. The median pruner's warmup reaches max_steps: said before the first trial.
     sweep_dir = tmp_path / "sweep"
-    args = [a for a in _tiny(tiny_words_file, sweep_dir, seed="11")
-            if not a.startswith(("max_steps=", "eval_interval="))]
-    result = cli([*args, "max_steps=8000", "eval_interval=2000", "hydra.sweeper.n_trials=4",
-                  "+hydra.sweeper.params.lr=[0.5,1e30]", "hydra/launcher=parallel", "hydra.launcher.n_jobs=2",
-                  "hydra.sweeper.n_jobs=2", "hydra.sweeper.pruner.name=median",
-                  "hydra.sweeper.pruner.n_warmup_steps=8000"], cwd=REPO)
+    args = [
+        a for a in _tiny(tiny_words_file, sweep_dir, seed="11") if not a.startswith(("max_steps=", "eval_interval="))
+    ]
+    result = cli(
+        [
+            *args,
+            "max_steps=8000",
+            "eval_interval=2000",
+            "hydra.sweeper.n_trials=4",
+            "+hydra.sweeper.params.lr=[0.5,1e30]",
+            "hydra/launcher=parallel",
+            "hydra.launcher.n_jobs=2",
+            "hydra.sweeper.n_jobs=2",
+            "hydra.sweeper.pruner.name=median",
+            "hydra.sweeper.pruner.n_warmup_steps=8000",
+        ],
+        cwd=REPO,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    note = ("wavenet-train: note: hydra.sweeper.pruner.n_warmup_steps=8000 is not below max_steps=8000: "
-            "no trial can be pruned")
+    note = (
+        "wavenet-train: note: hydra.sweeper.pruner.n_warmup_steps=8000 is not below max_steps=8000: "
+        "no trial can be pruned"
+    )
     lines = result.stderr.splitlines()
     first_job_ended = min(i for i, line in enumerate(lines) if line.startswith("wavenet-train: diverged"))
     assert note in lines[:first_job_ended]
     trials = _study(sweep_dir).trials
     assert [(t.params["lr"], read_metrics(sweep_dir / str(t.number))["status"]) for t in trials] == [
-        (0.5, "ok"), (1e30, "diverged"), (1e30, "diverged"), (1e30, "diverged")]
+        (0.5, "ok"),
+        (1e30, "diverged"),
+        (1e30, "diverged"),
+        (1e30, "diverged"),
+    ]
     assert trials[3].datetime_start < trials[0].datetime_complete
     assert "sweep: 4 jobs: 1 ok, 0 failed, 3 diverged, 0 pruned" in result.stdout

@@ -67,10 +67,17 @@ def _sessions(url: str, experiment: dict) -> list[dict]:
     """Every session, with the columns the HParams page asks for."""
     columns = [{"hparam": info["name"]} for info in experiment["hparamInfos"]]
     columns += [{"metric": info["name"]} for info in experiment["metricInfos"]]
-    groups = _post(f"{url}/data/plugin/hparams/session_groups", {
-        "experimentName": "", "allowedStatuses": ALL_STATUSES, "includeMetrics": True, "colParams": columns,
-        "startIndex": 0, "sliceSize": 100,
-    })["sessionGroups"]
+    groups = _post(
+        f"{url}/data/plugin/hparams/session_groups",
+        {
+            "experimentName": "",
+            "allowedStatuses": ALL_STATUSES,
+            "includeMetrics": True,
+            "colParams": columns,
+            "startIndex": 0,
+            "sliceSize": 100,
+        },
+    )["sessionGroups"]
     return [dict(session, hparams=group["hparams"]) for group in groups for session in group["sessions"]]
 
 
@@ -121,11 +128,17 @@ def test_a_search_shows_every_trial_pruned_ones_too_with_integers_as_integers(se
 
 
 def test_both_sessions_have_their_metrics_status_and_times(server, sweep_dir):
-    groups = _post(f"{server}/data/plugin/hparams/session_groups", {
-        "experimentName": "", "allowedStatuses": ALL_STATUSES, "includeMetrics": True,
-        "colParams": [{"hparam": "lr"}, {"metric": {"tag": VAL_LOSS, "group": ""}}],
-        "startIndex": 0, "sliceSize": 100,
-    })["sessionGroups"]
+    groups = _post(
+        f"{server}/data/plugin/hparams/session_groups",
+        {
+            "experimentName": "",
+            "allowedStatuses": ALL_STATUSES,
+            "includeMetrics": True,
+            "colParams": [{"hparam": "lr"}, {"metric": {"tag": VAL_LOSS, "group": ""}}],
+            "startIndex": 0,
+            "sliceSize": 100,
+        },
+    )["sessionGroups"]
     by_lr = {group["hparams"]["lr"]: group for group in groups}
     assert sorted(by_lr) == [0.05, 0.2]
     for lr, job in ((0.05, "0"), (0.2, "1")):

@@ -17,8 +17,15 @@ MODELS = {  # each with dropout on, so resuming must restore the random state it
     "transformer": ["model=transformer", "depth=2", "model.n_head=2", "model.dropout=0.1"],
 }
 STEPS, HALF = 40, 20
-TINY = ["batch_size=8", "n_embd=8", "n_hidden=16", "eval_interval=20", "log.progress=false", "log.smooth_window=25",
-        "threads=1"]
+TINY = [
+    "batch_size=8",
+    "n_embd=8",
+    "n_hidden=16",
+    "eval_interval=20",
+    "log.progress=false",
+    "log.smooth_window=25",
+    "threads=1",
+]
 
 
 def load(run_dir):
@@ -30,8 +37,7 @@ def zoo(tmp_path_factory, cli):
     """Per model, in one CLI process: a 40-step run; a 20-step run; that run resumed to 40."""
     root = tmp_path_factory.mktemp("zoo")
     words = write_tiny_words(root)
-    common = [*TINY, f"data.path={words}", "optim=adamw", "schedule=constant", "lr=0.01",
-              f"checkpoint_interval={HALF}"]
+    common = [*TINY, f"data.path={words}", "optim=adamw", "schedule=constant", "lr=0.01", f"checkpoint_interval={HALF}"]
     calls = {}
     for name, options in MODELS.items():
         run = [*common, *options]
@@ -84,16 +90,33 @@ def test_report_ranks_the_models_side_by_side(zoo, cli):
     assert [row["val_loss"] for row in rows] == sorted(row["val_loss"] for row in rows)
 
 
-@pytest.mark.parametrize("name", [
-    "gru", pytest.param("wavenet", marks=pytest.mark.slow), pytest.param("transformer", marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gru",
+        pytest.param("wavenet", marks=pytest.mark.slow),
+        pytest.param("transformer", marks=pytest.mark.slow),
+    ],
+)
 def test_a_tiny_optuna_search_of_each_family(tmp_path, tiny_words_file, cli, name):
     # The family's search as shipped but for the data and its size: two trials of 20 steps.
     sweep_dir = tmp_path / name
-    proc = cli(["--multirun", f"hparams_search={name}_optuna", "batch_size=8", f"data.path={tiny_words_file}",
-                "max_steps=20", "eval_interval=10", "schedule.warmup_steps=2", "hydra.sweeper.n_trials=2",
-                "hydra.launcher.n_jobs=1", "hydra.sweeper.pruner.n_warmup_steps=0", f"hydra.sweep.dir={sweep_dir}"],
-               REPO)
+    proc = cli(
+        [
+            "--multirun",
+            f"hparams_search={name}_optuna",
+            "batch_size=8",
+            f"data.path={tiny_words_file}",
+            "max_steps=20",
+            "eval_interval=10",
+            "schedule.warmup_steps=2",
+            "hydra.sweeper.n_trials=2",
+            "hydra.launcher.n_jobs=1",
+            "hydra.sweeper.pruner.n_warmup_steps=0",
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        REPO,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "sweep: 2 jobs: 2 ok" in proc.stdout, proc.stdout
     assert {read_metrics(sweep_dir / str(n))["model"] for n in range(2)} == {name}

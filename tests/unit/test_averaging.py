@@ -75,12 +75,22 @@ def _run(average: bool):
     evals = []
 
     class Evals:
-        def on_train_loss(self, step, loss, lr): pass
-        def on_metrics(self, step, metrics): evals.append(metrics["loss/val"])
+        def on_train_loss(self, step, loss, lr):
+            pass
 
-    result = train(model, PlainSGD(model.parameters(), lr=0.1), build_schedule("constant", 0.1, 40),
-                   (data.train.X, data.train.Y), (data.val.X, data.val.Y), settings, listeners=[Evals()],
-                   averaged=averaged)
+        def on_metrics(self, step, metrics):
+            evals.append(metrics["loss/val"])
+
+    result = train(
+        model,
+        PlainSGD(model.parameters(), lr=0.1),
+        build_schedule("constant", 0.1, 40),
+        (data.train.X, data.train.Y),
+        (data.val.X, data.val.Y),
+        settings,
+        listeners=[Evals()],
+        averaged=averaged,
+    )
     return model, averaged, result, evals
 
 

@@ -46,8 +46,12 @@ def test_every_group_option_has_its_declaration_and_its_conf_file():
 
 def test_every_declared_key_has_a_meaning_and_help_fits_100_columns():
     assert all(key.meaning for key in top_level_keys())
-    assert all(key.meaning for group, options in group_options().items()
-               for option in options for key in option_keys(group, option))
+    assert all(
+        key.meaning
+        for group, options in group_options().items()
+        for option in options
+        for key in option_keys(group, option)
+    )
     text = help_text(CONF)
     assert max(len(line) for line in text.splitlines()) <= 100
     assert all(f"{key.name}=" in text for key in top_level_keys())

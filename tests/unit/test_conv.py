@@ -127,11 +127,19 @@ def test_residual_adds_each_levels_newest_input():
     X, _ = build_windows(WORDS, vocab, 4)
     emb = plain.embedding.weight[X]  # (B, 4, C)
     lin0, bn0 = plain.linears[0], plain.norms[0]
-    level0 = torch.tanh(bn0.gamma * (emb.reshape(len(X), 2, -1) @ lin0.weight - bn0.running_mean)
-                        / torch.sqrt(bn0.running_var + bn0.eps) + bn0.beta)
+    level0 = torch.tanh(
+        bn0.gamma
+        * (emb.reshape(len(X), 2, -1) @ lin0.weight - bn0.running_mean)
+        / torch.sqrt(bn0.running_var + bn0.eps)
+        + bn0.beta
+    )
     lin1, bn1 = plain.linears[1], plain.norms[1]
-    level1 = torch.tanh(bn1.gamma * (level0.reshape(len(X), -1) @ lin1.weight - bn1.running_mean)
-                        / torch.sqrt(bn1.running_var + bn1.eps) + bn1.beta)
+    level1 = torch.tanh(
+        bn1.gamma
+        * (level0.reshape(len(X), -1) @ lin1.weight - bn1.running_mean)
+        / torch.sqrt(bn1.running_var + bn1.eps)
+        + bn1.beta
+    )
     with torch.no_grad():
         torch.testing.assert_close(plain(X)[0], level1 @ plain.output.weight + plain.output.bias)
         torch.testing.assert_close(residual(X)[0], (level1 + level0[:, 1]) @ plain.output.weight + plain.output.bias)

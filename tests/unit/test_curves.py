@@ -70,21 +70,42 @@ def test_the_script_writes_a_png_and_prints_the_final_points(tmp_path):
     a = fake_run(tmp_path / "a", 0.0, {60: 2.4, 600: 2.0})
     b = fake_run(tmp_path / "b", 0.0, {60: 2.5, 300: 1.98})
     out = tmp_path / "plot.png"
-    done = subprocess.run([sys.executable, str(SCRIPT), "--run", f"seeded={a}", "--run", f"seeded={b}",
-                           "--reference", "lecture=1.993", "--reference", "1.9459", "--out", str(out)],
-                          capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--run",
+            f"seeded={a}",
+            "--run",
+            f"seeded={b}",
+            "--reference",
+            "lecture=1.993",
+            "--reference",
+            "1.9459",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert done.returncode == 0, done.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "seeded: 2.0000 at 10.0 min, 1.9800 at 5.0 min" in done.stdout
 
 
-@pytest.mark.parametrize("args, message", [(["--run", "no-equals-sign"], "expected LABEL=RUN_DIR"),
-                                          (["--run", "x=/nonexistent/run"], "has no TensorBoard events"),
-                                          (["--run", "x=/nonexistent/run", "--reference", "conv=low"],
-                                           "expected [LABEL=]VAL_LOSS")])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--run", "no-equals-sign"], "expected LABEL=RUN_DIR"),
+        (["--run", "x=/nonexistent/run"], "has no TensorBoard events"),
+        (["--run", "x=/nonexistent/run", "--reference", "conv=low"], "expected [LABEL=]VAL_LOSS"),
+    ],
+)
 def test_the_script_refuses_bad_input_in_one_line(tmp_path, args, message):
-    done = subprocess.run([sys.executable, str(SCRIPT), *args, "--out", str(tmp_path / "p.png")],
-                          capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *args, "--out", str(tmp_path / "p.png")], capture_output=True, text=True, cwd=REPO
+    )
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "p.png").exists()
@@ -95,8 +116,9 @@ def _files(folder):
 
 
 def _plot(args, tmp_path):
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
 
 
 def test_plot_out_is_written_exactly_where_it_says_and_never_over_a_run(tmp_path):
@@ -104,9 +126,11 @@ def test_plot_out_is_written_exactly_where_it_says_and_never_over_a_run(tmp_path
     (run / "metrics.json").write_text(json.dumps(numbers(2.0)))
     (tmp_path / "notes.txt").write_text("my notes\n")
     before = _files(tmp_path)
-    for out, message in ((run / "plot.png", "which holds a run or a sweep"),
-                         (tmp_path / "notes.txt", "give a .png, .svg, .pdf file name"),
-                         (tmp_path / "plot.svg", None)):
+    for out, message in (
+        (run / "plot.png", "which holds a run or a sweep"),
+        (tmp_path / "notes.txt", "give a .png, .svg, .pdf file name"),
+        (tmp_path / "plot.svg", None),
+    ):
         if message is None:
             (tmp_path / "plot.svg").mkdir()
             message = "exists and is not a regular file"

@@ -32,8 +32,10 @@ def test_postgres_storage_without_a_driver_names_the_extra(nothing_optional_inst
 
 def test_slurm_launcher_without_its_plugin_names_the_extra(nothing_optional_installed):
     # what Hydra raises when conf/hydra/launcher/slurm.yaml's defaults cannot find submitit_slurm
-    err = MissingConfigException("In 'hydra/launcher/slurm': Could not load 'hydra/launcher/submitit_slurm'.",
-                                 missing_cfg_file="hydra/launcher/submitit_slurm")
+    err = MissingConfigException(
+        "In 'hydra/launcher/slurm': Could not load 'hydra/launcher/submitit_slurm'.",
+        missing_cfg_file="hydra/launcher/submitit_slurm",
+    )
     message = explain_config_error(err)
     assert message is not None and len(message.splitlines()) == 1
     assert 'pip install -e ".[slurm]"' in message

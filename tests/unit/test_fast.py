@@ -34,8 +34,13 @@ def _train(model, optimizer_cls, data, steps, batch_size=32, seed=7):
     settings = TrainSettings(max_steps=steps, batch_size=batch_size)
     # 20k windows of each split: the end-of-run evaluation over all 182k would dominate.
     result = train(
-        model, optimizer, build_schedule("step", 0.1, steps), (data.train.X[:20000], data.train.Y[:20000]),
-        (data.val.X[:20000], data.val.Y[:20000]), settings, listeners=[log],
+        model,
+        optimizer,
+        build_schedule("step", 0.1, steps),
+        (data.train.X[:20000], data.train.Y[:20000]),
+        (data.val.X[:20000], data.val.Y[:20000]),
+        settings,
+        listeners=[log],
     )
     return result, log.losses
 
@@ -46,10 +51,14 @@ def names_data(names_path):
     return build_dataset(read_words(names_path), 8)
 
 
-@pytest.mark.parametrize("build", [
-    lambda: build_model("hier", 27, 8, 10, 32, 3),
-    lambda: build_model("mlp", 27, 8, 10, 32, 2),
-], ids=["hier", "mlp"])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: build_model("hier", 27, 8, 10, 32, 3),
+        lambda: build_model("mlp", 27, 8, 10, 32, 2),
+    ],
+    ids=["hier", "mlp"],
+)
 def test_fast_path_agrees_with_lecture_exact_path_over_300_steps(names_data, build):
     torch.manual_seed(42)
     exact = build()

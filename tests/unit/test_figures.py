@@ -151,8 +151,11 @@ def problems(data: dict, root: Path = REPO) -> list[str]:
                 matches = [m for s in sections(page, root) for m in regex.finditer(s.text)]
                 if not matches:
                     bad.append(f"{figure['id']}: {page} no longer says {pattern!r} with a value shaped like {value!r}")
-                bad += [f"{figure['id']}: {page} says {m.group('v')!r} where figures.yaml has {value!r}: "
-                        f"...{m.group(0)}..." for m in matches if m.group("v") != value]
+                bad += [
+                    f"{figure['id']}: {page} says {m.group('v')!r} where figures.yaml has {value!r}: ...{m.group(0)}..."
+                    for m in matches
+                    if m.group("v") != value
+                ]
 
     # 2. numbers that are always this figure appear only in registered statements
     covered: dict[tuple[str, str], list[tuple[int, int]]] = {}
@@ -167,8 +170,10 @@ def problems(data: dict, root: Path = REPO) -> list[str]:
                 spans = covered.get((page, section.slug), [])
                 for start, end in occurrences(number, section.text):
                     if not any(a <= start and end <= b for a, b in spans):
-                        bad.append(f"{figure['id']}: {page} states {number} in a place figures.yaml does not list: "
-                                   f"...{section.text[max(0, start - 60):end + 40]}...")
+                        bad.append(
+                            f"{figure['id']}: {page} states {number} in a place figures.yaml does not list: "
+                            f"...{section.text[max(0, start - 60) : end + 40]}..."
+                        )
 
     # 3. no loss given rounded
     registered = {key_number(str(f["value"])) for f in figures}
@@ -183,7 +188,7 @@ def problems(data: dict, root: Path = REPO) -> list[str]:
             for section in sections(page, root):
                 for r in rounded:
                     for start, end in occurrences(r, section.text):
-                        context = section.text[max(0, start - 60):end + 40]
+                        context = section.text[max(0, start - 60) : end + 40]
                         if not any(p == page and r in text and text in section.text for p, text in allowed):
                             bad.append(f"{figure['id']}: {page} gives {number} rounded as {r}: ...{context}...")
 
@@ -201,8 +206,10 @@ def problems(data: dict, root: Path = REPO) -> list[str]:
         sourced = sourced_sections(figure, says, root)
         for _, section, _ in [f for f in found if f[0] is figure]:
             if (section.page, section.slug) not in sourced:
-                bad.append(f"{figure['id']}: {section.page}#{section.slug} states it without its date, load and "
-                           f"seeds and links nowhere that has them (say them, or link to {figure['source']})")
+                bad.append(
+                    f"{figure['id']}: {section.page}#{section.slug} states it without its date, load and "
+                    f"seeds and links nowhere that has them (say them, or link to {figure['source']})"
+                )
     return sorted(set(bad))
 
 
@@ -232,8 +239,14 @@ def sourced_sections(figure: dict, says: list[str], root: Path = REPO) -> set[tu
     done = {(source_page, source_slug)}
     done |= {(s.page, s.slug) for s in every if str(figure["date"]) in s.text and all(x in s.text for x in says)}
     while True:
-        more = {(s.page, s.slug) for s in every if (s.page, s.slug) not in done and any(
-            (page, anchor) in done or (not anchor and any(p == page for p, _ in done)) for page, anchor in links(s))}
+        more = {
+            (s.page, s.slug)
+            for s in every
+            if (s.page, s.slug) not in done
+            and any(
+                (page, anchor) in done or (not anchor and any(p == page for p, _ in done)) for page, anchor in links(s)
+            )
+        }
         if not more:
             return done
         done |= more
@@ -260,22 +273,33 @@ def _copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("page, old, new, complaint", [
-    # the README's table gives another val for the best recipe
-    ("README.md", "| 130,233 | **1.9246 ± 0.0021** |", "| 130,233 | **1.9250 ± 0.0021** |", "says '1.9250 ± 0.0021'"),
-    # a rounded form comes back
-    ("README.md", "a transformer at val 1.9246 ± 0.0021,", "a transformer at val 1.925,", "rounded as 1.925"),
-    # a new sentence states the figure in a form the file does not list
-    ("README.md", "## Results\n", "## Results\n\nThe best recipe reaches 1.9246.\n", "does not list"),
-    # the first run's time changes on one page only
-    ("README.md", "in 27-28 s end to end", "in 26-28 s end to end", "says '26-28'"),
-    # the source loses the load it states
-    ("README.md", "nothing else running: load 0.5 before it", "load not noted", "does not say"),
-    # a page repeats the lecture run's time without its date, load and seeds or a link to them
-    ("docs/tuning.md",
-     "304 s end to end on 2026-12-02 (seed 42, nothing else\nrunning: load 0.5 before it; the README's figure)",
-     "304 s end to end", "without its date, load and seeds"),
-])
+@pytest.mark.parametrize(
+    "page, old, new, complaint",
+    [
+        # the README's table gives another val for the best recipe
+        (
+            "README.md",
+            "| 130,233 | **1.9246 ± 0.0021** |",
+            "| 130,233 | **1.9250 ± 0.0021** |",
+            "says '1.9250 ± 0.0021'",
+        ),
+        # a rounded form comes back
+        ("README.md", "a transformer at val 1.9246 ± 0.0021,", "a transformer at val 1.925,", "rounded as 1.925"),
+        # a new sentence states the figure in a form the file does not list
+        ("README.md", "## Results\n", "## Results\n\nThe best recipe reaches 1.9246.\n", "does not list"),
+        # the first run's time changes on one page only
+        ("README.md", "in 27-28 s end to end", "in 26-28 s end to end", "says '26-28'"),
+        # the source loses the load it states
+        ("README.md", "nothing else running: load 0.5 before it", "load not noted", "does not say"),
+        # a page repeats the lecture run's time without its date, load and seeds or a link to them
+        (
+            "docs/tuning.md",
+            "304 s end to end on 2026-12-02 (seed 42, nothing else\nrunning: load 0.5 before it; the README's figure)",
+            "304 s end to end",
+            "without its date, load and seeds",
+        ),
+    ],
+)
 def test_a_changed_page_is_caught(tmp_path, page, old, new, complaint):
     root = _copy(tmp_path)
     changed = root / page

@@ -47,8 +47,9 @@ def _modules() -> dict[str, Path]:
     return {_module_name(path): path for root in ROOTS for path in root.rglob("*.py")}
 
 
-def _imported(node: ast.AST, module: str, is_package: bool, known: set[str],
-              quiet: frozenset = frozenset()) -> set[str]:
+def _imported(
+    node: ast.AST, module: str, is_package: bool, known: set[str], quiet: frozenset = frozenset()
+) -> set[str]:
     """Package modules one import statement depends on.
 
     Importing a.b.c also runs a/__init__ and a/b/__init__; that counts as an arrow unless
@@ -103,13 +104,19 @@ def import_graph() -> dict[str, set[str]]:
     known = set(modules)
     trees = {module: ast.parse(path.read_text(), filename=str(path)) for module, path in modules.items()}
     packages = {module for module, path in modules.items() if path.name == "__init__.py"}
-    quiet = frozenset(package for package in packages
-                      if not any(_imported(node, package, True, known) for node in import_time_imports(trees[package])))
+    quiet = frozenset(
+        package
+        for package in packages
+        if not any(_imported(node, package, True, known) for node in import_time_imports(trees[package]))
+    )
     graph = {}
     for module, tree in trees.items():
         graph[module] = set().union(
-            *(_imported(node, module, module in packages, known, quiet) for node in ast.walk(tree)
-              if isinstance(node, (ast.Import, ast.ImportFrom)))
+            *(
+                _imported(node, module, module in packages, known, quiet)
+                for node in ast.walk(tree)
+                if isinstance(node, (ast.Import, ast.ImportFrom))
+            )
         )
     return graph
 
@@ -124,7 +131,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for target in sorted(graph[node]):
             if state.get(target) == "open":
-                return stack[stack.index(target):] + [target]
+                return stack[stack.index(target) :] + [target]
             if target not in state and (found := visit(target)):
                 return found
         state[node] = "done"
@@ -145,8 +152,10 @@ def test_the_package_has_no_import_cycles():
 
 
 def test_only_what_runs_on_import_makes_a_package_init_an_arrow():
-    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.api import train\n"
-              "def __getattr__(name):\n    from pkg import api\n    return getattr(api, name)\n")
+    source = (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.api import train\n"
+        "def __getattr__(name):\n    from pkg import api\n    return getattr(api, name)\n"
+    )
     runs = [ast.unparse(node) for node in import_time_imports(ast.parse(source))]
     assert runs == ["from typing import TYPE_CHECKING"]
     eager = "import pkg.base\ntry:\n    from pkg.api import train\nexcept ImportError:\n    pass\n"
@@ -220,8 +229,13 @@ def test_below_the_adapter_nothing_imports_hydra():
         if layer is None or LAYERS[layer][0] not in BELOW_THE_ADAPTER:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             offenders += [f"{module}: {n}" for n in names if n.split(".")[0] in ("hydra", "omegaconf")]
     assert offenders == []
 
@@ -243,8 +257,13 @@ def raw_config_reads(source: str) -> list[str]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in CONFIG_NAMES:
             found.append(f"line {node.lineno}: {node.value.id}[...]")
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
-              and isinstance(node.func.value, ast.Name) and node.func.value.id in CONFIG_NAMES):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in CONFIG_NAMES
+        ):
             found.append(f"line {node.lineno}: {node.func.value.id}.get(...)")
         elif isinstance(node, ast.arg) and node.arg in CONFIG_NAMES:
             annotation = ast.unparse(node.annotation) if node.annotation else ""
@@ -272,8 +291,11 @@ LONGEST_FUNCTION = 60
 
 
 def long_functions(source: str, limit: int = LONGEST_FUNCTION) -> list[str]:
-    return [f"{node.name} ({lines} lines)" for node in ast.walk(ast.parse(source))
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (lines := _lines(node)) > limit]
+    return [
+        f"{node.name} ({lines} lines)"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (lines := _lines(node)) > limit
+    ]
 
 
 def _lines(node: ast.stmt) -> int:

@@ -34,8 +34,15 @@ def _harness_run(model, data, steps):
     recorder = LossRecorder()
     optimizer = build_optimizer("sgd", model, 0.1)
     schedule = build_schedule("step", 0.1, steps, decay_at=0.75, factor=0.1)
-    result = train(model, optimizer, schedule, (data.train.X, data.train.Y), (data.val.X, data.val.Y),
-                   TrainSettings(max_steps=steps, batch_size=32), [recorder])
+    result = train(
+        model,
+        optimizer,
+        schedule,
+        (data.train.X, data.train.Y),
+        (data.val.X, data.val.Y),
+        TrainSettings(max_steps=steps, batch_size=32),
+        [recorder],
+    )
     return recorder.losses, result
 
 

@@ -28,8 +28,15 @@ def test_a_record_round_trips_through_metrics_json_with_its_extras(tmp_path):
     write_record(record)
     started = read_metrics(tmp_path)
     assert started["status"] == "running" and "error" not in started and "finished_at" not in started
-    record.update(status="ok", steps=10, val_loss=2.5, error=None, finished_at="2026-12-02T00:00:00",
-                  eval_seconds=0.25, scored_weights="ema")
+    record.update(
+        status="ok",
+        steps=10,
+        val_loss=2.5,
+        error=None,
+        finished_at="2026-12-02T00:00:00",
+        eval_seconds=0.25,
+        scored_weights="ema",
+    )
     write_record(record)
     saved = json.loads((tmp_path / METRICS_NAME).read_text())
     assert saved["error"] is None and saved["eval_seconds"] == 0.25 and saved["scored_weights"] == "ema"

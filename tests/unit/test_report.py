@@ -19,8 +19,11 @@ def test_report_ranks_runs_and_keeps_only_distinguishing_overrides(sweep):
     assert [row["status"] for row in result["jobs"]] == ["ok", "ok", "ok", "running", "diverged", "no metrics"]
     best = result["jobs"][0]
     assert (best["n_hidden"], best["lr"], best["val_loss"], best["params"]) == ("16", "0.1", 2.30, 641)
-    assert result["best"] == {"job": "1", "val_loss": 2.30,
-                              "command": "wavenet-train max_steps=100 data.path=words.txt n_hidden=16 lr=0.1"}
+    assert result["best"] == {
+        "job": "1",
+        "val_loss": 2.30,
+        "command": "wavenet-train max_steps=100 data.path=words.txt n_hidden=16 lr=0.1",
+    }
 
 
 def test_unreadable_metrics_is_a_row_not_a_crash(tmp_path):
@@ -43,7 +46,8 @@ def test_runs_of_different_models_rank_side_by_side_with_their_model_and_params(
         ("transformer", "transformer", None, None),
     ]
     assert report.csv_text(result).splitlines()[0] == (
-        "job,model,n_hidden,status,steps,max_steps,seconds,params,train_loss,val_loss")
+        "job,model,n_hidden,status,steps,max_steps,seconds,params,train_loss,val_loss"
+    )
 
 
 def test_a_boolean_spelled_as_a_sweep_job_records_it_is_the_same_value(tmp_path):
@@ -86,14 +90,29 @@ def test_the_table_rounds_sampled_floats_and_leaves_other_values_as_given():
 def _search(root):
     """Eight keys sampled by a search, long floats and long names: the widest table there is."""
     for trial in range(6):
-        values = [f"n_embd={24 + 8 * trial}", f"n_hidden={96 + 31 * trial}", f"depth={3 + trial % 2}",
-                  f"model.dropout={0.0123456789 * (trial + 1)}", f"model.residual={'true' if trial % 2 else 'false'}",
-                  f"lr={0.00169942842868 * (trial + 1)}", f"optim.weight_decay={0.0212345678 * (trial + 1)}",
-                  f"batch_size={32 * (trial + 1)}"]
+        values = [
+            f"n_embd={24 + 8 * trial}",
+            f"n_hidden={96 + 31 * trial}",
+            f"depth={3 + trial % 2}",
+            f"model.dropout={0.0123456789 * (trial + 1)}",
+            f"model.residual={'true' if trial % 2 else 'false'}",
+            f"lr={0.00169942842868 * (trial + 1)}",
+            f"optim.weight_decay={0.0212345678 * (trial + 1)}",
+            f"batch_size={32 * (trial + 1)}",
+        ]
         status = "pruned" if trial == 4 else "ok"
-        make_run(root, str(trial), ["hparams_search=conv_optuna", *values],
-                 **dict(numbers(2.0 + trial / 100, status=status), steps=3000 if status == "pruned" else 8000,
-                        max_steps=8000, params=123_456 + trial, seconds=1234.5))
+        make_run(
+            root,
+            str(trial),
+            ["hparams_search=conv_optuna", *values],
+            **dict(
+                numbers(2.0 + trial / 100, status=status),
+                steps=3000 if status == "pruned" else 8000,
+                max_steps=8000,
+                params=123_456 + trial,
+                seconds=1234.5,
+            ),
+        )
 
 
 def _printed(result, everything=False, width=100) -> list[str]:
@@ -106,7 +125,7 @@ def test_the_default_table_fits_100_columns_with_every_differing_key_and_no_cell
     _search(tmp_path)
     result = report.build_report(tmp_path)
     lines = _printed(result)
-    table = lines[:lines.index(next(line for line in lines if line.startswith("best:")))]
+    table = lines[: lines.index(next(line for line in lines if line.startswith("best:")))]
     assert max(len(line) for line in table) <= 100
     assert not any("…" in line for line in table)
     rule = next(i for i, line in enumerate(table) if "───" in line)
@@ -138,10 +157,14 @@ def _mixed(root):
     _search(search)
     for trial in range(6):  # the links to their trials, as the sweeper writes them (the older +optuna.* too)
         plus = "+" if trial == 5 else "++"
-        overrides = (search / str(trial) / ".hydra" / "overrides.yaml")
-        overrides.write_text(overrides.read_text() + "".join(
-            f"- {plus}optuna.{k}\n" for k in (f"storage='{search}/optuna.journal'", "study='conv_optuna'",
-                                              f"trial={trial}")))
+        overrides = search / str(trial) / ".hydra" / "overrides.yaml"
+        overrides.write_text(
+            overrides.read_text()
+            + "".join(
+                f"- {plus}optuna.{k}\n"
+                for k in (f"storage='{search}/optuna.journal'", "study='conv_optuna'", f"trial={trial}")
+            )
+        )
     make_run(root / "2026-12-07", "11-00-00-def456", ["n_hidden=128"], **numbers(2.05))
     return grid, search
 
@@ -155,13 +178,21 @@ def test_a_folder_of_sweeps_prints_a_table_per_sweep_within_100_columns(tmp_path
     assert max(len(line) for line in lines) <= 100
     assert not any("…" in line for line in lines)
     titles = [line for line in lines if " runs in " in line or " run " in line]
-    assert titles == ["9 runs in runs: a table per sweep, each with the keys that differ within it",
-                      "6 runs in sweeps/conv_optuna", "1 run outside any sweep", "2 runs in multirun/2026-12-07/10-00-00-abc123"]
+    assert titles == [
+        "9 runs in runs: a table per sweep, each with the keys that differ within it",
+        "6 runs in sweeps/conv_optuna",
+        "1 run outside any sweep",
+        "2 runs in multirun/2026-12-07/10-00-00-abc123",
+    ]
     words = set(" ".join(lines).split())
     assert not {"storage", "study", "trial", "subdir"} & words  # never a column
     for row in result["jobs"]:  # every value whole, on its job's line
         name = report_table.job_name(row)
-        (line,) = [line for line in lines if line.startswith(f" {name} ") and report_table._fmt("val_loss", row["val_loss"]) in line]
+        (line,) = [
+            line
+            for line in lines
+            if line.startswith(f" {name} ") and report_table._fmt("val_loss", row["val_loss"]) in line
+        ]
         assert report_table._steps_cell(row) in line and report_table._fmt("train_loss", row["train_loss"]) in line
     pruned = next(row for row in result["jobs"] if row["status"] == "pruned")
     assert pruned["val_loss"] == 2.04  # its last val loss, from metrics.json
@@ -174,7 +205,7 @@ def test_keys_that_do_not_fit_are_left_out_with_a_line_naming_them(tmp_path):
     (note,) = [line for line in lines if line.startswith("left out for width:")]
     left_out = note.removeprefix("left out for width: ").partition(" (")[0].split(", ")
     assert left_out and left_out[-1] == "batch_size"  # the last keys go first
-    header = " ".join(lines[1:next(i for i, line in enumerate(lines) if "───" in line)])
+    header = " ".join(lines[1 : next(i for i, line in enumerate(lines) if "───" in line)])
     assert all(name.split("_")[0] not in header.split() for name in left_out if name != "lr")
 
 

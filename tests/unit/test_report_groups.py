@@ -14,8 +14,9 @@ from wavenet_harness.tracking.report_groups import build_groups, groups_csv, mea
 def seeds(tmp_path):
     """Two configurations on three seeds each, one of them with a diverged seed; a test loss on two runs."""
     common = ["max_steps=100", "data.path=words.txt", "hydra.sweep.subdir=x"]
-    for job, (lr, seed, val) in enumerate([(0.1, 1, 2.0), (0.1, 2, 2.2), (0.1, 3, 2.4),
-                                           (0.05, 1, 1.9), (0.05, 2, 1.95), (0.05, 3, None)]):
+    for job, (lr, seed, val) in enumerate(
+        [(0.1, 1, 2.0), (0.1, 2, 2.2), (0.1, 3, 2.4), (0.05, 1, 1.9), (0.05, 2, 1.95), (0.05, 3, None)]
+    ):
         metrics = numbers(val) if val is not None else numbers(status="diverged")
         if lr == 0.05 and val is not None:
             metrics["test_loss"] = val + 0.01
@@ -32,9 +33,10 @@ def test_groups_by_seed_with_mean_and_sample_sd(seeds):
     assert best["test_mean"] == pytest.approx(1.935) and best["test_runs"] == 2
     assert other["val_mean"] == pytest.approx(2.2) and other["val_sd"] == pytest.approx(0.2)  # n - 1
     assert other["test_mean"] is None
-    assert groups_csv(report).splitlines()[:2] == ["lr,seed,runs,finished,val_mean,val_sd,test_runs,test_mean,test_sd",
-                                                   f"0.05,1 2 3,3,2,{best['val_mean']},{best['val_sd']},2,"
-                                                   f"{best['test_mean']},{best['test_sd']}"]
+    assert groups_csv(report).splitlines()[:2] == [
+        "lr,seed,runs,finished,val_mean,val_sd,test_runs,test_mean,test_sd",
+        f"0.05,1 2 3,3,2,{best['val_mean']},{best['val_sd']},2,{best['test_mean']},{best['test_sd']}",
+    ]
 
 
 def test_mean_sd_of_one_and_none():

@@ -41,24 +41,41 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 def test_best_so_far_per_cpu_minute_for_both_ways(tmp_path):
     # Today's way: a search that counts finished trials' final vals, then a lengthened run.
-    make_search(tmp_path / "short", "short", [({10: 2.2, 20: 2.1}, "ok", 120.0), ({10: 2.0}, "pruned", 60.0),
-                                              ({10: 2.1, 20: 2.05}, "ok", 120.0)])
+    make_search(
+        tmp_path / "short",
+        "short",
+        [({10: 2.2, 20: 2.1}, "ok", 120.0), ({10: 2.0}, "pruned", 60.0), ({10: 2.1, 20: 2.05}, "ok", 120.0)],
+    )
     lengthened = tmp_path / "lengthened"
     lengthened.mkdir()
     (lengthened / "metrics.json").write_text(json.dumps({"status": "ok", "seconds": 600.0, "val_loss": 1.95}))
     # The new way: any evaluation of any trial is a recipe, the pruned trial's too.
     make_search(tmp_path / "long", "long", [({10: 2.3, 20: 1.98, 30: 2.0}, "ok", 300.0), ({10: 1.97}, "pruned", 60.0)])
     out = tmp_path / "budget.png"
-    done = run("--search", f"today={tmp_path / 'short'}", "--then", f"today={lengthened}",
-               "--anytime-search", f"new={tmp_path / 'long'}", "--reference", "target=1.915", "--out", out)
+    done = run(
+        "--search",
+        f"today={tmp_path / 'short'}",
+        "--then",
+        f"today={lengthened}",
+        "--anytime-search",
+        f"new={tmp_path / 'long'}",
+        "--reference",
+        "target=1.915",
+        "--out",
+        out,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == f"today: best val 1.9500 (run {lengthened}) after 15.0 CPU-minutes"
     # 2 min: trial 0 ends at 2.1; 3 min: the pruned trial adds cost, not a recipe; 5 min: 2.05; 15 min: the run.
-    assert [line.split()[:2] for line in lines[1:5]] == [["2.0", "2.1000"], ["3.0", "2.1000"], ["5.0", "2.0500"],
-                                                         ["15.0", "1.9500"]]
+    assert [line.split()[:2] for line in lines[1:5]] == [
+        ["2.0", "2.1000"],
+        ["3.0", "2.1000"],
+        ["5.0", "2.0500"],
+        ["15.0", "1.9500"],
+    ]
     new = lines.index("new: best val 1.9700 (trial 1 (pruned)) after 6.0 CPU-minutes")
-    assert [line.split()[:2] for line in lines[new + 1:new + 3]] == [["5.0", "1.9800"], ["6.0", "1.9700"]]
+    assert [line.split()[:2] for line in lines[new + 1 : new + 3]] == [["5.0", "1.9800"], ["6.0", "1.9700"]]
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

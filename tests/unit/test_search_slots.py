@@ -20,7 +20,7 @@ from optuna.trial import TrialState
 from hydra_plugins.wavenet_optuna_sweeper import _search
 from hydra_plugins.wavenet_optuna_sweeper._search import StudySearch
 from hydra_plugins.wavenet_optuna_sweeper._slots import Slots, parallel_slots
-from wavenet_harness.sweeps.study import pruning_blind_spot
+from wavenet_harness.sweeps.pruners import pruning_blind_spot
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 LONG, SHORT, BROKEN = 0.5, 0.1, 0.2  # lr values; a job sleeps lr x 2 seconds (BROKEN: its launch raises)
@@ -60,8 +60,10 @@ class SleepingLauncher:
 
 def _search_with(launcher, n_trials: int, n_jobs: int, monkeypatch, slots=None) -> StudySearch:
     monkeypatch.setattr(_search, "parallel_slots", lambda _, n: n if slots is None else slots)
-    search = StudySearch(SimpleNamespace(validate_batch_is_legal=lambda batch: None),
-                         {"n_trials": n_trials, "n_jobs": n_jobs, "study_name": "slots"})
+    search = StudySearch(
+        SimpleNamespace(validate_batch_is_legal=lambda batch: None),
+        {"n_trials": n_trials, "n_jobs": n_jobs, "study_name": "slots"},
+    )
     search.launcher = launcher
     return search
 
@@ -126,8 +128,9 @@ def test_ctrl_c_while_jobs_run_elsewhere_asks_them_again_and_says_what_runs_on(t
     with pytest.raises(SystemExit) as stopped:
         search._run_trials(study, SPACE, [], "journal", tmp_path)
     assert stopped.value.code == 130
-    assert capsys.readouterr().err.strip() == ("wavenet-train: error: the sweep's SLURM jobs keep running "
-                                               "(scancel 7 stops them)")
+    assert capsys.readouterr().err.strip() == (
+        "wavenet-train: error: the sweep's SLURM jobs keep running (scancel 7 stops them)"
+    )
     trials = study.get_trials()
     assert [(t.state, t.user_attrs.get("requeued")) for t in trials[:2]] == [(TrialState.FAIL, True)] * 2
 
@@ -154,21 +157,41 @@ def test_slots_hand_back_errors_and_keep_order_of_ending():
     assert slots.next_done() == ("slow", "slow done", None) and not slots.running
 
 
-@pytest.mark.parametrize("spec, max_steps, eval_interval, expected", [
-    ({"name": "median", "n_warmup_steps": 4000}, 1500, 500,
-     "hydra.sweeper.pruner.n_warmup_steps=4000 is not below max_steps=1500: no trial can be pruned"),
-    ({"name": "hyperband", "min_resource": 1000, "max_resource": 2000}, 1000, 100,
-     "hydra.sweeper.pruner.min_resource=1000 is not below max_steps=1000: no trial can be pruned"),
-    ({"name": "successive_halving", "min_resource": 2000}, 1000, 100, "min_resource=2000 is not below max_steps=1000"),
-    ({"name": "median", "n_warmup_steps": 500}, 1000, 1000,  # the only evaluation is the last, never pruned
-     "no evaluation (eval_interval=1000) falls at or after hydra.sweeper.pruner.n_warmup_steps=500 and before "
-     "max_steps=1000: no trial can be pruned"),
-    ({"name": "median", "n_warmup_steps": 0}, 1500, 0, "no evaluation (eval_interval=0)"),
-    ({"name": "median", "n_warmup_steps": 1000}, 1500, 500, None),  # judged at step 1000
-    ({"name": "median", "n_warmup_steps": 0}, 1500, 500, None),
-    ({"name": "successive_halving", "min_resource": "auto"}, 1500, 500, None),
-    ({"name": "none"}, 10, 100, None),
-])
+@pytest.mark.parametrize(
+    "spec, max_steps, eval_interval, expected",
+    [
+        (
+            {"name": "median", "n_warmup_steps": 4000},
+            1500,
+            500,
+            "hydra.sweeper.pruner.n_warmup_steps=4000 is not below max_steps=1500: no trial can be pruned",
+        ),
+        (
+            {"name": "hyperband", "min_resource": 1000, "max_resource": 2000},
+            1000,
+            100,
+            "hydra.sweeper.pruner.min_resource=1000 is not below max_steps=1000: no trial can be pruned",
+        ),
+        (
+            {"name": "successive_halving", "min_resource": 2000},
+            1000,
+            100,
+            "min_resource=2000 is not below max_steps=1000",
+        ),
+        (
+            {"name": "median", "n_warmup_steps": 500},
+            1000,
+            1000,  # the only evaluation is the last, never pruned
+            "no evaluation (eval_interval=1000) falls at or after hydra.sweeper.pruner.n_warmup_steps=500 and before "
+            "max_steps=1000: no trial can be pruned",
+        ),
+        ({"name": "median", "n_warmup_steps": 0}, 1500, 0, "no evaluation (eval_interval=0)"),
+        ({"name": "median", "n_warmup_steps": 1000}, 1500, 500, None),  # judged at step 1000
+        ({"name": "median", "n_warmup_steps": 0}, 1500, 500, None),
+        ({"name": "successive_halving", "min_resource": "auto"}, 1500, 500, None),
+        ({"name": "none"}, 10, 100, None),
+    ],
+)
 def test_a_pruner_that_cannot_act_within_max_steps_is_named(spec, max_steps, eval_interval, expected):
     note = pruning_blind_spot(spec, max_steps, eval_interval)
     assert note == expected if expected is None or expected.startswith("hydra") else expected in note

@@ -41,8 +41,9 @@ def test_a_job_with_a_result_is_done_and_one_that_left_the_queue_without_one_fai
         return {"7_1": ("OUT_OF_MEMORY", "None"), "7_2": ("PENDING", "BeginTime")}
 
     said = []
-    outcome = slurm_jobs.wait_for_jobs([done, killed, requeued], states=queue, clock=clock, sleep=clock.sleep,
-                                       say=said.append)
+    outcome = slurm_jobs.wait_for_jobs(
+        [done, killed, requeued], states=queue, clock=clock, sleep=clock.sleep, say=said.append
+    )
     assert outcome[0] is done and outcome[2] is requeued
     assert isinstance(outcome[1], slurm_jobs.EndedWithoutResult)
     assert str(outcome[1]).startswith("SLURM job 7_1 ended OUT_OF_MEMORY without a result; its log: ")

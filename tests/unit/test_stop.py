@@ -63,8 +63,16 @@ def _train(model, data, max_steps, eval_interval, sampler=None):
 
     settings = loop.TrainSettings(max_steps=max_steps, batch_size=8, eval_interval=eval_interval)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    result = loop.train(model, optimizer, build_schedule("step", 0.1, max_steps), (data.train.X, data.train.Y),
-                        (data.val.X, data.val.Y), settings, listeners=[Sampler()], save_checkpoint=saved.append)
+    result = loop.train(
+        model,
+        optimizer,
+        build_schedule("step", 0.1, max_steps),
+        (data.train.X, data.train.Y),
+        (data.val.X, data.val.Y),
+        settings,
+        listeners=[Sampler()],
+        save_checkpoint=saved.append,
+    )
     return result, saved
 
 

@@ -75,9 +75,12 @@ def test_a_search_ends_naming_its_three_views_ready_to_paste(tmp_path):
     _job(tmp_path, "0", {"status": "ok", "val_loss": 2.5}, ["lr=0.1"])
     folder = tmp_path / "my search"
     lines = sweep.format_summary(sweep.collect_jobs(tmp_path), folder, str(folder / "optuna.journal")).splitlines()
-    views = lines[lines.index("look at it:") + 1:]
+    views = lines[lines.index("look at it:") + 1 :]
     assert [line.split("  #")[0].strip() for line in views if not line.startswith("  #")] == [
-        f"tensorboard --logdir '{folder}'", f"optuna-dashboard '{folder}/optuna.journal'", f"wavenet-study '{folder}'"]
+        f"tensorboard --logdir '{folder}'",
+        f"optuna-dashboard '{folder}/optuna.journal'",
+        f"wavenet-study '{folder}'",
+    ]
     after_tensorboard = views[next(i for i, line in enumerate(views) if line.startswith("  tensorboard")) + 1]
     assert after_tensorboard == f"  # open {pinned_url()}"  # its address with the val loss pinned, in 100 columns
     database = sweep.format_summary([], folder, "postgresql://me@db:5432/x")
@@ -258,10 +261,11 @@ def test_wsd_schedule_rules_are_one_line_each():
     from wavenet_harness.adapter.config import load_run_config
     from wavenet_harness.base.errors import ConfigError
 
-    for overrides, message in ((["schedule.decay_share=0"], r"decay_share=0(\.0)? is not allowed"),
-                               (["schedule.decay_share=1.5"], "decay_share=1.5 is not allowed"),
-                               (["max_steps=100", "schedule.warmup_steps=90", "schedule.decay_share=0.2"],
-                                "more than max_steps")):
+    for overrides, message in (
+        (["schedule.decay_share=0"], r"decay_share=0(\.0)? is not allowed"),
+        (["schedule.decay_share=1.5"], "decay_share=1.5 is not allowed"),
+        (["max_steps=100", "schedule.warmup_steps=90", "schedule.decay_share=0.2"], "more than max_steps"),
+    ):
         with pytest.raises(ConfigError, match=message):
             load_run_config(["schedule=wsd", *overrides])
     load_run_config(["schedule=wsd", "schedule.warmup_steps=100"])
@@ -281,10 +285,11 @@ def test_the_closing_screen_fits_100_columns_with_every_command_whole(tmp_path, 
     folder = Path("runs") / "multirun" / "2026-12-07" / "10-00-00-abc123"
     lines = _closing_screen(folder, str(folder / "optuna.journal") if search else None)
     assert max(len(line) for line in lines) <= 100, "\n".join(lines)
-    best = " ".join(lines[next(i for i, line in enumerate(lines) if line.startswith("best val loss")):][:3])
+    best = " ".join(lines[next(i for i, line in enumerate(lines) if line.startswith("best val loss")) :][:3])
     assert "optim.weight_decay=0.0212345678912341" in best  # wrapped between values, never inside one
-    commands = [line.split("  #")[0].strip() for line in lines[lines.index("look at it:") + 1:]
-                if not line.startswith("  #")]
+    commands = [
+        line.split("  #")[0].strip() for line in lines[lines.index("look at it:") + 1 :] if not line.startswith("  #")
+    ]
     assert commands[0] == f"tensorboard --logdir {folder}" and len(commands) == (3 if search else 2)
 
 

@@ -15,12 +15,14 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def test_search_space_from_yaml():
-    space = build_distributions({
-        "lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
-        "n_hidden": {"type": "int", "low": 64, "high": 256, "step": 64},
-        "optim": {"type": "categorical", "choices": ["sgd", "adamw"]},
-        "block_size": [8, 16],
-    })
+    space = build_distributions(
+        {
+            "lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
+            "n_hidden": {"type": "int", "low": 64, "high": 256, "step": 64},
+            "optim": {"type": "categorical", "choices": ["sgd", "adamw"]},
+            "block_size": [8, 16],
+        }
+    )
     assert space["lr"] == FloatDistribution(1e-3, 0.3, log=True)
     assert space["n_hidden"] == IntDistribution(64, 256, step=64)
     assert space["optim"] == CategoricalDistribution(["sgd", "adamw"])
@@ -60,7 +62,7 @@ HYPERBAND = {"name": "hyperband", "min_resource": 1000, "max_resource": 36000, "
 
 
 def test_hyperband_pruner_from_its_spec():
-    from wavenet_harness.sweeps.study import build_pruner
+    from wavenet_harness.sweeps.pruners import build_pruner
 
     pruner = build_pruner(dict(HYPERBAND))
     assert isinstance(pruner, optuna.pruners.HyperbandPruner)
@@ -95,7 +97,7 @@ def test_hyperband_pruner_from_its_spec():
     ],
 )
 def test_bad_pruner_values_are_one_clear_error(spec, message):
-    from wavenet_harness.sweeps.study import build_pruner
+    from wavenet_harness.sweeps.pruners import build_pruner
 
     with pytest.raises(ConfigError, match=message) as caught:
         build_pruner(spec)
@@ -105,7 +107,8 @@ def test_bad_pruner_values_are_one_clear_error(spec, message):
 def test_a_job_rebuilds_the_pruner_its_study_remembers(tmp_path):
     """The sweeper stores its pruner's spec in the study (PRUNER_ATTR); a job in another
     process opens the study from storage and must prune with the same Hyperband."""
-    from wavenet_harness.sweeps.study import PRUNER_ATTR, build_pruner, load_trial, open_storage
+    from wavenet_harness.sweeps.pruners import build_pruner
+    from wavenet_harness.sweeps.study import PRUNER_ATTR, load_trial, open_storage
 
     journal = str(tmp_path / "study.journal")
     study = optuna.create_study(storage=open_storage(journal), study_name="long", pruner=build_pruner(dict(HYPERBAND)))
@@ -120,7 +123,7 @@ def test_a_job_rebuilds_the_pruner_its_study_remembers(tmp_path):
 def test_hyperband_prunes_a_worse_curve_at_its_first_rung():
     """Two curves in the bracket that prunes from min_resource on: the second, worse at the
     first rung, is stopped there; the first, alone at that rung, runs on."""
-    from wavenet_harness.sweeps.study import build_pruner
+    from wavenet_harness.sweeps.pruners import build_pruner
 
     spec = {"name": "hyperband", "min_resource": 10, "max_resource": 90, "reduction_factor": 3}
     study = optuna.create_study(study_name="curves", pruner=build_pruner(spec))
@@ -145,7 +148,7 @@ def test_hyperband_prunes_a_worse_curve_at_its_first_rung():
 
 
 def test_hyperband_bootstrap_count():
-    from wavenet_harness.sweeps.study import build_pruner
+    from wavenet_harness.sweeps.pruners import build_pruner
 
     assert build_pruner(dict(HYPERBAND, bootstrap_count=1))._bootstrap_count == 1
     with pytest.raises(ConfigError, match=r"bootstrap_count > 0 needs max_resource in steps"):

@@ -78,8 +78,15 @@ def _drive_tracker(tb_dir: Path, status: str = "ok", loss_every: int = 1, sample
             tracker.on_metrics(step + 1, {VAL_LOSS: 2.5 - step / 100})
     if status == "ok":
         tracker.on_metrics(60, {VAL_LOSS: 2.2})
-    tracker.on_end({"status": status, "steps": 60, "params": 641,
-                    "val_loss": 2.2 if status == "ok" else None, "train_loss": 2.1 if status == "ok" else None})
+    tracker.on_end(
+        {
+            "status": status,
+            "steps": 60,
+            "params": 641,
+            "val_loss": 2.2 if status == "ok" else None,
+            "train_loss": 2.1 if status == "ok" else None,
+        }
+    )
 
 
 def test_tracker_tags_and_values(tmp_path):
@@ -97,8 +104,12 @@ def test_tracker_tags_and_values(tmp_path):
     assert "lr" not in events.Tags()["scalars"]  # the hyperparameter's name is not a tag
     assert (lr[44], lr[45]) == (pytest.approx(0.1), pytest.approx(0.01))  # the drop is one step wide
     val = dict(scalars(events, VAL_LOSS))  # held between evaluations and after the last
-    assert (val[20], val[40], val[60], val[80]) == (pytest.approx(2.31), pytest.approx(2.11), pytest.approx(2.2),
-                                                    pytest.approx(2.2))
+    assert (val[20], val[40], val[60], val[80]) == (
+        pytest.approx(2.31),
+        pytest.approx(2.11),
+        pytest.approx(2.2),
+        pytest.approx(2.2),
+    )
     assert scalars(events, TRAIN_SPLIT_LOSS) == [(60, pytest.approx(2.1))]
     assert texts(events, "samples") == {20: "- name20", 40: "- name40", 60: "- name60"}
     assert not any(tag.startswith("hparams/") for tag in events.Tags()["scalars"])  # no metric twice
@@ -118,7 +129,8 @@ def test_lr_is_drawn_as_the_schedule_is(tmp_path):
     _drive_tracker(tmp_path / "tb", loss_every=10)
     step_schedule = scalars(read_events(tmp_path / "tb"), LR_TAG)
     assert step_schedule == [(s, pytest.approx(0.1)) for s in (0, 10, 20, 30, 40, 44)] + [
-        (s, pytest.approx(0.01)) for s in (45, 50, 59)]
+        (s, pytest.approx(0.01)) for s in (45, 50, 59)
+    ]
 
     tracker = TensorBoardTracker(tmp_path / "cos", {"lr": 0.1}, loss_every=10, smooth_window=25)
     curve = [0.05 * (1 + math.cos(math.pi * s / 40)) for s in range(40)]
@@ -156,7 +168,13 @@ def test_a_sweep_job_declares_the_experiment_val_loss_first_swept_keys_first(tmp
     assert by_name["params"].type == hparams_api.DATA_TYPE_STRING and not by_name["params"].domain_discrete
     assert by_name["lr"].type == hparams_api.DATA_TYPE_FLOAT64
     assert [v.string_value for v in by_name["status"].domain_discrete.values] == [
-        "ok", "pruned", "diverged", "failed", "interrupted", "running"]
+        "ok",
+        "pruned",
+        "diverged",
+        "failed",
+        "interrupted",
+        "running",
+    ]
     names = {h.name for h in experiment.hparam_infos} | {"lr", "n_hidden", "params"}
     assert not names & set(read_events(tmp_path / "tb").Tags()["scalars"])  # one `lr` axis, not two
 
@@ -167,12 +185,12 @@ def test_val_best_is_a_staircase_that_ends_on_the_best_value_under_default_smoot
     assert [s for s, _ in best] == sorted({s for s, _ in best})  # one point per step, in order
     assert dict(best)[20] == pytest.approx(2.31) and dict(best)[60] == pytest.approx(2.11)
     assert all(v == pytest.approx(2.31) for s, v in best if 20 <= s < 40)
-    assert [s for s, _ in best][-ValBestCurve.TAIL_POINTS:] == list(range(61, 61 + ValBestCurve.TAIL_POINTS))
+    assert [s for s, _ in best][-ValBestCurve.TAIL_POINTS :] == list(range(61, 61 + ValBestCurve.TAIL_POINTS))
     # TensorBoard's default smoothing: a debiased moving average over points, weight 0.6.
     last, smoothed = 0.0, None
     for count, (_, value) in enumerate(best, start=1):
         last = last * 0.6 + 0.4 * value
-        smoothed = last / (1 - 0.6 ** count)
+        smoothed = last / (1 - 0.6**count)
     assert smoothed == pytest.approx(2.11, abs=1e-4)
     raw = [v for _, v in scalars(read_events(tmp_path / "tb"), VAL_LOSS)]
     assert smoothed < min(raw) + 1e-4
@@ -306,8 +324,9 @@ def _tiny_run(tmp_path: Path, words: Path, name: str, *extra: str) -> tuple[dict
 
 def test_samples_and_diagnostics_leave_training_bit_exact(tmp_path, tiny_words_file):
     plain, plain_events = _tiny_run(tmp_path, tiny_words_file, "plain", "log.samples=0", "log.diagnostics=false")
-    watched, events = _tiny_run(tmp_path, tiny_words_file, "watched", "log.samples=3", "log.diagnostics=true",
-                                "log.diagnostics_every=20")
+    watched, events = _tiny_run(
+        tmp_path, tiny_words_file, "watched", "log.samples=3", "log.diagnostics=true", "log.diagnostics_every=20"
+    )
     assert plain["status"] == watched["status"] == "ok"
     assert (watched["train_loss"], watched["val_loss"]) == (plain["train_loss"], plain["val_loss"])
     assert scalars(events, MINIBATCH_LOSS) == scalars(plain_events, MINIBATCH_LOSS)
@@ -382,10 +401,23 @@ def test_a_sweep_job_is_named_by_the_values_only_it_has():
 
 
 def test_a_search_trial_name_leads_with_what_matters_and_fits_one_legend_line():
-    trial = ["n_embd=16", "n_hidden=106", "block_size=8", "depth=4", "lr=0.0016994284286846403", "batch_size=64",
-             "optim=adamw", "schedule=cosine"]
+    trial = [
+        "n_embd=16",
+        "n_hidden=106",
+        "block_size=8",
+        "depth=4",
+        "lr=0.0016994284286846403",
+        "batch_size=64",
+        "optim=adamw",
+        "schedule=cosine",
+    ]
     assert run_label(trial) == "lr=0.0017 adamw n_hidden=106 +5"  # a group's choice by its value
-    regularised = ["n_embd=48", "n_hidden=173", "model.dropout=0.21539834816417347", "lr=0.0016994284286846403",
-                   "optim.weight_decay=0.0452"]
+    regularised = [
+        "n_embd=48",
+        "n_hidden=173",
+        "model.dropout=0.21539834816417347",
+        "lr=0.0016994284286846403",
+        "optim.weight_decay=0.0452",
+    ]
     assert run_label(regularised) == "lr=0.0017 weight_decay=0.0452 +3"
     assert run_label(["model.dropout=0.1", "optim.dropout=0.2"]) == "model.dropout=0.1 +1"  # alike: full keys

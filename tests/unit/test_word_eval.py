@@ -13,8 +13,13 @@ from wavenet_harness.training.evaluation import EvalSplit, WordSplit, evaluate_s
 # "maximilianoxyz" is longer than blocks 4 and 8: its later windows lose the start token
 WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "x", "evelyn", "maximilianoxyz", "zoe"]
 VOCAB = Vocabulary.from_words(WORDS)
-WORD_MODELS = [("conv", {}), ("conv", {"residual": True, "dropout": 0.1}), ("wavenet", {"norm": "layer"}),
-               ("gru", {}), ("transformer", {"n_head": 2})]
+WORD_MODELS = [
+    ("conv", {}),
+    ("conv", {"residual": True, "dropout": 0.1}),
+    ("wavenet", {"norm": "layer"}),
+    ("gru", {}),
+    ("transformer", {"n_head": 2}),
+]
 
 
 def _model(name, options, block_size):

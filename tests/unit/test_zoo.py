@@ -20,8 +20,14 @@ from wavenet_harness.models.wavenet import wavenet_dilations, wavenet_param_coun
 # "maximilianoxyz" is longer than every block below but 16: its later windows lose the start token
 WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "x", "evelyn", "maximilianoxyz"]
 VOCAB = Vocabulary.from_words(WORDS)
-ZOO = [("wavenet", {}), ("wavenet", {"norm": "layer", "dropout": 0.2}), ("gru", {}), ("gru", {"dropout": 0.2}),
-       ("transformer", {"n_head": 2}), ("transformer", {"n_head": 2, "dropout": 0.2})]
+ZOO = [
+    ("wavenet", {}),
+    ("wavenet", {"norm": "layer", "dropout": 0.2}),
+    ("gru", {}),
+    ("gru", {"dropout": 0.2}),
+    ("transformer", {"n_head": 2}),
+    ("transformer", {"n_head": 2, "dropout": 0.2}),
+]
 SHAPES = [(4, 1), (8, 2), (16, 1), (16, 3)]  # (block_size, depth)
 
 
@@ -90,13 +96,25 @@ def test_start_alignment_reads_a_window_from_its_start_token():
     tokens, last = start_aligned(windows)
     assert last.tolist() == [2, 0, 4, 4]
     assert [row[: i + 1] for row, i in zip(tokens.tolist(), last.tolist(), strict=True)] == [
-        [0, 5, 6], [0], [1, 2, 3, 4, 5], [0, 7, 8, 9, 1]]
+        [0, 5, 6],
+        [0],
+        [1, 2, 3, 4, 5],
+        [0, 7, 8, 9, 1],
+    ]
 
 
-@pytest.mark.parametrize("block_size,cycles,dilations", [
-    (16, 1, [1, 2, 4, 8]), (8, 1, [1, 2, 4]), (16, 2, [1, 2, 4, 1, 2, 4]), (16, 5, [1, 2] * 5), (12, 1, [1, 2, 4]),
-    (2, 1, [1]), (8, 7, [1] * 7),
-])
+@pytest.mark.parametrize(
+    "block_size,cycles,dilations",
+    [
+        (16, 1, [1, 2, 4, 8]),
+        (8, 1, [1, 2, 4]),
+        (16, 2, [1, 2, 4, 1, 2, 4]),
+        (16, 5, [1, 2] * 5),
+        (12, 1, [1, 2, 4]),
+        (2, 1, [1]),
+        (8, 7, [1] * 7),
+    ],
+)
 def test_wavenet_dilations_double_within_the_context(block_size, cycles, dilations):
     assert wavenet_dilations(block_size, cycles) == dilations
     assert 1 + sum(dilations) <= block_size
@@ -164,17 +182,29 @@ def test_training_on_every_position_lowers_the_loss(name):
     assert losses[-1] < losses[0] - 0.5
 
 
-@pytest.mark.parametrize("overrides,message", [
-    (["model=wavenet", "model.norm=batch"], "model.norm='batch' is not allowed: choose one of none, layer"),
-    (["model=wavenet", "depth=8"], "depth=8 is not allowed: model=wavenet's dilation cycles need one kernel-2 layer"),
-    (["model=wavenet", "model.dropout=1.0"], "model.dropout=1.0 is not allowed"),
-    (["model=gru", "model.dropout=-0.1"], "model.dropout=-0.1 is not allowed"),
-    (["model=gru", "+model.n_head=2"], "model.n_head is not a key of model=gru (it is a key of model=transformer: "
-                                       "choose that option); model=gru takes: dropout"),
-    (["model=transformer", "model.n_head=5"], "model.n_head=5 is not allowed with n_embd=64"),
-    (["model=transformer", "model.n_head=2.5"], "model.n_head=2.5 is not allowed: model.n_head must be a whole number"),
-    (["model=wavenet", "model.norm=1"], "model.norm='1' is not allowed: choose one of none, layer"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["model=wavenet", "model.norm=batch"], "model.norm='batch' is not allowed: choose one of none, layer"),
+        (
+            ["model=wavenet", "depth=8"],
+            "depth=8 is not allowed: model=wavenet's dilation cycles need one kernel-2 layer",
+        ),
+        (["model=wavenet", "model.dropout=1.0"], "model.dropout=1.0 is not allowed"),
+        (["model=gru", "model.dropout=-0.1"], "model.dropout=-0.1 is not allowed"),
+        (
+            ["model=gru", "+model.n_head=2"],
+            "model.n_head is not a key of model=gru (it is a key of model=transformer: "
+            "choose that option); model=gru takes: dropout",
+        ),
+        (["model=transformer", "model.n_head=5"], "model.n_head=5 is not allowed with n_embd=64"),
+        (
+            ["model=transformer", "model.n_head=2.5"],
+            "model.n_head=2.5 is not allowed: model.n_head must be a whole number",
+        ),
+        (["model=wavenet", "model.norm=1"], "model.norm='1' is not allowed: choose one of none, layer"),
+    ],
+)
 def test_option_mistakes_are_one_clear_line_before_data_loads(overrides, message):
     with pytest.raises(ConfigError, match="^" + re.escape(message)):
         validate(compose(*overrides))

@@ -42,19 +42,25 @@ def move_storage_password_to_env(argv: list[str], environ: MutableMapping[str, s
         secrets = remember_secrets_in(bare) if sep else []
         if not secrets:
             if sep and has_password(bare):  # a URL SQLAlchemy cannot read, with something like a password
-                raise UsageError(f"{masked(arg)} holds a password that would be printed and stored: "
-                                         "give the URL without it and put the password in ~/.pgpass or PGPASSWORD")
+                raise UsageError(
+                    f"{masked(arg)} holds a password that would be printed and stored: "
+                    "give the URL without it and put the password in ~/.pgpass or PGPASSWORD"
+                )
             result.append(arg)
             continue
         url = parse_url(bare)
         assert url is not None  # it held secrets, so SQLAlchemy read it
         is_storage = key.lstrip("+") + "=" == STORAGE_ARGUMENT
         if not (is_storage and url.get_backend_name() in POSTGRES_SCHEMES):
-            raise UsageError(f"{masked(arg)} holds a password that would be printed and stored: give the URL "
-                                     "without it and put the password in ~/.pgpass or PGPASSWORD (PostgreSQL)")
+            raise UsageError(
+                f"{masked(arg)} holds a password that would be printed and stored: give the URL "
+                "without it and put the password in ~/.pgpass or PGPASSWORD (PostgreSQL)"
+            )
         if url.query.get("sslpassword"):  # no environment variable takes it: it would stay in the URL
-            raise UsageError(f"{masked(arg)} holds sslpassword, which would be printed and stored: "
-                                     "give the client key without a passphrase, or keep it out of the URL")
+            raise UsageError(
+                f"{masked(arg)} holds sslpassword, which would be printed and stored: "
+                "give the client key without a passphrase, or keep it out of the URL"
+            )
         password = url.password or url.query.get("password")
         if isinstance(password, tuple):
             password = password[0]

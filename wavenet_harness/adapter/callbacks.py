@@ -39,8 +39,6 @@ def register_unique_resolver() -> None:
         OmegaConf.register_new_resolver(UNIQUE_RESOLVER, lambda: secrets.token_hex(TOKEN_BYTES), use_cache=True)
 
 
-
-
 def save_hydra_files(run_dir: Path, task_cfg: Any, hydra_cfg: Any, overrides: Any) -> None:
     """What Hydra writes to .hydra/ (config.yaml, hydra.yaml, overrides.yaml), from plain
     containers the caller has already cleaned of secrets."""
@@ -63,8 +61,9 @@ def save_job_hydra_files(run_dir: Path, cfg: DictConfig) -> None:
 
     # Hydra annotates this HydraConf | None; once a job runs it is the root config masked to its `hydra` node.
     hydra_root = typing.cast(DictConfig, HydraConfig.instance().cfg)
-    task, hydra_node, overrides = (OmegaConf.to_container(node, resolve=False)
-                                   for node in (cfg, hydra_root, hydra_root.hydra.overrides.task))
+    task, hydra_node, overrides = (
+        OmegaConf.to_container(node, resolve=False) for node in (cfg, hydra_root, hydra_root.hydra.overrides.task)
+    )
     save_hydra_files(run_dir, mask_secrets(task), mask_secrets(hydra_node), mask_secrets(overrides))
 
 
@@ -117,11 +116,15 @@ class RunDirGuard(Callback):
         self.on_multirun_end(config)
         launcher = str(config.hydra.launcher.get("_target_", ""))
         if "slurm" in launcher.lower() and shutil.which("sbatch") is None:  # before the sweep folder is made
-            exit_with_error("hydra/launcher=slurm needs a SLURM cluster (no sbatch on this machine); "
-                    "use hydra/launcher=parallel here")
+            exit_with_error(
+                "hydra/launcher=slurm needs a SLURM cluster (no sbatch on this machine); "
+                "use hydra/launcher=parallel here"
+            )
         if "joblib" in launcher.lower() and config.hydra.launcher.get("n_jobs") == 0:
-            exit_with_error("hydra.launcher.n_jobs=0 is not allowed: give the number of jobs to run at once "
-                    "(1 or more; -1: one per core)")
+            exit_with_error(
+                "hydra.launcher.n_jobs=0 is not allowed: give the number of jobs to run at once "
+                "(1 or more; -1: one per core)"
+            )
         sweep_dir = Path(str(config.hydra.sweep.dir))
         search = _sweep_kind(config.hydra.sweeper) == "search"  # its workers may share the folder
         try:
@@ -171,12 +174,16 @@ def _sweep_folder_problem(config: DictConfig, sweep_dir: Path) -> str | None:
         for key in ("study_name", "storage"):
             mine, theirs = masked(str(config.hydra.sweeper.get(key))), masked(str(saved_sweeper.get(key)))
             if mine != theirs:
-                return (f"{sweep_dir} holds the search with hydra.sweeper.{key}={masked(str(theirs))}; "
-                        f"continue it with that {key}, or {fresh}")
+                return (
+                    f"{sweep_dir} holds the search with hydra.sweeper.{key}={masked(str(theirs))}; "
+                    f"continue it with that {key}, or {fresh}"
+                )
         return None
     if config.get("resume") is not True:
-        return (f"{sweep_dir} already holds a sweep ({SWEEP_CONFIG_NAME}); continue its jobs with resume=true "
-                f"hydra.sweep.dir={sweep_dir}, or {fresh}")
+        return (
+            f"{sweep_dir} already holds a sweep ({SWEEP_CONFIG_NAME}); continue its jobs with resume=true "
+            f"hydra.sweep.dir={sweep_dir}, or {fresh}"
+        )
     return None
 
 

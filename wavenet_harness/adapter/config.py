@@ -50,8 +50,15 @@ from wavenet_harness.training.schedules import check_schedule, fit_warmup
 
 HELP_RESOLVER = "wavenet_help"
 
-__all__ = ["ConfigError", "validate", "typed_config", "compose_config", "load_run_config", "config_dir",
-           "register_plugins"]
+__all__ = [
+    "ConfigError",
+    "validate",
+    "typed_config",
+    "compose_config",
+    "load_run_config",
+    "config_dir",
+    "register_plugins",
+]
 
 
 def validate(plain: Mapping[str, Any] | RunConfig, overrides: Iterable[str] = (), notes=None) -> RunConfig:
@@ -112,8 +119,9 @@ def _check_declared(plain: Mapping[str, Any]) -> None:
         value = plain.get(group)
         if not isinstance(value, Mapping) or value.get("name") not in group_options()[group]:
             shown = value.get("name") if isinstance(value, Mapping) else value
-            raise ConfigError(f"{group}={shown!r} is not allowed: choose one of "
-                              f"{', '.join(group_options()[group])} (conf/{group}/)")
+            raise ConfigError(
+                f"{group}={shown!r} is not allowed: choose one of {', '.join(group_options()[group])} (conf/{group}/)"
+            )
     _check_keys("", plain, None)
     for section in (*GROUP_BASES, *section_classes()):
         if section not in plain and section not in GROUP_BASES:

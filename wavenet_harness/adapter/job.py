@@ -95,7 +95,10 @@ class Job:
 
 
 def run_training(
-    config: RunConfig | dict[str, Any], run_dir: Path, base_dir: Path | None = None, listeners: Sequence[Any] = (),
+    config: RunConfig | dict[str, Any],
+    run_dir: Path,
+    base_dir: Path | None = None,
+    listeners: Sequence[Any] = (),
     on_claim: Callable[[Path], None] | None = None,
     swept: Sequence[str] | None = None,
     overrides: Sequence[str] = (),
@@ -120,8 +123,9 @@ def run_training(
     data = within_memory(lambda: load_dataset(config, base_dir), "dataset")
     job = _build_job(config, run_dir, data, device, data_identity(config, data, base_dir))
     # A batch that cannot be allocated (batch_size=10**12) is refused before the claim, not at step 0.
-    within_memory(lambda: torch.empty((config.batch_size, config.block_size), dtype=torch.long, device=device),
-                  "batches")
+    within_memory(
+        lambda: torch.empty((config.batch_size, config.block_size), dtype=torch.long, device=device), "batches"
+    )
     # Models that read whole words count words per batch, each about block_size rows of work.
     rows = config.batch_size * (config.block_size if trains_on_words(config.model) else 1)
     torch.set_num_threads(torch_threads(config.threads, device, num_params(job.model), rows))
@@ -132,17 +136,27 @@ def run_training(
         if not is_disk_full(err):
             raise
         # Every file is written atomically, so what was there before is whole: say which checkpoint that is.
-        kept = (f"the checkpoint saved before (step {job.saved_step}) is intact" if job.saved_step is not None
-                else "no checkpoint had been saved")
+        kept = (
+            f"the checkpoint saved before (step {job.saved_step}) is intact"
+            if job.saved_step is not None
+            else "no checkpoint had been saved"
+        )
         where = err.filename or run_dir
-        raise RunDirFull(f"cannot write in {where}: {err.strerror or err} (free some space and resume "
-                         f"with resume=true hydra.run.dir={run_dir}); {kept}") from None
+        raise RunDirFull(
+            f"cannot write in {where}: {err.strerror or err} (free some space and resume "
+            f"with resume=true hydra.run.dir={run_dir}); {kept}"
+        ) from None
     finally:
         lock.release()  # the next job of a sweep in this process may be handed the same folder
 
 
-def _train_claimed(job: Job, listeners: Sequence[Any], on_claim: Callable[[Path], None] | None,
-                   swept: Sequence[str] | None, overrides: Sequence[str]) -> dict:
+def _train_claimed(
+    job: Job,
+    listeners: Sequence[Any],
+    on_claim: Callable[[Path], None] | None,
+    swept: Sequence[str] | None,
+    overrides: Sequence[str],
+) -> dict:
     """run_training once the directory is this process's: write, train, finish."""
     config, run_dir, data, device = job.config, job.run_dir, job.data, job.device
     if on_claim is not None:
@@ -161,10 +175,17 @@ def _train_claimed(job: Job, listeners: Sequence[Any], on_claim: Callable[[Path]
     with ProgressBar(config.max_steps, job.start_step, enabled=config.log.progress) as progress:
         try:
             result = train(
-                job.model, job.optimizer, build_run_schedule(config), train_xy, val_xy,
+                job.model,
+                job.optimizer,
+                build_run_schedule(config),
+                train_xy,
+                val_xy,
                 _settings(config, device, data.vocab.size),
-                listeners=[tracker, progress, live, *watchers, *listeners], start_step=job.start_step,
-                save_checkpoint=save_checkpoint, batches=run_batches(config, data, train_xy), averaged=job.averaged,
+                listeners=[tracker, progress, live, *watchers, *listeners],
+                start_step=job.start_step,
+                save_checkpoint=save_checkpoint,
+                batches=run_batches(config, data, train_xy),
+                averaged=job.averaged,
             )
         except Exception as err:  # a crash mid-run is recorded, then re-raised for the caller
             result = TrainResult("failed", record.steps or 0, 0.0, error=f"{type(err).__name__}: {err}")
@@ -182,12 +203,21 @@ def _build_job(config: RunConfig, run_dir: Path, data: Dataset, device: torch.de
     within_memory(lambda: torch.manual_seed(config.seed), "random generator")
     model = within_memory(lambda: build_run_model(config, data.vocab.size), "model")
     optimizer = build_run_optimizer(config, model)
-    job = Job(config, run_dir, data, device, model, optimizer, identity,
-              averaged=averaging.weight_average(config.ema_decay, model))
+    job = Job(
+        config,
+        run_dir,
+        data,
+        device,
+        model,
+        optimizer,
+        identity,
+        averaged=averaging.weight_average(config.ema_decay, model),
+    )
     source = ckpt.resume_source(config.resume, run_dir)
     if source is not None:
-        job.start_step, job.tracker_state = ckpt.restore(source, job.model, job.optimizer, job.averaged, config,
-                                                          job.data.vocab.chars, job.identity["words_sha256"])
+        job.start_step, job.tracker_state = ckpt.restore(
+            source, job.model, job.optimizer, job.averaged, config, job.data.vocab.chars, job.identity["words_sha256"]
+        )
         if source.resolve() == (run_dir / CHECKPOINT_NAME).resolve():
             job.saved_step = job.start_step
     model.to(device)
@@ -200,9 +230,16 @@ def _build_job(config: RunConfig, run_dir: Path, data: Dataset, device: torch.de
 def _start_record(job: Job) -> RunRecord:
     """The run's record as it starts: status "running", what it trains, where it began."""
     record = RunRecord(
-        job.run_dir, status="running", model=job.config.model.name, params=num_params(job.model),
-        device=str(job.device), steps=job.start_step, max_steps=job.config.max_steps, seconds=0.0,
-        started_at=now(), resumed_from_step=job.start_step or None,
+        job.run_dir,
+        status="running",
+        model=job.config.model.name,
+        params=num_params(job.model),
+        device=str(job.device),
+        steps=job.start_step,
+        max_steps=job.config.max_steps,
+        seconds=0.0,
+        started_at=now(),
+        resumed_from_step=job.start_step or None,
     )
     write_record(record)
     return record
@@ -214,8 +251,12 @@ def _trackers(job: Job, params: int, swept: Sequence[str] | None = None) -> tupl
     hparams = hparam_values(config, params, exclude=NOT_HPARAMS, option_columns=OPTION_COLUMNS)
     sampler = tensorboard_sampler(job.model, job.data.vocab, job.data.train.words, log.samples, config.seed)
     tracker = TensorBoardTracker(
-        rundir.tensorboard_dir(job.run_dir, run_label(list(swept or []))), hparams, loss_every=log.loss_every,
-        smooth_window=log.smooth_window, start_step=job.start_step, sampler=sampler,
+        rundir.tensorboard_dir(job.run_dir, run_label(list(swept or []))),
+        hparams,
+        loss_every=log.loss_every,
+        smooth_window=log.smooth_window,
+        start_step=job.start_step,
+        sampler=sampler,
         swept=None if swept is None else override_keys(list(swept)),
     )
     watchers = []
@@ -241,9 +282,16 @@ def _finish(record: RunRecord, result: TrainResult, tracker: TensorBoardTracker)
     """The record at the end of the run, written; returned as metrics.json holds it. A pruned
     run keeps the last val loss its live record holds (the one the study judged)."""
     val_loss = record.val_loss if result.status == "pruned" and result.val_loss is None else result.val_loss
-    record.update(status=result.status, steps=result.steps, seconds=round(result.seconds, 3),
-                  train_loss=result.train_loss, val_loss=val_loss, error=result.error,
-                  finished_at=now(), **result.extra)
+    record.update(
+        status=result.status,
+        steps=result.steps,
+        seconds=round(result.seconds, 3),
+        train_loss=result.train_loss,
+        val_loss=val_loss,
+        error=result.error,
+        finished_at=now(),
+        **result.extra,
+    )
     metrics = record.as_json()
     tracker.on_end(metrics)
     write_record(record)

@@ -34,8 +34,9 @@ def saved_config(run_dir: Path, number: int) -> tuple[dict[str, Any], dict[str, 
     try:
         ran, hydra_cfg = (yaml.safe_load(read_regular_text(folder / name)) for name in ("config.yaml", "hydra.yaml"))
     except (OSError, yaml.YAMLError) as err:
-        raise UsageError(f"trial {number}'s config cannot be read from {folder}: "
-                         f"{getattr(err, 'strerror', None) or err}") from None
+        raise UsageError(
+            f"trial {number}'s config cannot be read from {folder}: {getattr(err, 'strerror', None) or err}"
+        ) from None
     if not isinstance(ran, dict) or not isinstance(hydra_cfg, dict):
         raise UsageError(f"trial {number}'s config in {folder} is not a config (config.yaml, hydra.yaml)")
     return ran, hydra_cfg
@@ -49,15 +50,17 @@ def default_config(groups: dict[str, str]) -> dict[str, Any]:
     return {str(k): v for k, v in container.items() if k != "hydra"}
 
 
-def write_preset(choice: recipe.Choice, run_dir: Path, study: str, storage: str, name: str,
-                 config_dir_option: str | None) -> tuple[Path, int]:
+def write_preset(
+    choice: recipe.Choice, run_dir: Path, study: str, storage: str, name: str, config_dir_option: str | None
+) -> tuple[Path, int]:
     """Write the chosen trial as experiment=NAME (see sweeps/recipe.py); return where it went
     and its max_steps."""
     path = recipe.preset_path(name, config_dir_option, checkout_conf())
     ran, hydra_cfg = saved_config(run_dir, choice.trial.number)
     groups = recipe.group_choices(hydra_cfg)
-    keys = recipe.recipe_keys(ran, default_config(groups), choice.step if choice.step is not None
-                              else int(ran["max_steps"]))
+    keys = recipe.recipe_keys(
+        ran, default_config(groups), choice.step if choice.step is not None else int(ran["max_steps"])
+    )
     text = recipe.preset_text(choice, study, storage, groups, keys, name, config_dir_option)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

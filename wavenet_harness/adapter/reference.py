@@ -63,8 +63,12 @@ def declared_keys(declaration: type, prefix: str = "") -> Iterator[Key]:
         annotation = hints[field.name]
         if dataclasses.is_dataclass(annotation) or field.name == "name":
             continue
-        yield Key(prefix + field.name, type_name(annotation), shown(getattr(instance, field.name)),
-                  field.metadata.get(HELP, ""))
+        yield Key(
+            prefix + field.name,
+            type_name(annotation),
+            shown(getattr(instance, field.name)),
+            field.metadata.get(HELP, ""),
+        )
 
 
 def top_level_keys() -> list[Key]:
@@ -120,9 +124,12 @@ def help_text(conf_dir: Path) -> str:
             if keys:
                 lines += ["", f"  with {group}={option}:"]
                 lines += [line for key in keys for line in _key_lines(key)]
-    lines += ["", f"Every key: docs/reference.md.  The composed config: {PROG} --cfg job.",
-              f"Hydra's own flags: {PROG} --hydra-help.  The version: {PROG} --version.",
-              "Dashboards: tensorboard --logdir runs/"]
+    lines += [
+        "",
+        f"Every key: docs/reference.md.  The composed config: {PROG} --cfg job.",
+        f"Hydra's own flags: {PROG} --hydra-help.  The version: {PROG} --version.",
+        "Dashboards: tensorboard --logdir runs/",
+    ]
     return "\n".join(lines)
 
 
@@ -141,13 +148,19 @@ def _wrapped(head: str, text: str) -> list[str]:
 
 def reference_markdown(conf_dir: Path) -> str:
     """docs/reference.md: every key of every option, with its type, default and meaning."""
-    out = ["# Configuration reference", "",
-           "Every key `wavenet-train` takes, generated from the declarations in the code",
-           "(`wavenet_harness/base/run_config.py` and each option's dataclass beside its code) by",
-           "`python scripts/config_reference.py` (from a checkout). A key that is not here is refused",
-           "before any work, with the closest known keys. How the keys are used:",
-           "[Configuration and models](configuration.md).", "",
-           "## Top-level keys and sections", "", *_table(top_level_keys())]
+    out = [
+        "# Configuration reference",
+        "",
+        "Every key `wavenet-train` takes, generated from the declarations in the code",
+        "(`wavenet_harness/base/run_config.py` and each option's dataclass beside its code) by",
+        "`python scripts/config_reference.py` (from a checkout). A key that is not here is refused",
+        "before any work, with the closest known keys. How the keys are used:",
+        "[Configuration and models](configuration.md).",
+        "",
+        "## Top-level keys and sections",
+        "",
+        *_table(top_level_keys()),
+    ]
     for group in GROUP_BASES:
         out += ["", f"## `{group}`", ""]
         for option in group_options()[group]:

@@ -69,7 +69,7 @@ def preset_overrides(group: str, name: str) -> list[str]:
     preset = yaml.safe_load(read_regular_text(Path(config_dir()) / group / f"{name}.yaml")) or {}
     choices = []
     for entry in preset.get("defaults") or []:
-        for key, value in (entry.items() if isinstance(entry, dict) else ()):
+        for key, value in entry.items() if isinstance(entry, dict) else ():
             target = key.removeprefix("override").strip().lstrip("/")
             if not target.startswith("hydra/"):
                 choices.append(f"{target}={_value(value)}")
@@ -90,7 +90,7 @@ def single_run_overrides(overrides: list[str]) -> list[str]:
     given = {override_key(o) for o in kept}
     at = kept.index(search)
     spelled = _fitted([o for o in spelled if override_key(o) not in given], kept)
-    return [*kept[:at], *spelled, *kept[at + 1:]]
+    return [*kept[:at], *spelled, *kept[at + 1 :]]
 
 
 def _fitted(spelled: list[str], given: list[str]) -> list[str]:

@@ -117,8 +117,11 @@ def unknown_key(full_key: str, chosen: str | None = None) -> str:
 def _other_owners(section: str, chosen: str | None, name: str) -> list[str]:
     if section not in GROUP_BASES:
         return []
-    return [option for option, declaration in group_options()[section].items()
-            if option != chosen and name in declared_keys(declaration)]
+    return [
+        option
+        for option, declaration in group_options()[section].items()
+        if option != chosen and name in declared_keys(declaration)
+    ]
 
 
 # ---------------------------------------------------------------- Hydra's mistakes in one line
@@ -163,8 +166,10 @@ def explain_config_error(err: BaseException, argv: Sequence[str] = ()) -> str | 
         given = f"{group}=null" if group else "a config group set to null"
         return f"{given} is not allowed: a config group needs one of its options (or leave it out for the default)"
     if isinstance(err, ValueError) and str(err).startswith("Only one of --run, --multirun, --cfg"):
-        return ("--cfg, --info and --multirun cannot be combined: show one job's config with "
-                "wavenet-train --cfg job <overrides> (a sweep's values one at a time)")
+        return (
+            "--cfg, --info and --multirun cannot be combined: show one job's config with "
+            "wavenet-train --cfg job <overrides> (a sweep's values one at a time)"
+        )
     if isinstance(err, MissingConfigException) and err.options is not None:
         parts = (err.missing_cfg_file or "").rsplit("/", 1)
         if len(parts) == 2:

@@ -128,8 +128,10 @@ def read_words(path: str | os.PathLike) -> list[str]:
             continue
         control = next((ch for ch in word if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
         if control is not None:
-            raise DataError(f"data.path: {path} line {lineno}: {word[:40]!r} contains the control character "
-                            f"U+{ord(control):04X}; remove it (one word per line, lines end at newlines)")
+            raise DataError(
+                f"data.path: {path} line {lineno}: {word[:40]!r} contains the control character "
+                f"U+{ord(control):04X}; remove it (one word per line, lines end at newlines)"
+            )
         if END_TOKEN in word:
             raise DataError(
                 f"data.path: {path} line {lineno}: {word[:40]!r} contains {END_TOKEN!r}, "
@@ -198,8 +200,14 @@ class WordBatches:
     a row has none.
     """
 
-    def __init__(self, words: list[str], stoi: dict[str, int], block_size: int, batch_size: int,
-                 device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        words: list[str],
+        stoi: dict[str, int],
+        block_size: int,
+        batch_size: int,
+        device: torch.device | str = "cpu",
+    ):
         longest = max(len(w) for w in words)
         n = len(words)
         seqs = torch.zeros((n, block_size + longest), dtype=torch.long)

@@ -49,9 +49,11 @@ def ambiguous_userinfo(text: str) -> bool:
     return authority.count("@") > 1
 
 
-AMBIGUOUS_URL = ("has more than one '@' before the host, so it can be split more than one way: write an '@' "
-                 "inside the user name or password as %40 (p@ss becomes p%40ss), or keep the password in "
-                 "~/.pgpass or PGPASSWORD")
+AMBIGUOUS_URL = (
+    "has more than one '@' before the host, so it can be split more than one way: write an '@' "
+    "inside the user name or password as %40 (p@ss becomes p%40ss), or keep the password in "
+    "~/.pgpass or PGPASSWORD"
+)
 
 
 def parse_url(text: str) -> Any | None:
@@ -80,8 +82,15 @@ def _rebuilt(url: Any, password: str | None, query: dict) -> str:
     from sqlalchemy.engine import URL
 
     # URL.set() ignores None, so a password cannot be dropped with it: build anew.
-    rebuilt = URL.create(url.drivername, username=url.username or None, password=password, host=url.host,
-                         port=url.port, database=url.database, query=query)
+    rebuilt = URL.create(
+        url.drivername,
+        username=url.username or None,
+        password=password,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+        query=query,
+    )
     return rebuilt.render_as_string(hide_password=False).replace(quote(MASK, safe=""), MASK)
 
 

@@ -102,8 +102,11 @@ class RunRecord:
         """What metrics.json holds: every field (error and finished_at once the run has ended
         or has an error), then the extras."""
         ended = self.finished_at is not None
-        payload = {name: getattr(self, name) for name in _WRITTEN
-                   if ended or name not in _ONLY_WHEN_SET or getattr(self, name) is not None}
+        payload = {
+            name: getattr(self, name)
+            for name in _WRITTEN
+            if ended or name not in _ONLY_WHEN_SET or getattr(self, name) is not None
+        }
         payload.update(self.extra)
         return payload
 

@@ -52,8 +52,10 @@ def main(argv: list[str] | None = None) -> None:
         print(json_text({"runs": results, **summary}, indent=2))
         return
     for r in results:
-        print(f"{r['path']}  {r['split']} loss {r['loss']:.4f}  ({r['predictions']} predictions, step {r['step']}"
-              f"{', ema weights' if r['weights'] == 'ema' else ''})")
+        print(
+            f"{r['path']}  {r['split']} loss {r['loss']:.4f}  ({r['predictions']} predictions, step {r['step']}"
+            f"{', ema weights' if r['weights'] == 'ema' else ''})"
+        )
     if len(results) > 1 and summary["mean"] is None:
         print(f"no mean: {summary['no_mean']}")
     elif len(results) > 1:
@@ -66,9 +68,14 @@ def summarise(results: list[dict]) -> dict:
     """The mean, min and max loss over the runs (for one run: its loss). Runs trained on
     different words files or split seeds were scored on different splits: no mean then."""
     if len({(r["data"]["words_sha256"], r["data"]["split_seed"]) for r in results}) > 1:
-        return {"split": results[0]["split"], "mean": None, "min": None, "max": None,
-                "no_mean": "the runs were scored on different data (their words files or data.split_seed differ); "
-                           "compare them one by one"}
+        return {
+            "split": results[0]["split"],
+            "mean": None,
+            "min": None,
+            "max": None,
+            "no_mean": "the runs were scored on different data (their words files or data.split_seed differ); "
+            "compare them one by one",
+        }
     losses = [r["loss"] for r in results]
     return {"split": results[0]["split"], "mean": sum(losses) / len(losses), "min": min(losses), "max": max(losses)}
 

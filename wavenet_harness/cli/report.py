@@ -57,17 +57,26 @@ def _parser() -> argparse.ArgumentParser:
         description="Tabulate every run under a folder (a multirun, or all of runs/), best val loss first.",
     )
     parser.add_argument("sweep_dir", metavar="SWEEP_DIR", help="a multirun folder or any folder of runs")
-    parser.add_argument("--all", action="store_true",
-                        help="every column (seconds, params, the model, full key names), not only those that tell "
-                             "runs apart and the losses")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="every column (seconds, params, the model, full key names), not only those that tell "
+        "runs apart and the losses",
+    )
     parser.add_argument("--csv", metavar="PATH", help="also write the table as CSV ('-': standard output)")
     parser.add_argument("--json", metavar="PATH", help="also write the table as JSON ('-': standard output)")
-    parser.add_argument("--html", metavar="FILE", help="also write one page that works offline: the table, the best "
-                                                       "runs' curves, parallel coordinates, importances ('-': "
-                                                       "standard output; the [html] extra)")
-    parser.add_argument("--by", metavar="KEY",
-                        help="one row per group of runs that differ only in KEY (e.g. seed): mean ± sd of val and "
-                             "test loss")
+    parser.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write one page that works offline: the table, the best "
+        "runs' curves, parallel coordinates, importances ('-': "
+        "standard output; the [html] extra)",
+    )
+    parser.add_argument(
+        "--by",
+        metavar="KEY",
+        help="one row per group of runs that differ only in KEY (e.g. seed): mean ± sd of val and test loss",
+    )
     return parser
 
 

@@ -76,9 +76,14 @@ def train_task(cfg: DictConfig) -> float:
     swept = _swept_overrides(hydra_cfg) if multirun else None
     try:
         config = _run_config(cfg, hydra_cfg, multirun)
-        metrics = run_training(config, Path(run_dir), listeners=job_listeners(config),
-                               on_claim=lambda folder: save_job_hydra_files(folder, cfg),
-                               swept=swept, overrides=[str(o) for o in hydra_cfg.overrides.task])
+        metrics = run_training(
+            config,
+            Path(run_dir),
+            listeners=job_listeners(config),
+            on_claim=lambda folder: save_job_hydra_files(folder, cfg),
+            swept=swept,
+            overrides=[str(o) for o in hydra_cfg.overrides.task],
+        )
     except Exception as err:
         return _job_failed(err, hydra_cfg, Path(run_dir), cfg, multirun)
     print_summary(metrics, run_dir)
@@ -99,11 +104,16 @@ def _run_config(cfg: DictConfig, hydra_cfg, multirun: bool) -> RunConfig:
     """The job's typed config, checked once; a search chosen without --multirun is refused."""
     search = hydra_cfg.runtime.choices.get("hparams_search")
     if search and not multirun:
-        raise UsageError(f"hparams_search={search} is a search: run it with --multirun "
-                         f"(wavenet-train --multirun hparams_search={search} ...)")
+        raise UsageError(
+            f"hparams_search={search} is a search: run it with --multirun "
+            f"(wavenet-train --multirun hparams_search={search} ...)"
+        )
     plain = typing.cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))  # a DictConfig's container is a dict
-    config = validate(plain, overrides=list(hydra_cfg.overrides.task),
-                      notes=lambda line: print(f"{PROG}: note: {line}", file=sys.stderr))
+    config = validate(
+        plain,
+        overrides=list(hydra_cfg.overrides.task),
+        notes=lambda line: print(f"{PROG}: note: {line}", file=sys.stderr),
+    )
     threads = sweep_job_threads(config.threads, hydra_cfg.launcher if multirun else None)
     return dataclasses.replace(config, threads=threads)
 
@@ -170,8 +180,9 @@ def main() -> None:
     try:
         train_task()
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and returns itself)
-        exit_with_error("interrupted outside the training loop; the run directory keeps its last checkpoint, if any",
-                        PROG, code=130)
+        exit_with_error(
+            "interrupted outside the training loop; the run directory keeps its last checkpoint, if any", PROG, code=130
+        )
     except BrokenPipeError:
         raise  # stdout's reader is gone (`| head`): the console scripts' hook ends quietly
     except Exception as err:

@@ -84,16 +84,18 @@ def build_model(
     return build_configured_model(model_options(name, **options), vocab_size, block_size, n_embd, n_hidden, depth)
 
 
-def build_configured_model(options: ModelOptions, vocab_size: int, block_size: int, n_embd: int, n_hidden: int,
-                           depth: int) -> nn.Module:
+def build_configured_model(
+    options: ModelOptions, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int
+) -> nn.Module:
     """The model its typed options describe, at this shape."""
     return SPECS[options.name].build(vocab_size, block_size, n_embd, n_hidden, depth, **options.values())
 
 
 def build_run_model(config: RunConfig, vocab_size: int) -> nn.Module:
     """A run's model; on the fast path (fast=true / compile=true) its fused version."""
-    model = build_configured_model(config.model, vocab_size, config.block_size, config.n_embd, config.n_hidden,
-                                   config.depth)
+    model = build_configured_model(
+        config.model, vocab_size, config.block_size, config.n_embd, config.n_hidden, config.depth
+    )
     return speed_up_model(model, config)
 
 
@@ -112,6 +114,8 @@ def check_model(config: RunConfig) -> None:
     spec = SPECS[config.model.name]
     spec.check(config.block_size, config.n_embd, config.n_hidden, config.depth, **config.model.values())
     if config.batch_size < spec.min_batch_size:
-        raise ConfigError(f"batch_size={config.batch_size} is not allowed: batchnorm needs at least "
-                          f"{spec.min_batch_size} examples per batch")
+        raise ConfigError(
+            f"batch_size={config.batch_size} is not allowed: batchnorm needs at least "
+            f"{spec.min_batch_size} examples per batch"
+        )
     check_speed_options(config, tuple(name for name, spec in SPECS.items() if spec.fast_path))

@@ -49,8 +49,15 @@ from wavenet_harness.models.tree import build_hier, check_tree, hier_group_sizes
 class ConvWaveNet(Sequential):
     """The hier model's layers; `forward` is the hier model's, `forward_sequence` the convolution."""
 
-    def __init__(self, layers: list[nn.Module], block_size: int, vocab_size: int, groups: list[int],
-                 dropout: float = 0.0, residual: bool = False):
+    def __init__(
+        self,
+        layers: list[nn.Module],
+        block_size: int,
+        vocab_size: int,
+        groups: list[int],
+        dropout: float = 0.0,
+        residual: bool = False,
+    ):
         super().__init__(layers, block_size, vocab_size)
         check_dropout(dropout)
         self.dropout = float(dropout)
@@ -117,15 +124,24 @@ class ConvOptions(ModelOptions):
     """model=conv: the hier tree as a dilated causal convolution over whole words."""
 
     name: str = "conv"
-    all_positions: bool = key(True, "train on every position of each batch's words (batch_size counts words); "
-                                    "false: the lecture's random windows, exactly like model=hier")
+    all_positions: bool = key(
+        True,
+        "train on every position of each batch's words (batch_size counts words); "
+        "false: the lecture's random windows, exactly like model=hier",
+    )
     dropout: float = key(0.0, "fraction of each level's outputs zeroed in training (0: none, the lecture)")
     residual: bool = key(False, "levels above the bottom add their newest input to their output")
 
 
 def build_conv(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int,
-    all_positions: bool, dropout: float, residual: bool,
+    vocab_size: int,
+    block_size: int,
+    n_embd: int,
+    n_hidden: int,
+    depth: int,
+    all_positions: bool,
+    dropout: float,
+    residual: bool,
 ) -> ConvWaveNet:
     """The hier model's layers (same draws) run as a dilated causal convolution.
 
@@ -138,5 +154,10 @@ def build_conv(
 
 
 # The lecture's window batches, or whole words with all_positions (the config's default).
-SPEC = ModelSpec(ConvOptions, build_conv, check=check_tree, reads_words=lambda options: options.all_positions,
-                 hparam_columns={"residual": False, "dropout": 0.0})
+SPEC = ModelSpec(
+    ConvOptions,
+    build_conv,
+    check=check_tree,
+    reads_words=lambda options: options.all_positions,
+    hparam_columns={"residual": False, "dropout": 0.0},
+)

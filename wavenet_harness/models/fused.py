@@ -66,8 +66,11 @@ def _level_layout(layers: nn.ModuleList) -> tuple[Embedding, list[tuple[int, Lin
             continue
         block = modules[i : i + 3]
         if not (
-            len(block) == 3 and isinstance(block[0], Linear) and block[0].bias is None
-            and isinstance(block[1], BatchNorm1d) and isinstance(block[2], Tanh)
+            len(block) == 3
+            and isinstance(block[0], Linear)
+            and block[0].bias is None
+            and isinstance(block[1], BatchNorm1d)
+            and isinstance(block[2], Tanh)
         ):
             raise ConfigError("fast=true supports the hier and mlp models only")
         if block[1].lecture_bug:
@@ -85,8 +88,18 @@ class _FusedStep(torch.autograd.Function):
         emb, weights, gammas, betas, w_out, b_out = model._unpack(params)
         norms = model.norms
         logits, saved = model._forward_kernel(
-            idx, emb, weights, gammas, betas, [m.running_mean for m in norms], [m.running_var for m in norms],
-            w_out, b_out, model.groups, model.eps, model.momentum,
+            idx,
+            emb,
+            weights,
+            gammas,
+            betas,
+            [m.running_mean for m in norms],
+            [m.running_var for m in norms],
+            w_out,
+            b_out,
+            model.groups,
+            model.eps,
+            model.momentum,
         )
         ctx.model, ctx.idx, ctx.params, ctx.saved = model, idx, (emb, weights, w_out), saved
         return logits
@@ -149,11 +162,25 @@ class FastSequential(Sequential):
             if self._lr.device != idx.device:
                 self._lr = self._lr.to(idx.device)
             self._lr.fill_(sgd_lr)
-            return self._sgd_kernel(self._lr, self._params, idx, targets, running_means, running_vars,
-                                    self.groups, self.eps, self.momentum)
+            return self._sgd_kernel(
+                self._lr, self._params, idx, targets, running_means, running_vars, self.groups, self.eps, self.momentum
+            )
         emb, weights, gammas, betas, w_out, b_out = self._unpack(self._params)
-        loss, grads = self._grads_kernel(idx, targets, emb, weights, gammas, betas, running_means, running_vars,
-                                         w_out, b_out, self.groups, self.eps, self.momentum)
+        loss, grads = self._grads_kernel(
+            idx,
+            targets,
+            emb,
+            weights,
+            gammas,
+            betas,
+            running_means,
+            running_vars,
+            w_out,
+            b_out,
+            self.groups,
+            self.eps,
+            self.momentum,
+        )
         for p, g in zip(self._params, grads, strict=True):
             p.grad = g
         return loss
@@ -171,8 +198,10 @@ class FastSequential(Sequential):
             except Exception as err:  # the compile itself failed: a broken compiler or toolchain
                 lines = [line.strip() for line in str(err).splitlines() if line.strip()]
                 detail = (lines[0] if lines else type(err).__name__)[:200]
-                raise ConfigError(f"torch.compile failed at the first step ({detail}); use fast=true "
-                                    "without compile=true, or fix the compiler") from None
+                raise ConfigError(
+                    f"torch.compile failed at the first step ({detail}); use fast=true "
+                    "without compile=true, or fix the compiler"
+                ) from None
             self.compile_seconds += time.perf_counter() - started
             state["first"] = False
             return out

@@ -18,8 +18,20 @@ import torch
 # One native op (and one for its backward) replaces ~10 small ones per level.
 
 
-def fused_forward(idx, emb, weights, gammas, betas, running_means, running_vars, w_out, b_out,
-                  groups: tuple[int, ...], eps: float, momentum: float):
+def fused_forward(
+    idx,
+    emb,
+    weights,
+    gammas,
+    betas,
+    running_means,
+    running_vars,
+    w_out,
+    b_out,
+    groups: tuple[int, ...],
+    eps: float,
+    momentum: float,
+):
     """Training-mode forward; updates the running statistics in place; returns logits and what backward needs."""
     B, T = idx.shape
     x = emb[idx].reshape(B * T // groups[0], groups[0] * emb.shape[1])
@@ -61,16 +73,30 @@ def fused_backward(dlogits, idx, emb, weights, w_out, saved, eps: float):
     return d_emb, d_weights[::-1], d_gammas[::-1], d_betas[::-1], d_w_out, d_b_out
 
 
-def fused_loss_and_grads(idx, targets, emb, weights, gammas, betas, running_means, running_vars, w_out, b_out,
-                         groups: tuple[int, ...], eps: float, momentum: float):
+def fused_loss_and_grads(
+    idx,
+    targets,
+    emb,
+    weights,
+    gammas,
+    betas,
+    running_means,
+    running_vars,
+    w_out,
+    b_out,
+    groups: tuple[int, ...],
+    eps: float,
+    momentum: float,
+):
     """A whole training step's math without autograd: the mean cross-entropy and every gradient.
 
     The loss and its gradient are the ops autograd runs for F.cross_entropy (log_softmax,
     nll_loss and their backwards), so the numbers are those of the autograd path.
     Gradients come back flat, in the order of FastSequential._params.
     """
-    logits, saved = fused_forward(idx, emb, weights, gammas, betas, running_means, running_vars, w_out, b_out,
-                                  groups, eps, momentum)
+    logits, saved = fused_forward(
+        idx, emb, weights, gammas, betas, running_means, running_vars, w_out, b_out, groups, eps, momentum
+    )
     logp = torch._log_softmax(logits, 1, False)
     loss, total_weight = torch.ops.aten.nll_loss_forward(logp, targets, None, 1, -100)
     dlogp = torch.ops.aten.nll_loss_backward(torch.ones_like(loss), logp, targets, None, 1, -100, total_weight)
@@ -82,8 +108,9 @@ def fused_loss_and_grads(idx, targets, emb, weights, gammas, betas, running_mean
     return loss, [*grads, d_w_out, d_b_out]
 
 
-def fused_sgd_step(lr, params, idx, targets, running_means, running_vars, groups: tuple[int, ...], eps: float,
-                   momentum: float):
+def fused_sgd_step(
+    lr, params, idx, targets, running_means, running_vars, groups: tuple[int, ...], eps: float, momentum: float
+):
     """Forward, loss, backward and the SGD update `p -= lr * grad` in one function.
 
     `lr` is a 0-d tensor so that a compiled step does not recompile when the schedule
@@ -91,8 +118,19 @@ def fused_sgd_step(lr, params, idx, targets, running_means, running_vars, groups
     """
     n = len(groups)
     loss, grads = fused_loss_and_grads(
-        idx, targets, params[0], params[1 : 3 * n + 1 : 3], params[2 : 3 * n + 1 : 3], params[3 : 3 * n + 1 : 3],
-        running_means, running_vars, params[-2], params[-1], groups, eps, momentum,
+        idx,
+        targets,
+        params[0],
+        params[1 : 3 * n + 1 : 3],
+        params[2 : 3 * n + 1 : 3],
+        params[3 : 3 * n + 1 : 3],
+        running_means,
+        running_vars,
+        params[-2],
+        params[-1],
+        groups,
+        eps,
+        momentum,
     )
     torch._foreach_sub_(params, torch._foreach_mul(grads, lr))
     return loss

@@ -30,8 +30,9 @@ class GRULanguageModel(StartAlignedModel):
         super().__init__(block_size, vocab_size)
         self.dropout = float(dropout)
         self.embedding = nn.Embedding(vocab_size, n_embd)
-        self.gru = nn.GRU(n_embd, n_hidden, num_layers=layers, batch_first=True,
-                          dropout=self.dropout if layers > 1 else 0.0)
+        self.gru = nn.GRU(
+            n_embd, n_hidden, num_layers=layers, batch_first=True, dropout=self.dropout if layers > 1 else 0.0
+        )
         self.start = nn.Parameter(torch.zeros(layers, 1, n_hidden))  # the learned state before the first token
         self.output = nn.Linear(n_hidden, vocab_size)
 
@@ -67,7 +68,12 @@ def check_gru(block_size: int, n_embd: int, n_hidden: int, depth: int, dropout: 
 
 
 def build_gru(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, dropout: float,
+    vocab_size: int,
+    block_size: int,
+    n_embd: int,
+    n_hidden: int,
+    depth: int,
+    dropout: float,
 ) -> GRULanguageModel:
     """n_embd: embedding width; n_hidden: GRU units; depth: GRU layers; dropout: on the
     embeddings, between layers and before the head."""

@@ -168,11 +168,14 @@ def update_running_stats(stats: list[tuple[BatchNorm1d, torch.Tensor, torch.Tens
 
 def _has_hooks(modules: list[nn.Module]) -> bool:
     """Whether calling these modules' forward directly would skip a registered hook."""
-    if (_nn_module._global_forward_hooks or _nn_module._global_forward_pre_hooks
-            or _nn_module._global_backward_hooks or _nn_module._global_backward_pre_hooks):
+    if (
+        _nn_module._global_forward_hooks
+        or _nn_module._global_forward_pre_hooks
+        or _nn_module._global_backward_hooks
+        or _nn_module._global_backward_pre_hooks
+    ):
         return True
-    return any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
-               for m in modules)
+    return any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks for m in modules)
 
 
 class Tanh(nn.Module):

@@ -114,13 +114,24 @@ class Sequential:
 def notebook_hier(vocab_size, n_embd=24, n_hidden=128, bug=False):
     """The lecture's final model (block_size 8, three levels), seeded as the notebook."""
     torch.manual_seed(42)
-    model = Sequential([
-        Embedding(vocab_size, n_embd),
-        FlattenConsecutive(2), Linear(n_embd * 2, n_hidden, bias=False), BatchNorm1d(n_hidden, bug=bug), Tanh(),
-        FlattenConsecutive(2), Linear(n_hidden * 2, n_hidden, bias=False), BatchNorm1d(n_hidden, bug=bug), Tanh(),
-        FlattenConsecutive(2), Linear(n_hidden * 2, n_hidden, bias=False), BatchNorm1d(n_hidden, bug=bug), Tanh(),
-        Linear(n_hidden, vocab_size),
-    ])
+    model = Sequential(
+        [
+            Embedding(vocab_size, n_embd),
+            FlattenConsecutive(2),
+            Linear(n_embd * 2, n_hidden, bias=False),
+            BatchNorm1d(n_hidden, bug=bug),
+            Tanh(),
+            FlattenConsecutive(2),
+            Linear(n_hidden * 2, n_hidden, bias=False),
+            BatchNorm1d(n_hidden, bug=bug),
+            Tanh(),
+            FlattenConsecutive(2),
+            Linear(n_hidden * 2, n_hidden, bias=False),
+            BatchNorm1d(n_hidden, bug=bug),
+            Tanh(),
+            Linear(n_hidden, vocab_size),
+        ]
+    )
     with torch.no_grad():
         model.layers[-1].weight *= 0.1
     return model
@@ -129,12 +140,16 @@ def notebook_hier(vocab_size, n_embd=24, n_hidden=128, bug=False):
 def notebook_mlp(vocab_size, block_size, n_embd=10, n_hidden=200):
     """The lecture's starting flat MLP."""
     torch.manual_seed(42)
-    model = Sequential([
-        Embedding(vocab_size, n_embd),
-        FlattenConsecutive(block_size), Linear(n_embd * block_size, n_hidden, bias=False),
-        BatchNorm1d(n_hidden), Tanh(),
-        Linear(n_hidden, vocab_size),
-    ])
+    model = Sequential(
+        [
+            Embedding(vocab_size, n_embd),
+            FlattenConsecutive(block_size),
+            Linear(n_embd * block_size, n_hidden, bias=False),
+            BatchNorm1d(n_hidden),
+            Tanh(),
+            Linear(n_hidden, vocab_size),
+        ]
+    )
     with torch.no_grad():
         model.layers[-1].weight *= 0.1
     return model

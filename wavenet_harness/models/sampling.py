@@ -55,14 +55,25 @@ def generate(
     was_training = model.training
     model.eval()
     try:
-        return [_one_word(model, vocab, block_size, prefix, max_len, temperature, top_k, generator, device)
-                for _ in range(n)]
+        return [
+            _one_word(model, vocab, block_size, prefix, max_len, temperature, top_k, generator, device)
+            for _ in range(n)
+        ]
     finally:
         model.train(was_training)
 
 
-def _one_word(model: nn.Module, vocab: Vocabulary, block_size: int, prefix: str, max_len: int, temperature: float,
-              top_k: int | None, generator: torch.Generator, device: torch.device) -> str:
+def _one_word(
+    model: nn.Module,
+    vocab: Vocabulary,
+    block_size: int,
+    prefix: str,
+    max_len: int,
+    temperature: float,
+    top_k: int | None,
+    generator: torch.Generator,
+    device: torch.device,
+) -> str:
     """One word: `prefix`, then characters drawn until the end token or max_len."""
     context = [0] * block_size
     for ch in prefix:

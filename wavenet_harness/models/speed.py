@@ -60,8 +60,9 @@ AMP_ON_FAST = "amp=bf16 is not allowed with fast=true/compile=true: its hand-wri
 
 
 def _not_a_fast_model(name: Any, fast_models: tuple[str, ...] = ("hier", "mlp")) -> ConfigError:
-    return ConfigError(f"fast=true/compile=true support {' and '.join(f'model={m}' for m in fast_models)}, "
-                       f"not model={name}")
+    return ConfigError(
+        f"fast=true/compile=true support {' and '.join(f'model={m}' for m in fast_models)}, not model={name}"
+    )
 
 
 def check_speed_options(config: RunConfig, fast_models: tuple[str, ...]) -> None:
@@ -96,8 +97,10 @@ def check_compiler() -> None:
         raise ConfigError(NO_COMPILER) from None
 
 
-NO_COMPILER = ("compile=true needs a working C++ compiler for torch.compile (none found: install g++, e.g. "
-               "apt-get install g++, or point CXX at one); fast=true runs the fast path without compiling")
+NO_COMPILER = (
+    "compile=true needs a working C++ compiler for torch.compile (none found: install g++, e.g. "
+    "apt-get install g++, or point CXX at one); fast=true runs the fast path without compiling"
+)
 
 
 def speed_up_model(model: nn.Module, config: RunConfig) -> nn.Module:

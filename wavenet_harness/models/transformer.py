@@ -62,8 +62,9 @@ class Block(nn.Module):
 
 
 class Transformer(StartAlignedModel):
-    def __init__(self, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, n_head: int,
-                 dropout: float):
+    def __init__(
+        self, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, n_head: int, dropout: float
+    ):
         super().__init__(block_size, vocab_size)
         self.dropout = float(dropout)
         self.token_embedding = nn.Embedding(vocab_size, n_embd)
@@ -121,7 +122,13 @@ def check_transformer(block_size: int, n_embd: int, n_hidden: int, depth: int, n
 
 
 def build_transformer(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, n_head: int, dropout: float,
+    vocab_size: int,
+    block_size: int,
+    n_embd: int,
+    n_hidden: int,
+    depth: int,
+    n_head: int,
+    dropout: float,
 ) -> Transformer:
     """n_embd: the residual stream's width; n_hidden: the MLP's width (nanoGPT: 4 * n_embd);
     depth: blocks; n_head: attention heads (each n_embd / n_head wide)."""
@@ -129,5 +136,10 @@ def build_transformer(
     return Transformer(vocab_size, block_size, n_embd, n_hidden, depth, n_head, dropout)
 
 
-SPEC = ModelSpec(TransformerOptions, build_transformer, check=check_transformer, reads_words=True,
-                 hparam_columns={"dropout": 0.0, "n_head": 0})
+SPEC = ModelSpec(
+    TransformerOptions,
+    build_transformer,
+    check=check_transformer,
+    reads_words=True,
+    hparam_columns={"dropout": 0.0, "n_head": 0},
+)

@@ -114,5 +114,6 @@ def check_tree(block_size: int, n_embd: int, n_hidden: int, depth: int, dropout:
 # mlp fits any block_size at any depth >= 1 (a top-level rule); both read windows through
 # batchnorm, so a batch needs two of them, and both run on the fast path.
 MLP = ModelSpec(MLPOptions, build_mlp, hparam_columns={"batchnorm_bug": False}, min_batch_size=2, fast_path=True)
-HIER = ModelSpec(HierOptions, build_hier, check=check_tree, hparam_columns={"batchnorm_bug": False}, min_batch_size=2,
-                 fast_path=True)
+HIER = ModelSpec(
+    HierOptions, build_hier, check=check_tree, hparam_columns={"batchnorm_bug": False}, min_batch_size=2, fast_path=True
+)

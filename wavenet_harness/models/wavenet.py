@@ -61,8 +61,9 @@ def wavenet_dilations(block_size: int, cycles: int) -> list[int]:
 class ResidualLayer(nn.Module):
     """One dilated gated layer: kernel-2 causal convolution, tanh * sigmoid, 1x1 residual and skip."""
 
-    def __init__(self, residual_channels: int, skip_channels: int, dilation: int, norm: str, dropout: float,
-                 last: bool):
+    def __init__(
+        self, residual_channels: int, skip_channels: int, dilation: int, norm: str, dropout: float, last: bool
+    ):
         super().__init__()
         self.dilation = dilation
         self.dropout = dropout
@@ -85,8 +86,16 @@ class ResidualLayer(nn.Module):
 
 
 class WaveNet(nn.Module):
-    def __init__(self, vocab_size: int, block_size: int, residual_channels: int, skip_channels: int,
-                 dilations: list[int], norm: str, dropout: float):
+    def __init__(
+        self,
+        vocab_size: int,
+        block_size: int,
+        residual_channels: int,
+        skip_channels: int,
+        dilations: list[int],
+        norm: str,
+        dropout: float,
+    ):
         super().__init__()
         self.block_size = block_size
         self.vocab_size = vocab_size
@@ -97,8 +106,9 @@ class WaveNet(nn.Module):
             ResidualLayer(residual_channels, skip_channels, d, norm, float(dropout), last=i == len(dilations) - 1)
             for i, d in enumerate(self.dilations)
         )
-        self.head = nn.Sequential(nn.ReLU(), nn.Linear(skip_channels, skip_channels), nn.ReLU(),
-                                  nn.Linear(skip_channels, vocab_size))
+        self.head = nn.Sequential(
+            nn.ReLU(), nn.Linear(skip_channels, skip_channels), nn.ReLU(), nn.Linear(skip_channels, vocab_size)
+        )
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, lengths: torch.Tensor | None = None):
         """Windows (B, block_size) -> ((B, vocab) logits, loss); with `lengths`, whole words
@@ -147,7 +157,13 @@ def check_wavenet(block_size: int, n_embd: int, n_hidden: int, depth: int, norm:
 
 
 def build_wavenet(
-    vocab_size: int, block_size: int, n_embd: int, n_hidden: int, depth: int, norm: str, dropout: float,
+    vocab_size: int,
+    block_size: int,
+    n_embd: int,
+    n_hidden: int,
+    depth: int,
+    norm: str,
+    dropout: float,
 ) -> WaveNet:
     """n_embd: residual channels (the embedding's width); n_hidden: skip channels (and the
     head's); depth: dilation cycles."""
@@ -155,5 +171,10 @@ def build_wavenet(
     return WaveNet(vocab_size, block_size, n_embd, n_hidden, wavenet_dilations(block_size, depth), norm, dropout)
 
 
-SPEC = ModelSpec(WaveNetOptions, build_wavenet, check=check_wavenet, reads_words=True,
-                 hparam_columns={"dropout": 0.0, "norm": "none"})
+SPEC = ModelSpec(
+    WaveNetOptions,
+    build_wavenet,
+    check=check_wavenet,
+    reads_words=True,
+    hparam_columns={"dropout": 0.0, "norm": "none"},
+)

@@ -39,8 +39,7 @@ SCREEN_WIDTH = 100  # every closing line fits a terminal this wide
 def fit(text: str, indent: str = "    ", width: int = SCREEN_WIDTH) -> str:
     """One line of a closing screen, wrapped at spaces into lines of at most `width` (the
     ones after the first indented); a word longer than a line stays whole."""
-    return textwrap.fill(text, width=width, subsequent_indent=indent, break_long_words=False,
-                         break_on_hyphens=False)
+    return textwrap.fill(text, width=width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
 
 
 def record_failure(run_dir: Path, err: BaseException, user_error: bool) -> RunRecord:
@@ -106,15 +105,18 @@ def look_commands(sweep_dir: Path, study_storage: str | None = None) -> list[str
     command's line where that fits 100 columns, else on a line of its own above it; after
     TensorBoard's, its address with the val loss pinned."""
     folder = shlex.quote(str(sweep_dir))
-    views = [(f"tensorboard --logdir {folder}",
-              "val loss first; HParams, status")]
+    views = [(f"tensorboard --logdir {folder}", "val loss first; HParams, status")]
     if study_storage:
         needs = "" if has_extra("dashboard") else f" (needs the [dashboard] extra: {install_command('dashboard')})"
-        views.append((f"optuna-dashboard {shlex.quote(study_storage)}",
-                      f"history, pruning, importances{needs}"))
-        views.append((f"wavenet-study {folder}" if study_storage.endswith(JOURNAL_NAME)
-                      else f"wavenet-study --storage {shlex.quote(study_storage)}",
-                      "best trials and importances"))
+        views.append((f"optuna-dashboard {shlex.quote(study_storage)}", f"history, pruning, importances{needs}"))
+        views.append(
+            (
+                f"wavenet-study {folder}"
+                if study_storage.endswith(JOURNAL_NAME)
+                else f"wavenet-study --storage {shlex.quote(study_storage)}",
+                "best trials and importances",
+            )
+        )
     else:
         views.append((f"wavenet-report {folder}", "one table, best val loss first"))
     width = max(len(command) for command, _ in views)

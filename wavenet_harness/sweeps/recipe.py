@@ -50,8 +50,9 @@ def best_at_any_step(trials: list[Any], top: int) -> list[dict[str, Any]]:
     for t in trials:
         if t.state.name in FINISHED and t.intermediate_values:
             step, value = min(t.intermediate_values.items(), key=lambda item: (item[1], item[0]))
-            rows.append({"trial": t.number, "val_loss": value, "step": step, "state": t.state.name.lower(),
-                         "params": t.params})
+            rows.append(
+                {"trial": t.number, "val_loss": value, "step": step, "state": t.state.name.lower(), "params": t.params}
+            )
     return sorted(rows, key=lambda row: (row["val_loss"], row["trial"]))[:top]
 
 
@@ -68,8 +69,9 @@ def choose(trials: list[Any], number: int | None = None, step: int | None = None
             raise UsageError(f"--step {step}: no finished or pruned trial reported a val loss at step {step}")
         if not reached:
             steps = ", ".join(map(str, sorted(pool[0].intermediate_values))) or "none"
-            raise UsageError(f"--step {step}: trial {number} reported no val loss at step {step}; its evaluations: "
-                             f"{steps}")
+            raise UsageError(
+                f"--step {step}: trial {number} reported no val loss at step {step}; its evaluations: {steps}"
+            )
         best = min(reached, key=lambda t: (t.intermediate_values[step], t.number))
         return Choice(best, step, best.intermediate_values[step])
     if any_step:
@@ -80,8 +82,11 @@ def choose(trials: list[Any], number: int | None = None, step: int | None = None
         return Choice(best, ranked[0]["step"], ranked[0]["val_loss"])
     done = [t for t in pool if t.state.name == "COMPLETE" and t.value is not None]
     if not done:
-        what = f"trial {number} did not finish ({pool[0].state.name.lower()})" if number is not None else \
-            "no trial has finished yet"
+        what = (
+            f"trial {number} did not finish ({pool[0].state.name.lower()})"
+            if number is not None
+            else "no trial has finished yet"
+        )
         raise UsageError(f"--export: {what}; give --step S (or --any-step) to take a val it reported on the way")
     best = min(done, key=lambda t: (t.value, t.number))
     return Choice(best, None, best.value)
@@ -90,10 +95,17 @@ def choose(trials: list[Any], number: int | None = None, step: int | None = None
 def group_choices(hydra_cfg: dict[str, Any]) -> dict[str, str]:
     """model, optim, schedule ... as the trial's job chose them (Hydra's runtime.choices)."""
     choices = (hydra_cfg.get("hydra") or hydra_cfg).get("runtime", {}).get("choices", {})
-    chosen = {group: str(option) for group, option in choices.items()
-              if "/" not in group and group not in GROUPS_OF_THEIR_OWN and option is not None}
-    return dict(sorted(chosen.items(), key=lambda item: (GROUP_ORDER.index(item[0]) if item[0] in GROUP_ORDER
-                                                         else len(GROUP_ORDER), item[0])))
+    chosen = {
+        group: str(option)
+        for group, option in choices.items()
+        if "/" not in group and group not in GROUPS_OF_THEIR_OWN and option is not None
+    }
+    return dict(
+        sorted(
+            chosen.items(),
+            key=lambda item: (GROUP_ORDER.index(item[0]) if item[0] in GROUP_ORDER else len(GROUP_ORDER), item[0]),
+        )
+    )
 
 
 def differences(ran: dict[str, Any], default: dict[str, Any]) -> dict[str, Any]:
@@ -116,23 +128,35 @@ def recipe_keys(ran: dict[str, Any], default: dict[str, Any], max_steps: int) ->
     return keys if "max_steps" in keys else {**keys, "max_steps": max_steps}  # said even where it is the default
 
 
-def preset_text(choice: Choice, study: str, storage: str, groups: dict[str, str], keys: dict[str, Any],
-                name: str, config_dir: str | None, today: datetime.date | None = None) -> str:
+def preset_text(
+    choice: Choice,
+    study: str,
+    storage: str,
+    groups: dict[str, str],
+    keys: dict[str, Any],
+    name: str,
+    config_dir: str | None,
+    today: datetime.date | None = None,
+) -> str:
     """The preset's YAML: where it came from, the group choices, then its keys."""
     step = keys["max_steps"]
     state = choice.trial.state.name.lower().replace("complete", "finished")
     run = f"wavenet-train{f' --config-dir {config_dir}' if config_dir else ''} experiment={name}"
-    lines = ["# @package _global_",
-             f"# Exported by wavenet-study on {(today or datetime.date.today()).isoformat()} from the Optuna study "
-             f"{study!r},",
-             f"# stored in {storage}:",
-             f"# trial {choice.trial.number} ({state}), val {choice.val_loss:.4f} at step {step}. "
-             f"Its config as it ran, with max_steps={step};",
-             "# log.* and checkpoint_interval are left to the defaults (they do not change what is trained).",
-             f"#   {run}"]
+    lines = [
+        "# @package _global_",
+        f"# Exported by wavenet-study on {(today or datetime.date.today()).isoformat()} from the Optuna study "
+        f"{study!r},",
+        f"# stored in {storage}:",
+        f"# trial {choice.trial.number} ({state}), val {choice.val_loss:.4f} at step {step}. "
+        f"Its config as it ran, with max_steps={step};",
+        "# log.* and checkpoint_interval are left to the defaults (they do not change what is trained).",
+        f"#   {run}",
+    ]
     if groups.get("schedule", "constant") != "constant" and choice.step is not None:
-        lines.append(f"# note: schedule={groups['schedule']} depends on max_steps: this run is not the trial's "
-                     f"first {step} steps")
+        lines.append(
+            f"# note: schedule={groups['schedule']} depends on max_steps: this run is not the trial's "
+            f"first {step} steps"
+        )
     if groups:
         lines += ["defaults:", *(f"  - override /{group}: {option}" for group, option in groups.items())]
     return "\n".join(lines) + "\n\n" + yaml.safe_dump(keys, sort_keys=False, default_flow_style=False)
@@ -142,8 +166,9 @@ def preset_path(name: str, config_dir: str | None, checkout_conf: Path | None) -
     """Where `--export NAME` writes: DIR/experiment/ with --config-dir, else the checkout's
     conf/experiment/; never over a file, never under a name wavenet-train already ships."""
     if not PRESET_NAME.fullmatch(name):
-        raise UsageError(f"--export {name!r}: a preset's name is letters, digits, _ and - (it is typed as "
-                         f"experiment=NAME)")
+        raise UsageError(
+            f"--export {name!r}: a preset's name is letters, digits, _ and - (it is typed as experiment=NAME)"
+        )
     shipped = checkout_conf / "experiment" / f"{name}.yaml" if checkout_conf else None
     if config_dir:
         path = Path(config_dir) / "experiment" / f"{name}.yaml"
@@ -152,8 +177,10 @@ def preset_path(name: str, config_dir: str | None, checkout_conf: Path | None) -
     elif checkout_conf is not None:
         path = checkout_conf / "experiment" / f"{name}.yaml"
     else:
-        raise UsageError("--export needs --config-dir DIR here (this wavenet-harness is installed, not a checkout "
-                         "with a conf/ folder): it writes DIR/experiment/NAME.yaml for wavenet-train --config-dir DIR")
+        raise UsageError(
+            "--export needs --config-dir DIR here (this wavenet-harness is installed, not a checkout "
+            "with a conf/ folder): it writes DIR/experiment/NAME.yaml for wavenet-train --config-dir DIR"
+        )
     if path.exists():
         raise UsageError(f"--export {name}: {path} already exists; choose another name or remove it first")
     return path

@@ -29,12 +29,33 @@ from typing import Any
 
 # squeue states after which a job will not run again (a requeued job passes through
 # PENDING, REQUEUED or REQUEUE_HOLD instead, and comes back).
-ENDED = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE",
-         "PREEMPTED", "SPECIAL_EXIT", "REVOKED"}
+ENDED = {
+    "COMPLETED",
+    "CANCELLED",
+    "FAILED",
+    "TIMEOUT",
+    "NODE_FAIL",
+    "OUT_OF_MEMORY",
+    "BOOT_FAIL",
+    "DEADLINE",
+    "PREEMPTED",
+    "SPECIAL_EXIT",
+    "REVOKED",
+}
 # Pending reasons that mean the job will not start as it asked (or not without someone's
 # help): the sweep says so once instead of waiting in silence.
-STUCK = {"PartitionConfig", "PartitionTimeLimit", "PartitionNodeLimit", "BadConstraints", "InvalidAccount",
-         "InvalidQOS", "JobHeldAdmin", "JobHeldUser", "DependencyNeverSatisfied", "ReqNodeNotAvail"}
+STUCK = {
+    "PartitionConfig",
+    "PartitionTimeLimit",
+    "PartitionNodeLimit",
+    "BadConstraints",
+    "InvalidAccount",
+    "InvalidQOS",
+    "JobHeldAdmin",
+    "JobHeldUser",
+    "DependencyNeverSatisfied",
+    "ReqNodeNotAvail",
+}
 SQUEUE_EVERY_S = 10.0  # how often the queue is asked; result files are looked for every second
 RESULT_GRACE_S = 20.0  # a job that left the queue may still be writing its result (shared file systems lag)
 PASSWORD_ENV = "PGPASSWORD"
@@ -66,18 +87,24 @@ def check_password_reachable(storage: str | None, environ: Mapping[str, str] | N
         return None
     if passfile(env).is_file():
         return None
-    return (f"hydra/launcher=slurm: the study database's password is only in {PASSWORD_ENV}, which is not handed "
-            f"to SLURM (slurmctld would store it with every job); put it in {passfile(env)} "
-            "(host:port:database:user:password, chmod 600), which the jobs read on the compute nodes")
+    return (
+        f"hydra/launcher=slurm: the study database's password is only in {PASSWORD_ENV}, which is not handed "
+        f"to SLURM (slurmctld would store it with every job); put it in {passfile(env)} "
+        "(host:port:database:user:password, chmod 600), which the jobs read on the compute nodes"
+    )
 
 
-def queue_states(job_ids: Sequence[str], environ: dict[str, str] | None = None
-                 ) -> dict[str, tuple[str, str]] | None:
+def queue_states(job_ids: Sequence[str], environ: dict[str, str] | None = None) -> dict[str, tuple[str, str]] | None:
     """squeue's (state, reason) of each job (array tasks as J_T), or None when squeue cannot answer now."""
     masters = sorted({str(j).split("_")[0] for j in job_ids})
     try:
-        done = subprocess.run(["squeue", "--noheader", "--array", "--states=all", f"--jobs={','.join(masters)}",
-                               "--format=%i|%T|%r"], env=environ, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            ["squeue", "--noheader", "--array", "--states=all", f"--jobs={','.join(masters)}", "--format=%i|%T|%r"],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:
@@ -94,10 +121,13 @@ class EndedWithoutResult(RuntimeError):
     """A SLURM job left the queue without writing its result."""
 
 
-def wait_for_jobs(jobs: Sequence[Any],
-                  states: Callable[[Sequence[str]], dict[str, tuple[str, str]] | None] = queue_states,
-                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                  say: Callable[[str], None] = lambda line: print(line, flush=True)) -> list[Any]:
+def wait_for_jobs(
+    jobs: Sequence[Any],
+    states: Callable[[Sequence[str]], dict[str, tuple[str, str]] | None] = queue_states,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    say: Callable[[str], None] = lambda line: print(line, flush=True),
+) -> list[Any]:
     """Wait until each submitit job has a result or has left the queue without one.
 
     Returns, in order, each job's result, or an EndedWithoutResult saying how it ended
@@ -124,15 +154,18 @@ def wait_for_jobs(jobs: Sequence[Any],
                     gone_since.pop(i, None)  # queued, running or requeued: still coming
                     if state == "PENDING" and reason in STUCK and (i, reason) not in told:
                         told.add((i, reason))
-                        say(f"SLURM job {jobs[i].job_id} is pending with reason {reason}: it may never start as it "
+                        say(
+                            f"SLURM job {jobs[i].job_id} is pending with reason {reason}: it may never start as it "
                             f"asked (squeue and scontrol show job {jobs[i].job_id} say more; scancel "
-                            f"{jobs[i].job_id} ends it, and the sweep counts it failed)")
+                            f"{jobs[i].job_id} ends it, and the sweep counts it failed)"
+                        )
                     continue
                 gone_since.setdefault(i, clock())
                 if clock() - gone_since[i] >= RESULT_GRACE_S:
                     outcome[i] = EndedWithoutResult(
                         f"SLURM job {jobs[i].job_id} ended {state or 'and left the queue'} without a result; "
-                        f"its log: {jobs[i].paths.stderr}")
+                        f"its log: {jobs[i].paths.stderr}"
+                    )
         if len(outcome) < len(jobs):
             sleep(1.0)
     return [outcome[i] for i in range(len(jobs))]

@@ -1,4 +1,5 @@
-"""Optuna studies shared by the sweeper and its trials: storage, sampler, pruner, pruning.
+"""Optuna studies shared by the sweeper and its trials: storage, pruning, the trial link.
+The sampler and pruner a search names are built by sweeps/pruners.py.
 
 This is the one place that knows the `optuna` key a trial's config carries
 (`optuna.storage`, `optuna.study`, `optuna.trial`; declared as base.run_config.TrialLink): the sweeper
@@ -31,18 +32,17 @@ from wavenet_harness.base.errors import ConfigError
 from wavenet_harness.base.extras import has_extra, missing_extra_message
 from wavenet_harness.base.metrics import VAL_LOSS
 from wavenet_harness.base.run_config import TRIAL_FIELD, RunConfig
+from wavenet_harness.sweeps.pruners import build_pruner
 from wavenet_harness.training.loop import StopTraining
 
 TRIAL_KEY = TRIAL_FIELD
 
 # The study remembers its pruner here, so jobs rebuild the sweeper's pruner from storage.
 PRUNER_ATTR = "wavenet_pruner"
-PRUNERS = ("median", "successive_halving", "hyperband", "none")
 # The objective's name in Optuna's storage, so optuna-dashboard does not call it "Objective 0".
 METRIC_NAME = "val_loss"
 # fANOVA importances from fewer finished trials than this are a hint, not a ranking.
 FEW_TRIALS = 10
-SAMPLERS = ("tpe", "random")
 
 
 def _with_installed_driver(url: str) -> str:
@@ -52,7 +52,7 @@ def _with_installed_driver(url: str) -> str:
         and importlib.util.find_spec("psycopg") is None
         and importlib.util.find_spec("psycopg2") is not None
     ):
-        return "postgresql+psycopg2://" + url[len("postgresql://"):]
+        return "postgresql+psycopg2://" + url[len("postgresql://") :]
     return url
 
 
@@ -71,110 +71,6 @@ def open_storage(name: str) -> Any:
     if os.path.exists(name) and not os.path.isfile(name):  # opening a FIFO would wait for a writer forever
         raise ConfigError(f"the study journal {name} is not a regular file; give the path of an Optuna journal file")
     return JournalStorage(JournalFileBackend(name))
-
-
-def _whole(spec: dict[str, Any], key: str, default: Any, low: int, auto: bool = False) -> Any:
-    """spec[key] as a whole number >= low (or "auto" where allowed); else one line naming it."""
-    value = spec.get(key, default)
-    if auto and value == "auto":
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)  # "2000" from a command line that quoted it
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        wanted = f"a whole number >= {low}" + (' or "auto"' if auto else "")
-        raise ConfigError(f"hydra.sweeper.pruner.{key}={value!r} is not allowed: {wanted}")
-    return value
-
-
-def build_pruner(spec: dict[str, Any] | None) -> Any:
-    """The pruner a spec names (hydra.sweeper.pruner); every value checked, one line if wrong.
-
-    Resources are training steps, the step of each reported val loss. Hyperband runs
-    several successive-halving brackets, from one that prunes from min_resource on to
-    one that prunes hardly at all, so a curve that starts slowly still has a bracket
-    where it is judged late.
-    """
-    import optuna
-
-    spec = dict(spec or {})
-    name = spec.pop("name", "none") or "none"
-    if name == "median":
-        return optuna.pruners.MedianPruner(
-            n_startup_trials=_whole(spec, "n_startup_trials", 5, 0), n_warmup_steps=_whole(spec, "n_warmup_steps", 0, 0)
-        )
-    if name == "successive_halving":
-        return optuna.pruners.SuccessiveHalvingPruner(
-            min_resource=_whole(spec, "min_resource", "auto", 1, auto=True),
-            reduction_factor=_whole(spec, "reduction_factor", 4, 2),
-        )
-    if name == "hyperband":
-        if spec.get("min_resource", "auto") == "auto":  # Optuna's Hyperband has no "auto" for it
-            raise ConfigError(
-                "hydra.sweeper.pruner.min_resource='auto' is not allowed with hyperband: give the steps of the "
-                "first rung, e.g. ${eval_interval}"
-            )
-        min_resource = _whole(spec, "min_resource", 1, 1)
-        max_resource = _whole(spec, "max_resource", "auto", 1, auto=True)
-        reduction_factor = _whole(spec, "reduction_factor", 4, 2)
-        if max_resource != "auto" and max_resource <= min_resource:
-            raise ConfigError(
-                f"hydra.sweeper.pruner.max_resource={max_resource} is not allowed: it must be above "
-                f"min_resource={min_resource} (both in training steps)"
-            )
-        bootstrap_count = _whole(spec, "bootstrap_count", 0, 0)
-        if bootstrap_count and max_resource == "auto":
-            raise ConfigError("hydra.sweeper.pruner.bootstrap_count > 0 needs max_resource in steps, not \"auto\"")
-        return optuna.pruners.HyperbandPruner(
-            min_resource=min_resource, max_resource=max_resource, reduction_factor=reduction_factor,
-            bootstrap_count=bootstrap_count,
-        )
-    if name == "none":
-        return optuna.pruners.NopPruner()
-    raise ConfigError(f"hydra.sweeper.pruner.name={name!r} is not allowed: choose one of {', '.join(PRUNERS)}")
-
-
-def pruning_blind_spot(spec: dict[str, Any] | None, max_steps: Any, eval_interval: Any) -> str | None:
-    """Why the pruner can never stop a trial within max_steps, in one line; None if it can.
-
-    A trial is judged only at its evaluations (every eval_interval steps) before max_steps
-    (PruningReporter never prunes the last), and the pruner acts only from its own first
-    step on: median from n_warmup_steps, successive halving and Hyperband from min_resource.
-    hparams_search=hier_optuna run with max_steps=1500 waits for step 4000: nothing is pruned,
-    and without this line nothing says so.
-    """
-    spec = dict(spec or {})
-    key = {"median": "n_warmup_steps", "successive_halving": "min_resource", "hyperband": "min_resource"}.get(
-        spec.get("name") or "none")
-    if key is None or not isinstance(max_steps, int) or not isinstance(eval_interval, int):
-        return None
-    first = spec.get(key, 0)
-    if not isinstance(first, int) or isinstance(first, bool):
-        return None  # "auto": the pruner picks its first rung from the trials themselves
-    setting = f"hydra.sweeper.pruner.{key}={first}"
-    if first >= max_steps:
-        return f"{setting} is not below max_steps={max_steps}: no trial can be pruned"
-    # the first evaluation at or after the pruner's first step (evaluations: eval_interval, 2 x, ...)
-    judged_at = max(1, -(-first // eval_interval)) * eval_interval if eval_interval > 0 else max_steps
-    if judged_at >= max_steps:
-        return (f"no evaluation (eval_interval={eval_interval}) falls at or after {setting} and before "
-                f"max_steps={max_steps}: no trial can be pruned")
-    return None
-
-
-def build_sampler(spec: dict[str, Any] | None) -> Any:
-    import optuna
-
-    spec = dict(spec or {})
-    name, seed = spec.get("name", "tpe"), spec.get("seed")
-    if name == "tpe":
-        # constant_liar: trials of one batch, asked before any is told, spread out instead of
-        # all landing on the same promising point.
-        return optuna.samplers.TPESampler(
-            seed=seed, n_startup_trials=int(spec.get("n_startup_trials", 10)), constant_liar=True
-        )
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    raise ConfigError(f"hydra.sweeper.sampler.name={name!r} is not allowed: choose one of {', '.join(SAMPLERS)}")
 
 
 def load_trial(storage_name: str, study_name: str, number: int) -> Any:
@@ -218,8 +114,11 @@ def quoted(text: str) -> str:
 def trial_overrides(storage_name: str, study_name: str, number: int) -> list[str]:
     """The overrides that link a job to its trial: `++optuna.storage=...` and friends (`++`: set
     whether or not the config has the key, as a run's own overrides saved before it had)."""
-    return [f"++{TRIAL_KEY}.storage={quoted(storage_name)}", f"++{TRIAL_KEY}.study={quoted(study_name)}",
-            f"++{TRIAL_KEY}.trial={number}"]
+    return [
+        f"++{TRIAL_KEY}.storage={quoted(storage_name)}",
+        f"++{TRIAL_KEY}.study={quoted(study_name)}",
+        f"++{TRIAL_KEY}.trial={number}",
+    ]
 
 
 def is_trial_override(override: str) -> bool:
@@ -240,8 +139,10 @@ def importance_caveat(finished: int) -> str | None:
     """The warning that goes with importances computed from too few finished trials."""
     if finished >= FEW_TRIALS:
         return None
-    return (f"importances rest on {finished} finished trial{'s' if finished != 1 else ''} (fewer than {FEW_TRIALS}): "
-            "read them as a hint, not a ranking")
+    return (
+        f"importances rest on {finished} finished trial{'s' if finished != 1 else ''} (fewer than {FEW_TRIALS}): "
+        "read them as a hint, not a ranking"
+    )
 
 
 def study_importances(storage_name: str) -> dict[str, Any]:
@@ -258,12 +159,21 @@ def study_importances(storage_name: str) -> dict[str, Any]:
     study = optuna.load_study(study_name=studies[0].study_name, storage=storage)
     finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if len(finished) < 2 or len({t.value for t in finished}) < 2:
-        return {"values": {}, "finished": len(finished), "caveat": None,
-                "why_none": f"importances need two finished trials with different val losses ({len(finished)} so far)"}
+        return {
+            "values": {},
+            "finished": len(finished),
+            "caveat": None,
+            "why_none": f"importances need two finished trials with different val losses ({len(finished)} so far)",
+        }
     try:
         values = dict(optuna.importance.get_param_importances(study, target=None))
     except (ValueError, RuntimeError) as err:  # e.g. trials that searched different keys
-        return {"values": {}, "finished": len(finished), "caveat": None, "why_none": f"Optuna could not rank them: {err}"}
+        return {
+            "values": {},
+            "finished": len(finished),
+            "caveat": None,
+            "why_none": f"Optuna could not rank them: {err}",
+        }
     return {"values": values, "finished": len(finished), "caveat": importance_caveat(len(finished)), "why_none": None}
 
 
@@ -277,10 +187,14 @@ def write_dashboard_note(study: Any) -> None:
     from optuna_dashboard import save_note
 
     finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-    lines = [f"## {study.study_name}", "",
-             f"Objective: **{METRIC_NAME}**, the validation split's loss at the end of each trial (lower is better). "
-             "Pruned trials show their val loss at each evaluation under Intermediate Values.",
-             "", f"{finished} finished trial{'s' if finished != 1 else ''}."]
+    lines = [
+        f"## {study.study_name}",
+        "",
+        f"Objective: **{METRIC_NAME}**, the validation split's loss at the end of each trial (lower is better). "
+        "Pruned trials show their val loss at each evaluation under Intermediate Values.",
+        "",
+        f"{finished} finished trial{'s' if finished != 1 else ''}.",
+    ]
     caveat = importance_caveat(finished)
     if caveat:
         lines += ["", f"**Careful:** {caveat}; the same goes for the slice and contour plots."]

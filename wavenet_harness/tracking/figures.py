@@ -64,8 +64,13 @@ def draw(out: Path, fill: Callable[[Any], None], references: list[tuple[str, flo
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
     fill(ax)
     for i, (label, value) in enumerate(references):
-        ax.axhline(value, color="grey", linestyle=REFERENCE_STYLES[i % len(REFERENCE_STYLES)], linewidth=1,
-                   label=f"{label} ({value})")
+        ax.axhline(
+            value,
+            color="grey",
+            linestyle=REFERENCE_STYLES[i % len(REFERENCE_STYLES)],
+            linewidth=1,
+            label=f"{label} ({value})",
+        )
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

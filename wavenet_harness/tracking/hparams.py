@@ -77,8 +77,9 @@ def flatten_hparams(tree: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def hparam_values(config: RunConfig, params: int, exclude=(), option_columns: dict[str, Any] | None = None
-                  ) -> dict[str, Any]:
+def hparam_values(
+    config: RunConfig, params: int, exclude=(), option_columns: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The flat hyperparameters a job reports to the HParams tab; the same keys for every job.
 
     Every top-level scalar and plain section (data.*) of the config, the chosen model,
@@ -193,8 +194,11 @@ def swept_overrides(job_overrides: list[str], fixed_keys: set[str]) -> list[str]
     For `--multirun lr=0.05,0.1 max_steps=3000` (fixed: max_steps), the job with
     `lr=0.05 max_steps=3000` gets ['lr=0.05']; an Optuna trial gets the values it tries.
     """
-    return [o for o in job_overrides
-            if override_key(o) not in fixed_keys and not o.lstrip("+~").startswith(BOOKKEEPING_OVERRIDES)]
+    return [
+        o
+        for o in job_overrides
+        if override_key(o) not in fixed_keys and not o.lstrip("+~").startswith(BOOKKEEPING_OVERRIDES)
+    ]
 
 
 def override_key(override: str) -> str:
@@ -228,7 +232,7 @@ def run_label(overrides: list[str]) -> str:
             label = f"{label} +{len(items) - shown}"
             break
         label = candidate
-    return label.replace("/", "_")[:MAX_LABEL_CHARS + 8].strip()
+    return label.replace("/", "_")[: MAX_LABEL_CHARS + 8].strip()
 
 
 def _label_item(name: str, override: str) -> str:

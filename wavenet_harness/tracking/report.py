@@ -125,9 +125,14 @@ def sweep_of(run_dir: Path, root: Path) -> str:
 
 def find_jobs(root: Path) -> list[Job]:
     """Every run folder under `root` (root itself included), read without changing anything."""
-    return [Job(record.run_dir.relative_to(root).as_posix() if record.run_dir != root else ".", record,
-                sweep_of(record.run_dir, root))
-            for record in load_runs(root)]
+    return [
+        Job(
+            record.run_dir.relative_to(root).as_posix() if record.run_dir != root else ".",
+            record,
+            sweep_of(record.run_dir, root),
+        )
+        for record in load_runs(root)
+    ]
 
 
 def distinguishing_keys(jobs: list[Job]) -> list[str]:
@@ -221,7 +226,9 @@ def build_report(root: Path, single_run: SingleRun | None = None) -> dict[str, A
         "sweep_dir": str(root),
         "override_keys": keys,
         "jobs": table_rows(ranked, keys),
-        "best": {"job": best.name, "val_loss": best.val_loss, "command": rerun_command(best, single_run)} if best else None,
+        "best": {"job": best.name, "val_loss": best.val_loss, "command": rerun_command(best, single_run)}
+        if best
+        else None,
     }
 
 

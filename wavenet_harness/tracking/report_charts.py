@@ -25,23 +25,33 @@ FONT = dict(family="system-ui, sans-serif", size=13)
 
 
 def _layout(fig: Any, title: str, height: int = 420, top: int = 60) -> Any:
-    fig.update_layout(title=dict(text=title, x=0.01), height=height, font=FONT, template="plotly_white",
-                      margin=dict(l=70, r=40, t=top, b=50))
+    fig.update_layout(
+        title=dict(text=title, x=0.01),
+        height=height,
+        font=FONT,
+        template="plotly_white",
+        margin=dict(l=70, r=40, t=top, b=50),
+    )
     return fig
 
 
 def _label(row: dict[str, Any], keys: list[str]) -> str:
     """A run's legend entry: its job and the values that set it apart (floats to 3 digits)."""
-    values = " ".join(f"{name}={_override_cell(str(row[key]), 3)}" for key, name in zip(keys, short_names(keys), strict=True)
-                      if row[key] != MISSING)
+    values = " ".join(
+        f"{name}={_override_cell(str(row[key]), 3)}"
+        for key, name in zip(keys, short_names(keys), strict=True)
+        if row[key] != MISSING
+    )
     return f"{job_name(row)} {values}".strip() if len(values) <= 60 else f"{job_name(row)} {values[:57]}..."
 
 
 def curve_rows(report: dict[str, Any], count: int = BEST_CURVES) -> list[dict[str, Any]]:
     """The runs whose curves are drawn: the best finished ones, else the best of any with a val loss."""
     finished = [row for row in report["jobs"] if row["status"] == "ok" and row["val_loss"] is not None]
-    others = sorted((row for row in report["jobs"] if row["status"] != "ok" and row["val_loss"] is not None),
-                    key=lambda row: row["val_loss"])
+    others = sorted(
+        (row for row in report["jobs"] if row["status"] != "ok" and row["val_loss"] is not None),
+        key=lambda row: row["val_loss"],
+    )
     return (finished + others)[:count]
 
 
@@ -65,9 +75,16 @@ def best_curves(report: dict[str, Any], root: Path) -> Any:
             if math.isfinite(best):
                 steps.append(point.step)
                 values.append(best)
-        fig.add_trace(go.Scatter(x=steps, y=values, mode="lines+markers", line_shape="hv",
-                                 name=_label(row, keys),
-                                 hovertemplate="step %{x}<br>best val %{y:.4f}<extra>%{fullData.name}</extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=values,
+                mode="lines+markers",
+                line_shape="hv",
+                name=_label(row, keys),
+                hovertemplate="step %{x}<br>best val %{y:.4f}<extra>%{fullData.name}</extra>",
+            )
+        )
     if not fig.data:
         return None
     fig.update_xaxes(title_text="step")
@@ -80,7 +97,7 @@ def _log_ticks(low: float, high: float) -> list[float]:
     """1, 2 and 5 times the powers of ten between low and high, and the two ends."""
     ticks = {low, high}
     for power in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
-        ticks |= {m * 10.0 ** power for m in (1, 2, 5) if low <= m * 10.0 ** power <= high}
+        ticks |= {m * 10.0**power for m in (1, 2, 5) if low <= m * 10.0**power <= high}
     return sorted(ticks)
 
 
@@ -91,13 +108,18 @@ def _dimension(label: str, values: list[str]) -> dict[str, Any]:
         numbers = [float(v) for v in values]
     except ValueError:
         names = sorted(set(values), key=str)
-        return dict(label=label, values=[names.index(v) for v in values], tickvals=list(range(len(names))),
-                    ticktext=names)
+        return dict(
+            label=label, values=[names.index(v) for v in values], tickvals=list(range(len(names))), ticktext=names
+        )
     low, high = min(numbers), max(numbers)
     if low > 0 and high / low >= 20:
         ticks = _log_ticks(low, high)
-        return dict(label=f"{label} (log)", values=[math.log10(v) for v in numbers],
-                    tickvals=[math.log10(t) for t in ticks], ticktext=[f"{t:.3g}" for t in ticks])
+        return dict(
+            label=f"{label} (log)",
+            values=[math.log10(v) for v in numbers],
+            tickvals=[math.log10(t) for t in ticks],
+            ticktext=[f"{t:.3g}" for t in ticks],
+        )
     return dict(label=label, values=numbers)
 
 
@@ -110,14 +132,21 @@ def parallel_coords(report: dict[str, Any]) -> Any:
     keys = [key for key in report["override_keys"] if len({str(row[key]) for row in rows}) > 1]
     if len(rows) < 2 or not keys:
         return None
-    dimensions = [_dimension(name, [str(row[key]) for row in rows]) for key, name in zip(keys, short_names(keys), strict=True)]
+    dimensions = [
+        _dimension(name, [str(row[key]) for row in rows]) for key, name in zip(keys, short_names(keys), strict=True)
+    ]
     if len({row["status"] for row in rows}) > 1:  # pruned beside finished: say which is which
         dimensions.append(_dimension("status", [row["status"] for row in rows]))
     values = [row["val_loss"] for row in rows]
     dimensions.append(dict(label="val loss", values=values))
-    fig = go.Figure(go.Parcoords(
-        line=dict(color=values, colorscale=COLOURS, showscale=True, colorbar=dict(title=dict(text="val loss"))),
-        dimensions=dimensions, labelangle=0, labelside="top"))
+    fig = go.Figure(
+        go.Parcoords(
+            line=dict(color=values, colorscale=COLOURS, showscale=True, colorbar=dict(title=dict(text="val loss"))),
+            dimensions=dimensions,
+            labelangle=0,
+            labelside="top",
+        )
+    )
     return _layout(fig, f"{len(rows)} runs with a val loss, coloured by it", height=500, top=110)
 
 
@@ -128,8 +157,15 @@ def importance_bars(importances: dict[str, float]) -> Any:
     if not importances:
         return None
     ordered = sorted(importances.items(), key=lambda item: item[1])
-    fig = go.Figure(go.Bar(x=[v for _, v in ordered], y=[k for k, _ in ordered], orientation="h",
-                           text=[f"{v:.2f}" for _, v in ordered], textposition="auto",
-                           hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=[v for _, v in ordered],
+            y=[k for k, _ in ordered],
+            orientation="h",
+            text=[f"{v:.2f}" for _, v in ordered],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+        )
+    )
     fig.update_xaxes(title_text="importance (fANOVA, sums to 1)", range=[0, 1])
     return _layout(fig, "Parameter importances", height=max(260, 60 + 36 * len(ordered)))

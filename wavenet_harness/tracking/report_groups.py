@@ -54,10 +54,20 @@ def group_jobs(jobs: list[Job], by: str) -> list[dict[str, Any]]:
         val_mean, val_sd = mean_sd([v for _, v in finished])
         tests = [t for j, _ in finished if (t := j.record.number("test_loss")) is not None]
         test_mean, test_sd = mean_sd(tests)
-        rows.append({"overrides": dict(shared), by: [j.override_values().get(by, UNSET) for j in members],
-                     "jobs": [j.name for j in members], "runs": len(members), "finished": len(finished),
-                     "val_mean": val_mean, "val_sd": val_sd, "test_runs": len(tests), "test_mean": test_mean,
-                     "test_sd": test_sd})
+        rows.append(
+            {
+                "overrides": dict(shared),
+                by: [j.override_values().get(by, UNSET) for j in members],
+                "jobs": [j.name for j in members],
+                "runs": len(members),
+                "finished": len(finished),
+                "val_mean": val_mean,
+                "val_sd": val_sd,
+                "test_runs": len(tests),
+                "test_mean": test_mean,
+                "test_sd": test_sd,
+            }
+        )
     return sorted(rows, key=lambda r: (r["val_mean"] is None, r["val_mean"] or 0.0))
 
 
@@ -67,8 +77,11 @@ def build_groups(root: Any, by: str) -> dict[str, Any]:
     if not jobs:
         raise RunDirError(f"no runs under {root} (no metrics.json or .hydra/ found)")
     rows = group_jobs(jobs, by)
-    keys = [key for key in dict.fromkeys(k for r in rows for k in r["overrides"])
-            if len({r["overrides"].get(key, MISSING) for r in rows}) > 1]
+    keys = [
+        key
+        for key in dict.fromkeys(k for r in rows for k in r["overrides"])
+        if len({r["overrides"].get(key, MISSING) for r in rows}) > 1
+    ]
     return {"sweep_dir": str(root), "by": by, "override_keys": keys, "groups": rows}
 
 
@@ -82,14 +95,20 @@ def print_groups(report: dict[str, Any], console: Console) -> None:
     """The grouped table: the keys that tell groups apart, the `by` values, runs, val and test."""
     by, keys, rows = report["by"], report["override_keys"], report["groups"]
     with_test = any(r["test_runs"] for r in rows)
-    table = Table(title=f"{len(rows)} groups of runs that differ only in {escape(by)}, in "
-                        f"{escape(report['sweep_dir'])}", title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(
+        title=f"{len(rows)} groups of runs that differ only in {escape(by)}, in {escape(report['sweep_dir'])}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
     for header in [*keys, by, "runs", "val loss: mean ± sd (n)", *(["test loss: mean ± sd (n)"] if with_test else [])]:
         table.add_column(escape(header), overflow="fold")
     for r in rows:
-        cells = [*(_override_cell(str(r["overrides"].get(k, MISSING))) for k in keys), ", ".join(r[by]),
-                 f"{r['finished']} ok / {r['runs']}" if r["finished"] != r["runs"] else str(r["runs"]),
-                 mean_cell(r["val_mean"], r["val_sd"], r["finished"])]
+        cells = [
+            *(_override_cell(str(r["overrides"].get(k, MISSING))) for k in keys),
+            ", ".join(r[by]),
+            f"{r['finished']} ok / {r['runs']}" if r["finished"] != r["runs"] else str(r["runs"]),
+            mean_cell(r["val_mean"], r["val_sd"], r["finished"]),
+        ]
         cells += [mean_cell(r["test_mean"], r["test_sd"], r["test_runs"])] if with_test else []
         table.add_row(*(escape(c) for c in cells))
     console.print(table)
@@ -103,6 +122,11 @@ def groups_csv(report: dict[str, Any]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*keys, by, *numbers])
     for r in report["groups"]:
-        writer.writerow([*(r["overrides"].get(k, "") for k in keys), " ".join(r[by]),
-                         *("" if r[n] is None else r[n] for n in numbers)])
+        writer.writerow(
+            [
+                *(r["overrides"].get(k, "") for k in keys),
+                " ".join(r[by]),
+                *("" if r[n] is None else r[n] for n in numbers),
+            ]
+        )
     return out.getvalue()

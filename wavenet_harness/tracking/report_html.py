@@ -66,22 +66,36 @@ def runs_table(report: dict[str, Any]) -> str:
     keys, rows = report["override_keys"], report["jobs"]
     several = len(groups(report)) > 1
     models = len({row["model"] for row in rows}) > 1
-    headers = [*(["sweep"] if several else []), "job", *(["model"] if models else []), *keys, "status",
-               *(c.replace("_", " ") for c in PAGE_COLUMNS)]
+    headers = [
+        *(["sweep"] if several else []),
+        "job",
+        *(["model"] if models else []),
+        *keys,
+        "status",
+        *(c.replace("_", " ") for c in PAGE_COLUMNS),
+    ]
     # a long key may wrap after its underscores (block_ over size) where the table is too wide
     names = [html.escape(h).replace("_", "_<wbr>") for h in headers]
-    head = "".join(f'<th class="num">{h}</th>' if i >= len(headers) - len(PAGE_COLUMNS) else f"<th>{h}</th>"
-                   for i, h in enumerate(names))
+    head = "".join(
+        f'<th class="num">{h}</th>' if i >= len(headers) - len(PAGE_COLUMNS) else f"<th>{h}</th>"
+        for i, h in enumerate(names)
+    )
     best = (report["best"] or {}).get("job")
     body = []
     for row in rows:
         status = row["status"]
-        cells = [*([row.get("sweep") or "-"] if several else []), job_name(row) if several else row["job"],
-                 *([row["model"]] if models else []), *(_override_cell(str(row[k])) for k in keys)]
+        cells = [
+            *([row.get("sweep") or "-"] if several else []),
+            job_name(row) if several else row["job"],
+            *([row["model"]] if models else []),
+            *(_override_cell(str(row[k])) for k in keys),
+        ]
         tds = [f"<td>{html.escape(str(c))}</td>" for c in cells]
         tds.append(f'<td class="{status if status in STATUS_STYLE else ""}">{html.escape(status)}</td>')
-        tds += [f'<td class="num">{html.escape(_steps_cell(row) if c == "steps" else _fmt(c, row[c]))}</td>'
-                for c in PAGE_COLUMNS]
+        tds += [
+            f'<td class="num">{html.escape(_steps_cell(row) if c == "steps" else _fmt(c, row[c]))}</td>'
+            for c in PAGE_COLUMNS
+        ]
         body.append(f'<tr class="best">{"".join(tds)}</tr>' if row["job"] == best else f"<tr>{''.join(tds)}</tr>")
     return f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
@@ -89,16 +103,19 @@ def runs_table(report: dict[str, Any]) -> str:
 def _chart(fig: Any, div_id: str, missing: str) -> str:
     if fig is None:
         return f'<p class="note">{html.escape(missing)}</p>'
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
+    return fig.to_html(
+        full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False, "responsive": True}
+    )
 
 
 def importance_section(importances: dict[str, Any] | None) -> str:
     """A search's importances with their caveat; for a grid (None) the line that says why there are none."""
     if importances is None:
-        return ('<p class="note">This folder holds no Optuna study of its own (optuna.journal), so nothing is '
-                "ranked by importance: a grid sweep has none, and a search's page is made from its own folder. "
-                "The table and the parallel coordinates above show what each key did.</p>")
+        return (
+            '<p class="note">This folder holds no Optuna study of its own (optuna.journal), so nothing is '
+            "ranked by importance: a grid sweep has none, and a search's page is made from its own folder. "
+            "The table and the parallel coordinates above show what each key did.</p>"
+        )
     values, caveat = importances.get("values") or {}, importances.get("caveat")
     parts = []
     if caveat:
@@ -127,10 +144,15 @@ def best_section(report: dict[str, Any], root: Path) -> str:
     if not best:
         return '<p class="note">No run has finished yet.</p>'
     config = best_config(root / best["job"])
-    return (f"<p>Job <b>{html.escape(best['job'])}</b>, val loss <b>{best['val_loss']:.4f}</b>. Rerun it as one "
-            f"plain run with:</p><pre>{html.escape(wrapped_command(best['command'], 100, indent=''))}</pre>"
-            + (f"<p>Its config (.hydra/config.yaml):</p><pre>{html.escape(config)}</pre>" if config else
-               '<p class="note">Its .hydra/config.yaml could not be read.</p>'))
+    return (
+        f"<p>Job <b>{html.escape(best['job'])}</b>, val loss <b>{best['val_loss']:.4f}</b>. Rerun it as one "
+        f"plain run with:</p><pre>{html.escape(wrapped_command(best['command'], 100, indent=''))}</pre>"
+        + (
+            f"<p>Its config (.hydra/config.yaml):</p><pre>{html.escape(config)}</pre>"
+            if config
+            else '<p class="note">Its .hydra/config.yaml could not be read.</p>'
+        )
+    )
 
 
 def page(report: dict[str, Any], importances: dict[str, Any] | None = None) -> str:
@@ -143,16 +165,26 @@ def page(report: dict[str, Any], importances: dict[str, Any] | None = None) -> s
     lead = _counts(rows) + (f"; best val loss {best['val_loss']:.4f} ({best['job']})" if best else "")
     sections = [
         ("Runs, best val loss first", runs_table(report)),
-        ("The best runs' val loss", _chart(report_charts.best_curves(report, root), "curves",
-                                           "No run has logged a val loss in tb/ yet.")),
-        ("Parallel coordinates", _chart(report_charts.parallel_coords(report), "parallel",
-                                        "Needs two runs with a val loss and a key whose value differs.")),
+        (
+            "The best runs' val loss",
+            _chart(report_charts.best_curves(report, root), "curves", "No run has logged a val loss in tb/ yet."),
+        ),
+        (
+            "Parallel coordinates",
+            _chart(
+                report_charts.parallel_coords(report),
+                "parallel",
+                "Needs two runs with a val loss and a key whose value differs.",
+            ),
+        ),
         ("Parameter importances", importance_section(importances)),
         ("The best run", best_section(report, root)),
     ]
     body = "".join(f"<h2>{html.escape(name)}</h2>{content}" for name, content in sections)
     written = time.strftime("%Y-%m-%d %H:%M")
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"<style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>"
-            f'<h1>{html.escape(title)}</h1><p class="lead">{html.escape(lead)}. Written by wavenet-report on '
-            f"{written}; it opens without network.</p>{body}</body></html>\n")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>"
+        f'<h1>{html.escape(title)}</h1><p class="lead">{html.escape(lead)}. Written by wavenet-report on '
+        f"{written}; it opens without network.</p>{body}</body></html>\n"
+    )

@@ -85,19 +85,23 @@ def group_title(report: dict[str, Any], sweep: str, count: int) -> str:
 def job_name(row: dict[str, Any]) -> str:
     """The job as its table names it: relative to its sweep folder (the title names that)."""
     sweep = row.get("sweep", "")
-    return row["job"][len(sweep) + 1:] if sweep and sweep != "." else row["job"]
+    return row["job"][len(sweep) + 1 :] if sweep and sweep != "." else row["job"]
 
 
-def _cells(rows: list[dict[str, Any]], keys: list[str], show_model: bool, numbers: tuple[str, ...],
-           digits: int) -> list[list[str]]:
+def _cells(
+    rows: list[dict[str, Any]], keys: list[str], show_model: bool, numbers: tuple[str, ...], digits: int
+) -> list[list[str]]:
     """Each row's cells as rich markup (folder names and values may hold [...]: escaped)."""
     body = []
     for row in rows:
         style = STATUS_STYLE.get(row["status"], "")
         status = escape(str(row["status"]))
-        cells = [escape(job_name(row)), *([escape(row["model"])] if show_model else []),
-                 *(escape(_override_cell(str(row[k]), digits)) for k in keys),
-                 f"[{style}]{status}[/]" if style else status]
+        cells = [
+            escape(job_name(row)),
+            *([escape(row["model"])] if show_model else []),
+            *(escape(_override_cell(str(row[k]), digits)) for k in keys),
+            f"[{style}]{status}[/]" if style else status,
+        ]
         cells += [_steps_cell(row) if column == "steps" else _fmt(column, row[column]) for column in numbers]
         body.append(cells)
     return body
@@ -106,8 +110,10 @@ def _cells(rows: list[dict[str, Any]], keys: list[str], show_model: bool, number
 def _widths(body: list[list[str]], headers: list[str], wrap: bool) -> list[int]:
     """Each column as wide as its widest value and its header (or, wrapped, the header's longest word)."""
     values = [max([len(Text.from_markup(cells[i])) for cells in body] or [1]) for i in range(len(headers))]
-    return [max([value, *(len(w) for w in header.split())] if wrap else [value, len(header)])
-            for value, header in zip(values, headers, strict=True)]
+    return [
+        max([value, *(len(w) for w in header.split())] if wrap else [value, len(header)])
+        for value, header in zip(values, headers, strict=True)
+    ]
 
 
 def _layout(rows, keys, everything: bool, width: int) -> tuple[list[str], list[str], list[list[str]], list[int]]:
@@ -119,8 +125,13 @@ def _layout(rows, keys, everything: bool, width: int) -> tuple[list[str], list[s
     shown, left_out = list(range(len(keys))), list[str]()
     while True:
         body = _cells(rows, [keys[i] for i in shown], show_model, numbers, 4 if everything else 3)
-        headers = ["job", *(["model"] if show_model else []), *(names[i] for i in shown), "status",
-                   *(column.replace("_", " ") for column in numbers)]
+        headers = [
+            "job",
+            *(["model"] if show_model else []),
+            *(names[i] for i in shown),
+            "status",
+            *(column.replace("_", " ") for column in numbers),
+        ]
         widths = _widths(body, headers, wrap=False)
         if everything or sum(widths) + len(widths) + 1 <= width:
             return left_out, headers, body, widths
@@ -140,8 +151,12 @@ def _table(rows: list[dict[str, Any]], keys: list[str], console: Console, everyt
     # value or the longest word of its header, so values stay whole and headers wrap.
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False)
     for index, (header, column_width) in enumerate(zip(headers, widths, strict=True)):
-        table.add_column(escape(header), justify="right" if index >= len(headers) - numbers else "left",
-                         overflow="fold", width=column_width)
+        table.add_column(
+            escape(header),
+            justify="right" if index >= len(headers) - numbers else "left",
+            overflow="fold",
+            width=column_width,
+        )
     for cells in body:
         table.add_row(*cells)
     return table, left_out
@@ -151,15 +166,21 @@ def print_table(report: dict[str, Any], console: Console, everything: bool = Fal
     """A table per sweep (see the module's docstring), then the best run and its rerun command."""
     found = groups(report)
     if len(found) > 1:
-        console.print(f"{len(report['jobs'])} runs in {escape(report['sweep_dir'])}: a table per sweep, each with "
-                      "the keys that differ within it", highlight=False, soft_wrap=True)
+        console.print(
+            f"{len(report['jobs'])} runs in {escape(report['sweep_dir'])}: a table per sweep, each with "
+            "the keys that differ within it",
+            highlight=False,
+            soft_wrap=True,
+        )
     for sweep, rows in found.items():
         console.print(escape(group_title(report, sweep, len(rows))), highlight=False, soft_wrap=True)
         table, left_out = _table(rows, report["override_keys"], console, everything)
         console.print(table, width=None if not everything else max(console.width, _natural_width(table, console)))
         if left_out:
-            console.print(f"left out for width: {escape(', '.join(left_out))} (--csv and --json hold every column)",
-                          highlight=False)
+            console.print(
+                f"left out for width: {escape(', '.join(left_out))} (--csv and --json hold every column)",
+                highlight=False,
+            )
         console.print()
     best = report["best"]
     if best:

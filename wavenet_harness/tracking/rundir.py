@@ -77,13 +77,17 @@ def check_output_path(path: Path, suffixes: tuple[str, ...], what: str) -> None:
     existing file of another kind (its name does not end in one of `suffixes`)."""
     owner = owning_run_folder(Path(os.path.abspath(path)).parent)  # "run/.." is not inside run
     if owner is not None:
-        raise RunDirError(f"{what} {path} is inside {owner}, which holds a run or a sweep: tools never write among "
-                          "a run's files; give a path outside it")
+        raise RunDirError(
+            f"{what} {path} is inside {owner}, which holds a run or a sweep: tools never write among "
+            "a run's files; give a path outside it"
+        )
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise RunDirError(f"{what} {path} exists and is not a regular file; give a new file name")
     if path.exists() and path.suffix.lower() not in suffixes:
-        raise RunDirError(f"{what} {path} exists and is not a {' or '.join(suffixes)} file; "
-                          "give a new file name (nothing was written)")
+        raise RunDirError(
+            f"{what} {path} exists and is not a {' or '.join(suffixes)} file; "
+            "give a new file name (nothing was written)"
+        )
 
 
 def checkpoint_in(path: Path) -> Path:
@@ -155,8 +159,10 @@ def _in_use(folder: Path, what: str, lock_file: IO) -> RunDirTaken:
     lock_file.seek(0)
     pid = lock_file.read(32).strip() or "unknown"
     lock_file.close()
-    return RunDirTaken(f"{folder} is in use by another process (pid {pid}); one process at a time works in a {what}: "
-                       f"wait for it to end (or stop it), or leave out {key} for a new folder")
+    return RunDirTaken(
+        f"{folder} is in use by another process (pid {pid}); one process at a time works in a {what}: "
+        f"wait for it to end (or stop it), or leave out {key} for a new folder"
+    )
 
 
 def lock_folder(folder: Path, what: str = "run directory", shared: bool = False) -> FolderLock:

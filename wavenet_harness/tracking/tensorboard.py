@@ -70,9 +70,16 @@ class TensorBoardTracker:
     experiment); None for a single run.
     """
 
-    def __init__(self, log_dir: str | os.PathLike, hparams: dict[str, Any], loss_every: int = 10,
-                 smooth_window: int = 1000, start_step: int = 0,
-                 sampler: Callable[[int], str] | None = None, swept: Sequence[str] | None = None):
+    def __init__(
+        self,
+        log_dir: str | os.PathLike,
+        hparams: dict[str, Any],
+        loss_every: int = 10,
+        smooth_window: int = 1000,
+        start_step: int = 0,
+        sampler: Callable[[int], str] | None = None,
+        swept: Sequence[str] | None = None,
+    ):
         # purge_step drops events a killed run wrote past its last checkpoint, so a
         # resumed run's curves do not double back on themselves.
         self.writer = SummaryWriter(str(log_dir), purge_step=start_step or None)
@@ -204,5 +211,7 @@ def check_log(log: LogOptions) -> None:
             what = "a positive whole number" if smallest else "a whole number >= 0"
             raise ConfigError(f"log.{name}={value!r} is not allowed: it must be {what}")
     if log.samples > MAX_SAMPLES:
-        raise ConfigError(f"log.samples={log.samples} is not allowed: at most {MAX_SAMPLES} names per evaluation "
-                          "(they are TensorBoard text; use wavenet-sample RUN -n N for many)")
+        raise ConfigError(
+            f"log.samples={log.samples} is not allowed: at most {MAX_SAMPLES} names per evaluation "
+            "(they are TensorBoard text; use wavenet-sample RUN -n N for many)"
+        )

@@ -106,7 +106,8 @@ def saved_run_config(checkpoint: Path, saved: dict[str, Any]) -> RunConfig:
     """The typed config a checkpoint keeps (as plain values: RunConfig.as_dict())."""
     try:
         sections: dict[str, Any] = {
-            "data": DataOptions(**saved["data"]), "log": LogOptions(**saved.get("log", {})),
+            "data": DataOptions(**saved["data"]),
+            "log": LogOptions(**saved.get("log", {})),
             "model": model_options(**saved["model"]),
             "optim": OPTIMIZERS[saved["optim"]["name"]].options(**saved["optim"]),
             "schedule": SCHEDULES[saved["schedule"]["name"]].options(**saved["schedule"]),
@@ -146,16 +147,20 @@ LARGEST_SEED = 2**63 - 1
 SPLITS = ("train", "val", "test")
 
 
-def check_sampling(num: Any, temperature: Any, top_k: Any, seed: Any, max_len: Any, prefix: str,
-                   spell: Callable[..., str]) -> None:
+def check_sampling(
+    num: Any, temperature: Any, top_k: Any, seed: Any, max_len: Any, prefix: str, spell: Callable[..., str]
+) -> None:
     """The sampling arguments' rules. `spell(name)` writes an argument's name as the caller's
     user types it, `spell(name, value)` the argument with its value (the CLI: --max-len and
     "--top-k 0"; Python: max_len and "top_k=0")."""
     rules = [
         ("num", isinstance(num, int) and 1 <= num <= MAX_SAMPLES, f"give a whole number from 1 to {MAX_SAMPLES:,}"),
         ("seed", isinstance(seed, int) and 0 <= seed <= LARGEST_SEED, "give a whole number from 0 to 2**63 - 1"),
-        ("temperature", isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0,
-         "give a positive finite number"),
+        (
+            "temperature",
+            isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0,
+            "give a positive finite number",
+        ),
         ("top_k", top_k is None or (isinstance(top_k, int) and top_k >= 1), "give a whole number >= 1"),
         ("max_len", isinstance(max_len, int) and 1 <= max_len <= 640_000, "give a positive whole number up to 640,000"),
     ]
@@ -165,8 +170,10 @@ def check_sampling(num: Any, temperature: Any, top_k: Any, seed: Any, max_len: A
             raise UsageError(f"{spell(name, values[name])} is not allowed: {rule}")
     if len(prefix) >= max_len:  # nothing would be sampled: the prefix alone is not a sample
         too_short = spell("max_len", max_len)
-        raise UsageError(f"{spell('prefix')} is {len(prefix)} characters, not shorter than {too_short}: "
-                         f"give a longer {spell('max_len')} or a shorter {spell('prefix')}")
+        raise UsageError(
+            f"{spell('prefix')} is {len(prefix)} characters, not shorter than {too_short}: "
+            f"give a longer {spell('max_len')} or a shorter {spell('prefix')}"
+        )
     if top_k is not None and top_k > LARGEST_SEED:
         raise UsageError(f"{spell('top_k', top_k)} is not allowed: give a whole number below 2**63")
 
@@ -183,15 +190,31 @@ def python_argument(name: str, *value: Any) -> str:
     return f"{name}={value[0]!r}" if value else name
 
 
-def sample_words(run: TrainedRun, num: int, temperature: float = 1.0, top_k: int | None = None, seed: int = 42,
-                 prefix: str = "", max_len: int = DEFAULT_MAX_LEN,
-                 spell: Callable[..., str] = python_argument) -> list[str]:
+def sample_words(
+    run: TrainedRun,
+    num: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int = 42,
+    prefix: str = "",
+    max_len: int = DEFAULT_MAX_LEN,
+    spell: Callable[..., str] = python_argument,
+) -> list[str]:
     """`num` words from the run's model, drawn by a generator seeded `seed` (never the global one)."""
     check_prefix(run, prefix, spell)
     generator = torch.Generator().manual_seed(seed)
     try:
-        return generate(run.model(), run.vocab, num, temperature, top_k, generator, prefix, max_len,
-                        block_size=run.config.block_size)
+        return generate(
+            run.model(),
+            run.vocab,
+            num,
+            temperature,
+            top_k,
+            generator,
+            prefix,
+            max_len,
+            block_size=run.config.block_size,
+        )
     except ValueError as err:
         raise UsageError(f"cannot sample from {run.checkpoint}: {err}") from None
 
@@ -207,9 +230,16 @@ def split_loss(run: TrainedRun, split: str, data_option: str | None = None) -> d
     with torch.no_grad():
         loss = evaluate(run.model(), part.X, part.Y)
     words_sha256 = (run.state.get("data") or {}).get("words_sha256")
-    return {"checkpoint": str(run.checkpoint), "step": run.step, "weights": run.weights, "split": split,
-            # what the split is cut from: runs are averaged only when these agree
-            "data": {"words_sha256": words_sha256 or str(config.data.path), "split_seed": config.data.split_seed},
-            "words": len(part.words), "predictions": int(part.Y.shape[0]), "loss": loss,
-            # A model with NaN weights scores NaN: JSON says null, and this says why.
-            "status": "ok" if math.isfinite(loss) else "non_finite"}
+    return {
+        "checkpoint": str(run.checkpoint),
+        "step": run.step,
+        "weights": run.weights,
+        "split": split,
+        # what the split is cut from: runs are averaged only when these agree
+        "data": {"words_sha256": words_sha256 or str(config.data.path), "split_seed": config.data.split_seed},
+        "words": len(part.words),
+        "predictions": int(part.Y.shape[0]),
+        "loss": loss,
+        # A model with NaN weights scores NaN: JSON says null, and this says why.
+        "status": "ok" if math.isfinite(loss) else "non_finite",
+    }

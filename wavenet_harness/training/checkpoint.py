@@ -69,8 +69,13 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
     path = Path(path)
     candidate = path / CHECKPOINT_NAME if path.is_dir() else path
     if not candidate.is_file():  # a FIFO or device is never opened: reading one may block forever
-        where = (f"{path} holds no {CHECKPOINT_NAME}" if path.is_dir() else
-                 f"{candidate} is not a regular file" if candidate.exists() else f"{path} does not exist")
+        where = (
+            f"{path} holds no {CHECKPOINT_NAME}"
+            if path.is_dir()
+            else f"{candidate} is not a regular file"
+            if candidate.exists()
+            else f"{path} does not exist"
+        )
         raise CheckpointError(f"cannot resume: {where}")
     return candidate
 
@@ -103,8 +108,18 @@ IDENTITY_KEYS = (("data.split_seed", "split seed"), ("optim.name", "optimizer"),
 # What a resume may change: how long it trains (max_steps, to extend it), how it is watched,
 # where it runs, and where the same words file now lies (its sha256 is checked). Every other
 # key is the training itself; each start's overrides are kept in the run's starts.json.
-RESUME_MAY_CHANGE = ("max_steps", "log.*", "device", "threads", "eval_interval", "checkpoint_interval",
-                     "diverge_factor", "data.path", "resume", "optuna.*")
+RESUME_MAY_CHANGE = (
+    "max_steps",
+    "log.*",
+    "device",
+    "threads",
+    "eval_interval",
+    "checkpoint_interval",
+    "diverge_factor",
+    "data.path",
+    "resume",
+    "optuna.*",
+)
 
 
 def _flat(values: Any, prefix: str = "") -> dict[str, Any]:
@@ -117,8 +132,12 @@ def _flat(values: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _may_change(key: str) -> bool:
-    return any(key == allowed or (allowed.endswith(".*") and key.startswith(allowed[:-1]))
-               or (allowed.endswith(".*") and key == allowed[:-2]) for allowed in RESUME_MAY_CHANGE)
+    return any(
+        key == allowed
+        or (allowed.endswith(".*") and key.startswith(allowed[:-1]))
+        or (allowed.endswith(".*") and key == allowed[:-2])
+        for allowed in RESUME_MAY_CHANGE
+    )
 
 
 def changed_training_keys(saved: dict[str, Any], current: dict[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -126,8 +145,11 @@ def changed_training_keys(saved: dict[str, Any], current: dict[str, Any]) -> lis
     two configs as checkpoints keep them. A key the checkpoint does not hold (saved before the
     key existed) is not compared."""
     before, now = _flat(saved), _flat(current)
-    return [(key, before[key], now.get(key)) for key in sorted(before)
-            if not _may_change(key) and key in now and before[key] != now[key]]
+    return [
+        (key, before[key], now.get(key))
+        for key in sorted(before)
+        if not _may_change(key) and key in now and before[key] != now[key]
+    ]
 
 
 def _dotted(values: Any, key: str) -> Any:
@@ -199,8 +221,15 @@ def resume_source(resume: Any, run_dir: Path) -> Path | None:
     return find_checkpoint(Path(str(resume)))
 
 
-def restore(source: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, averaged: Any,
-            config: RunConfig, vocab: Sequence[str], words_sha256: str) -> tuple[int, Any]:
+def restore(
+    source: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    averaged: Any,
+    config: RunConfig,
+    vocab: Sequence[str],
+    words_sha256: str,
+) -> tuple[int, Any]:
     """Load a checkpoint into a freshly built model, optimizer and weight average (after
     checking it is this run's); return (step, the tracker's state)."""
     state = load_checkpoint(source)

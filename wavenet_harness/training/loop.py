@@ -173,8 +173,17 @@ def train(
 class _Steps:
     """The loop's state between steps: the step to run next, the learning rate, the losses."""
 
-    def __init__(self, model, optimizer, schedule, settings: TrainSettings, listeners, save_checkpoint, start_step: int,
-                 averaged: WeightAverage | None = None):
+    def __init__(
+        self,
+        model,
+        optimizer,
+        schedule,
+        settings: TrainSettings,
+        listeners,
+        save_checkpoint,
+        start_step: int,
+        averaged: WeightAverage | None = None,
+    ):
         self.model, self.optimizer, self.schedule, self.settings = model, optimizer, schedule, settings
         self.averaged = averaged
         self.scored = model if averaged is None else averaged.model  # the weights every evaluation scores
@@ -222,8 +231,9 @@ class _Steps:
                 self.save_checkpoint(step)
         return "ok", None
 
-    def score_end(self, val_split: EvalSplit, train_data: tuple[torch.Tensor, torch.Tensor],
-                  interrupt_requested: StopRequest) -> tuple[str, str | None, dict[str, float]]:
+    def score_end(
+        self, val_split: EvalSplit, train_data: tuple[torch.Tensor, torch.Tensor], interrupt_requested: StopRequest
+    ) -> tuple[str, str | None, dict[str, float]]:
         """A finished run's final scoring: (status, error, its losses). The checkpoint comes
         first: a stop signal during the scoring (which may take long) ends the run as
         interrupted, and its resume only scores it."""

@@ -138,8 +138,10 @@ def unwrapped_step(optimizer: torch.optim.Optimizer) -> Callable[[], Any]:
     """
     update = getattr(optimizer, "update", None)
     hooks = (
-        optimizer._optimizer_step_pre_hooks, optimizer._optimizer_step_post_hooks,
-        torch_optimizer._global_optimizer_pre_hooks, torch_optimizer._global_optimizer_post_hooks,
+        optimizer._optimizer_step_pre_hooks,
+        optimizer._optimizer_step_post_hooks,
+        torch_optimizer._global_optimizer_pre_hooks,
+        torch_optimizer._global_optimizer_post_hooks,
     )
     return optimizer.step if update is None or any(hooks) else update
 

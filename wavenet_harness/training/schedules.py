@@ -91,11 +91,15 @@ def _check_wsd(schedule: WSDOptions, max_steps: int) -> None:
     _check_cosine(schedule, max_steps)  # warmup_steps and min_lr_ratio
     share = schedule.decay_share
     if not 0 < share <= 1:
-        raise ConfigError(f"schedule.decay_share={share!r} is not allowed: the share of max_steps to cool down "
-                          "over, above 0 and at most 1")
+        raise ConfigError(
+            f"schedule.decay_share={share!r} is not allowed: the share of max_steps to cool down "
+            "over, above 0 and at most 1"
+        )
     if schedule.warmup_steps + int(round(share * max_steps)) > max_steps:
-        raise ConfigError(f"schedule.warmup_steps plus the cool-down (decay_share={share} of max_steps="
-                          f"{max_steps}) is more than max_steps: shorten one of them")
+        raise ConfigError(
+            f"schedule.warmup_steps plus the cool-down (decay_share={share} of max_steps="
+            f"{max_steps}) is more than max_steps: shorten one of them"
+        )
 
 
 WARMUP = "linear warmup from 0 to lr over this many steps (0: none)"
@@ -162,8 +166,6 @@ def build_run_schedule(config: RunConfig) -> Schedule:
     return build_configured_schedule(config.schedule, config.lr, config.max_steps)
 
 
-
-
 def fit_warmup(schedule: ScheduleOptions, max_steps: int, explicit: bool) -> tuple[ScheduleOptions, str | None]:
     """A preset's warmup scaled to a shortened run, and the line that says so (None: unchanged).
 
@@ -176,8 +178,10 @@ def fit_warmup(schedule: ScheduleOptions, max_steps: int, explicit: bool) -> tup
     cap = int(max_steps * SHORTENED_WARMUP_SHARE)
     if warmup <= max(cap, 0) or warmup <= 0:
         return schedule, None
-    note = (f"schedule.warmup_steps={warmup} scaled to {cap} ({SHORTENED_WARMUP_SHARE:.0%} of max_steps={max_steps}) "
-            "for this shortened run; set schedule.warmup_steps to choose")
+    note = (
+        f"schedule.warmup_steps={warmup} scaled to {cap} ({SHORTENED_WARMUP_SHARE:.0%} of max_steps={max_steps}) "
+        "for this shortened run; set schedule.warmup_steps to choose"
+    )
     # The chosen schedule's own class declares warmup_steps (found above); ScheduleOptions does not.
     return dataclasses.replace(schedule, warmup_steps=cap), note  # type: ignore[call-arg]
 
