@@ -63,7 +63,9 @@ def test_a_shortened_long_search_prunes_with_hyperband(tmp_path, tiny_words_file
         key=lambda ts: (study.trials[ts[0]].intermediate_values[ts[1]], ts[1]),
     )
     assert "best val at any evaluation" in out
-    assert out.split("best val at any evaluation")[1].splitlines()[2].split()[:3] == [
+    rows = [line.split() for line in out.split("best val at any evaluation")[1].splitlines()]
+    first = next(row for row in rows if row and row[0].isdigit())  # below the (possibly two-line) header
+    assert first[:3] == [
         str(best_trial),
         f"{study.trials[best_trial].intermediate_values[best_step]:.4f}",
         str(best_step),
